@@ -1,0 +1,47 @@
+import { ConfigError } from '@tessera/config';
+import { upCommand } from './commands/up.ts';
+import { USERS_HELP, usersCommand } from './commands/users.ts';
+import { CliError, openContext } from './context.ts';
+
+const HELP = `tessera — token service command line
+
+tessera up                      start Redis (embedded when REDIS_URL is unset), ingress and worker
+${USERS_HELP}
+
+Environment: REDIS_URL (default: the embedded Redis of npm start), TESSERA_REDIS_PREFIX.`;
+
+async function run(argv: string[]): Promise<number> {
+  const [group, ...rest] = argv;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  switch (group) {
+    case 'users':
+      await usersCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
+      return 0;
+    case 'up':
+      return upCommand((line) => process.stderr.write(`tessera: ${line}\n`));
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out(HELP);
+      return group === undefined ? 2 : 0;
+    default:
+      throw new CliError(`unknown command ${JSON.stringify(group)} (tessera --help lists them)`, 2);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      process.stderr.write(`tessera: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tessera: ${err.problems.join('; ')}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`tessera: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

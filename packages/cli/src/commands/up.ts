@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { CliError, EMBEDDED_REDIS_PORT, openContext } from '../context.ts';
+import { seedDemoUsers } from '../demo.ts';
+
+const require = createRequire(import.meta.url);
+
+function which(cmd: string): string | null {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** Finds redis-server, installing it with apt where we are root; otherwise one line says how. */
+export function ensureRedisServer(log: (line: string) => void): string {
+  const found = which('redis-server');
+  if (found !== null) return found;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && which('apt-get') !== null) {
+    log('redis-server not found: installing it with apt-get (Debian package redis-server)');
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    const install = spawnSync('apt-get', ['install', '-y', '-qq', 'redis-server'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    const again = which('redis-server');
+    if (update.status === 0 && install.status === 0 && again !== null) return again;
+  }
+  throw new CliError('redis-server is not installed: run `sudo apt-get install -y redis-server` (or set REDIS_URL to a running Redis)');
+}
+
+async function waitForRedis(url: string, child: ChildProcess | null, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child !== null && child.exitCode !== null)
+      throw new CliError(`embedded redis-server exited with code ${child.exitCode} (is port ${EMBEDDED_REDIS_PORT} in use?)`);
+    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      await r.ping();
+      r.disconnect();
+      return;
+    } catch {
+      r.disconnect();
+      await sleep(100);
+    }
+  }
+  throw new CliError(`Redis at ${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
+/** The JWT key of this checkout: TESSERA_JWT_SIGNING_KEY, else one generated once under .tessera/. */
+function signingKey(stateDir: string): string {
+  const fromEnv = process.env.TESSERA_JWT_SIGNING_KEY;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const file = join(stateDir, 'jwt-signing-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('hex');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+/**
+ * `tessera up` (what `npm start` runs): Redis (embedded when REDIS_URL is unset), demo users,
+ * then ingress and worker as child processes. Ctrl-C stops all of them.
+ */
+export async function upCommand(log: (line: string) => void): Promise<number> {
+  const stateDir = resolve(process.env.TESSERA_STATE_DIR ?? '.tessera');
+  mkdirSync(join(stateDir, 'redis'), { recursive: true });
+  const children: ChildProcess[] = [];
+  let redisChild: ChildProcess | null = null;
+  let redisUrl = process.env.REDIS_URL ?? '';
+  const embedded = redisUrl === '';
+  if (embedded) {
+    const bin = ensureRedisServer(log);
+    redisUrl = `redis://127.0.0.1:${EMBEDDED_REDIS_PORT}`;
+    // AOF on, RDB snapshots off, no eviction: tokens and queued events must never vanish silently.
+    redisChild = spawn(
+      bin,
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(EMBEDDED_REDIS_PORT),
+        '--dir',
+        join(stateDir, 'redis'),
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--save',
+        '',
+        '--maxmemory-policy',
+        'noeviction',
+        '--daemonize',
+        'no',
+        '--logfile',
+        join(stateDir, 'redis', 'redis.log'),
+      ],
+      { stdio: 'ignore' },
+    );
+    log(`embedded redis-server (pid ${redisChild.pid}) on ${redisUrl}, data in ${join(stateDir, 'redis')}`);
+  }
+  const stopAll = async (code: number): Promise<number> => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    if (redisChild !== null && redisChild.exitCode === null) {
+      redisChild.kill('SIGTERM'); // redis-server flushes the AOF and exits on SIGTERM
+      await new Promise((r) => redisChild?.once('exit', r));
+    }
+    return code;
+  };
+  try {
+    await waitForRedis(redisUrl, redisChild, 10_000);
+  } catch (err) {
+    await stopAll(1);
+    throw err;
+  }
+  const env = { ...process.env, REDIS_URL: redisUrl, TESSERA_JWT_SIGNING_KEY: signingKey(stateDir) };
+  if (embedded || /^(1|true)$/i.test(process.env.TESSERA_DEMO ?? '')) {
+    const ctx = await openContext(env);
+    try {
+      const created = await seedDemoUsers(ctx.users, ctx.hasher);
+      log(created.length > 0 ? `demo users created: ${created.join(', ')}` : 'demo users already present');
+    } finally {
+      await ctx.close();
+    }
+  }
+  const start = (entry: string) => {
+    const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(child);
+    return child;
+  };
+  start(require.resolve('@tessera/ingress/main'));
+  start(require.resolve('@tessera/worker/main'));
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      void stopAll(code).then(done);
+    };
+    process.once('SIGINT', () => stop(0));
+    process.once('SIGTERM', () => stop(0));
+    for (const c of children) {
+      c.once('exit', (code) => {
+        if (!stopping) log(`a child process exited (code ${code}); stopping the stack`);
+        stop(code === 0 || code === null ? 1 : code);
+      });
+    }
+    redisChild?.once('exit', (code) => {
+      if (!stopping) log(`embedded redis-server exited (code ${code}); stopping the stack`);
+      stop(1);
+    });
+  });
+}

@@ -1,0 +1,130 @@
+import { parseArgs } from 'node:util';
+import type { UserRecord } from '@tessera/core';
+import { EmailTakenError, UnknownUserError, UserExistsError } from '@tessera/store';
+import { type CliContext, CliError } from '../context.ts';
+
+export const USERS_HELP = `tessera users add <username> --password-stdin [--email E] [--pers-code P] [--civil-id C]
+                    [--mobile M] [--scope S ...] [--disabled]
+tessera users show <username>
+tessera users disable <username> [--enable]
+tessera users passwd <username> --password-stdin`;
+
+/** Reads the password from standard input: the first line, without its line ending. */
+export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  const text = Buffer.concat(chunks).toString('utf8');
+  const line = text.split(/\r?\n/)[0] ?? '';
+  if (line === '') throw new CliError('no password on standard input (use: printf %s "$PASSWORD" | tessera users ... --password-stdin)');
+  return line;
+}
+
+/** What `users show` prints: the record without its hash. */
+export function publicView(u: UserRecord): Record<string, unknown> {
+  const { passwordHash: _omit, ...rest } = u;
+  return rest;
+}
+
+export interface Io {
+  readonly stdin: NodeJS.ReadableStream;
+  out(line: string): void;
+}
+
+function one(positionals: string[], what: string): string {
+  const [name, ...extra] = positionals;
+  if (name === undefined || name === '') throw new CliError(`missing <${what}>\n${USERS_HELP}`, 2);
+  if (extra.length > 0) throw new CliError(`unexpected argument ${JSON.stringify(extra[0])}`, 2);
+  return name;
+}
+
+export async function usersCommand(argv: string[], ctx: () => Promise<CliContext>, io: Io): Promise<void> {
+  const [verb, ...rest] = argv;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true; args: string[] }>>;
+  try {
+    parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  const { values: v, positionals } = parsed;
+  switch (verb) {
+    case 'add': {
+      const username = one(positionals, 'username');
+      if (v['password-stdin'] !== true) throw new CliError('users add needs --password-stdin (passwords never go on the command line)', 2);
+      const password = await readPasswordFromStdin(io.stdin);
+      const c = await ctx();
+      try {
+        const profile = { persCode: v['pers-code'] ?? null, civilId: v['civil-id'] ?? null, userMobile: v.mobile ?? null };
+        const user = await c.users.create({
+          username,
+          email: v.email ?? null,
+          passwordHash: await c.hasher.hash(password),
+          ...(v.scope === undefined ? {} : { scopes: v.scope }),
+          disabled: v.disabled === true,
+          profile,
+        });
+        io.out(`created user ${user.username} (id ${user.id})`);
+      } catch (err) {
+        if (err instanceof UserExistsError || err instanceof EmailTakenError || err instanceof TypeError) throw new CliError(err.message);
+        throw err;
+      } finally {
+        await c.close();
+      }
+      return;
+    }
+    case 'show': {
+      const username = one(positionals, 'username');
+      const c = await ctx();
+      try {
+        const user = await c.users.get(username);
+        if (user === null) throw new CliError(`no user ${username}`);
+        io.out(JSON.stringify(publicView(user), null, 2));
+      } finally {
+        await c.close();
+      }
+      return;
+    }
+    case 'disable': {
+      const username = one(positionals, 'username');
+      const c = await ctx();
+      try {
+        await c.users.setDisabled(username, v.enable !== true);
+        io.out(`${v.enable === true ? 'enabled' : 'disabled'} user ${username}`);
+      } catch (err) {
+        if (err instanceof UnknownUserError) throw new CliError(err.message);
+        throw err;
+      } finally {
+        await c.close();
+      }
+      return;
+    }
+    case 'passwd': {
+      const username = one(positionals, 'username');
+      if (v['password-stdin'] !== true) throw new CliError('users passwd needs --password-stdin', 2);
+      const password = await readPasswordFromStdin(io.stdin);
+      const c = await ctx();
+      try {
+        await c.users.setPasswordHash(username, await c.hasher.hash(password));
+        io.out(`changed password of ${username}`);
+      } catch (err) {
+        if (err instanceof UnknownUserError) throw new CliError(err.message);
+        throw err;
+      } finally {
+        await c.close();
+      }
+      return;
+    }
+    default:
+      throw new CliError(verb === undefined ? USERS_HELP : `unknown command: users ${verb}\n${USERS_HELP}`, 2);
+  }
+}
+
+const OPTIONS = {
+  'password-stdin': { type: 'boolean' },
+  email: { type: 'string' },
+  'pers-code': { type: 'string' },
+  'civil-id': { type: 'string' },
+  mobile: { type: 'string' },
+  scope: { type: 'string', multiple: true },
+  disabled: { type: 'boolean' },
+  enable: { type: 'boolean' },
+} as const;

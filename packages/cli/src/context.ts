@@ -1,0 +1,47 @@
+import { loadSettings, type Settings } from '@tessera/config';
+import { PasswordHasher } from '@tessera/passwords';
+import { connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+
+/** Where `npm start` runs its embedded Redis; the CLI's default when REDIS_URL is unset. */
+export const EMBEDDED_REDIS_PORT = 6390;
+export const EMBEDDED_REDIS_URL = `redis://127.0.0.1:${EMBEDDED_REDIS_PORT}`;
+
+/** A failure to report as one line and a non-zero exit. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export interface CliContext {
+  readonly settings: Settings;
+  readonly redis: TesseraRedis;
+  readonly users: UserRepository;
+  readonly tokens: TokenRepository;
+  readonly hasher: PasswordHasher;
+  close(): Promise<void>;
+}
+
+export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
+  const settings = loadSettings({ REDIS_URL: EMBEDDED_REDIS_URL, ...env }, { role: 'cli' });
+  let redis: TesseraRedis;
+  try {
+    redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: 5000, connectionName: 'tessera-cli' });
+  } catch {
+    throw new CliError(`cannot reach Redis at ${settings.redisUrl} (start the stack with npm start, or set REDIS_URL)`);
+  }
+  const keys = keyLayout(settings.redisPrefix);
+  return {
+    settings,
+    redis,
+    users: new UserRepository(redis, keys),
+    tokens: new TokenRepository(redis, keys),
+    hasher: new PasswordHasher(settings.argon2),
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

@@ -1,0 +1,188 @@
+import type { Problem } from './outcome.ts';
+
+/** Fields of a decoded body. JSON keeps its value types; form fields are strings (files are `UploadedFile`). */
+export type Fields = Readonly<Record<string, unknown>>;
+
+/** A file part of a multipart body: never a valid value for a text field. */
+export interface UploadedFile {
+  readonly kind: 'file';
+  readonly filename: string;
+  readonly size: number;
+}
+
+export type BodyResult = { readonly ok: true; readonly fields: Fields } | { readonly ok: false; readonly problem: Problem };
+
+/** The media types every dialect accepts. */
+export const ACCEPTED_MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'] as const;
+
+export interface ContentType {
+  /** Lower-case `type/subtype`, or '' when the header is absent or empty. */
+  readonly mediaType: string;
+  /** Parameters, names lower-cased, values unquoted. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses a Content-Type header value (RFC 9110 §8.3) into media type and parameters. */
+export function parseContentType(header: string): ContentType {
+  const params: Record<string, string> = Object.create(null);
+  const semi = header.indexOf(';');
+  const mediaType = (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
+  if (semi !== -1) {
+    // name=value or name="quoted value", separated by semicolons
+    const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/gy;
+    re.lastIndex = semi;
+    let m: RegExpExecArray | null = re.exec(header);
+    while (m !== null) {
+      const name = (m[1] ?? '').toLowerCase();
+      const value = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '').trim();
+      if (!(name in params)) params[name] = value;
+      m = re.exec(header);
+    }
+  }
+  return { mediaType, params };
+}
+
+function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+function charsetOk(ct: ContentType): boolean {
+  const cs = ct.params.charset;
+  return cs === undefined || cs.toLowerCase() === 'utf-8' || cs.toLowerCase() === 'utf8';
+}
+
+/**
+ * Decodes a request body into fields. Never throws: every failure is a `Problem`.
+ *
+ * - An absent body (or an empty one without a content type) decodes to no fields, so the dialect
+ *   reports its "required field" answer, as Django REST framework does.
+ * - `body === null` means the adapter saw a body over the limit and did not read it.
+ */
+export function decodeBody(contentTypeHeader: string, body: Uint8Array | null, limit: number): BodyResult {
+  if (body === null || body.byteLength > limit) return { ok: false, problem: { reason: 'too_large' } };
+  const ct = parseContentType(contentTypeHeader);
+  if (ct.mediaType === '') {
+    if (body.byteLength === 0) return { ok: true, fields: {} };
+    return { ok: false, problem: { reason: 'unsupported_media_type', contentType: '' } };
+  }
+  if (!charsetOk(ct)) return { ok: false, problem: { reason: 'unsupported_media_type', contentType: contentTypeHeader.trim() } };
+  switch (ct.mediaType) {
+    case 'application/json':
+      return decodeJson(body);
+    case 'application/x-www-form-urlencoded':
+      return decodeUrlencoded(body);
+    case 'multipart/form-data':
+      return decodeMultipart(body, ct.params.boundary);
+    default:
+      return { ok: false, problem: { reason: 'unsupported_media_type', contentType: contentTypeHeader.trim() } };
+  }
+}
+
+function decodeJson(body: Uint8Array): BodyResult {
+  const text = decodeUtf8(body);
+  if (text === null) return { ok: false, problem: { reason: 'bad_encoding' } };
+  // Django REST framework treats an empty JSON body as no data at all.
+  if (text.trim() === '') return { ok: true, fields: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, problem: { reason: 'bad_json', detail: err instanceof Error ? err.message : 'invalid JSON' } };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, problem: { reason: 'not_object', detail: jsonTypeName(value) } };
+  }
+  return { ok: true, fields: value as Fields };
+}
+
+/** The Python type name DRF reports for a non-object JSON body. */
+function jsonTypeName(value: unknown): string {
+  if (Array.isArray(value)) return 'list';
+  if (value === null) return 'NoneType';
+  switch (typeof value) {
+    case 'string':
+      return 'str';
+    case 'number':
+      return Number.isInteger(value) ? 'int' : 'float';
+    case 'boolean':
+      return 'bool';
+    default:
+      return 'dict';
+  }
+}
+
+function decodeUrlencoded(body: Uint8Array): BodyResult {
+  const text = decodeUtf8(body);
+  if (text === null) return { ok: false, problem: { reason: 'bad_encoding' } };
+  const fields: Record<string, unknown> = Object.create(null);
+  // Later repetitions win, as Django's QueryDict.get does.
+  for (const [k, v] of new URLSearchParams(text)) fields[k] = v;
+  return { ok: true, fields };
+}
+
+const CRLF = [13, 10];
+
+function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  const first = needle[0];
+  outer: for (let i = hay.indexOf(first ?? 0, from); i !== -1 && i <= hay.length - needle.length; i = hay.indexOf(first ?? 0, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * A strict multipart/form-data decoder (RFC 7578) for bodies already bounded in size. Text parts
+ * become strings; file parts become `UploadedFile` markers.
+ */
+export function decodeMultipart(body: Uint8Array, boundary: string | undefined): BodyResult {
+  const bad: BodyResult = { ok: false, problem: { reason: 'bad_encoding', detail: 'malformed multipart body' } };
+  if (boundary === undefined || boundary === '' || boundary.length > 70) return bad;
+  const enc = new TextEncoder();
+  const delim = enc.encode(`--${boundary}`);
+  const fields: Record<string, unknown> = Object.create(null);
+  let pos = indexOf(body, delim, 0);
+  if (pos === -1) return bad;
+  for (;;) {
+    pos += delim.length;
+    // "--" after a delimiter closes the body
+    if (body[pos] === 45 && body[pos + 1] === 45) return { ok: true, fields };
+    // skip transport padding up to CRLF
+    while (body[pos] === 32 || body[pos] === 9) pos++;
+    if (body[pos] !== CRLF[0] || body[pos + 1] !== CRLF[1]) return bad;
+    pos += 2;
+    const headerEnd = indexOf(body, enc.encode('\r\n\r\n'), pos);
+    if (headerEnd === -1) return bad;
+    const headerText = decodeUtf8(body.subarray(pos, headerEnd));
+    if (headerText === null) return bad;
+    const next = indexOf(body, enc.encode(`\r\n--${boundary}`), headerEnd + 4);
+    if (next === -1) return bad;
+    const content = body.subarray(headerEnd + 4, next);
+    let name: string | undefined;
+    let filename: string | undefined;
+    for (const line of headerText.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon === -1) return bad;
+      if (line.slice(0, colon).trim().toLowerCase() !== 'content-disposition') continue;
+      const disp = parseContentType(line.slice(colon + 1));
+      if (disp.mediaType !== 'form-data') return bad;
+      name = disp.params.name;
+      filename = disp.params.filename;
+    }
+    if (name === undefined) return bad;
+    if (filename !== undefined) {
+      fields[name] = { kind: 'file', filename, size: content.byteLength } satisfies UploadedFile;
+    } else {
+      const text = decodeUtf8(content);
+      if (text === null) return bad;
+      fields[name] = text;
+    }
+    pos = next + 2;
+  }
+}

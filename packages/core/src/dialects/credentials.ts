@@ -1,0 +1,23 @@
+import type { Fields } from '../body.ts';
+import { readTextField, type TextFieldRules } from '../fields.ts';
+import type { FieldProblem } from '../outcome.ts';
+import type { ParseResult } from './dialect.ts';
+
+/**
+ * Reads `username` and `password` the way a username/password form does: every field checked,
+ * every problem reported, in field order.
+ */
+export function parseUsernamePassword(fields: Fields, username: TextFieldRules, password: TextFieldRules): ParseResult {
+  const problems: FieldProblem[] = [];
+  const u = readTextField(fields, 'username', username);
+  const p = readTextField(fields, 'password', password);
+  if (u.ok === 'absent') problems.push({ field: 'username', reason: 'missing' });
+  else if (u.ok === false) problems.push(u.problem);
+  if (p.ok === 'absent') problems.push({ field: 'password', reason: 'missing' });
+  else if (p.ok === false) problems.push(p.problem);
+  if (u.ok === true && p.ok === true) {
+    return { ok: true, command: { identifier: { by: 'username', value: u.value }, password: p.value } };
+  }
+  const first = problems[0] as FieldProblem;
+  return { ok: false, problem: { reason: first.reason, fields: problems } };
+}

@@ -1,0 +1,49 @@
+import type { Fields } from '../body.ts';
+import type { Outcome, Problem } from '../outcome.ts';
+import type { DialectName, HttpAnswer, LoginCommand, TokenFormat } from '../types.ts';
+
+export type ParseResult = { readonly ok: true; readonly command: LoginCommand } | { readonly ok: false; readonly problem: Problem };
+
+/** What a dialect issues on a successful login. */
+export interface IssuePlan {
+  readonly access: TokenFormat;
+  /** Absent when the dialect has a single token (PEB). */
+  readonly refresh?: TokenFormat;
+}
+
+/**
+ * One wire dialect: how its login request reads and how each outcome looks. A new dialect is a new
+ * module implementing this, plus a line in the route table.
+ */
+export interface Dialect {
+  readonly name: DialectName;
+  readonly issues: IssuePlan;
+  /** Methods the login route answers, for `Allow`. */
+  readonly allow: readonly string[];
+  /** The answer to OPTIONS, where the original system gives one. */
+  options?(): HttpAnswer;
+  /** Extracts credentials from decoded body fields, checking fields in the dialect's order. */
+  parseLogin(fields: Fields): ParseResult;
+  /** Renders an outcome in the dialect's wire form. */
+  render(outcome: Outcome): HttpAnswer;
+}
+
+/** Headers every token-route answer carries (RFC 6749 §5.1). */
+export const NO_STORE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'application/json',
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+});
+
+export function jsonAnswer(status: number, body: unknown, extra?: Record<string, string>): HttpAnswer {
+  return { status, headers: extra === undefined ? NO_STORE_HEADERS : { ...NO_STORE_HEADERS, ...extra }, body: JSON.stringify(body) };
+}
+
+/** Whole seconds left until `expiresAt`, as Spring's `expires_in` counts them (86399 right after issue). */
+export function secondsLeft(expiresAt: number, now: number): number {
+  return Math.max(0, Math.floor((expiresAt - now - 1) / 1000));
+}
+
+export function retryAfterHeader(seconds: number): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil(seconds))) };
+}

@@ -1,0 +1,59 @@
+import type { Fields } from '../body.ts';
+import type { Outcome } from '../outcome.ts';
+import type { HttpAnswer } from '../types.ts';
+import { parseUsernamePassword } from './credentials.ts';
+import { type Dialect, jsonAnswer, type ParseResult } from './dialect.ts';
+import { ministryEnvelope } from './envelope.ts';
+
+/**
+ * `moh` result codes. Document 000 fixes 0 and 3; the others are Tessera's, documented in the
+ * README and the OpenAPI document. HTTP status is always 200.
+ */
+export const MOH_CODES = {
+  ok: { code: 0, message: '1 Records found' },
+  invalidRequest: { code: 1, message: 'Invalid Request' },
+  badCredentials: { code: 3, message: 'Bad Credentials' },
+  locked: { code: 4, message: 'Account Locked' },
+  throttled: { code: 5, message: 'Too Many Requests' },
+  methodNotAllowed: { code: 6, message: 'Method Not Allowed' },
+  unavailable: { code: 7, message: 'Service Unavailable' },
+  internalError: { code: 8, message: 'Internal Server Error' },
+} as const;
+
+type MohFailure = Exclude<keyof typeof MOH_CODES, 'ok'>;
+
+function failure(which: MohFailure, extra?: Record<string, string>): HttpAnswer {
+  const { code, message } = MOH_CODES[which];
+  return jsonAnswer(200, { version: 'v2', code, message, result: null }, extra);
+}
+
+const textRules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true } as const;
+
+export const moh: Dialect = {
+  name: 'moh',
+  issues: { access: 'uuid', refresh: 'uuid' },
+  allow: ['POST'],
+  parseLogin(fields: Fields): ParseResult {
+    return parseUsernamePassword(fields, textRules, textRules);
+  },
+  render(outcome: Outcome): HttpAnswer {
+    switch (outcome.kind) {
+      case 'issued':
+        return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
+      case 'bad_credentials':
+        return failure('badCredentials');
+      case 'locked':
+        return failure('locked');
+      case 'throttled':
+        return failure('throttled');
+      case 'malformed':
+        return failure('invalidRequest');
+      case 'method_not_allowed':
+        return failure('methodNotAllowed', { allow: outcome.allow.join(', ') });
+      case 'unavailable':
+        return failure('unavailable');
+      case 'internal_error':
+        return failure('internalError');
+    }
+  },
+};

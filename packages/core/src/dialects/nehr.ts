@@ -1,0 +1,77 @@
+import type { Fields } from '../body.ts';
+import type { Outcome, Problem } from '../outcome.ts';
+import type { HttpAnswer } from '../types.ts';
+import { parseUsernamePassword } from './credentials.ts';
+import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader } from './dialect.ts';
+import { ministryEnvelope } from './envelope.ts';
+
+/**
+ * `nehr` failure messages. 401 and 500 are document 001's words; the rest follow its
+ * "<Reason Phrase>: <explanation>" pattern.
+ */
+export const NEHR_MESSAGES = {
+  unauthorized: 'Unauthorized: Access is denied due to invalid credentials.',
+  internalError: 'Internal Server Error: Unable to process the request due to server error.',
+  methodNotAllowed: 'Method Not Allowed: Only POST is allowed.',
+  locked: 'Too Many Requests: The account is temporarily locked after repeated failed logins.',
+  throttled: 'Too Many Requests: Too many login attempts from this client.',
+  unavailable: 'Service Unavailable: The service is temporarily unable to process the request.',
+  tooLarge: 'Bad Request: The request body is too large.',
+  unsupportedMediaType: 'Bad Request: Unsupported content type.',
+  unparseable: 'Bad Request: The request body could not be parsed.',
+} as const;
+
+function badRequestMessage(problem: Problem): string {
+  switch (problem.reason) {
+    case 'too_large':
+      return NEHR_MESSAGES.tooLarge;
+    case 'unsupported_media_type':
+      return NEHR_MESSAGES.unsupportedMediaType;
+    case 'bad_json':
+    case 'bad_encoding':
+    case 'not_object':
+      return NEHR_MESSAGES.unparseable;
+    default: {
+      const f = problem.fields?.[0];
+      const name = f?.field ?? 'field';
+      if (problem.reason === 'missing') return `Bad Request: Required field '${name}' is missing.`;
+      if (problem.reason === 'blank') return `Bad Request: Required field '${name}' is empty.`;
+      return `Bad Request: Field '${name}' must be a string.`;
+    }
+  }
+}
+
+function failure(status: number, message: string, extra?: Record<string, string>): HttpAnswer {
+  return jsonAnswer(status, { code: status, message }, extra);
+}
+
+const textRules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true } as const;
+
+export const nehr: Dialect = {
+  name: 'nehr',
+  issues: { access: 'uuid', refresh: 'uuid' },
+  allow: ['POST'],
+  parseLogin(fields: Fields): ParseResult {
+    return parseUsernamePassword(fields, textRules, textRules);
+  },
+  render(outcome: Outcome): HttpAnswer {
+    switch (outcome.kind) {
+      case 'issued':
+        return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
+      case 'bad_credentials':
+        return failure(401, NEHR_MESSAGES.unauthorized);
+      case 'locked':
+        return failure(429, NEHR_MESSAGES.locked, retryAfterHeader(outcome.retryAfter));
+      case 'throttled':
+        return failure(429, NEHR_MESSAGES.throttled, retryAfterHeader(outcome.retryAfter));
+      case 'malformed':
+        return failure(400, badRequestMessage(outcome.problem));
+      case 'method_not_allowed':
+        return failure(405, NEHR_MESSAGES.methodNotAllowed, { allow: outcome.allow.join(', ') });
+      case 'unavailable':
+        return failure(503, NEHR_MESSAGES.unavailable);
+      case 'internal_error':
+        return failure(500, NEHR_MESSAGES.internalError);
+    }
+  },
+};

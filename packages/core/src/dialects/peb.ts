@@ -1,0 +1,116 @@
+import type { Fields } from '../body.ts';
+import { looksLikeEmail, normaliseEmail, readTextField } from '../fields.ts';
+import type { FieldProblem, Outcome, Problem } from '../outcome.ts';
+import type { HttpAnswer, Identifier } from '../types.ts';
+import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader } from './dialect.ts';
+
+/**
+ * PEB `error_id`s (peb-reference.md). Messages of 5, 6 and 8 are document 003's words; 3, 4 and 7
+ * are the published error list's explanations; 11 and 18 are Tessera's wording of those ids.
+ */
+export const PEB_ERRORS = {
+  unavailable: { id: 3, status: 503, message: 'API is temporary unavailable.' },
+  unspecified: { id: 4, status: 500, message: 'Unspecified error.' },
+  methodNotAllowed: { id: 5, status: 405, message: 'Only POST method is allowed.' },
+  missing: { id: 6, status: 400, message: 'One of required fields is missing.' },
+  empty: { id: 7, status: 400, message: 'One of required fields is empty.' },
+  badFormat: { id: 8, status: 400, message: 'One of fields is improperly formatted.' },
+  badCredentials: { id: 11, status: 401, message: 'User with given credentials not found.' },
+  locked: { id: 18, status: 403, message: 'User is locked out after repeated failed logins.' },
+  throttled: { id: 18, status: 429, message: 'Too many login attempts from this client.' },
+} as const;
+
+export type PebError = (typeof PEB_ERRORS)[keyof typeof PEB_ERRORS];
+
+export interface PebOptions {
+  /** Send the body's `status` as the HTTP status too (default: always 200, as document 003 says). */
+  readonly mirrorStatus: boolean;
+}
+
+/** `2023-09-25T01:21:20`: UTC, ISO 8601, whole seconds, no offset. */
+export function pebTimestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19);
+}
+
+const rules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true } as const;
+
+function problemError(problem: Problem): PebError {
+  switch (problem.reason) {
+    case 'missing':
+      return PEB_ERRORS.missing;
+    case 'blank':
+      return PEB_ERRORS.empty;
+    default:
+      return PEB_ERRORS.badFormat;
+  }
+}
+
+/** The login identifier: `user` (email or username, told apart by `@`), else `email`, else `username`. */
+function readIdentifier(fields: Fields): { ok: true; id: Identifier } | { ok: false; problem: FieldProblem } | { ok: 'absent' } {
+  for (const name of ['user', 'email', 'username'] as const) {
+    const r = readTextField(fields, name, rules);
+    if (r.ok === 'absent') continue;
+    if (r.ok === false) return r;
+    const asEmail = name === 'email' || (name === 'user' && r.value.includes('@'));
+    if (!asEmail) return { ok: true, id: { by: 'username', value: r.value } };
+    if (!looksLikeEmail(r.value.trim())) return { ok: false, problem: { field: name, reason: 'invalid_format' } };
+    return { ok: true, id: { by: 'email', value: normaliseEmail(r.value) } };
+  }
+  return { ok: 'absent' };
+}
+
+/** The PEB API (document 003, peb-reference.md). */
+export function createPeb(options: PebOptions): Dialect {
+  // Retry-After only means something next to a real 429/503; Allow is useful either way.
+  const answer = (status: number, body: unknown, withStatus?: Record<string, string>, always?: Record<string, string>): HttpAnswer =>
+    jsonAnswer(options.mirrorStatus ? status : 200, body, options.mirrorStatus ? { ...always, ...withStatus } : always);
+  const error = (e: PebError, withStatus?: Record<string, string>, always?: Record<string, string>): HttpAnswer =>
+    answer(e.status, { status: e.status, message: e.message, error_id: e.id }, withStatus, always);
+  return {
+    name: 'peb',
+    issues: { access: 'hex128' },
+    allow: ['POST'],
+    parseLogin(fields: Fields): ParseResult {
+      const problems: FieldProblem[] = [];
+      const id = readIdentifier(fields);
+      const pw = readTextField(fields, 'password', rules);
+      if (id.ok === 'absent') problems.push({ field: 'email', reason: 'missing' });
+      if (pw.ok === 'absent') problems.push({ field: 'password', reason: 'missing' });
+      if (id.ok === false) problems.push(id.problem);
+      if (pw.ok === false) problems.push(pw.problem);
+      if (id.ok === true && pw.ok === true) return { ok: true, command: { identifier: id.id, password: pw.value } };
+      // Missing beats empty beats malformed: the order of PEB's error ids.
+      const rank = { missing: 0, blank: 1, null: 2, invalid_type: 2, invalid_format: 2 } as const;
+      problems.sort((a, b) => rank[a.reason] - rank[b.reason]);
+      const first = problems[0] as FieldProblem;
+      return { ok: false, problem: { reason: first.reason, fields: problems } };
+    },
+    render(outcome: Outcome): HttpAnswer {
+      switch (outcome.kind) {
+        case 'issued': {
+          const t = outcome.tokens.access;
+          return answer(200, {
+            status: 200,
+            token: t.value,
+            valid_till: pebTimestamp(t.expiresAt),
+            valid_till_unix: Math.floor(t.expiresAt / 1000),
+          });
+        }
+        case 'bad_credentials':
+          return error(PEB_ERRORS.badCredentials);
+        case 'locked':
+          return error(PEB_ERRORS.locked, retryAfterHeader(outcome.retryAfter));
+        case 'throttled':
+          return error(PEB_ERRORS.throttled, retryAfterHeader(outcome.retryAfter));
+        case 'malformed':
+          return error(problemError(outcome.problem));
+        case 'method_not_allowed':
+          return error(PEB_ERRORS.methodNotAllowed, undefined, { allow: outcome.allow.join(', ') });
+        case 'unavailable':
+          return error(PEB_ERRORS.unavailable);
+        case 'internal_error':
+          return error(PEB_ERRORS.unspecified);
+      }
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { Fields } from '../body.ts';
+import type { FieldProblem, Outcome, Problem } from '../outcome.ts';
+import type { HttpAnswer } from '../types.ts';
+import { parseUsernamePassword } from './credentials.ts';
+import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader } from './dialect.ts';
+
+/** Django REST framework's field error strings (rest_framework/fields.py). */
+export const DRF_FIELD_MESSAGES: Readonly<Record<FieldProblem['reason'], string>> = {
+  missing: 'This field is required.',
+  blank: 'This field may not be blank.',
+  null: 'This field may not be null.',
+  invalid_type: 'Not a valid string.',
+  invalid_format: 'Enter a valid value.',
+};
+
+export const SIMPLEJWT_MESSAGES = {
+  noActiveAccount: 'No active account found with the given credentials',
+  unavailable: 'Service temporarily unavailable, try again later.',
+  serverError: 'A server error occurred.',
+  tooLarge: 'Request body exceeded the maximum allowed size.',
+  malformed: 'Malformed request.',
+} as const;
+
+/** DRF's Throttled detail: "Request was throttled. Expected available in N second(s)." */
+export function throttledDetail(seconds: number): string {
+  const wait = Math.max(1, Math.ceil(seconds));
+  return `Request was throttled. Expected available in ${wait} ${wait === 1 ? 'second' : 'seconds'}.`;
+}
+
+function badRequest(problem: Problem): HttpAnswer {
+  switch (problem.reason) {
+    case 'too_large':
+      return jsonAnswer(413, { detail: SIMPLEJWT_MESSAGES.tooLarge });
+    case 'unsupported_media_type':
+      return jsonAnswer(415, { detail: `Unsupported media type "${problem.contentType ?? ''}" in request.` });
+    case 'bad_json':
+      return jsonAnswer(400, { detail: `JSON parse error - ${problem.detail ?? 'invalid JSON'}` });
+    case 'bad_encoding':
+      return jsonAnswer(400, { detail: `Multipart form parse error - ${problem.detail ?? 'invalid body'}` });
+    case 'not_object':
+      return jsonAnswer(400, { non_field_errors: [`Invalid data. Expected a dictionary, but got ${problem.detail ?? 'list'}.`] });
+    default: {
+      const body: Record<string, string[]> = {};
+      for (const f of problem.fields ?? []) body[f.field] = [DRF_FIELD_MESSAGES[f.reason]];
+      return jsonAnswer(400, body);
+    }
+  }
+}
+
+/** DRF CharField defaults (PasswordField only changes the rendering style): trimmed, numbers accepted. */
+const DRF_CHAR_FIELD = { trim: true, acceptNumbers: true, whitespaceIsBlank: true } as const;
+
+/** What TokenViewBase.get_authenticate_header answers with the default AUTH_HEADER_TYPES. */
+const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="api"' };
+
+/**
+ * djangorestframework-simplejwt 5.x `TokenObtainPairView` with default settings: username is a
+ * CharField and password a PasswordField, both trimmed with numbers accepted.
+ */
+export const simplejwt: Dialect = {
+  name: 'simplejwt',
+  issues: { access: 'jwt', refresh: 'jwt' },
+  allow: ['POST', 'OPTIONS'],
+  /** DRF's SimpleMetadata answer for the view. */
+  options(): HttpAnswer {
+    return jsonAnswer(
+      200,
+      {
+        name: 'Token Obtain Pair',
+        description:
+          'Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.',
+        renders: ['application/json', 'text/html'],
+        parses: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
+      },
+      { allow: 'POST, OPTIONS' },
+    );
+  },
+  parseLogin(fields: Fields): ParseResult {
+    return parseUsernamePassword(fields, DRF_CHAR_FIELD, DRF_CHAR_FIELD);
+  },
+  render(outcome: Outcome): HttpAnswer {
+    switch (outcome.kind) {
+      case 'issued':
+        return jsonAnswer(200, { refresh: outcome.tokens.refresh?.value, access: outcome.tokens.access.value });
+      case 'bad_credentials':
+        return jsonAnswer(401, { detail: SIMPLEJWT_MESSAGES.noActiveAccount }, WWW_AUTHENTICATE);
+      case 'locked':
+      case 'throttled':
+        return jsonAnswer(429, { detail: throttledDetail(outcome.retryAfter) }, retryAfterHeader(outcome.retryAfter));
+      case 'malformed':
+        return badRequest(outcome.problem);
+      case 'method_not_allowed':
+        return jsonAnswer(405, { detail: `Method "${outcome.method}" not allowed.` }, { allow: outcome.allow.join(', ') });
+      case 'unavailable':
+        return jsonAnswer(503, { detail: SIMPLEJWT_MESSAGES.unavailable });
+      case 'internal_error':
+        return jsonAnswer(500, { detail: SIMPLEJWT_MESSAGES.serverError });
+    }
+  },
+};

@@ -1,0 +1,53 @@
+import type { Fields } from './body.ts';
+import type { FieldProblem } from './outcome.ts';
+
+export interface TextFieldRules {
+  /** Strip surrounding white space from the value (DRF CharField's trim_whitespace). */
+  readonly trim: boolean;
+  /** Accept JSON numbers and turn them into strings (DRF CharField does; booleans it refuses). */
+  readonly acceptNumbers: boolean;
+  /** A value of only white space counts as blank (true unless the field keeps white space). */
+  readonly whitespaceIsBlank: boolean;
+}
+
+export type TextFieldResult =
+  | { readonly ok: true; readonly value: string }
+  | { readonly ok: false; readonly problem: FieldProblem }
+  | { readonly ok: 'absent' };
+
+/** Reads one text field by the dialect's rules. */
+export function readTextField(fields: Fields, name: string, rules: TextFieldRules): TextFieldResult {
+  if (!Object.hasOwn(fields, name)) return { ok: 'absent' };
+  const raw = fields[name];
+  if (raw === null) return { ok: false, problem: { field: name, reason: 'null' } };
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else if (rules.acceptNumbers && typeof raw === 'number' && Number.isFinite(raw)) text = String(raw);
+  else return { ok: false, problem: { field: name, reason: 'invalid_type' } };
+  if (text === '' || (rules.whitespaceIsBlank && text.trim() === '')) return { ok: false, problem: { field: name, reason: 'blank' } };
+  return { ok: true, value: rules.trim ? text.trim() : text };
+}
+
+/**
+ * A practical email check: one `@`, a non-empty local part, a dotted domain of valid labels. It
+ * refuses `someone@example` as document 003 requires.
+ */
+export function looksLikeEmail(value: string): boolean {
+  if (value.length > 254) return false;
+  const at = value.lastIndexOf('@');
+  if (at < 1 || at !== value.indexOf('@')) return false;
+  const local = value.slice(0, at);
+  const domain = value.slice(at + 1);
+  if (local.length > 64 || /[\s"(),:;<>[\\\]]/.test(local) || local.startsWith('.') || local.endsWith('.') || local.includes('..'))
+    return false;
+  const labels = domain.split('.');
+  if (labels.length < 2) return false;
+  const tld = labels[labels.length - 1] ?? '';
+  if (!/^[a-z]{2,63}$/i.test(tld) && !/^xn--[a-z0-9-]{1,59}$/i.test(tld)) return false;
+  return labels.every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(l));
+}
+
+/** Case-folds an email for lookup and counting. */
+export function normaliseEmail(value: string): string {
+  return value.trim().toLowerCase();
+}

@@ -1,0 +1,13 @@
+export * from './body.ts';
+export * from './dialects/dialect.ts';
+export { MOH_CODES, moh } from './dialects/moh.ts';
+export { NEHR_MESSAGES, nehr } from './dialects/nehr.ts';
+export { createPeb, PEB_ERRORS, type PebOptions, pebTimestamp } from './dialects/peb.ts';
+export { DRF_FIELD_MESSAGES, SIMPLEJWT_MESSAGES, simplejwt, throttledDetail } from './dialects/simplejwt.ts';
+export * from './errors.ts';
+export * from './fields.ts';
+export * from './login.ts';
+export * from './outcome.ts';
+export * from './routes.ts';
+export * from './tokens.ts';
+export type * from './types.ts';

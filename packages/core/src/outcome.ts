@@ -1,0 +1,47 @@
+import type { IssuedTokens, UserRecord } from './types.ts';
+
+/** Why a request could not be understood. Dialects map each reason to their own wire form. */
+export type ProblemReason =
+  | 'missing' // a required field is absent
+  | 'blank' // a required field is present but empty (or only white space)
+  | 'null' // a required field is JSON null
+  | 'invalid_type' // a field has a type the dialect refuses (object, list, boolean...)
+  | 'invalid_format' // a field is a string of the wrong shape (e.g. a malformed email)
+  | 'not_object' // the JSON body is valid but not an object
+  | 'bad_json' // the body does not parse as JSON
+  | 'bad_encoding' // the body is not valid UTF-8, or a form that does not decode
+  | 'unsupported_media_type' // the content type is none of JSON, urlencoded, multipart
+  | 'too_large'; // the body exceeds the configured limit
+
+/** One field-level complaint, in dialect-neutral terms. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly reason: 'missing' | 'blank' | 'null' | 'invalid_type' | 'invalid_format';
+}
+
+export interface Problem {
+  /** The first (most important) reason; field problems carry their own. */
+  readonly reason: ProblemReason;
+  /** Field problems in the order the dialect checks fields. */
+  readonly fields?: readonly FieldProblem[];
+  /** The offending content type, for `unsupported_media_type`. */
+  readonly contentType?: string;
+  /** A parser message, for `bad_json`. */
+  readonly detail?: string;
+}
+
+/**
+ * Every way a request to a token route can end. Handlers decide outcomes; dialect codecs decide
+ * how an outcome looks on the wire. Nothing here knows HTTP.
+ */
+export type Outcome =
+  | { readonly kind: 'issued'; readonly tokens: IssuedTokens; readonly user: UserRecord; readonly now: number }
+  | { readonly kind: 'bad_credentials' }
+  | { readonly kind: 'locked'; readonly retryAfter: number }
+  | { readonly kind: 'throttled'; readonly retryAfter: number }
+  | { readonly kind: 'malformed'; readonly problem: Problem }
+  | { readonly kind: 'method_not_allowed'; readonly method: string; readonly allow: readonly string[] }
+  | { readonly kind: 'unavailable' }
+  | { readonly kind: 'internal_error' };
+
+export type OutcomeKind = Outcome['kind'];

@@ -1,0 +1,47 @@
+import { type Algorithm, hash, verify } from '@node-rs/argon2';
+
+/** `Algorithm.Argon2id`: the package's enum is an ambient const enum, which isolated modules cannot read. */
+const ARGON2ID = 2 as Algorithm;
+
+/** argon2id cost parameters (OWASP's default: m=19456 KiB, t=2, p=1). */
+export interface Argon2Params {
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
+export const OWASP_ARGON2ID: Argon2Params = Object.freeze({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+
+/**
+ * Password hashing with argon2id. `@node-rs/argon2` runs hash and verify on libuv's thread pool,
+ * never on the event loop; the pool's size is `UV_THREADPOOL_SIZE` (default 4).
+ */
+export class PasswordHasher {
+  private dummy: Promise<string> | undefined;
+
+  constructor(readonly params: Argon2Params = OWASP_ARGON2ID) {}
+
+  hash(password: string): Promise<string> {
+    return hash(password, { algorithm: ARGON2ID, ...this.params });
+  }
+
+  /**
+   * Verifies `password` against `phc`, or against a fixed dummy hash of the same parameters when
+   * `phc` is null (unknown user), so both take the same time. Malformed hashes verify false.
+   */
+  async verify(phc: string | null, password: string): Promise<boolean> {
+    const target = phc ?? (await this.dummyHash());
+    try {
+      const ok = await verify(target, password);
+      return phc !== null && ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The dummy hash, made once per process with the configured parameters. */
+  dummyHash(): Promise<string> {
+    this.dummy ??= this.hash(`tessera-dummy-${crypto.randomUUID()}`);
+    return this.dummy;
+  }
+}

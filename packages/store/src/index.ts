@@ -1,0 +1,15 @@
+export { guarded, storeError } from './errors.ts';
+export { tokenHash } from './hash.ts';
+export { type KeyLayout, keyLayout } from './keys.ts';
+export { connectRedis, type RedisConnectOptions, type TesseraRedis } from './redis.ts';
+export { TokenRepository } from './tokens.ts';
+export {
+  DEFAULT_SCOPES,
+  decodeUser,
+  EmailTakenError,
+  type NewUser,
+  UnknownUserError,
+  UserExistsError,
+  UserRepository,
+  validUsername,
+} from './users.ts';

@@ -1,0 +1,14 @@
+--[[
+  Sets fields of an existing user hash; never creates one.
+
+  KEYS[1] user hash   <prefix>{users}:u:<username>
+  ARGV    field, value pairs
+
+  Returns  1 updated
+          -1 no such user
+]]
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return -1
+end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1

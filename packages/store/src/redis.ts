@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export interface RedisConnectOptions {
+  readonly url: string;
+  /** A command slower than this fails (and the request answers "unavailable"). */
+  readonly commandTimeoutMs?: number;
+  readonly connectionName?: string;
+}
+
+const SCRIPTS = ['createUser-3', 'getUserByEmail-1', 'patchUser-1'] as const;
+
+export type TesseraRedis = Redis & {
+  createUser(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
+  getUserByEmail(k1: string, userPrefix: string): Promise<string[]>;
+  patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
+};
+
+/** Registers each Lua script (one per file, `name-<number of keys>.lua`) as a command called by SHA. */
+function defineScripts(redis: Redis): void {
+  for (const file of SCRIPTS) {
+    const [name, keys] = file.split('-') as [string, string];
+    const lua = readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+    redis.defineCommand(name, { numberOfKeys: Number(keys), lua });
+  }
+}
+
+/**
+ * Opens the request-path connection: auto-pipelined, no offline queue (a command issued while
+ * Redis is down fails at once instead of waiting), bounded command time. Resolves once ready.
+ */
+export async function connectRedis(options: RedisConnectOptions): Promise<TesseraRedis> {
+  const redisOptions: RedisOptions = {
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs ?? 2000,
+    connectionName: options.connectionName ?? 'tessera',
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+  };
+  const redis = new Redis(options.url, redisOptions);
+  // Errors surface through the commands; an unhandled 'error' event would crash the process.
+  redis.on('error', () => {});
+  defineScripts(redis);
+  await redis.connect();
+  return redis as TesseraRedis;
+}

@@ -1,0 +1,5 @@
+export { toRawRequest, writeAnswer } from './adapter/hyper-express.ts';
+export { createServer, type Ingress, listen } from './app.ts';
+export { createLogger, type Logger } from './log.ts';
+export { type Deps, loginPolicy, loginPorts } from './ports.ts';
+export { assertNativeUws } from './uws-check.ts';

@@ -1,0 +1,57 @@
+import { ConfigError, loadSettings } from '@tessera/config';
+import { PasswordHasher } from '@tessera/passwords';
+import { connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
+import { createServer, listen } from './app.ts';
+import { createLogger } from './log.ts';
+import { assertNativeUws } from './uws-check.ts';
+
+/** Ingress process entry: settings, native uWS check, Redis, then the server. */
+async function main(): Promise<void> {
+  let settings: ReturnType<typeof loadSettings>;
+  try {
+    settings = loadSettings(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tessera ingress: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger('ingress', settings.logLevel);
+  try {
+    assertNativeUws();
+  } catch (err) {
+    process.stderr.write(`tessera ingress: ${(err as Error).message}\n`);
+    process.exit(3);
+  }
+  const redis = await connectRedis({
+    url: settings.redisUrl,
+    commandTimeoutMs: settings.redisCommandTimeoutMs,
+    connectionName: 'tessera-ingress',
+  });
+  const keys = keyLayout(settings.redisPrefix);
+  const hasher = new PasswordHasher(settings.argon2);
+  await hasher.dummyHash();
+  const server = createServer(settings, {
+    users: new UserRepository(redis, keys),
+    tokens: new TokenRepository(redis, keys),
+    hasher,
+    log,
+    redis,
+  });
+  const ingress = await listen(server, settings.port, settings.host);
+  log.info('ingress listening', { host: settings.host, port: ingress.port, pid: process.pid });
+  const stop = async (signal: string) => {
+    log.info('ingress stopping', { signal });
+    await ingress.close();
+    redis.disconnect();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tessera ingress: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
