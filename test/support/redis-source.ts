@@ -1,0 +1,110 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+
+/** A Redis for the tests, and how to let go of it. */
+export interface RedisSource {
+  readonly url: string;
+  /** Where it came from: 'env', 'testcontainers' or 'redis-server'. */
+  readonly kind: 'env' | 'testcontainers' | 'redis-server';
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function waitForPing(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      await r.ping();
+      r.disconnect();
+      return;
+    } catch (err) {
+      r.disconnect();
+      if (Date.now() > deadline) throw new Error(`Redis at ${url} did not answer: ${(err as Error).message}`);
+      await sleep(50);
+    }
+  }
+}
+
+/** Starts a private redis-server on a free loopback port, data in a temporary folder. */
+export async function startRedisServer(
+  extraArgs: readonly string[] = [],
+): Promise<RedisSource & { readonly port: number; readonly child: ChildProcess }> {
+  if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) {
+    throw new Error(
+      'no Redis for the tests: REDIS_URL is unset, no Docker engine answers, and redis-server is not installed (apt-get install -y redis-server)',
+    );
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  await waitForPing(url, 10_000);
+  return {
+    url,
+    port,
+    child,
+    kind: 'redis-server',
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** testcontainers, where a Docker engine answers within a few seconds; null otherwise. */
+async function fromTestcontainers(): Promise<RedisSource | null> {
+  try {
+    const tc = await import('testcontainers');
+    const probe = tc.getContainerRuntimeClient();
+    const client = await Promise.race([probe, sleep(5000).then(() => null)]);
+    if (client === null) return null;
+    const container = await new tc.GenericContainer('redis:7-alpine').withExposedPorts(6379).start();
+    return {
+      url: `redis://${container.getHost()}:${container.getMappedPort(6379)}`,
+      kind: 'testcontainers',
+      stop: async () => {
+        await container.stop();
+      },
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** REDIS_URL if set; else testcontainers where Docker answers; else a private redis-server. */
+export async function obtainRedis(): Promise<RedisSource> {
+  const env = process.env.REDIS_URL;
+  if (env !== undefined && env !== '') {
+    await waitForPing(env, 5000);
+    return { url: env, kind: 'env', stop: async () => {} };
+  }
+  return (await fromTestcontainers()) ?? (await startRedisServer());
+}

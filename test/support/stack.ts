@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { seedDemoUsers } from '@tessera/cli';
+import { loadSettings, type Settings } from '@tessera/config';
+import { createLogger, createServer, type Ingress, listen } from '@tessera/ingress';
+import { PasswordHasher } from '@tessera/passwords';
+import { connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import { inject } from 'vitest';
+
+/** A key prefix no other test uses. */
+export function testPrefix(): string {
+  return `t${randomBytes(6).toString('hex')}:`;
+}
+
+/** Test argon2 cost: the real algorithm with a small memory cost so suites stay quick. */
+export const TEST_ARGON2 = { TESSERA_ARGON2_MEMORY_KIB: '1024', TESSERA_ARGON2_TIME_COST: '1' };
+
+export const TEST_SIGNING_KEY = 'test-signing-key-0123456789abcdef0123456789';
+
+export interface Stack {
+  readonly base: string;
+  readonly settings: Settings;
+  readonly redis: TesseraRedis;
+  readonly users: UserRepository;
+  readonly tokens: TokenRepository;
+  readonly hasher: PasswordHasher;
+  readonly logs: string[];
+  post(path: string, body: string | URLSearchParams | FormData | undefined, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** Deletes every key under a prefix (SCAN, never KEYS). */
+export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await Promise.all(keys.map((k) => redis.del(k)));
+  } while (cursor !== '0');
+}
+
+/**
+ * Starts a real ingress in this process on a free port, on the run's Redis, under a fresh key
+ * prefix, with the documents' demo users seeded.
+ */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const prefix = testPrefix();
+  const settings = loadSettings({
+    REDIS_URL: inject('redisUrl'),
+    TESSERA_REDIS_PREFIX: prefix,
+    TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
+    TESSERA_HOST: '127.0.0.1',
+    TESSERA_PORT: '0',
+    ...TEST_ARGON2,
+    ...env,
+  });
+  const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: settings.redisCommandTimeoutMs });
+  const keys = keyLayout(prefix);
+  const users = new UserRepository(redis, keys);
+  const tokens = new TokenRepository(redis, keys);
+  const hasher = new PasswordHasher(settings.argon2);
+  await seedDemoUsers(users, hasher);
+  const logs: string[] = [];
+  const log = createLogger('ingress', 'info', (line) => logs.push(line));
+  const server = createServer(settings, { users, tokens, hasher, log, redis });
+  const ingress: Ingress = await listen(server, 0, '127.0.0.1');
+  const base = `http://127.0.0.1:${ingress.port}`;
+  return {
+    base,
+    settings,
+    redis,
+    users,
+    tokens,
+    hasher,
+    logs,
+    post: (path, body, headers = {}) => fetch(`${base}${path}`, { method: 'POST', body: body ?? null, headers }),
+    close: async () => {
+      await ingress.close();
+      await dropPrefix(redis, prefix);
+      redis.disconnect();
+    },
+  };
+}

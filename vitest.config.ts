@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// One Vitest run covers unit tests beside the code (packages/*/src, services/*/src) and the
+// cross-package suites in test/. Every test that needs Redis gets one from test/support/redis.ts.
+export default defineConfig({
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
