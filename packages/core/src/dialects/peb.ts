@@ -15,6 +15,8 @@ export const PEB_ERRORS = {
   missing: { id: 6, status: 400, message: 'One of required fields is missing.' },
   empty: { id: 7, status: 400, message: 'One of required fields is empty.' },
   badFormat: { id: 8, status: 400, message: 'One of fields is improperly formatted.' },
+  unsupportedMediaType: { id: 8, status: 415, message: 'One of fields is improperly formatted.' },
+  tooLarge: { id: 8, status: 413, message: 'One of fields is improperly formatted.' },
   badCredentials: { id: 11, status: 401, message: 'User with given credentials not found.' },
   locked: { id: 18, status: 403, message: 'User is locked out after repeated failed logins.' },
   throttled: { id: 18, status: 429, message: 'Too many login attempts from this client.' },
@@ -40,6 +42,10 @@ function problemError(problem: Problem): PebError {
       return PEB_ERRORS.missing;
     case 'blank':
       return PEB_ERRORS.empty;
+    case 'unsupported_media_type':
+      return PEB_ERRORS.unsupportedMediaType;
+    case 'too_large':
+      return PEB_ERRORS.tooLarge;
     default:
       return PEB_ERRORS.badFormat;
   }
