@@ -31,7 +31,7 @@ export function parseContentType(header: string): ContentType {
   const mediaType = (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
   if (semi !== -1) {
     // name=value or name="quoted value", separated by semicolons
-    const re = /;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/gy;
+    const re = /\s*;\s*([^\s=;]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"\s*|([^;]*))/gy;
     re.lastIndex = semi;
     let m: RegExpExecArray | null = re.exec(header);
     while (m !== null) {
@@ -85,10 +85,10 @@ export function decodeBody(contentTypeHeader: string, body: Uint8Array | null, l
 }
 
 function decodeJson(body: Uint8Array): BodyResult {
+  // Django REST framework treats an empty body as no data at all (its "required" answers).
+  if (body.byteLength === 0) return { ok: true, fields: {} };
   const text = decodeUtf8(body);
-  if (text === null) return { ok: false, problem: { reason: 'bad_encoding' } };
-  // Django REST framework treats an empty JSON body as no data at all.
-  if (text.trim() === '') return { ok: true, fields: {} };
+  if (text === null) return { ok: false, problem: { reason: 'bad_json', detail: "'utf-8' codec can't decode the body" } };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -117,9 +117,11 @@ function jsonTypeName(value: unknown): string {
   }
 }
 
+/** Lenient, as Django's QueryDict is: undecodable bytes become U+FFFD. */
+const lenientUtf8 = new TextDecoder('utf-8');
+
 function decodeUrlencoded(body: Uint8Array): BodyResult {
-  const text = decodeUtf8(body);
-  if (text === null) return { ok: false, problem: { reason: 'bad_encoding' } };
+  const text = lenientUtf8.decode(body);
   const fields: Record<string, unknown> = Object.create(null);
   // Later repetitions win, as Django's QueryDict.get does.
   for (const [k, v] of new URLSearchParams(text)) fields[k] = v;

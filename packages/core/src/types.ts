@@ -11,7 +11,7 @@ export interface RawRequest {
   readonly method: string;
   /** Path without the query string. */
   readonly path: string;
-  /** Lower-cased `content-type` header, or '' when absent. */
+  /** The `content-type` header as sent (multipart boundaries are case-sensitive), or '' when absent. */
   readonly contentType: string;
   /** The body bytes, or null when the adapter refused to read an oversized body. */
   readonly body: Uint8Array | null;

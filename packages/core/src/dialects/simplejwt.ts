@@ -38,7 +38,12 @@ function badRequest(problem: Problem): HttpAnswer {
     case 'bad_encoding':
       return jsonAnswer(400, { detail: `Multipart form parse error - ${problem.detail ?? 'invalid body'}` });
     case 'not_object':
-      return jsonAnswer(400, { non_field_errors: [`Invalid data. Expected a dictionary, but got ${problem.detail ?? 'list'}.`] });
+      // A JSON null is "no data" to a DRF serializer; any other non-object is "invalid".
+      return jsonAnswer(400, {
+        non_field_errors: [
+          problem.detail === 'NoneType' ? 'No data provided' : `Invalid data. Expected a dictionary, but got ${problem.detail ?? 'list'}.`,
+        ],
+      });
     default: {
       const body: Record<string, string[]> = {};
       for (const f of problem.fields ?? []) body[f.field] = [DRF_FIELD_MESSAGES[f.reason]];

@@ -1,0 +1,190 @@
+/**
+ * Shared fixtures of the core unit tests: users, requests, outcomes and an in-memory `LoginPorts`.
+ * Plain data and functions, runtime-neutral (Vitest under Node, the shim under Deno).
+ */
+import { UnavailableError } from '../src/errors.ts';
+import type { LoginPolicy, LoginPorts } from '../src/login.ts';
+import type { Outcome, Problem, ProblemReason } from '../src/outcome.ts';
+import { DEFAULT_LIFETIMES, jwtSigner } from '../src/tokens.ts';
+import type { Identifier, IssuedTokens, RawRequest, TokenGrant, TokenRecord, UserRecord } from '../src/types.ts';
+
+export const enc = new TextEncoder();
+
+export function bytes(text: string): Uint8Array {
+  return enc.encode(text);
+}
+
+export function concat(...parts: (string | Uint8Array)[]): Uint8Array {
+  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+export const JSON_CT = 'application/json';
+export const FORM_CT = 'application/x-www-form-urlencoded';
+
+/** A multipart body with CRLF line ends; `file` parts carry a filename. */
+export function multipart(boundary: string, parts: { name: string; value: string | Uint8Array; filename?: string }[]): Uint8Array {
+  const pieces: (string | Uint8Array)[] = [];
+  for (const p of parts) {
+    const fn = p.filename === undefined ? '' : `; filename="${p.filename}"`;
+    const type = p.filename === undefined ? '' : '\r\nContent-Type: application/octet-stream';
+    pieces.push(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${fn}${type}\r\n\r\n`, p.value, '\r\n');
+  }
+  pieces.push(`--${boundary}--\r\n`);
+  return concat(...pieces);
+}
+
+export const PASSWORD = 'Moh@-90008';
+export const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';
+
+export function makeUser(overrides: Partial<UserRecord> = {}): UserRecord {
+  return {
+    id: 42,
+    username: 'MOH-90008',
+    email: 'someone@example.com',
+    passwordHash: HASH,
+    scopes: ['', 'read', 'write'],
+    disabled: false,
+    profile: {
+      persCode: '-90008',
+      civilId: null,
+      userMobile: null,
+      userIntitutes: [],
+      firstLogin: null,
+      loggedInUser: null,
+      userDetails: null,
+    },
+    ...overrides,
+  };
+}
+
+/** 2023-09-25T01:21:20.250Z: a fixed clock with a sub-second part. */
+export const NOW = Date.UTC(2023, 8, 25, 1, 21, 20, 250);
+
+export const POLICY: LoginPolicy = {
+  bodyLimit: 16 * 1024,
+  lifetimes: DEFAULT_LIFETIMES,
+  signer: jwtSigner('test-signing-key-of-reasonable-length-0123456789'),
+};
+
+export function request(overrides: Partial<RawRequest> & { json?: unknown } = {}): RawRequest {
+  const { json, ...rest } = overrides;
+  const body = json === undefined ? bytes(JSON.stringify({ username: 'MOH-90008', password: PASSWORD })) : bytes(JSON.stringify(json));
+  return { method: 'POST', path: '/getUserToken', contentType: JSON_CT, body, ip: '192.0.2.1', userAgent: 'test', ...rest };
+}
+
+export interface SavedBatch {
+  readonly grants: readonly TokenGrant[];
+  readonly records: readonly TokenRecord[];
+}
+
+/** `LoginPorts` over an in-memory user list; every call is recorded. */
+export class MemoryPorts implements LoginPorts {
+  readonly lookups: Identifier[] = [];
+  readonly verifications: { hash: string | null; password: string }[] = [];
+  readonly saved: SavedBatch[] = [];
+  readonly errors: { err: unknown; context: string }[] = [];
+  /** Thrown by `findUser` when set. */
+  failFind: unknown = undefined;
+  /** Thrown by `saveTokens` when set. */
+  failSave: unknown = undefined;
+  private families = 0;
+
+  constructor(
+    readonly users: readonly UserRecord[] = [makeUser()],
+    readonly clock: number = NOW,
+  ) {}
+
+  async findUser(identifier: Identifier): Promise<UserRecord | null> {
+    this.lookups.push(identifier);
+    if (this.failFind !== undefined) throw this.failFind;
+    const key = identifier.by === 'email' ? 'email' : 'username';
+    return this.users.find((u) => u[key] === identifier.value) ?? null;
+  }
+
+  async verifyPassword(hash: string | null, password: string): Promise<boolean> {
+    this.verifications.push({ hash, password });
+    return hash === HASH && password === PASSWORD;
+  }
+
+  async saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void> {
+    if (this.failSave !== undefined) throw this.failSave;
+    this.saved.push({ grants, records: grants.map(record) });
+  }
+
+  now(): number {
+    return this.clock;
+  }
+
+  newFamilyId(): string {
+    this.families++;
+    return `family-${this.families}`;
+  }
+
+  onError(err: unknown, context: string): void {
+    this.errors.push({ err, context });
+  }
+}
+
+export const unavailable = (): UnavailableError => new UnavailableError('redis down');
+
+/** Hand-made tokens for render tests: access expires 86400 s after NOW's whole second. */
+export function ministryTokens(): IssuedTokens {
+  const issuedAt = Math.floor(NOW / 1000) * 1000;
+  const grant = (value: string, kind: 'access' | 'refresh', lifetime: number): TokenGrant => ({
+    value,
+    kind,
+    format: 'uuid',
+    lifetime,
+    issuedAt,
+    expiresAt: issuedAt + lifetime * 1000,
+  });
+  return {
+    access: grant('d0816a77-af67-43fc-bad1-2edb2aae3dc5', 'access', 86_400),
+    refresh: grant('542f00d0-4be3-4b47-940a-62e354b9c3e7', 'refresh', 2_592_000),
+    family: 'family-1',
+  };
+}
+
+/** The headers every token-route answer carries, written out independently of the code. */
+export const NO_STORE = Object.freeze({ 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache' });
+
+export const FIELD_REASONS = ['missing', 'blank', 'null', 'invalid_type', 'invalid_format'] as const;
+export const BODY_REASONS = ['not_object', 'bad_json', 'bad_encoding', 'unsupported_media_type', 'too_large'] as const;
+export const ALL_REASONS: readonly ProblemReason[] = [...FIELD_REASONS, ...BODY_REASONS];
+
+/** A Problem as the decoder or a dialect's parser would produce it for `reason`. */
+export function problemOf(reason: ProblemReason, field = 'username'): Problem {
+  switch (reason) {
+    case 'missing':
+    case 'blank':
+    case 'null':
+    case 'invalid_type':
+    case 'invalid_format':
+      return { reason, fields: [{ field, reason }] };
+    case 'not_object':
+      return { reason, detail: 'list' };
+    case 'bad_json':
+      return { reason, detail: 'Unexpected end of JSON input' };
+    case 'bad_encoding':
+      return { reason, detail: 'malformed multipart body' };
+    case 'unsupported_media_type':
+      return { reason, contentType: 'text/plain' };
+    case 'too_large':
+      return { reason };
+  }
+}
+
+export function malformed(reason: ProblemReason, field?: string): Outcome {
+  return { kind: 'malformed', problem: problemOf(reason, field) };
+}
+
+export function issuedOutcome(tokens: IssuedTokens = ministryTokens(), user: UserRecord = makeUser(), now: number = NOW): Outcome {
+  return { kind: 'issued', tokens, user, now };
+}
