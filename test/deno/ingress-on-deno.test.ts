@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { PasswordHasher } from '@tessera/passwords';
+import { connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../support/redis-source.ts';
+import { dropPrefix, TEST_ARGON2, TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+// The same handler behind Deno.serve: ioredis and @node-rs/argon2 from node_modules, core from source.
+describe('ingress on Deno', () => {
+  let deno: ChildProcess;
+  let base: string;
+  let redis: TesseraRedis;
+  const prefix = testPrefix();
+
+  beforeAll(async () => {
+    redis = await connectRedis({ url: inject('redisUrl') });
+    const users = new UserRepository(redis, keyLayout(prefix));
+    const hasher = new PasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    await users.create({ username: 'MOH-90008', passwordHash: await hasher.hash('Moh@-90008'), profile: { persCode: '-90008' } });
+    await users.create({
+      username: 'someone',
+      email: 'someone@example.com',
+      passwordHash: await hasher.hash('Some3xtraLong4nd5afe9assword'),
+    });
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    deno = spawn('npm', ['run', '--silent', 'start:deno'], {
+      env: {
+        ...process.env,
+        ...TEST_ARGON2,
+        REDIS_URL: inject('redisUrl'),
+        TESSERA_REDIS_PREFIX: prefix,
+        TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
+        TESSERA_HOST: '127.0.0.1',
+        TESSERA_PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    const lines = createInterface({ input: deno.stdout as NodeJS.ReadableStream });
+    await Promise.race([
+      (async () => {
+        for await (const line of lines) if (line.includes('"ingress listening"')) return;
+      })(),
+      once(deno, 'exit').then(([code]) => {
+        throw new Error(`deno exited with ${code}`);
+      }),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (deno?.pid !== undefined && deno.exitCode === null) {
+      process.kill(-deno.pid, 'SIGTERM');
+      await once(deno, 'exit');
+    }
+    await dropPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('issues the ministry envelope exactly as on Node', async () => {
+    const res = await fetch(`${base}/getUserToken`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'MOH-90008', password: 'Moh@-90008' }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = await res.json();
+    expect(body.code).toBe(0);
+    expect(body.result.access_token).toMatch(UUID_V4);
+    expect(body.result.expires_in).toBe(86399);
+    expect(body.result.persCode).toBe('-90008');
+  });
+
+  it('answers PEB by email and refuses a wrong password with the same id as on Node', async () => {
+    const ok = await fetch(`${base}/v1/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' }),
+    });
+    expect((await ok.json()).token).toMatch(/^[0-9a-f]{128}$/);
+    const bad = await fetch(`${base}/v1/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ email: 'someone@example.com', password: 'nope' }),
+    });
+    expect(bad.status).toBe(200);
+    expect(await bad.json()).toEqual({ status: 401, message: 'User with given credentials not found.', error_id: 11 });
+  });
+
+  it('answers a wrong method and a missing route as on Node', async () => {
+    const get = await fetch(`${base}/api/token/`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST, OPTIONS');
+    expect(await get.json()).toEqual({ detail: 'Method "GET" not allowed.' });
+    const missing = await fetch(`${base}/nope`);
+    expect(missing.status).toBe(404);
+  });
+});
