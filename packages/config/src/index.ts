@@ -124,7 +124,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   else if (jwtSigningKey !== undefined && jwtSigningKey.length < 32)
     r.problems.push('TESSERA_JWT_SIGNING_KEY: must be at least 32 characters');
   const mohBase = r.string('TESSERA_MOH_BASE', '').replace(/\/+$/, '');
-  if (mohBase !== '' && !/^\/[A-Za-z0-9._~\-/]*$/.test(mohBase)) {
+  if (mohBase !== '' && (!/^\/[A-Za-z0-9._~\-/]*$/.test(mohBase) || mohBase.includes('//'))) {
     r.problems.push(`TESSERA_MOH_BASE=${JSON.stringify(mohBase)}: expected a path starting with /`);
   }
   const logLevel = r.string('TESSERA_LOG_LEVEL', 'info');

@@ -11,6 +11,14 @@ function fieldsOf(ct: string, body: Uint8Array): Record<string, unknown> {
   return r.fields as Record<string, unknown>;
 }
 
+describe('decodeBody: empty bodies', () => {
+  it('decodes an empty body to no fields whatever the content type, as DRF does', () => {
+    for (const ct of ['', 'text/plain', 'application/json', 'application/xml', 'multipart/form-data']) {
+      expect(decodeBody(ct, new Uint8Array(0), LIMIT)).toStrictEqual({ ok: true, fields: {} });
+    }
+  });
+});
+
 describe('parseContentType', () => {
   it('allows white space around parameter separators (RFC 9110 OWS)', () => {
     const ct = parseContentType('multipart/form-data ; charset="utf-8" ; boundary=XyZ');

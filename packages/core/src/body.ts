@@ -60,17 +60,16 @@ function charsetOk(ct: ContentType): boolean {
 /**
  * Decodes a request body into fields. Never throws: every failure is a `Problem`.
  *
- * - An absent body (or an empty one without a content type) decodes to no fields, so the dialect
- *   reports its "required field" answer, as Django REST framework does.
+ * - An empty body decodes to no fields, whatever its content type, so the dialect reports its
+ *   "required field" answer, as Django REST framework does.
  * - `body === null` means the adapter saw a body over the limit and did not read it.
  */
 export function decodeBody(contentTypeHeader: string, body: Uint8Array | null, limit: number): BodyResult {
   if (body === null || body.byteLength > limit) return { ok: false, problem: { reason: 'too_large' } };
+  // No body is no data, whatever the content type (Django REST framework parses nothing then).
+  if (body.byteLength === 0) return { ok: true, fields: {} };
   const ct = parseContentType(contentTypeHeader);
-  if (ct.mediaType === '') {
-    if (body.byteLength === 0) return { ok: true, fields: {} };
-    return { ok: false, problem: { reason: 'unsupported_media_type', contentType: '' } };
-  }
+  if (ct.mediaType === '') return { ok: false, problem: { reason: 'unsupported_media_type', contentType: '' } };
   if (!charsetOk(ct)) return { ok: false, problem: { reason: 'unsupported_media_type', contentType: contentTypeHeader.trim() } };
   switch (ct.mediaType) {
     case 'application/json':

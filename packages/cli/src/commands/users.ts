@@ -32,7 +32,7 @@ export interface Io {
 
 function one(positionals: string[], what: string): string {
   const [name, ...extra] = positionals;
-  if (name === undefined || name === '') throw new CliError(`missing <${what}>\n${USERS_HELP}`, 2);
+  if (name === undefined || name === '') throw new CliError(`missing <${what}> (tessera --help shows the usage)`, 2);
   if (extra.length > 0) throw new CliError(`unexpected argument ${JSON.stringify(extra[0])}`, 2);
   return name;
 }
@@ -41,7 +41,7 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
   const [verb, ...rest] = argv;
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true; args: string[] }>>;
   try {
-    parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinStringOptions(rest), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new CliError((err as Error).message, 2);
   }
@@ -114,8 +114,31 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       return;
     }
     default:
-      throw new CliError(verb === undefined ? USERS_HELP : `unknown command: users ${verb}\n${USERS_HELP}`, 2);
+      throw new CliError(
+        verb === undefined
+          ? 'missing command: users add|show|disable|passwd (tessera --help shows the usage)'
+          : `unknown command: users ${verb} (tessera --help lists the commands)`,
+        2,
+      );
   }
+}
+
+/**
+ * Joins `--opt value` into `--opt=value` for string options, so values that start with `-`
+ * (document 000's persCode is "-90008") are taken as values, not refused as ambiguous.
+ */
+export function joinStringOptions(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = args[i + 1];
+    const def = arg.startsWith('--') && !arg.includes('=') ? OPTIONS[arg.slice(2) as keyof typeof OPTIONS] : undefined;
+    if (def?.type === 'string' && next !== undefined) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 const OPTIONS = {

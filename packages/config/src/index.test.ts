@@ -1,0 +1,282 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, type Env, loadSettings, SETTINGS_DOC, type Settings } from './index.ts';
+
+const KEY = 'k'.repeat(32);
+const BASE = { REDIS_URL: 'redis://127.0.0.1:6379', TESSERA_JWT_SIGNING_KEY: KEY };
+
+const DEFAULTS: Settings = {
+  host: '0.0.0.0',
+  port: 8080,
+  opsPort: 8081,
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: 'tessera:',
+  redisCommandTimeoutMs: 2000,
+  mohBase: '',
+  pebMirrorStatus: false,
+  bodyLimit: 16_384,
+  jwtSigningKey: KEY,
+  lifetimes: { ministryAccess: 86_400, ministryRefresh: 2_592_000, jwtAccess: 300, jwtRefresh: 86_400, peb: 2_592_000 },
+  argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
+  demo: false,
+  logLevel: 'info',
+};
+
+/** The problems of a ConfigError thrown by loadSettings(env), or a failure when none is thrown. */
+function problemsOf(env: Env, role?: 'service' | 'cli'): readonly string[] {
+  try {
+    loadSettings(env, role === undefined ? {} : { role });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error(`no ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadSettings defaults', () => {
+  it('gives every documented default', () => {
+    expect(loadSettings(BASE)).toStrictEqual(DEFAULTS);
+  });
+
+  it('treats empty and white-space values as unset', () => {
+    const blank = Object.fromEntries(SETTINGS_DOC.map((d) => [d.name, d.name.includes('LIFETIME') ? '' : '   ']));
+    expect(loadSettings({ ...blank, ...BASE })).toStrictEqual(DEFAULTS);
+  });
+
+  it('agrees with the documentation table (SETTINGS_DOC) on every numeric and boolean default', () => {
+    const s = loadSettings(BASE);
+    const actual: Record<string, string> = {
+      TESSERA_PORT: String(s.port),
+      TESSERA_HOST: s.host,
+      TESSERA_OPS_PORT: String(s.opsPort),
+      TESSERA_REDIS_PREFIX: s.redisPrefix,
+      TESSERA_REDIS_TIMEOUT_MS: String(s.redisCommandTimeoutMs),
+      TESSERA_PEB_MIRROR_STATUS: s.pebMirrorStatus ? '1' : '0',
+      TESSERA_BODY_LIMIT: String(s.bodyLimit),
+      TESSERA_MINISTRY_ACCESS_LIFETIME: String(s.lifetimes.ministryAccess),
+      TESSERA_MINISTRY_REFRESH_LIFETIME: String(s.lifetimes.ministryRefresh),
+      TESSERA_JWT_ACCESS_LIFETIME: String(s.lifetimes.jwtAccess),
+      TESSERA_JWT_REFRESH_LIFETIME: String(s.lifetimes.jwtRefresh),
+      TESSERA_PEB_LIFETIME: String(s.lifetimes.peb),
+      TESSERA_ARGON2_MEMORY_KIB: String(s.argon2.memoryCost),
+      TESSERA_ARGON2_TIME_COST: String(s.argon2.timeCost),
+      TESSERA_ARGON2_PARALLELISM: String(s.argon2.parallelism),
+      TESSERA_DEMO: s.demo ? '1' : '0',
+      TESSERA_LOG_LEVEL: s.logLevel,
+    };
+    const documented = Object.fromEntries(SETTINGS_DOC.filter((d) => d.name in actual).map((d) => [d.name, d.default]));
+    expect(documented).toStrictEqual(actual);
+    expect(SETTINGS_DOC.map((d) => d.name).sort()).toStrictEqual(
+      [...Object.keys(actual), 'REDIS_URL', 'TESSERA_MOH_BASE', 'TESSERA_JWT_SIGNING_KEY'].sort(),
+    );
+  });
+
+  describe('never reads process.env', () => {
+    const saved = process.env.TESSERA_PORT;
+    afterEach(() => {
+      if (saved === undefined) delete process.env.TESSERA_PORT;
+      else process.env.TESSERA_PORT = saved;
+    });
+    it('ignores process.env when given another env', () => {
+      process.env.TESSERA_PORT = '1234';
+      expect(loadSettings(BASE).port).toBe(8080);
+    });
+  });
+});
+
+describe('loadSettings values', () => {
+  it('reads every documented variable', () => {
+    const s = loadSettings({
+      ...BASE,
+      TESSERA_PORT: '9000',
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_OPS_PORT: '9001',
+      TESSERA_REDIS_PREFIX: 'other:',
+      TESSERA_REDIS_TIMEOUT_MS: '750',
+      TESSERA_MOH_BASE: '/moh',
+      TESSERA_PEB_MIRROR_STATUS: '1',
+      TESSERA_BODY_LIMIT: '32768',
+      TESSERA_MINISTRY_ACCESS_LIFETIME: '120',
+      TESSERA_MINISTRY_REFRESH_LIFETIME: '600',
+      TESSERA_JWT_ACCESS_LIFETIME: '60',
+      TESSERA_JWT_REFRESH_LIFETIME: '900',
+      TESSERA_PEB_LIFETIME: '3600',
+      TESSERA_ARGON2_MEMORY_KIB: '1024',
+      TESSERA_ARGON2_TIME_COST: '3',
+      TESSERA_ARGON2_PARALLELISM: '2',
+      TESSERA_DEMO: 'yes',
+      TESSERA_LOG_LEVEL: 'debug',
+    });
+    expect(s).toStrictEqual({
+      host: '127.0.0.1',
+      port: 9000,
+      opsPort: 9001,
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisPrefix: 'other:',
+      redisCommandTimeoutMs: 750,
+      mohBase: '/moh',
+      pebMirrorStatus: true,
+      bodyLimit: 32_768,
+      jwtSigningKey: KEY,
+      lifetimes: { ministryAccess: 120, ministryRefresh: 600, jwtAccess: 60, jwtRefresh: 900, peb: 3600 },
+      argon2: { memoryCost: 1024, timeCost: 3, parallelism: 2 },
+      demo: true,
+      logLevel: 'debug',
+    });
+  });
+
+  it('trims values', () => {
+    const s = loadSettings({ REDIS_URL: ' redis://r:6379/2 ', TESSERA_JWT_SIGNING_KEY: ` ${KEY} `, TESSERA_PORT: ' 9000 ' });
+    expect([s.redisUrl, s.jwtSigningKey, s.port]).toStrictEqual(['redis://r:6379/2', KEY, 9000]);
+  });
+
+  it.each([
+    ['/moh', '/moh'],
+    ['/moh/', '/moh'],
+    ['/a/b//', '/a/b'],
+    ['/', ''],
+    ['', ''],
+    ['/v2.1/moh-api_x~', '/v2.1/moh-api_x~'],
+  ])('TESSERA_MOH_BASE %j is %j', (value, expected) => {
+    expect(loadSettings({ ...BASE, TESSERA_MOH_BASE: value }).mohBase).toBe(expected);
+  });
+
+  it.each([
+    ['1', true],
+    ['true', true],
+    ['YES', true],
+    ['On', true],
+    ['0', false],
+    ['false', false],
+    ['no', false],
+    ['OFF', false],
+  ])('boolean %j is %s', (value, expected) => {
+    expect(loadSettings({ ...BASE, TESSERA_PEB_MIRROR_STATUS: value, TESSERA_DEMO: value })).toMatchObject({
+      pebMirrorStatus: expected,
+      demo: expected,
+    });
+  });
+
+  it('accepts the bounds of each range', () => {
+    const low = loadSettings({
+      ...BASE,
+      TESSERA_PORT: '0',
+      TESSERA_BODY_LIMIT: '256',
+      TESSERA_REDIS_TIMEOUT_MS: '50',
+      TESSERA_PEB_LIFETIME: '1',
+    });
+    expect([low.port, low.bodyLimit, low.redisCommandTimeoutMs, low.lifetimes.peb]).toStrictEqual([0, 256, 50, 1]);
+    const high = loadSettings({
+      ...BASE,
+      TESSERA_PORT: '65535',
+      TESSERA_BODY_LIMIT: '1048576',
+      TESSERA_REDIS_TIMEOUT_MS: '60000',
+      TESSERA_PEB_LIFETIME: '31536000',
+    });
+    expect([high.port, high.bodyLimit, high.redisCommandTimeoutMs, high.lifetimes.peb]).toStrictEqual([
+      65_535, 1_048_576, 60_000, 31_536_000,
+    ]);
+  });
+
+  it('lets the CLI run without a JWT key', () => {
+    expect(loadSettings({ REDIS_URL: 'rediss://secure:6380' }, { role: 'cli' })).toStrictEqual({
+      ...DEFAULTS,
+      redisUrl: 'rediss://secure:6380',
+      jwtSigningKey: '',
+    });
+  });
+});
+
+describe('loadSettings errors', () => {
+  it('refuses a moh base that would read as a scheme-relative URL', () => {
+    expect(() => loadSettings({ ...BASE, TESSERA_MOH_BASE: '//evil.example/x' })).toThrow(
+      'TESSERA_MOH_BASE="//evil.example/x": expected a path starting with /',
+    );
+  });
+
+  it('reports every bad value, one line each, in a single ConfigError', () => {
+    const env = {
+      REDIS_URL: 'http://localhost:6379',
+      TESSERA_JWT_SIGNING_KEY: 'short',
+      TESSERA_MOH_BASE: 'moh',
+      TESSERA_LOG_LEVEL: 'verbose',
+      TESSERA_PORT: '65536',
+      TESSERA_OPS_PORT: '-1',
+      TESSERA_REDIS_TIMEOUT_MS: '49',
+      TESSERA_PEB_MIRROR_STATUS: 'maybe',
+      TESSERA_BODY_LIMIT: '255',
+      TESSERA_MINISTRY_ACCESS_LIFETIME: '0',
+      TESSERA_MINISTRY_REFRESH_LIFETIME: '1.5',
+      TESSERA_JWT_ACCESS_LIFETIME: '5m',
+      TESSERA_JWT_REFRESH_LIFETIME: '31536001',
+      TESSERA_PEB_LIFETIME: '0x10',
+      TESSERA_ARGON2_MEMORY_KIB: '7',
+      TESSERA_ARGON2_TIME_COST: '0',
+      TESSERA_ARGON2_PARALLELISM: '17',
+      TESSERA_DEMO: 'Sure',
+    };
+    let caught: unknown;
+    try {
+      loadSettings(env);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const e = caught as ConfigError;
+    expect(e.code).toBe('ERR_CONFIG');
+    expect(e.name).toBe('ConfigError');
+    const expected = [
+      'REDIS_URL="http://localhost:6379": expected redis://host:port[/db]',
+      'TESSERA_JWT_SIGNING_KEY: must be at least 32 characters',
+      'TESSERA_MOH_BASE="moh": expected a path starting with /',
+      'TESSERA_LOG_LEVEL="verbose": expected debug, info, warn or error',
+      'TESSERA_PORT="65536": expected a whole number from 0 to 65535',
+      'TESSERA_OPS_PORT="-1": expected a whole number from 0 to 65535',
+      'TESSERA_REDIS_TIMEOUT_MS="49": expected a whole number from 50 to 60000',
+      'TESSERA_PEB_MIRROR_STATUS="maybe": expected 1 or 0',
+      'TESSERA_BODY_LIMIT="255": expected a whole number from 256 to 1048576',
+      'TESSERA_MINISTRY_ACCESS_LIFETIME="0": expected a whole number from 1 to 31536000',
+      'TESSERA_MINISTRY_REFRESH_LIFETIME="1.5": expected a whole number from 1 to 31536000',
+      'TESSERA_JWT_ACCESS_LIFETIME="5m": expected a whole number from 1 to 31536000',
+      'TESSERA_JWT_REFRESH_LIFETIME="31536001": expected a whole number from 1 to 31536000',
+      'TESSERA_PEB_LIFETIME="0x10": expected a whole number from 1 to 31536000',
+      'TESSERA_ARGON2_MEMORY_KIB="7": expected a whole number from 8 to 4194304',
+      'TESSERA_ARGON2_TIME_COST="0": expected a whole number from 1 to 100',
+      'TESSERA_ARGON2_PARALLELISM="17": expected a whole number from 1 to 16',
+      'TESSERA_DEMO="sure": expected 1 or 0',
+    ];
+    expect([...e.problems].sort()).toStrictEqual([...expected].sort());
+    expect(e.message.split('\n')[0]).toBe('invalid settings:');
+    expect(e.message.split('\n').slice(1).sort()).toStrictEqual(expected.map((p) => `  - ${p}`).sort());
+  });
+
+  it('requires REDIS_URL and, for services, the JWT key', () => {
+    expect(problemsOf({})).toStrictEqual([
+      'REDIS_URL is not set (npm start sets it for the embedded Redis)',
+      'TESSERA_JWT_SIGNING_KEY is not set (npm start generates one)',
+    ]);
+    expect(problemsOf({}, 'cli')).toStrictEqual(['REDIS_URL is not set (npm start sets it for the embedded Redis)']);
+    expect(problemsOf({ REDIS_URL: 'redis://r:1', TESSERA_JWT_SIGNING_KEY: 'k'.repeat(31) }, 'cli')).toStrictEqual([
+      'TESSERA_JWT_SIGNING_KEY: must be at least 32 characters',
+    ]);
+  });
+
+  it.each([
+    ['TESSERA_PORT', '8080.0'],
+    ['TESSERA_PORT', '+80'],
+    ['TESSERA_PORT', '8e3'],
+    ['TESSERA_PORT', 'eighty'],
+    ['TESSERA_BODY_LIMIT', '16 KiB'],
+    ['TESSERA_ARGON2_MEMORY_KIB', '99999999999999999999'],
+  ])('refuses %s=%j', (name, value) => {
+    expect(problemsOf({ ...BASE, [name]: value })).toHaveLength(1);
+    expect(problemsOf({ ...BASE, [name]: value })[0]).toMatch(
+      new RegExp(`^${name}=${JSON.stringify(value).replace(/[.+*]/g, '\\$&')}: expected a whole number from `),
+    );
+  });
+
+  it.each(['/mo h', 'moh/', '/moh?x=1', '/mo#h', 'https://x/moh'])('refuses TESSERA_MOH_BASE=%j', (value) => {
+    const problems = problemsOf({ ...BASE, TESSERA_MOH_BASE: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^TESSERA_MOH_BASE=".*": expected a path starting with \/$/);
+  });
+});

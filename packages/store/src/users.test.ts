@@ -1,0 +1,288 @@
+import { InvalidStateError, UnavailableError } from '@tessera/core';
+import { ReplyError } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { dropPrefix, testPrefix } from '../../../test/support/stack.ts';
+import { type KeyLayout, keyLayout } from './keys.ts';
+import { connectRedis, type TesseraRedis } from './redis.ts';
+import { EmailTakenError, UnknownUserError, UserExistsError, UserRepository, validUsername } from './users.ts';
+
+const EMPTY_PROFILE = {
+  persCode: null,
+  civilId: null,
+  userMobile: null,
+  userIntitutes: [],
+  firstLogin: null,
+  loggedInUser: null,
+  userDetails: null,
+};
+
+let redis: TesseraRedis;
+let prefix: string;
+let keys: KeyLayout;
+let users: UserRepository;
+
+beforeAll(async () => {
+  redis = await connectRedis({ url: inject('redisUrl') });
+});
+afterAll(async () => {
+  await redis.quit();
+});
+beforeEach(() => {
+  prefix = testPrefix();
+  keys = keyLayout(prefix);
+  users = new UserRepository(redis, keys);
+});
+afterEach(async () => {
+  await dropPrefix(redis, prefix);
+});
+
+/** Every key under the test prefix, sorted. */
+async function allKeys(): Promise<string[]> {
+  return (await redis.keys(`${prefix}*`)).sort();
+}
+
+describe('UserRepository.create', () => {
+  it('returns the record and writes the documented key layout', async () => {
+    const user = await users.create({ username: 'alice', email: 'Alice@Example.COM', passwordHash: 'phc-1' });
+    expect(user).toStrictEqual({
+      id: 1,
+      username: 'alice',
+      email: 'alice@example.com',
+      passwordHash: 'phc-1',
+      scopes: ['', 'read', 'write'],
+      disabled: false,
+      profile: EMPTY_PROFILE,
+    });
+    const u = `${prefix}{users}:`;
+    expect(await allKeys()).toStrictEqual([`${u}email:alice@example.com`, `${u}id:1`, `${u}seq`, `${u}u:alice`].sort());
+    expect(await redis.hgetall(`${u}u:alice`)).toStrictEqual({
+      id: '1',
+      username: 'alice',
+      hash: 'phc-1',
+      scopes: '["","read","write"]',
+      disabled: '0',
+      email: 'alice@example.com',
+    });
+    expect(await redis.get(`${u}email:alice@example.com`)).toBe('alice');
+    expect(await redis.get(`${u}id:1`)).toBe('alice');
+    expect(await redis.get(`${u}seq`)).toBe('1');
+    // No expiry on user data.
+    expect(await redis.pttl(`${u}u:alice`)).toBe(-1);
+  });
+
+  it('gives increasing ids', async () => {
+    expect((await users.create({ username: 'a', passwordHash: 'h' })).id).toBe(1);
+    expect((await users.create({ username: 'b', passwordHash: 'h' })).id).toBe(2);
+    expect((await users.create({ username: 'c', passwordHash: 'h' })).id).toBe(3);
+  });
+
+  it('keeps scopes, the disabled flag and every profile field', async () => {
+    const profile = {
+      persCode: '-90008',
+      civilId: '285010112345',
+      userMobile: '+96590000000',
+      userIntitutes: [{ id: 7, name: 'Central' }],
+      firstLogin: { first: true },
+      loggedInUser: 'MOH-90008',
+      userDetails: { dept: 'ICU', level: 2 },
+    };
+    const created = await users.create({ username: 'MOH-90008', passwordHash: 'h', scopes: ['read'], disabled: true, profile });
+    expect(created).toStrictEqual({
+      id: 1,
+      username: 'MOH-90008',
+      email: null,
+      passwordHash: 'h',
+      scopes: ['read'],
+      disabled: true,
+      profile,
+    });
+    expect(await users.get('MOH-90008')).toStrictEqual(created);
+  });
+
+  it('refuses a taken username with UserExistsError, leaving the first user and the new email untouched', async () => {
+    await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h1' });
+    const err = await users.create({ username: 'alice', email: 'other@example.com', passwordHash: 'h2' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserExistsError);
+    expect((err as UserExistsError).code).toBe('ERR_USER_EXISTS');
+    expect((err as Error).message).toBe('user alice already exists');
+    expect((await users.get('alice'))?.passwordHash).toBe('h1');
+    expect((await users.get('alice'))?.email).toBe('alice@example.com');
+    expect(await redis.exists(keys.email('other@example.com'))).toBe(0);
+    expect(await users.find({ by: 'email', value: 'other@example.com' })).toBeNull();
+  });
+
+  it('refuses an email taken in any case with EmailTakenError, creating nothing', async () => {
+    await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h1' });
+    const before = await allKeys();
+    const err = await users.create({ username: 'bob', email: ' ALICE@Example.com ', passwordHash: 'h2' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EmailTakenError);
+    expect((err as EmailTakenError).code).toBe('ERR_EMAIL_TAKEN');
+    expect((err as Error).message).toBe('email alice@example.com is already used by another user');
+    expect(await users.get('bob')).toBeNull();
+    // Only the id counter moved.
+    expect(await allKeys()).toStrictEqual(before);
+    expect(await redis.get(keys.email('alice@example.com'))).toBe('alice');
+    expect((await users.find({ by: 'email', value: 'alice@example.com' }))?.username).toBe('alice');
+  });
+
+  it('lets many users have no email, without claiming an empty email entry', async () => {
+    await users.create({ username: 'a', passwordHash: 'h' });
+    await users.create({ username: 'b', email: null, passwordHash: 'h' });
+    await users.create({ username: 'c', email: '', passwordHash: 'h' });
+    expect((await allKeys()).filter((k) => k.includes(':email:'))).toStrictEqual([]);
+    expect((await users.get('c'))?.email).toBeNull();
+  });
+
+  it.each(['', 'has space', 'a/b', 'semi:colon', 'brace{users}', 'tab\tname', 'x'.repeat(151), 'new\nline'])(
+    'refuses the invalid username %j with a TypeError, writing nothing',
+    async (username) => {
+      const err = await users.create({ username, passwordHash: 'h' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TypeError);
+      expect((err as Error).message).toBe(`invalid username ${JSON.stringify(username)}: 1-150 letters, digits or @.+-_`);
+      expect(await allKeys()).toStrictEqual([]);
+    },
+  );
+
+  it('accepts usernames Django accepts: 150 characters, letters of any script, digits and @.+-_', async () => {
+    for (const username of ['x'.repeat(150), 'Ünïcødé', 'someone.example', 'a@b.c+d-e_f', 'MOH-90008', '12345']) {
+      expect(validUsername(username)).toBe(true);
+      expect((await users.create({ username, passwordHash: 'h' })).username).toBe(username);
+    }
+  });
+
+  it.each(['someone@example', 'no-at-sign', 'a@b@example.com', 'a b@example.com', '@example.com', 'someone@.com'])(
+    'refuses the invalid email %j with a TypeError, writing nothing',
+    async (email) => {
+      const err = await users.create({ username: 'alice', email, passwordHash: 'h' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TypeError);
+      expect((err as Error).message).toBe(`invalid email ${JSON.stringify(email)}`);
+      expect(await allKeys()).toStrictEqual([]);
+    },
+  );
+});
+
+describe('UserRepository lookups', () => {
+  it('finds by username (exact case) and by email (any case, trimmed)', async () => {
+    const alice = await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h' });
+    expect(await users.get('alice')).toStrictEqual(alice);
+    expect(await users.find({ by: 'username', value: 'alice' })).toStrictEqual(alice);
+    expect(await users.find({ by: 'username', value: 'Alice' })).toBeNull();
+    expect(await users.find({ by: 'email', value: 'alice@example.com' })).toStrictEqual(alice);
+    expect(await users.find({ by: 'email', value: '  ALICE@example.COM ' })).toStrictEqual(alice);
+  });
+
+  it('answers null for unknown users and emails', async () => {
+    await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h' });
+    expect(await users.get('bob')).toBeNull();
+    expect(await users.find({ by: 'username', value: 'bob' })).toBeNull();
+    expect(await users.find({ by: 'email', value: 'bob@example.com' })).toBeNull();
+    // An email that is someone's username finds nothing.
+    expect(await users.find({ by: 'email', value: 'alice' })).toBeNull();
+  });
+
+  it('a user hash without a password hash is an InvalidStateError, not a user', async () => {
+    await redis.hset(keys.user('broken'), { id: '9', username: 'broken' });
+    const err = await users.get('broken').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidStateError);
+    expect((err as Error).message).toBe('user broken has no password hash');
+  });
+});
+
+describe('UserRepository updates', () => {
+  it('disables and enables a user', async () => {
+    await users.create({ username: 'alice', passwordHash: 'h' });
+    await users.setDisabled('alice', true);
+    expect((await users.get('alice'))?.disabled).toBe(true);
+    expect(await redis.hget(keys.user('alice'), 'disabled')).toBe('1');
+    await users.setDisabled('alice', false);
+    expect((await users.get('alice'))?.disabled).toBe(false);
+    expect(await redis.hget(keys.user('alice'), 'disabled')).toBe('0');
+  });
+
+  it('changes the password hash and nothing else', async () => {
+    const before = await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'old', profile: { persCode: 'p' } });
+    await users.setPasswordHash('alice', 'new');
+    expect(await users.get('alice')).toStrictEqual({ ...before, passwordHash: 'new' });
+  });
+
+  it('refuses updates of an unknown user with UnknownUserError, creating no key', async () => {
+    for (const update of [() => users.setDisabled('ghost', true), () => users.setPasswordHash('ghost', 'h')]) {
+      const err = await update().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnknownUserError);
+      expect((err as UnknownUserError).code).toBe('ERR_UNKNOWN_USER');
+      expect((err as Error).message).toBe('no user ghost');
+    }
+    expect(await allKeys()).toStrictEqual([]);
+  });
+});
+
+describe('Lua scripts on real Redis', () => {
+  const fields = (username: string) => ['id', '1', 'username', username, 'hash', 'h'];
+
+  it('createUser: 1 created, -1 username taken, -2 email taken; a refusal writes nothing', async () => {
+    const u = keys.user('alice');
+    expect(await redis.createUser(u, keys.email('a@example.com'), keys.userId(1), '1', 'alice', ...fields('alice'))).toBe(1);
+    expect(await redis.hgetall(u)).toStrictEqual({ id: '1', username: 'alice', hash: 'h' });
+    const before = await allKeys();
+    expect(await redis.createUser(u, keys.email('b@example.com'), keys.userId(2), '1', 'alice', ...fields('alice'))).toBe(-1);
+    expect(await redis.createUser(keys.user('bob'), keys.email('a@example.com'), keys.userId(3), '1', 'bob', ...fields('bob'))).toBe(-2);
+    expect(await allKeys()).toStrictEqual(before);
+    // Without an email ('0'), the email key is not touched even when it exists.
+    expect(await redis.createUser(keys.user('carol'), keys.email('a@example.com'), keys.userId(4), '0', 'carol', ...fields('carol'))).toBe(
+      1,
+    );
+    expect(await redis.get(keys.email('a@example.com'))).toBe('alice');
+    expect(await redis.get(keys.userId(4))).toBe('carol');
+  });
+
+  it('getUserByEmail: the user hash as flat pairs, or an empty array', async () => {
+    await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h' });
+    const flat = await redis.getUserByEmail(keys.email('alice@example.com'), keys.userPrefix);
+    const pairs: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) pairs[flat[i] as string] = flat[i + 1] as string;
+    expect(pairs).toStrictEqual(await redis.hgetall(keys.user('alice')));
+    expect(await redis.getUserByEmail(keys.email('nobody@example.com'), keys.userPrefix)).toStrictEqual([]);
+  });
+
+  it('patchUser: 1 and fields set on an existing hash, -1 and no key for a missing one', async () => {
+    await users.create({ username: 'alice', passwordHash: 'h' });
+    expect(await redis.patchUser(keys.user('alice'), 'disabled', '1', 'hash', 'h2')).toBe(1);
+    expect(await redis.hmget(keys.user('alice'), 'disabled', 'hash')).toStrictEqual(['1', 'h2']);
+    expect(await redis.patchUser(keys.user('ghost'), 'disabled', '1')).toBe(-1);
+    expect(await redis.exists(keys.user('ghost'))).toBe(0);
+  });
+
+  it('keeps every user key under one hash tag, so the scripts run on Redis Cluster', () => {
+    for (const k of [keys.userSeq, keys.user('a'), keys.email('a@example.com'), keys.userId(1), `${keys.userPrefix}a`]) {
+      expect(k.startsWith(`${prefix}{users}:`)).toBe(true);
+    }
+  });
+});
+
+describe('store errors', () => {
+  it('a Redis reply error (wrong type) stays a reply error, not "unavailable"', async () => {
+    await redis.set(keys.user('alice'), 'not a hash');
+    const err = await users.get('alice').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReplyError);
+    expect(err).not.toBeInstanceOf(UnavailableError);
+    expect((err as Error).message).toMatch(/^WRONGTYPE /);
+  });
+
+  it('a closed connection is UnavailableError for every operation', async () => {
+    const closed = await connectRedis({ url: inject('redisUrl') });
+    closed.disconnect();
+    const repo = new UserRepository(closed, keys);
+    const ops = [
+      () => repo.get('alice'),
+      () => repo.find({ by: 'email', value: 'a@example.com' }),
+      () => repo.create({ username: 'alice', passwordHash: 'h' }),
+      () => repo.setDisabled('alice', true),
+      () => repo.setPasswordHash('alice', 'h'),
+    ];
+    for (const op of ops) {
+      const err = await op().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as UnavailableError).code).toBe('ERR_UNAVAILABLE');
+    }
+  });
+});

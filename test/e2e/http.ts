@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { expect } from 'vitest';
+
+/** One HTTP answer, read completely. */
+export interface Reply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+}
+
+export type Body = string | Uint8Array | URLSearchParams | FormData | ReadableStream<Uint8Array> | undefined;
+
+export interface SendOptions {
+  readonly method?: string;
+  readonly body?: Body;
+  /** Sent verbatim; omitted when undefined (strings are sent as bytes so fetch adds no type). */
+  readonly contentType?: string;
+  readonly headers?: Record<string, string>;
+  /** Give up (and fail) when no answer comes within this many ms (default 10 s). */
+  readonly timeoutMs?: number;
+}
+
+const enc = new TextEncoder();
+
+export function bytes(text: string): Uint8Array {
+  return enc.encode(text);
+}
+
+export function concat(...parts: (string | Uint8Array)[]): Uint8Array {
+  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** Sends one request; strings become bytes so that only `contentType` decides the header. */
+export async function send(base: string, path: string, options: SendOptions = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+  const body = typeof options.body === 'string' ? bytes(options.body) : options.body;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: options.method ?? 'POST',
+    headers,
+    body: (body ?? null) as BodyInit | null,
+    signal: AbortSignal.timeout(timeoutMs),
+  };
+  if (body instanceof ReadableStream) init.duplex = 'half';
+  try {
+    const res = await fetch(`${base}${path}`, init);
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  } catch (err) {
+    const e = err as Error;
+    const why =
+      e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.message} (${String((e.cause as Error | undefined)?.message)})`;
+    throw new Error(`${options.method ?? 'POST'} ${path}: ${why}`);
+  }
+}
+
+export function postJson(base: string, path: string, value: unknown): Promise<Reply> {
+  return send(base, path, { body: JSON.stringify(value), contentType: 'application/json' });
+}
+
+/** Asserts the answer is a JSON document with the token-route headers, and returns it parsed. */
+export function jsonOf(reply: Reply): unknown {
+  expect(reply.headers.get('content-type')).toBe('application/json');
+  expect(() => JSON.parse(reply.text)).not.toThrow();
+  return JSON.parse(reply.text);
+}
+
+/** Asserts status and exact body bytes, and the no-store headers of every token answer. */
+export function expectAnswer(reply: Reply, status: number, body: string): void {
+  expect({ status: reply.status, body: reply.text }).toStrictEqual({ status, body });
+  jsonOf(reply);
+  expect(reply.headers.get('cache-control')).toBe('no-store');
+  expect(reply.headers.get('pragma')).toBe('no-cache');
+}
+
+/** Header names and values, sorted, without `date`. */
+export function headerSet(headers: Headers): [string, string][] {
+  return [...headers.entries()].filter(([name]) => name !== 'date').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function sha256hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A multipart/form-data body with CRLF line ends; parts with a filename are file parts. */
+export function multipart(boundary: string, parts: { name: string; value: string; filename?: string }[]): Uint8Array {
+  const pieces: string[] = [];
+  for (const p of parts) {
+    const fn = p.filename === undefined ? '' : `; filename="${p.filename}"`;
+    const type = p.filename === undefined ? '' : '\r\nContent-Type: application/octet-stream';
+    pieces.push(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${fn}${type}\r\n\r\n`, p.value, '\r\n');
+  }
+  pieces.push(`--${boundary}--\r\n`);
+  return concat(...pieces);
+}
+
+/** The payload of a JWT, decoded (no signature check). */
+export function jwtPayload(token: string): Record<string, unknown> {
+  const part = token.split('.')[1] ?? '';
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** The four login routes and a good request body for each. */
+export const ROUTES = {
+  moh: { path: '/getUserToken', creds: { username: 'MOH-90008', password: 'Moh@-90008' } },
+  nehr: { path: '/nehrapi/login/getToken', creds: { username: 'MOH-90008', password: 'Moh@-90008' } },
+  simplejwt: { path: '/api/token', creds: { username: 'sampleUser', password: 'userpassword123' } },
+  peb: { path: '/v1/login', creds: { email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' } },
+} as const;
+
+export type RouteName = keyof typeof ROUTES;
+export const ROUTE_NAMES = Object.keys(ROUTES) as RouteName[];
+
+/** Every password of the demo users. */
+export const DEMO_PASSWORDS = ['Moh@-90008', 'userpassword123', 'Some3xtraLong4nd5afe9assword', 'Some3xtraLong4nd5afe9assword4gain'];
