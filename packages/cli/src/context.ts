@@ -2,9 +2,20 @@ import { loadSettings, type Settings } from '@tessera/config';
 import { PasswordHasher } from '@tessera/passwords';
 import { connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 
-/** Where `npm start` runs its embedded Redis; the CLI's default when REDIS_URL is unset. */
+/** Where `npm start` runs its embedded Redis (TESSERA_EMBEDDED_REDIS_PORT); the CLI's default Redis. */
 export const EMBEDDED_REDIS_PORT = 6390;
-export const EMBEDDED_REDIS_URL = `redis://127.0.0.1:${EMBEDDED_REDIS_PORT}`;
+
+export function embeddedRedisPort(env: NodeJS.ProcessEnv): number {
+  const raw = env.TESSERA_EMBEDDED_REDIS_PORT;
+  if (raw === undefined || raw === '') return EMBEDDED_REDIS_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`TESSERA_EMBEDDED_REDIS_PORT=${JSON.stringify(raw)}: expected a port number`, 2);
+  return port;
+}
+
+export function embeddedRedisUrl(env: NodeJS.ProcessEnv): string {
+  return `redis://127.0.0.1:${embeddedRedisPort(env)}`;
+}
 
 /** A failure to report as one line and a non-zero exit. */
 export class CliError extends Error {
@@ -26,7 +37,7 @@ export interface CliContext {
 }
 
 export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
-  const settings = loadSettings({ REDIS_URL: EMBEDDED_REDIS_URL, ...env }, { role: 'cli' });
+  const settings = loadSettings({ REDIS_URL: embeddedRedisUrl(env), ...env }, { role: 'cli' });
   let redis: TesseraRedis;
   try {
     redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: 5000, connectionName: 'tessera-cli' });

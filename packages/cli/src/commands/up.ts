@@ -2,10 +2,11 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { CliError, EMBEDDED_REDIS_PORT, openContext } from '../context.ts';
+import { CliError, embeddedRedisPort, openContext } from '../context.ts';
 import { seedDemoUsers } from '../demo.ts';
 
 const require = createRequire(import.meta.url);
@@ -34,10 +35,11 @@ export function ensureRedisServer(log: (line: string) => void): string {
 }
 
 async function waitForRedis(url: string, child: ChildProcess | null, timeoutMs: number): Promise<void> {
+  const port = new URL(url).port;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child !== null && child.exitCode !== null)
-      throw new CliError(`embedded redis-server exited with code ${child.exitCode} (is port ${EMBEDDED_REDIS_PORT} in use?)`);
+      throw new CliError(`embedded redis-server exited with code ${child.exitCode} (is port ${port} in use?)`);
     const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
     r.on('error', () => {});
     try {
@@ -51,6 +53,17 @@ async function waitForRedis(url: string, child: ChildProcess | null, timeoutMs: 
     }
   }
   throw new CliError(`Redis at ${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** The JWT key of this checkout: TESSERA_JWT_SIGNING_KEY, else one generated once under .tessera/. */
@@ -77,7 +90,11 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
   const embedded = redisUrl === '';
   if (embedded) {
     const bin = ensureRedisServer(log);
-    redisUrl = `redis://127.0.0.1:${EMBEDDED_REDIS_PORT}`;
+    const port = embeddedRedisPort(process.env);
+    redisUrl = `redis://127.0.0.1:${port}`;
+    if (await portTaken(port)) {
+      throw new CliError(`port ${port} is already in use: set REDIS_URL to use a running Redis, or TESSERA_EMBEDDED_REDIS_PORT to move the embedded one`);
+    }
     // AOF on, RDB snapshots off, no eviction: tokens and queued events must never vanish silently.
     redisChild = spawn(
       bin,
@@ -85,7 +102,7 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
         '--bind',
         '127.0.0.1',
         '--port',
-        String(EMBEDDED_REDIS_PORT),
+        String(port),
         '--dir',
         join(stateDir, 'redis'),
         '--appendonly',

@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/redis-source.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+// What `npm start` runs, with REDIS_URL unset: embedded Redis, demo users, ingress and worker.
+describe('tessera up (npm start) with the embedded Redis', () => {
+  let up: ChildProcess;
+  let state: string;
+  let base: string;
+  let redisPort: number;
+  let opsPort: number;
+  const output: string[] = [];
+
+  beforeAll(async () => {
+    state = mkdtempSync(join(tmpdir(), 'tessera-up-'));
+    [redisPort, opsPort] = [await freePort(), await freePort()];
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TESSERA_STATE_DIR: state,
+      TESSERA_EMBEDDED_REDIS_PORT: String(redisPort),
+      TESSERA_PORT: String(port),
+      TESSERA_OPS_PORT: String(opsPort),
+      TESSERA_HOST: '127.0.0.1',
+    };
+    delete env.REDIS_URL;
+    delete env.TESSERA_JWT_SIGNING_KEY;
+    up = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/tessera.js'), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines = createInterface({ input: up.stdout as NodeJS.ReadableStream });
+    createInterface({ input: up.stderr as NodeJS.ReadableStream }).on('line', (l) => output.push(l));
+    let ingress = false;
+    let worker = false;
+    await Promise.race([
+      (async () => {
+        for await (const line of lines) {
+          output.push(line);
+          if (line.includes('"ingress listening"')) ingress = true;
+          if (line.includes('"worker running"')) worker = true;
+          if (ingress && worker) return;
+        }
+      })(),
+      once(up, 'exit').then(([code]) => {
+        throw new Error(`tessera up exited with ${code}:\n${output.join('\n')}`);
+      }),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (up.exitCode === null) {
+      up.kill('SIGKILL');
+      await once(up, 'exit');
+    }
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  it('serves all four demo logins of the documents right after start', async () => {
+    const moh = await fetch(`${base}/getUserToken`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":"MOH-90008","password":"Moh@-90008"}',
+    });
+    expect((await moh.json()).result.persCode).toBe('-90008');
+    const jwt = await fetch(`${base}/api/token/`, { method: 'POST', body: new URLSearchParams({ username: 'sampleUser', password: 'userpassword123' }) });
+    expect(jwt.status).toBe(200);
+    const byEmail = await fetch(`${base}/v1/login`, { method: 'POST', body: new URLSearchParams({ email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' }) });
+    expect((await byEmail.json()).status).toBe(200);
+    const byName = await fetch(`${base}/v1/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'someone.example', password: 'Some3xtraLong4nd5afe9assword4gain' }),
+    });
+    expect((await byName.json()).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${opsPort}/healthz`)).status).toBe(200);
+  });
+
+  it('keeps its Redis data with AOF under the state folder and a generated JWT key', () => {
+    expect(readFileSync(join(state, 'jwt-signing-key'), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    // Redis 7 keeps its append-only files in appendonlydir when AOF is on
+    expect(existsSync(join(state, 'redis', 'appendonlydir'))).toBe(true);
+    const conf = output.join('\n');
+    expect(conf).toContain(`embedded redis-server`);
+    expect(conf).toContain('demo users created: MOH-90008, sampleUser, someone, someone.example');
+  });
+
+  it('stops ingress, worker and Redis on SIGINT', async () => {
+    up.kill('SIGINT');
+    const [code] = await once(up, 'exit');
+    expect(code).toBe(0);
+    expect(await portOpen(redisPort)).toBe(false);
+    expect(await portOpen(Number(new URL(base).port))).toBe(false);
+    expect(await portOpen(opsPort)).toBe(false);
+  });
+});
+
+describe('ingress start-up checks', () => {
+  it('refuses to run on the JavaScript fallback of uWebSockets.js', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
+      env: { ...process.env, UWS_USE_FALLBACK: '1', REDIS_URL: 'redis://127.0.0.1:1', TESSERA_JWT_SIGNING_KEY: 'k'.repeat(40) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr?.on('data', (d) => {
+      err += String(d);
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(3);
+    expect(err).toContain('tessera ingress: uWebSockets.js: UWS_USE_FALLBACK is set');
+  });
+
+  it('stops with one line per bad setting', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
+      env: { PATH: process.env.PATH, REDIS_URL: 'nope', TESSERA_PORT: 'x' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr?.on('data', (d) => {
+      err += String(d);
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(2);
+    expect(err).toContain('REDIS_URL="nope": expected redis://host:port[/db]');
+    expect(err).toContain('TESSERA_PORT="x": expected a whole number from 0 to 65535');
+    expect(err).toContain('TESSERA_JWT_SIGNING_KEY is not set');
+  });
+});
