@@ -80,9 +80,15 @@ describe('tessera up (npm start) with the embedded Redis', () => {
       body: '{"username":"MOH-90008","password":"Moh@-90008"}',
     });
     expect((await moh.json()).result.persCode).toBe('-90008');
-    const jwt = await fetch(`${base}/api/token/`, { method: 'POST', body: new URLSearchParams({ username: 'sampleUser', password: 'userpassword123' }) });
+    const jwt = await fetch(`${base}/api/token/`, {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'sampleUser', password: 'userpassword123' }),
+    });
     expect(jwt.status).toBe(200);
-    const byEmail = await fetch(`${base}/v1/login`, { method: 'POST', body: new URLSearchParams({ email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' }) });
+    const byEmail = await fetch(`${base}/v1/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' }),
+    });
     expect((await byEmail.json()).status).toBe(200);
     const byName = await fetch(`${base}/v1/login`, {
       method: 'POST',

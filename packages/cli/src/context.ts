@@ -9,7 +9,8 @@ export function embeddedRedisPort(env: NodeJS.ProcessEnv): number {
   const raw = env.TESSERA_EMBEDDED_REDIS_PORT;
   if (raw === undefined || raw === '') return EMBEDDED_REDIS_PORT;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`TESSERA_EMBEDDED_REDIS_PORT=${JSON.stringify(raw)}: expected a port number`, 2);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new CliError(`TESSERA_EMBEDDED_REDIS_PORT=${JSON.stringify(raw)}: expected a port number`, 2);
   return port;
 }
 

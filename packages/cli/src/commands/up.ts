@@ -93,7 +93,9 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
     const port = embeddedRedisPort(process.env);
     redisUrl = `redis://127.0.0.1:${port}`;
     if (await portTaken(port)) {
-      throw new CliError(`port ${port} is already in use: set REDIS_URL to use a running Redis, or TESSERA_EMBEDDED_REDIS_PORT to move the embedded one`);
+      throw new CliError(
+        `port ${port} is already in use: set REDIS_URL to use a running Redis, or TESSERA_EMBEDDED_REDIS_PORT to move the embedded one`,
+      );
     }
     // AOF on, RDB snapshots off, no eviction: tokens and queued events must never vanish silently.
     redisChild = spawn(
