@@ -90,6 +90,28 @@ describe('ingress on Deno', () => {
     expect(await bad.json()).toEqual({ status: 401, message: 'User with given credentials not found.', error_id: 11 });
   });
 
+  it('refuses a chunked body past the limit without reading it all, in dialect', async () => {
+    let sent = 0;
+    const chunk = new Uint8Array(64 * 1024).fill(97);
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // 64 MiB at most: the ingress must give up long before
+        if (sent >= 64 * 1024 * 1024) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`${base}/nehrapi/login/getToken`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ code: 400, message: 'Bad Request: The request body is too large.' });
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it('answers a wrong method and a missing route as on Node', async () => {
     const get = await fetch(`${base}/api/token/`);
     expect(get.status).toBe(405);

@@ -169,13 +169,22 @@ function expectLoggedIn(r: RouteCase, reply: Reply): void {
   }
 }
 
+/** What Python's json module (quoted by DRF) says of each malformed body; never the body itself. */
+const PYTHON_JSON_ERRORS: Record<string, string> = {
+  '{"username":': 'Expecting value: line 1 column 13 (char 12)',
+  '{username:"a"}': 'Expecting property name enclosed in double quotes: line 1 column 2 (char 1)',
+  "{'a':1}": 'Expecting property name enclosed in double quotes: line 1 column 2 (char 1)',
+  '{"a":1,}': 'Expecting property name enclosed in double quotes: line 1 column 8 (char 7)',
+  nope: 'Expecting value: line 1 column 1 (char 0)',
+  '{"a":1} x': 'Extra data: line 1 column 9 (char 8)',
+  ' ': 'Expecting value: line 1 column 2 (char 1)',
+  '\n\t ': 'Expecting value: line 2 column 3 (char 3)',
+};
+
 function jsonParseMessage(text: string): string {
-  try {
-    JSON.parse(text);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error(`${text} parses`);
+  const msg = PYTHON_JSON_ERRORS[text];
+  if (msg === undefined) throw new Error(`no expected message for ${JSON.stringify(text)}`);
+  return msg;
 }
 
 /** A JSON body of exactly `size` bytes holding the route's good credentials. */

@@ -253,10 +253,21 @@ describe('a copy of the Redis data holds no usable token', () => {
 
     const dump = await dumpPrefix(stack);
     const p = stack.settings.redisPrefix;
-    // Exactly one token key per issued token, named by its hash, and nothing else outside {users}.
-    const tokenKeys = dump.filter((d) => !d.key.startsWith(`${p}{users}:`)).map((d) => d.key);
-    expect(tokenKeys.sort()).toStrictEqual(tokens.map((t) => `${p}t:{${sha256hex(t)}}`).sort());
-    expect(new Set(dump.map((d) => d.type))).toStrictEqual(new Set(['string', 'hash']));
+    // Exactly one token key per issued token, named by its hash; an "expired" memory per PEB token,
+    // also by hash; login-family and per-user family sets; nothing else outside {users}.
+    const keysOf = (tag: string) => dump.filter((d) => d.key.startsWith(`${p}${tag}:`)).map((d) => d.key);
+    expect(keysOf('t').sort()).toStrictEqual(tokens.map((t) => `${p}t:{${sha256hex(t)}}`).sort());
+    expect(keysOf('x').sort()).toStrictEqual(
+      tokens
+        .filter((t) => HEX128.test(t))
+        .map((t) => `${p}x:{${sha256hex(t)}}`)
+        .sort(),
+    );
+    expect(keysOf('f')).toHaveLength(6); // one family per login
+    expect(keysOf('uf').sort()).toStrictEqual([`${p}uf:{u1}`, `${p}uf:{u2}`, `${p}uf:{u3}`, `${p}uf:{u4}`]);
+    const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('f'), ...keysOf('uf'), ...keysOf('{users}')]);
+    expect(dump.filter((d) => !known.has(d.key)).map((d) => d.key)).toStrictEqual([]);
+    expect(new Set(dump.map((d) => d.type))).toStrictEqual(new Set(['string', 'hash', 'set']));
     for (const d of dump) {
       for (const s of secrets) {
         expect(d.key.includes(s), `key ${d.key} contains a secret`).toBe(false);

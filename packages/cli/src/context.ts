@@ -1,4 +1,4 @@
-import { loadSettings, type Settings } from '@tessera/config';
+import { loadSettings, redactUrl, type Settings } from '@tessera/config';
 import { PasswordHasher } from '@tessera/passwords';
 import { connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 
@@ -43,7 +43,7 @@ export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
   try {
     redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: 5000, connectionName: 'tessera-cli' });
   } catch {
-    throw new CliError(`cannot reach Redis at ${settings.redisUrl} (start the stack with npm start, or set REDIS_URL)`);
+    throw new CliError(`cannot reach Redis at ${redactUrl(settings.redisUrl)} (start the stack with npm start, or set REDIS_URL)`);
   }
   const keys = keyLayout(settings.redisPrefix);
   return {

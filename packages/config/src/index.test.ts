@@ -15,6 +15,8 @@ const DEFAULTS: Settings = {
   pebMirrorStatus: false,
   bodyLimit: 16_384,
   jwtSigningKey: KEY,
+  jwtRotateRefreshTokens: false,
+  jwtBlacklistAfterRotation: false,
   lifetimes: { ministryAccess: 86_400, ministryRefresh: 2_592_000, jwtAccess: 300, jwtRefresh: 86_400, peb: 2_592_000 },
   argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
   demo: false,
@@ -52,6 +54,8 @@ describe('loadSettings defaults', () => {
       TESSERA_REDIS_TIMEOUT_MS: String(s.redisCommandTimeoutMs),
       TESSERA_PEB_MIRROR_STATUS: s.pebMirrorStatus ? '1' : '0',
       TESSERA_BODY_LIMIT: String(s.bodyLimit),
+      TESSERA_JWT_ROTATE_REFRESH_TOKENS: s.jwtRotateRefreshTokens ? '1' : '0',
+      TESSERA_JWT_BLACKLIST_AFTER_ROTATION: s.jwtBlacklistAfterRotation ? '1' : '0',
       TESSERA_MINISTRY_ACCESS_LIFETIME: String(s.lifetimes.ministryAccess),
       TESSERA_MINISTRY_REFRESH_LIFETIME: String(s.lifetimes.ministryRefresh),
       TESSERA_JWT_ACCESS_LIFETIME: String(s.lifetimes.jwtAccess),
@@ -68,6 +72,12 @@ describe('loadSettings defaults', () => {
     expect(SETTINGS_DOC.map((d) => d.name).sort()).toStrictEqual(
       [...Object.keys(actual), 'REDIS_URL', 'TESSERA_MOH_BASE', 'TESSERA_JWT_SIGNING_KEY'].sort(),
     );
+  });
+
+  it('never prints a Redis password', () => {
+    expect(problemsOf({ REDIS_URL: 'http://user:s3cret@host:1', TESSERA_JWT_SIGNING_KEY: KEY })).toStrictEqual([
+      'REDIS_URL="http://user:***@host:1": expected redis://host:port[/db]',
+    ]);
   });
 
   describe('never reads process.env', () => {
@@ -95,6 +105,8 @@ describe('loadSettings values', () => {
       TESSERA_MOH_BASE: '/moh',
       TESSERA_PEB_MIRROR_STATUS: '1',
       TESSERA_BODY_LIMIT: '32768',
+      TESSERA_JWT_ROTATE_REFRESH_TOKENS: 'true',
+      TESSERA_JWT_BLACKLIST_AFTER_ROTATION: 'on',
       TESSERA_MINISTRY_ACCESS_LIFETIME: '120',
       TESSERA_MINISTRY_REFRESH_LIFETIME: '600',
       TESSERA_JWT_ACCESS_LIFETIME: '60',
@@ -117,6 +129,8 @@ describe('loadSettings values', () => {
       pebMirrorStatus: true,
       bodyLimit: 32_768,
       jwtSigningKey: KEY,
+      jwtRotateRefreshTokens: true,
+      jwtBlacklistAfterRotation: true,
       lifetimes: { ministryAccess: 120, ministryRefresh: 600, jwtAccess: 60, jwtRefresh: 900, peb: 3600 },
       argon2: { memoryCost: 1024, timeCost: 3, parallelism: 2 },
       demo: true,

@@ -91,13 +91,108 @@ function decodeJson(body: Uint8Array): BodyResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, problem: { reason: 'bad_json', detail: err instanceof Error ? err.message : 'invalid JSON' } };
+  } catch {
+    // Never the parser's own message: V8 quotes the input, which may hold a password.
+    return { ok: false, problem: { reason: 'bad_json', detail: jsonErrorDetail(text) } };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { ok: false, problem: { reason: 'not_object', detail: jsonTypeName(value) } };
   }
   return { ok: true, fields: value as Fields };
+}
+
+/**
+ * Where and why a JSON text is invalid, worded as Python's json module (which DRF quotes):
+ * "Expecting value: line 1 column 1 (char 0)". Never echoes the input. Positions are in UTF-16
+ * code units, which equal Python's for the ASCII texts that such errors nearly always are.
+ */
+export function jsonErrorDetail(text: string): string {
+  let i = 0;
+  const fail = (msg: string, at: number): never => {
+    const before = text.slice(0, at);
+    const line = before.split('\n').length;
+    throw new Error(`${msg}: line ${line} column ${at - before.lastIndexOf('\n')} (char ${at})`);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
+  };
+  const string = () => {
+    const start = i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\\') i++;
+      else if ((text.charCodeAt(i) ?? 0) < 0x20) fail('Invalid control character at', i);
+      i++;
+    }
+    if (i >= text.length) fail('Unterminated string starting at', start);
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '"') {
+      string();
+      return;
+    }
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('Expecting property name enclosed in double quotes', i);
+        string();
+        ws();
+        if (text[i] !== ':') fail("Expecting ':' delimiter", i);
+        i++;
+        value();
+        ws();
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        if (text[i] !== ',') fail("Expecting ',' delimiter", i);
+        i++;
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        if (text[i] !== ',') fail("Expecting ',' delimiter", i);
+        i++;
+      }
+    }
+    for (const lit of ['true', 'false', 'null', 'NaN', 'Infinity', '-Infinity']) {
+      if (text.startsWith(lit, i)) {
+        i += lit.length;
+        return;
+      }
+    }
+    const num = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i));
+    if (num === null) fail('Expecting value', i);
+    i += (num as RegExpExecArray)[0].length;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail('Extra data', i);
+    return 'Invalid JSON';
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** The Python type name DRF reports for a non-object JSON body. */

@@ -6,6 +6,7 @@ export { createPeb, PEB_ERRORS, type PebOptions, pebTimestamp } from './dialects
 export { DRF_FIELD_MESSAGES, SIMPLEJWT_MESSAGES, simplejwt, throttledDetail } from './dialects/simplejwt.ts';
 export * from './errors.ts';
 export * from './fields.ts';
+export * from './lifecycle.ts';
 export * from './login.ts';
 export * from './outcome.ts';
 export * from './routes.ts';

@@ -52,7 +52,10 @@ export async function decideLogin(dialect: Dialect, req: RawRequest, ports: Logi
   }
 }
 
-export function tokenRecord(g: TokenGrant, dialect: DialectName, user: UserRecord, family: string): TokenRecord {
+/** Who a token belongs to: what its record keeps of the user. */
+export type TokenOwner = Pick<UserRecord, 'id' | 'username' | 'scopes'>;
+
+export function tokenRecord(g: TokenGrant, dialect: DialectName, user: TokenOwner, family: string): TokenRecord {
   const base = {
     kind: g.kind,
     format: g.format,

@@ -1,4 +1,4 @@
-import type { IssuedTokens, UserRecord } from './types.ts';
+import type { IssuedTokens, TokenRecord, UserRecord } from './types.ts';
 
 /** Why a request could not be understood. Dialects map each reason to their own wire form. */
 export type ProblemReason =
@@ -34,8 +34,29 @@ export interface Problem {
  * Every way a request to a token route can end. Handlers decide outcomes; dialect codecs decide
  * how an outcome looks on the wire. Nothing here knows HTTP.
  */
+/** Operations on an existing token, each served by a route in every dialect that has it. */
+export type TokenAction = 'refresh' | 'verify' | 'blacklist' | 'check';
+
+/** Why a presented token was refused. */
+export type TokenProblem =
+  | 'invalid' // unknown, revoked, badly signed, or otherwise not a live token
+  | 'expired' // known to have been valid, now past its expiry (PEB error 10)
+  | 'wrong_type' // e.g. an access token where a refresh token belongs
+  | 'blacklisted' // a SimpleJWT refresh token on the blacklist
+  | 'reused'; // a rotated refresh token presented again: its whole family is now revoked
+
 export type Outcome =
   | { readonly kind: 'issued'; readonly tokens: IssuedTokens; readonly user: UserRecord; readonly now: number }
+  /**
+   * A token operation replaced tokens: new pair (ministry), new access (+ refresh) JWT, renewed PEB
+   * token. `user` is null where the operation does not load the user (SimpleJWT refresh).
+   */
+  | { readonly kind: 'refreshed'; readonly tokens: IssuedTokens; readonly user: UserRecord | null; readonly now: number }
+  | { readonly kind: 'token_invalid'; readonly action: TokenAction; readonly problem: TokenProblem }
+  /** SimpleJWT verify or blacklist succeeded: `{}`. */
+  | { readonly kind: 'verified' }
+  /** PEB check of a live token. */
+  | { readonly kind: 'checked'; readonly record: TokenRecord; readonly user: UserRecord }
   | { readonly kind: 'bad_credentials' }
   | { readonly kind: 'locked'; readonly retryAfter: number }
   | { readonly kind: 'throttled'; readonly retryAfter: number }

@@ -2,21 +2,33 @@ import { describe, expect, it } from 'vitest';
 import { routeIndex, routeTable } from './routes.ts';
 
 describe('routeTable', () => {
-  it('lists every login route with its dialect', () => {
+  it('lists every token route with its dialect and action', () => {
     const routes = routeTable({ mohBase: '', peb: { mirrorStatus: false } });
     expect(routes.map((r) => [r.path, r.dialect.name, r.action])).toStrictEqual([
       ['/getUserToken', 'moh', 'login'],
+      ['/refreshUserToken', 'moh', 'refresh'],
       ['/nehrapi/login/getToken', 'nehr', 'login'],
+      ['/nehrapi/login/refreshToken', 'nehr', 'refresh'],
       ['/api/token', 'simplejwt', 'login'],
       ['/api/token/', 'simplejwt', 'login'],
+      ['/api/token/refresh', 'simplejwt', 'refresh'],
+      ['/api/token/refresh/', 'simplejwt', 'refresh'],
+      ['/api/token/verify', 'simplejwt', 'verify'],
+      ['/api/token/verify/', 'simplejwt', 'verify'],
+      ['/api/token/blacklist', 'simplejwt', 'blacklist'],
+      ['/api/token/blacklist/', 'simplejwt', 'blacklist'],
       ['/v1/login', 'peb', 'login'],
+      ['/v1/login/renew', 'peb', 'refresh'],
+      ['/v1/login/check', 'peb', 'check'],
     ]);
   });
 
-  it('prefixes the moh route with the configured base', () => {
+  it('prefixes the moh routes with the configured base', () => {
     const routes = routeTable({ mohBase: '/moh/api', peb: { mirrorStatus: false } });
-    expect(routes[0]?.path).toBe('/moh/api/getUserToken');
-    expect(routes.filter((r) => r.dialect.name === 'moh')).toHaveLength(1);
+    expect(routes.filter((r) => r.dialect.name === 'moh').map((r) => r.path)).toStrictEqual([
+      '/moh/api/getUserToken',
+      '/moh/api/refreshUserToken',
+    ]);
   });
 
   it('builds the PEB dialect with the given status policy', () => {
@@ -30,7 +42,7 @@ describe('routeTable', () => {
 describe('routeIndex', () => {
   it('finds routes by exact path only', () => {
     const index = routeIndex(routeTable({ mohBase: '', peb: { mirrorStatus: false } }));
-    expect(index.size).toBe(5);
+    expect(index.size).toBe(15);
     expect(index.get('/api/token/')?.dialect.name).toBe('simplejwt');
     expect(index.get('/nehrapi/login/getToken')?.dialect.name).toBe('nehr');
     expect(index.get('/v1/login/')).toBeUndefined();

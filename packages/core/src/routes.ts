@@ -4,7 +4,9 @@ import { nehr } from './dialects/nehr.ts';
 import { createPeb, type PebOptions } from './dialects/peb.ts';
 import { simplejwt } from './dialects/simplejwt.ts';
 
-export type RouteAction = 'login';
+import type { TokenAction } from './outcome.ts';
+
+export type RouteAction = 'login' | TokenAction;
 
 export interface Route {
   readonly path: string;
@@ -21,12 +23,22 @@ export interface RouteOptions {
 /** Every token route Tessera serves. The runtime adapters register exactly these. */
 export function routeTable(options: RouteOptions): Route[] {
   const peb = createPeb(options.peb);
+  const both = (path: string, action: RouteAction): Route[] => [
+    { path, dialect: simplejwt, action },
+    { path: `${path}/`, dialect: simplejwt, action },
+  ];
   return [
     { path: `${options.mohBase}/getUserToken`, dialect: moh, action: 'login' },
+    { path: `${options.mohBase}/refreshUserToken`, dialect: moh, action: 'refresh' },
     { path: '/nehrapi/login/getToken', dialect: nehr, action: 'login' },
-    { path: '/api/token', dialect: simplejwt, action: 'login' },
-    { path: '/api/token/', dialect: simplejwt, action: 'login' },
+    { path: '/nehrapi/login/refreshToken', dialect: nehr, action: 'refresh' },
+    ...both('/api/token', 'login'),
+    ...both('/api/token/refresh', 'refresh'),
+    ...both('/api/token/verify', 'verify'),
+    ...both('/api/token/blacklist', 'blacklist'),
     { path: '/v1/login', dialect: peb, action: 'login' },
+    { path: '/v1/login/renew', dialect: peb, action: 'refresh' },
+    { path: '/v1/login/check', dialect: peb, action: 'check' },
   ];
 }
 

@@ -1,4 +1,4 @@
-import { SignJWT } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import type { IssuePlan } from './dialects/dialect.ts';
 import type { TokenFormat, TokenGrant, TokenKind } from './types.ts';
 
@@ -111,4 +111,34 @@ export async function mintPlan(plan: IssuePlan, ctx: MintContext): Promise<{ acc
   const refresh = plan.refresh === undefined ? undefined : await mintToken(plan.refresh, 'refresh', ctx);
   const access = await mintToken(plan.access, 'access', ctx);
   return refresh === undefined ? { access } : { access, refresh };
+}
+
+/** The claims Tessera reads from a SimpleJWT token. */
+export interface SimpleJwtClaims {
+  readonly token_type: string;
+  readonly exp: number;
+  readonly iat: number;
+  readonly jti: string;
+  readonly user_id: number;
+}
+
+/**
+ * Verifies a SimpleJWT token as the library does with default settings: HS256 only, signature,
+ * `exp` (no leeway), and the claims it relies on. Returns null for anything that is not a valid,
+ * unexpired token; never throws.
+ */
+export async function verifySimpleJwt(signer: JwtSigner, token: string, nowMs: number): Promise<SimpleJwtClaims | null> {
+  if (!JWT_SHAPE.test(token)) return null;
+  try {
+    const { payload } = await jwtVerify(token, signer.key, {
+      algorithms: ['HS256'],
+      currentDate: new Date(nowMs),
+      requiredClaims: ['exp', 'jti', 'token_type'],
+    });
+    const { token_type, exp, iat, jti, user_id } = payload as Record<string, unknown>;
+    if (typeof token_type !== 'string' || typeof exp !== 'number' || typeof jti !== 'string' || typeof user_id !== 'number') return null;
+    return { token_type, exp, iat: typeof iat === 'number' ? iat : exp, jti, user_id };
+  } catch {
+    return null;
+  }
 }

@@ -2,7 +2,7 @@ export { guarded, storeError } from './errors.ts';
 export { tokenHash } from './hash.ts';
 export { type KeyLayout, keyLayout } from './keys.ts';
 export { connectRedis, type RedisConnectOptions, type TesseraRedis } from './redis.ts';
-export { TokenRepository } from './tokens.ts';
+export { type RevocationMessage, TokenRepository } from './tokens.ts';
 export {
   DEFAULT_SCOPES,
   decodeUser,

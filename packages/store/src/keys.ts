@@ -11,6 +11,18 @@ export interface KeyLayout {
   email(lowerEmail: string): string;
   userId(id: number): string;
   token(hash: string): string;
+  /** Remembers, past a PEB token's expiry, that it expired (error 10 rather than 9). */
+  expired(hash: string): string;
+  /** Token hashes of one login family. */
+  family(family: string): string;
+  /** Marks a revoked family, so a rotation racing the revocation notices it. */
+  revokedFamily(family: string): string;
+  /** Login families of one user. */
+  userFamilies(userId: number): string;
+  /** A blacklisted SimpleJWT refresh token, by jti. */
+  blacklist(jti: string): string;
+  /** Pub/sub channel announcing revoked token hashes (the SDK's cache listens). */
+  readonly revocations: string;
 }
 
 export function keyLayout(prefix: string): KeyLayout {
@@ -23,5 +35,11 @@ export function keyLayout(prefix: string): KeyLayout {
     email: (lowerEmail) => `${users}email:${lowerEmail}`,
     userId: (id) => `${users}id:${id}`,
     token: (hash) => `${prefix}t:{${hash}}`,
+    expired: (hash) => `${prefix}x:{${hash}}`,
+    family: (family) => `${prefix}f:{${family}}`,
+    revokedFamily: (family) => `${prefix}fr:{${family}}`,
+    userFamilies: (userId) => `${prefix}uf:{u${userId}}`,
+    blacklist: (jti) => `${prefix}jb:{${jti}}`,
+    revocations: `${prefix}revocations`,
   };
 }

@@ -8,12 +8,15 @@ export interface RedisConnectOptions {
   readonly connectionName?: string;
 }
 
-const SCRIPTS = ['createUser-3', 'getUserByEmail-1', 'patchUser-1'] as const;
+const SCRIPTS = ['createUser-3', 'getUserByIndex-1', 'patchUser-1', 'useRefresh-1', 'consumeAccess-1', 'trackMember-1'] as const;
 
 export type TesseraRedis = Redis & {
   createUser(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
-  getUserByEmail(k1: string, userPrefix: string): Promise<string[]>;
+  getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
+  trackMember(k1: string, member: string, expiresAtMs: number): Promise<number>;
+  useRefresh(k1: string): Promise<[number, string?]>;
+  consumeAccess(k1: string): Promise<[number, string?]>;
 };
 
 /** Registers each Lua script (one per file, `name-<number of keys>.lua`) as a command called by SHA. */

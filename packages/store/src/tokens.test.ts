@@ -72,13 +72,43 @@ describe('TokenRepository', () => {
       expect(pttl).toBeLessThanOrEqual(g.lifetime * 1000);
       expect(pttl).toBeGreaterThan(g.lifetime * 1000 - 2000);
     }
-    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`).sort());
+    const expiry = Math.max(...grants.map((g) => g.expiresAt));
+    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
+      [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}f:{family-1}`, `${prefix}uf:{u7}`].sort(),
+    );
+    // the family holds the token hashes, the user index the family; both live as long as the longest token
+    expect((await redis.smembers(`${prefix}f:{family-1}`)).sort()).toStrictEqual(grants.map((g) => tokenHash(g.value)).sort());
+    expect(await redis.smembers(`${prefix}uf:{u7}`)).toStrictEqual(['family-1']);
+    expect(await redis.pexpiretime(`${prefix}f:{family-1}`)).toBe(expiry);
+    expect(await redis.pexpiretime(`${prefix}uf:{u7}`)).toBe(expiry);
+  });
+
+  it('revokes a family and a user at once, announcing the hashes', async () => {
+    const sub = redis.duplicate({ enableOfflineQueue: true });
+    const messages: string[] = [];
+    await sub.subscribe(keys.revocations);
+    sub.on('message', (_c, m) => messages.push(m));
+    const grants = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
+    await tokens.save(grants, recordOf);
+    expect(await tokens.revokeFamily('family-1', 'admin')).toBe(2);
+    expect(await tokens.get(ACCESS)).toBeNull();
+    expect(await tokens.get(REFRESH)).toBeNull();
+    expect(await tokens.isFamilyRevoked('family-1')).toBe(true);
+    for (let i = 0; i < 50 && messages.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(JSON.parse(messages[0] as string)).toStrictEqual({
+      hashes: expect.arrayContaining(grants.map((g) => tokenHash(g.value))),
+      reason: 'admin',
+    });
+    await tokens.save([grant('c1a3e1e2-5b57-4f59-9e3b-0c7d3a3c4d5e', 'access', 60)], (g) => ({ ...recordOf(g), family: 'family-2' }));
+    expect(await tokens.revokeUser(7, 'user_disabled')).toBe(1);
+    expect(await redis.exists(`${prefix}uf:{u7}`)).toBe(0);
+    await sub.quit();
   });
 
   it('never writes a raw token value, in keys or values', async () => {
     await tokens.save([grant(ACCESS, 'access', 60), grant(REFRESH, 'refresh', 60)], recordOf);
     for (const key of await redis.keys(`${prefix}*`)) {
-      const value = (await redis.get(key)) ?? '';
+      const value = (await redis.type(key)) === 'set' ? (await redis.smembers(key)).join(' ') : ((await redis.get(key)) ?? '');
       for (const raw of [ACCESS, REFRESH]) {
         expect(key.includes(raw)).toBe(false);
         expect(value.includes(raw)).toBe(false);

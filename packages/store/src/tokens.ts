@@ -1,12 +1,35 @@
-import type { TokenGrant, TokenRecord } from '@tessera/core';
+import type { RevokeReason, TokenGrant, TokenRecord, TokenState } from '@tessera/core';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
 import type { KeyLayout } from './keys.ts';
 import type { TesseraRedis } from './redis.ts';
 
+/** How long after a PEB token's expiry Tessera still says "expired" (error 10) rather than "invalid". */
+const EXPIRED_MEMORY_MS = 30 * 86_400_000;
+
+/** A revocation announcement on the revocations channel. */
+export interface RevocationMessage {
+  readonly hashes: readonly string[];
+  readonly reason: RevokeReason | 'blacklist' | 'renewed';
+}
+
+function decode(raw: string): TokenState {
+  return raw.startsWith('U') ? { state: 'used', record: JSON.parse(raw.slice(1)) } : { state: 'live', record: JSON.parse(raw) };
+}
+
+function scriptState([code, raw]: [number, string?]): TokenState {
+  if (code === -1 || raw === undefined) return { state: 'unknown' };
+  const record = JSON.parse(raw) as TokenRecord;
+  if (code === 1) return { state: 'used', record };
+  if (code === 2) return { state: 'wrong_kind', record };
+  return { state: 'live', record };
+}
+
 /**
  * Tokens in Redis: `<prefix>t:{sha256(token)}` → JSON record, expiring exactly at the token's
- * expiry (PXAT), so the key lives as long as the token and no longer.
+ * expiry (PXAT), so the key lives as long as the token and no longer. Each token's hash is also in
+ * its login family's set, and each family in its user's set, so a family or a user can be revoked
+ * at once. Revocations are announced on a pub/sub channel.
  */
 export class TokenRepository {
   constructor(
@@ -19,13 +42,113 @@ export class TokenRepository {
   }
 
   async save(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void> {
+    const r = this.redis;
     await guarded(() =>
-      Promise.all(grants.map((g) => this.redis.set(this.keyOf(g.value), JSON.stringify(record(g)), 'PXAT', g.expiresAt))),
+      Promise.all(
+        grants.flatMap((g) => {
+          const rec = record(g);
+          const hash = tokenHash(g.value);
+          const ops: Promise<unknown>[] = [
+            r.set(this.keys.token(hash), JSON.stringify(rec), 'PXAT', g.expiresAt),
+            r.trackMember(this.keys.family(rec.family), hash, g.expiresAt),
+            r.trackMember(this.keys.userFamilies(rec.userId), rec.family, g.expiresAt),
+          ];
+          if (g.format === 'hex128') ops.push(r.set(this.keys.expired(hash), '1', 'PXAT', g.expiresAt + EXPIRED_MEMORY_MS));
+          return ops;
+        }),
+      ),
     );
   }
 
+  /** The record of a live token, or null. */
   async get(token: string): Promise<TokenRecord | null> {
-    const raw = await guarded(() => this.redis.get(this.keyOf(token)));
-    return raw === null ? null : (JSON.parse(raw) as TokenRecord);
+    const st = await this.lookup(token);
+    return st.state === 'live' ? st.record : null;
+  }
+
+  async lookup(token: string): Promise<TokenState> {
+    const hash = tokenHash(token);
+    const raw = await guarded(() => this.redis.get(this.keys.token(hash)));
+    if (raw !== null) return decode(raw);
+    return this.gone(hash);
+  }
+
+  private async gone(hash: string): Promise<TokenState> {
+    const expired = await guarded(() => this.redis.pttl(this.keys.expired(hash)));
+    // The memory outlives the token by EXPIRED_MEMORY_MS; if it is still that young, the token was revoked or renewed, not expired.
+    return expired > 0 && expired <= EXPIRED_MEMORY_MS ? { state: 'expired' } : { state: 'unknown' };
+  }
+
+  useRefresh(token: string): Promise<TokenState> {
+    return guarded(async () => scriptState(await this.redis.useRefresh(this.keyOf(token))));
+  }
+
+  async consume(token: string): Promise<TokenState> {
+    const hash = tokenHash(token);
+    const st = await guarded(async () => scriptState(await this.redis.consumeAccess(this.keys.token(hash))));
+    if (st.state === 'live') await this.forget([hash], 'renewed');
+    if (st.state === 'unknown') return this.gone(hash);
+    return st;
+  }
+
+  /** Revokes one token (and forgets that it ever expired). Returns whether it was live. */
+  async revoke(token: string, reason: RevokeReason): Promise<boolean> {
+    const hash = tokenHash(token);
+    const deleted = await guarded(() => this.redis.del(this.keys.token(hash)));
+    await this.forget([hash], reason);
+    return deleted > 0;
+  }
+
+  /** Revokes every token of a login family; returns how many were live. */
+  async revokeFamily(family: string, reason: RevokeReason): Promise<number> {
+    const key = this.keys.family(family);
+    // Mark first, then collect: a rotation that adds to the family after this SMEMBERS sees the
+    // mark when it checks (isFamilyRevoked), one that added before is in the set.
+    const ttl = await guarded(() => this.redis.pttl(key));
+    await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PX', ttl > 0 ? ttl : 86_400_000));
+    const hashes = await guarded(() => this.redis.smembers(key));
+    const deleted = await guarded(() => Promise.all(hashes.map((h) => this.redis.del(this.keys.token(h)))));
+    await guarded(() => this.redis.del(key));
+    await this.forget(hashes, reason);
+    return deleted.reduce((a, b) => a + b, 0);
+  }
+
+  /** Revokes every token of a user; returns how many were live. */
+  async revokeUser(userId: number, reason: RevokeReason): Promise<number> {
+    const key = this.keys.userFamilies(userId);
+    const families = await guarded(() => this.redis.smembers(key));
+    const counts = await Promise.all(families.map((f) => this.revokeFamily(f, reason)));
+    await guarded(() => this.redis.del(key));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  isFamilyRevoked(family: string): Promise<boolean> {
+    return guarded(async () => (await this.redis.exists(this.keys.revokedFamily(family))) === 1);
+  }
+
+  isBlacklisted(jti: string): Promise<boolean> {
+    return guarded(async () => (await this.redis.exists(this.keys.blacklist(jti))) === 1);
+  }
+
+  /**
+   * Blacklists a SimpleJWT refresh token until its expiry. Its record stays (SimpleJWT's verify
+   * ignores the blacklist unless BLACKLIST_AFTER_ROTATION is on); refresh, blacklist and
+   * introspection consult the blacklist.
+   */
+  async blacklist(token: string, jti: string, expiresAtMs: number): Promise<void> {
+    await guarded(() => this.redis.set(this.keys.blacklist(jti), '1', 'PXAT', expiresAtMs));
+    await this.forget([tokenHash(token)], 'blacklist');
+  }
+
+  /** Drops "expired" memories of revoked tokens and tells caches to forget them. */
+  private async forget(hashes: readonly string[], reason: RevocationMessage['reason']): Promise<void> {
+    if (hashes.length === 0) return;
+    const message: RevocationMessage = { hashes, reason };
+    await guarded(() =>
+      Promise.all([
+        ...hashes.map((h) => this.redis.del(this.keys.expired(h))),
+        this.redis.publish(this.keys.revocations, JSON.stringify(message)),
+      ]),
+    );
   }
 }

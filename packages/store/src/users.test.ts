@@ -235,13 +235,16 @@ describe('Lua scripts on real Redis', () => {
     expect(await redis.get(keys.userId(4))).toBe('carol');
   });
 
-  it('getUserByEmail: the user hash as flat pairs, or an empty array', async () => {
+  it('getUserByIndex: the user hash as flat pairs by email or id, or an empty array', async () => {
     await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h' });
-    const flat = await redis.getUserByEmail(keys.email('alice@example.com'), keys.userPrefix);
+    const flat = await redis.getUserByIndex(keys.email('alice@example.com'), keys.userPrefix);
     const pairs: Record<string, string> = {};
     for (let i = 0; i < flat.length; i += 2) pairs[flat[i] as string] = flat[i + 1] as string;
     expect(pairs).toStrictEqual(await redis.hgetall(keys.user('alice')));
-    expect(await redis.getUserByEmail(keys.email('nobody@example.com'), keys.userPrefix)).toStrictEqual([]);
+    expect(await redis.getUserByIndex(keys.email('nobody@example.com'), keys.userPrefix)).toStrictEqual([]);
+    const byId = await users.findById(Number(pairs.id));
+    expect(byId?.username).toBe('alice');
+    expect(await users.findById(987654)).toBeNull();
   });
 
   it('patchUser: 1 and fields set on an existing hash, -1 and no key for a missing one', async () => {

@@ -138,9 +138,13 @@ export class UserRepository {
   async find(identifier: Identifier): Promise<UserRecord | null> {
     if (identifier.by === 'username') return this.get(identifier.value);
     return guarded(async () => {
-      const flat = await this.redis.getUserByEmail(this.keys.email(normaliseEmail(identifier.value)), this.keys.userPrefix);
+      const flat = await this.redis.getUserByIndex(this.keys.email(normaliseEmail(identifier.value)), this.keys.userPrefix);
       return decodeUser(pairsToObject(flat));
     });
+  }
+
+  async findById(id: number): Promise<UserRecord | null> {
+    return guarded(async () => decodeUser(pairsToObject(await this.redis.getUserByIndex(this.keys.userId(id), this.keys.userPrefix))));
   }
 
   async setDisabled(username: string, disabled: boolean): Promise<void> {

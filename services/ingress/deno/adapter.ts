@@ -7,19 +7,39 @@ import type { HttpAnswer, RawRequest } from '@tessera/core';
 export async function toRawRequest(req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>, limit: number): Promise<RawRequest> {
   const url = new URL(req.url);
   const declared = Number(req.headers.get('content-length') ?? '0');
-  let body: Uint8Array | null = null;
-  if (declared <= limit) {
-    const bytes = new Uint8Array(await req.arrayBuffer());
-    body = bytes.byteLength > limit ? null : bytes;
-  }
   return {
     method: req.method,
     path: url.pathname,
     contentType: req.headers.get('content-type') ?? '',
-    body,
+    body: declared > limit ? null : await readLimited(req.body, limit),
     ip: info.remoteAddr.hostname,
     userAgent: req.headers.get('user-agent') ?? '',
   };
+}
+
+/** Reads at most `limit` bytes of a body stream; null (and the stream cancelled) past that. */
+async function readLimited(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array | null> {
+  if (stream === null) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
+  }
+  return body;
 }
 
 export function toResponse(answer: HttpAnswer): Response {

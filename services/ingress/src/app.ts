@@ -19,7 +19,8 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
   const server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER, trust_proxy: false });
   const handle = createHandler(settings, { ...deps, ping: () => deps.redis.ping() });
   server.any('/*', async (req, res) => {
-    writeAnswer(res, await handle(await toRawRequest(req, res, settings.bodyLimit)));
+    const raw = await toRawRequest(req, res, settings.bodyLimit);
+    writeAnswer(res, await handle(raw), raw.body === null);
   });
   server.set_error_handler((_req, res, err) => {
     deps.log.error('unhandled error', { err });

@@ -1,6 +1,6 @@
 import type { Settings } from '@tessera/config';
-import { type HttpAnswer, handleLogin, type RawRequest, routeIndex, routeTable } from '@tessera/core';
-import { type Deps, loginPolicy, loginPorts } from './ports.ts';
+import { type HttpAnswer, handleLogin, handleTokenAction, type RawRequest, routeIndex, routeTable } from '@tessera/core';
+import { type Deps, loginPolicy, loginPorts, tokenPolicy, tokenPorts } from './ports.ts';
 
 /** Everything the runtime adapters share: one function from a plain request to a plain answer. */
 export type Handler = (req: RawRequest) => Promise<HttpAnswer>;
@@ -24,12 +24,15 @@ export const INTERNAL_ERROR = json(500, '{"error":"internal_error","message":"In
 export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
   const ports = loginPorts(deps);
   const policy = loginPolicy(settings);
+  const tPorts = tokenPorts(deps);
+  const tPolicy = tokenPolicy(settings);
   const routes = routeIndex(routeTable({ mohBase: settings.mohBase, peb: { mirrorStatus: settings.pebMirrorStatus } }));
   return async (req) => {
     const route = routes.get(req.path);
     if (route !== undefined) {
       try {
-        return await handleLogin(route.dialect, req, ports, policy);
+        if (route.action === 'login') return await handleLogin(route.dialect, req, ports, policy);
+        return await handleTokenAction(route.dialect, route.action, req, tPorts, tPolicy);
       } catch (err) {
         deps.log.error('request failed', { path: req.path, err });
         return route.dialect.render({ kind: 'internal_error' });

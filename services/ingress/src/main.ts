@@ -1,7 +1,6 @@
 import { ConfigError, loadSettings } from '@tessera/config';
-import { PasswordHasher } from '@tessera/passwords';
-import { connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
 import { createServer, listen } from './app.ts';
+import { openDeps } from './deps.ts';
 import { createLogger } from './log.ts';
 import { assertNativeUws } from './uws-check.ts';
 
@@ -24,27 +23,13 @@ async function main(): Promise<void> {
     process.stderr.write(`tessera ingress: ${(err as Error).message}\n`);
     process.exit(3);
   }
-  const redis = await connectRedis({
-    url: settings.redisUrl,
-    commandTimeoutMs: settings.redisCommandTimeoutMs,
-    connectionName: 'tessera-ingress',
-  });
-  const keys = keyLayout(settings.redisPrefix);
-  const hasher = new PasswordHasher(settings.argon2);
-  await hasher.dummyHash();
-  const server = createServer(settings, {
-    users: new UserRepository(redis, keys),
-    tokens: new TokenRepository(redis, keys),
-    hasher,
-    log,
-    redis,
-  });
-  const ingress = await listen(server, settings.port, settings.host);
+  const deps = await openDeps(settings, log, 'tessera-ingress');
+  const ingress = await listen(createServer(settings, deps), settings.port, settings.host);
   log.info('ingress listening', { host: settings.host, port: ingress.port, pid: process.pid });
   const stop = async (signal: string) => {
     log.info('ingress stopping', { signal });
     await ingress.close();
-    redis.disconnect();
+    deps.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

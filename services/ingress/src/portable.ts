@@ -1,3 +1,4 @@
 // What a non-Node runtime adapter needs, without loading hyper-express (uWebSockets.js).
+export { type OpenDeps, openDeps } from './deps.ts';
 export { createHandler, type Handler, type HandlerDeps, INTERNAL_ERROR, NOT_FOUND } from './handler.ts';
 export { createLogger, type Logger } from './log.ts';

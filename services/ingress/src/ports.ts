@@ -1,5 +1,5 @@
 import type { Settings } from '@tessera/config';
-import type { LoginPolicy, LoginPorts } from '@tessera/core';
+import type { LoginPolicy, LoginPorts, TokenPolicy, TokenPorts } from '@tessera/core';
 import { jwtSigner } from '@tessera/core';
 import type { PasswordHasher } from '@tessera/passwords';
 import type { TokenRepository, UserRepository } from '@tessera/store';
@@ -26,4 +26,31 @@ export function loginPorts(deps: Deps): LoginPorts {
 
 export function loginPolicy(settings: Settings): LoginPolicy {
   return { bodyLimit: settings.bodyLimit, lifetimes: settings.lifetimes, signer: jwtSigner(settings.jwtSigningKey) };
+}
+
+/** Wires the token operations' ports to the store. */
+export function tokenPorts(deps: Deps): TokenPorts {
+  return {
+    lookup: (t) => deps.tokens.lookup(t),
+    useRefresh: (t) => deps.tokens.useRefresh(t),
+    consume: (t) => deps.tokens.consume(t),
+    revokeFamily: async (family, reason) => {
+      await deps.tokens.revokeFamily(family, reason);
+    },
+    isFamilyRevoked: (family) => deps.tokens.isFamilyRevoked(family),
+    findUserById: (id) => deps.users.findById(id),
+    saveTokens: (grants, record) => deps.tokens.save(grants, record),
+    isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
+    blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
+    now: () => Date.now(),
+    onError: (err, context) => deps.log.error('unexpected error', { context, err }),
+  };
+}
+
+export function tokenPolicy(settings: Settings): TokenPolicy {
+  return {
+    ...loginPolicy(settings),
+    rotateRefreshTokens: settings.jwtRotateRefreshTokens,
+    blacklistAfterRotation: settings.jwtBlacklistAfterRotation,
+  };
 }

@@ -1,7 +1,7 @@
 import type { Fields } from '../body.ts';
 import { readTextField, type TextFieldRules } from '../fields.ts';
 import type { FieldProblem } from '../outcome.ts';
-import type { ParseResult } from './dialect.ts';
+import type { ParseResult, TokenParseResult } from './dialect.ts';
 
 /**
  * Reads `username` and `password` the way a username/password form does: every field checked,
@@ -20,4 +20,12 @@ export function parseUsernamePassword(fields: Fields, username: TextFieldRules, 
   }
   const first = problems[0] as FieldProblem;
   return { ok: false, problem: { reason: first.reason, fields: problems } };
+}
+
+/** Reads the single token field of a token operation. */
+export function parseTokenField(fields: Fields, name: string, rules: TextFieldRules): TokenParseResult {
+  const r = readTextField(fields, name, rules);
+  if (r.ok === true) return { ok: true, token: r.value };
+  const problem = r.ok === 'absent' ? { field: name, reason: 'missing' as const } : r.problem;
+  return { ok: false, problem: { reason: problem.reason, fields: [problem] } };
 }

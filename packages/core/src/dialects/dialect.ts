@@ -1,8 +1,10 @@
 import type { Fields } from '../body.ts';
-import type { Outcome, Problem } from '../outcome.ts';
+import type { Outcome, Problem, TokenAction } from '../outcome.ts';
 import type { DialectName, HttpAnswer, LoginCommand, TokenFormat } from '../types.ts';
 
 export type ParseResult = { readonly ok: true; readonly command: LoginCommand } | { readonly ok: false; readonly problem: Problem };
+
+export type TokenParseResult = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly problem: Problem };
 
 /** What a dialect issues on a successful login. */
 export interface IssuePlan {
@@ -20,10 +22,12 @@ export interface Dialect {
   readonly issues: IssuePlan;
   /** Methods the login route answers, for `Allow`. */
   readonly allow: readonly string[];
-  /** The answer to OPTIONS, where the original system gives one. */
-  options?(): HttpAnswer;
+  /** The answer to OPTIONS on a route of the given action, where the original system gives one. */
+  options?(action?: 'login' | TokenAction): HttpAnswer;
   /** Extracts credentials from decoded body fields, checking fields in the dialect's order. */
   parseLogin(fields: Fields): ParseResult;
+  /** Extracts the token a token operation takes, in the dialect's field name and rules. */
+  parseToken(action: TokenAction, fields: Fields): TokenParseResult;
   /** Renders an outcome in the dialect's wire form. */
   render(outcome: Outcome): HttpAnswer;
 }

@@ -1,8 +1,8 @@
 import type { Fields } from '../body.ts';
-import type { Outcome } from '../outcome.ts';
+import type { Outcome, TokenAction } from '../outcome.ts';
 import type { HttpAnswer } from '../types.ts';
-import { parseUsernamePassword } from './credentials.ts';
-import { type Dialect, jsonAnswer, type ParseResult } from './dialect.ts';
+import { parseTokenField, parseUsernamePassword } from './credentials.ts';
+import { type Dialect, jsonAnswer, type ParseResult, type TokenParseResult } from './dialect.ts';
 import { ministryEnvelope } from './envelope.ts';
 
 /**
@@ -18,6 +18,7 @@ export const MOH_CODES = {
   methodNotAllowed: { code: 6, message: 'Method Not Allowed' },
   unavailable: { code: 7, message: 'Service Unavailable' },
   internalError: { code: 8, message: 'Internal Server Error' },
+  invalidToken: { code: 9, message: 'Invalid Token' },
 } as const;
 
 type MohFailure = Exclude<keyof typeof MOH_CODES, 'ok'>;
@@ -36,10 +37,18 @@ export const moh: Dialect = {
   parseLogin(fields: Fields): ParseResult {
     return parseUsernamePassword(fields, textRules, textRules);
   },
+  parseToken(_action: TokenAction, fields: Fields): TokenParseResult {
+    return parseTokenField(fields, 'refresh_token', textRules);
+  },
   render(outcome: Outcome): HttpAnswer {
     switch (outcome.kind) {
       case 'issued':
         return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
+      case 'refreshed':
+        if (outcome.user === null) return this.render({ kind: 'internal_error' });
+        return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
+      case 'token_invalid':
+        return failure('invalidToken');
       case 'bad_credentials':
         return failure('badCredentials');
       case 'locked':
@@ -52,6 +61,8 @@ export const moh: Dialect = {
         return failure('methodNotAllowed', { allow: outcome.allow.join(', ') });
       case 'unavailable':
         return failure('unavailable');
+      case 'verified':
+      case 'checked':
       case 'internal_error':
         return failure('internalError');
     }

@@ -1,8 +1,8 @@
 import type { Fields } from '../body.ts';
-import type { Outcome, Problem } from '../outcome.ts';
+import type { Outcome, Problem, TokenAction } from '../outcome.ts';
 import type { HttpAnswer } from '../types.ts';
-import { parseUsernamePassword } from './credentials.ts';
-import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader } from './dialect.ts';
+import { parseTokenField, parseUsernamePassword } from './credentials.ts';
+import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 import { ministryEnvelope } from './envelope.ts';
 
 /**
@@ -19,6 +19,7 @@ export const NEHR_MESSAGES = {
   tooLarge: 'Bad Request: The request body is too large.',
   unsupportedMediaType: 'Bad Request: Unsupported content type.',
   unparseable: 'Bad Request: The request body could not be parsed.',
+  invalidToken: 'Unauthorized: The token is invalid or expired.',
 } as const;
 
 function badRequestMessage(problem: Problem): string {
@@ -54,10 +55,18 @@ export const nehr: Dialect = {
   parseLogin(fields: Fields): ParseResult {
     return parseUsernamePassword(fields, textRules, textRules);
   },
+  parseToken(_action: TokenAction, fields: Fields): TokenParseResult {
+    return parseTokenField(fields, 'refresh_token', textRules);
+  },
   render(outcome: Outcome): HttpAnswer {
     switch (outcome.kind) {
       case 'issued':
         return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
+      case 'refreshed':
+        if (outcome.user === null) return this.render({ kind: 'internal_error' });
+        return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
+      case 'token_invalid':
+        return failure(401, NEHR_MESSAGES.invalidToken);
       case 'bad_credentials':
         return failure(401, NEHR_MESSAGES.unauthorized);
       case 'locked':
@@ -70,6 +79,8 @@ export const nehr: Dialect = {
         return failure(405, NEHR_MESSAGES.methodNotAllowed, { allow: outcome.allow.join(', ') });
       case 'unavailable':
         return failure(503, NEHR_MESSAGES.unavailable);
+      case 'verified':
+      case 'checked':
       case 'internal_error':
         return failure(500, NEHR_MESSAGES.internalError);
     }

@@ -1,8 +1,10 @@
 import type { Fields } from '../body.ts';
 import { looksLikeEmail, normaliseEmail, readTextField } from '../fields.ts';
-import type { FieldProblem, Outcome, Problem } from '../outcome.ts';
+import type { FieldProblem, Outcome, Problem, TokenAction } from '../outcome.ts';
+import { HEX128 } from '../tokens.ts';
 import type { HttpAnswer, Identifier } from '../types.ts';
-import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader } from './dialect.ts';
+import { parseTokenField } from './credentials.ts';
+import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 
 /**
  * PEB `error_id`s (peb-reference.md). Messages of 5, 6 and 8 are document 003's words; 3, 4 and 7
@@ -17,6 +19,8 @@ export const PEB_ERRORS = {
   badFormat: { id: 8, status: 400, message: 'One of fields is improperly formatted.' },
   unsupportedMediaType: { id: 8, status: 415, message: 'One of fields is improperly formatted.' },
   tooLarge: { id: 8, status: 413, message: 'One of fields is improperly formatted.' },
+  invalidToken: { id: 9, status: 401, message: 'Invalid API token.' },
+  expiredToken: { id: 10, status: 401, message: 'API token expired.' },
   badCredentials: { id: 11, status: 401, message: 'User with given credentials not found.' },
   locked: { id: 18, status: 403, message: 'User is locked out after repeated failed logins.' },
   throttled: { id: 18, status: 429, message: 'Too many login attempts from this client.' },
@@ -91,8 +95,37 @@ export function createPeb(options: PebOptions): Dialect {
       const first = problems[0] as FieldProblem;
       return { ok: false, problem: { reason: first.reason, fields: problems } };
     },
+    parseToken(_action: TokenAction, fields: Fields): TokenParseResult {
+      const r = parseTokenField(fields, 'token', rules);
+      if (r.ok && !HEX128.test(r.token))
+        return { ok: false, problem: { reason: 'invalid_format', fields: [{ field: 'token', reason: 'invalid_format' }] } };
+      return r;
+    },
     render(outcome: Outcome): HttpAnswer {
       switch (outcome.kind) {
+        case 'refreshed': {
+          // Renew: the docs name the new value `new_token` in prose and `token` in the example.
+          const t = outcome.tokens.access;
+          return answer(200, {
+            status: 200,
+            token: t.value,
+            new_token: t.value,
+            valid_till: pebTimestamp(t.expiresAt),
+            valid_till_unix: Math.floor(t.expiresAt / 1000),
+          });
+        }
+        case 'checked':
+          return answer(200, {
+            status: 200,
+            valid: true,
+            valid_till: pebTimestamp(outcome.record.exp * 1000),
+            valid_till_unix: outcome.record.exp,
+            user_id: outcome.user.id,
+            username: outcome.user.username,
+            email: outcome.user.email,
+          });
+        case 'token_invalid':
+          return error(outcome.problem === 'expired' ? PEB_ERRORS.expiredToken : PEB_ERRORS.invalidToken);
         case 'issued': {
           const t = outcome.tokens.access;
           return answer(200, {
@@ -114,6 +147,7 @@ export function createPeb(options: PebOptions): Dialect {
           return error(PEB_ERRORS.methodNotAllowed, undefined, { allow: outcome.allow.join(', ') });
         case 'unavailable':
           return error(PEB_ERRORS.unavailable);
+        case 'verified':
         case 'internal_error':
           return error(PEB_ERRORS.unspecified);
       }

@@ -1,8 +1,8 @@
 import type { Fields } from '../body.ts';
-import type { FieldProblem, Outcome, Problem } from '../outcome.ts';
+import type { FieldProblem, Outcome, Problem, TokenAction, TokenProblem } from '../outcome.ts';
 import type { HttpAnswer } from '../types.ts';
-import { parseUsernamePassword } from './credentials.ts';
-import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader } from './dialect.ts';
+import { parseTokenField, parseUsernamePassword } from './credentials.ts';
+import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 
 /** Django REST framework's field error strings (rest_framework/fields.py). */
 export const DRF_FIELD_MESSAGES: Readonly<Record<FieldProblem['reason'], string>> = {
@@ -19,7 +19,45 @@ export const SIMPLEJWT_MESSAGES = {
   serverError: 'A server error occurred.',
   tooLarge: 'Request body exceeded the maximum allowed size.',
   malformed: 'Malformed request.',
+  tokenInvalid: 'Token is invalid or expired',
+  wrongType: 'Token has wrong type',
+  blacklisted: 'Token is blacklisted',
 } as const;
+
+/** The view name and docstring DRF's OPTIONS metadata shows, per simplejwt view. */
+const VIEWS: Readonly<Record<'login' | TokenAction, { name: string; description: string }>> = {
+  login: {
+    name: 'Token Obtain Pair',
+    description:
+      'Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.',
+  },
+  refresh: {
+    name: 'Token Refresh',
+    description: 'Takes a refresh type JSON web token and returns an access type JSON web\ntoken if the refresh token is valid.',
+  },
+  verify: {
+    name: 'Token Verify',
+    description:
+      "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
+  },
+  blacklist: {
+    name: 'Token Blacklist',
+    description: 'Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.',
+  },
+  check: { name: 'Token Check', description: '' },
+};
+
+/** simplejwt's InvalidToken (401, code token_not_valid); verify reports a blacklisted token as a field error. */
+function tokenInvalid(action: TokenAction, problem: TokenProblem): HttpAnswer {
+  if (action === 'verify' && problem === 'blacklisted') return jsonAnswer(400, { non_field_errors: [SIMPLEJWT_MESSAGES.blacklisted] });
+  const detail =
+    problem === 'wrong_type'
+      ? SIMPLEJWT_MESSAGES.wrongType
+      : problem === 'blacklisted'
+        ? SIMPLEJWT_MESSAGES.blacklisted
+        : SIMPLEJWT_MESSAGES.tokenInvalid;
+  return jsonAnswer(401, { detail, code: 'token_not_valid' }, WWW_AUTHENTICATE);
+}
 
 /** DRF's Throttled detail: "Request was throttled. Expected available in N second(s)." */
 export function throttledDetail(seconds: number): string {
@@ -67,13 +105,13 @@ export const simplejwt: Dialect = {
   issues: { access: 'jwt', refresh: 'jwt' },
   allow: ['POST', 'OPTIONS'],
   /** DRF's SimpleMetadata answer for the view. */
-  options(): HttpAnswer {
+  options(action: 'login' | TokenAction = 'login'): HttpAnswer {
+    const view = VIEWS[action];
     return jsonAnswer(
       200,
       {
-        name: 'Token Obtain Pair',
-        description:
-          'Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.',
+        name: view.name,
+        description: view.description,
         renders: ['application/json', 'text/html'],
         parses: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
       },
@@ -83,10 +121,25 @@ export const simplejwt: Dialect = {
   parseLogin(fields: Fields): ParseResult {
     return parseUsernamePassword(fields, DRF_CHAR_FIELD, DRF_CHAR_FIELD);
   },
+  parseToken(action: TokenAction, fields: Fields): TokenParseResult {
+    return parseTokenField(fields, action === 'verify' ? 'token' : 'refresh', DRF_CHAR_FIELD);
+  },
   render(outcome: Outcome): HttpAnswer {
     switch (outcome.kind) {
       case 'issued':
         return jsonAnswer(200, { refresh: outcome.tokens.refresh?.value, access: outcome.tokens.access.value });
+      case 'refreshed':
+        // TokenRefreshSerializer: access first; refresh only when ROTATE_REFRESH_TOKENS is on.
+        return jsonAnswer(
+          200,
+          outcome.tokens.refresh === undefined
+            ? { access: outcome.tokens.access.value }
+            : { access: outcome.tokens.access.value, refresh: outcome.tokens.refresh.value },
+        );
+      case 'token_invalid':
+        return tokenInvalid(outcome.action, outcome.problem);
+      case 'verified':
+        return jsonAnswer(200, {});
       case 'bad_credentials':
         return jsonAnswer(401, { detail: SIMPLEJWT_MESSAGES.noActiveAccount }, WWW_AUTHENTICATE);
       case 'locked':
@@ -98,6 +151,7 @@ export const simplejwt: Dialect = {
         return jsonAnswer(405, { detail: `Method "${outcome.method}" not allowed.` }, { allow: outcome.allow.join(', ') });
       case 'unavailable':
         return jsonAnswer(503, { detail: SIMPLEJWT_MESSAGES.unavailable });
+      case 'checked':
       case 'internal_error':
         return jsonAnswer(500, { detail: SIMPLEJWT_MESSAGES.serverError });
     }

@@ -21,8 +21,12 @@ export function toRawRequest(req: Request, res: Response, limit: number): Promis
     ip: req.ip,
     userAgent: req.headers['user-agent'] ?? '',
   };
-  // Over the limit: not read at all (hyper-express discards it); answered "too large" in dialect.
-  if (!chunked && declared > limit) return Promise.resolve({ ...meta, body: null });
+  // Over the limit: not read at all; answered "too large" in dialect at once, and the connection
+  // closed after the answer (see writeAnswer) instead of waiting for the rest of the upload.
+  if (!chunked && declared > limit) {
+    req.received = true;
+    return Promise.resolve({ ...meta, body: null });
+  }
   if (!chunked && !(declared > 0)) return Promise.resolve({ ...meta, body: new Uint8Array(0) });
   return readBody(req, res, limit).then((body) => ({ ...meta, body }));
 }
@@ -55,9 +59,10 @@ function readBody(req: Request, res: Response, limit: number): Promise<Uint8Arra
   });
 }
 
-export function writeAnswer(res: Response, answer: HttpAnswer): void {
+/** Writes the answer; `close` ends the connection after it (used when a body was refused unread). */
+export function writeAnswer(res: Response, answer: HttpAnswer, close = false): void {
   if (res.completed) return;
   res.status(answer.status);
   for (const [name, value] of Object.entries(answer.headers)) res.header(name, value);
-  res.send(answer.body);
+  res.send(answer.body, close);
 }

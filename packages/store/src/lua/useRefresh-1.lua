@@ -1,0 +1,23 @@
+--[[
+  Trades in a refresh token: marks it used (single use) and keeps it until its expiry, so that a
+  second presentation is recognised as reuse.
+
+  KEYS[1] token key   <prefix>t:{sha256(token)}   value: JSON record, 'U' .. JSON once used
+
+  Returns {0, record}  was live, now marked used
+          {1, record}  already used (reuse)
+          {2, record}  not a refresh token (left untouched)
+          {-1}         unknown or expired
+]]
+local v = redis.call('GET', KEYS[1])
+if not v then
+  return {-1}
+end
+if string.sub(v, 1, 1) == 'U' then
+  return {1, string.sub(v, 2)}
+end
+if string.sub(v, 1, 17) ~= '{"kind":"refresh"' then
+  return {2, v}
+end
+redis.call('SET', KEYS[1], 'U' .. v, 'KEEPTTL')
+return {0, v}

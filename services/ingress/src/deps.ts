@@ -1,0 +1,27 @@
+import type { Settings } from '@tessera/config';
+import { PasswordHasher } from '@tessera/passwords';
+import { connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import type { HandlerDeps } from './handler.ts';
+import type { Logger } from './log.ts';
+
+export interface OpenDeps extends HandlerDeps {
+  readonly redis: TesseraRedis;
+  close(): void;
+}
+
+/** Everything the handler needs, for any runtime: Redis, repositories, the warmed-up hasher. */
+export async function openDeps(settings: Settings, log: Logger, connectionName: string): Promise<OpenDeps> {
+  const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: settings.redisCommandTimeoutMs, connectionName });
+  const keys = keyLayout(settings.redisPrefix);
+  const hasher = new PasswordHasher(settings.argon2);
+  await hasher.dummyHash();
+  return {
+    redis,
+    users: new UserRepository(redis, keys),
+    tokens: new TokenRepository(redis, keys),
+    hasher,
+    log,
+    ping: () => redis.ping(),
+    close: () => redis.disconnect(),
+  };
+}

@@ -1,0 +1,33 @@
+import type { Stack } from '../support/stack.ts';
+
+export interface Json {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Record<string, unknown>;
+}
+
+/** POSTs a JSON body and reads the JSON answer. */
+export async function call(stack: Stack, path: string, body: unknown): Promise<Json> {
+  const res = await stack.post(path, JSON.stringify(body), { 'content-type': 'application/json' });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
+
+export async function ministryLogin(stack: Stack, path = '/getUserToken'): Promise<{ access: string; refresh: string }> {
+  const r = await call(stack, path, { username: 'MOH-90008', password: 'Moh@-90008' });
+  const result = r.body.result as { access_token: string; refresh_token: string };
+  return { access: result.access_token, refresh: result.refresh_token };
+}
+
+export async function jwtLogin(stack: Stack): Promise<{ access: string; refresh: string }> {
+  const r = await call(stack, '/api/token/', { username: 'sampleUser', password: 'userpassword123' });
+  return r.body as { access: string; refresh: string };
+}
+
+export async function pebLogin(stack: Stack): Promise<string> {
+  const r = await call(stack, '/v1/login', { email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' });
+  return r.body.token as string;
+}
+
+export function claims(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString('utf8'));
+}
