@@ -3,7 +3,7 @@ import { seedDemoUsers } from '@tessera/cli';
 import { loadSettings, type Settings } from '@tessera/config';
 import { createLogger, createServer, type Ingress, listen } from '@tessera/ingress';
 import { PasswordHasher } from '@tessera/passwords';
-import { connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 import { inject } from 'vitest';
 
 /** A key prefix no other test uses. */
@@ -22,6 +22,7 @@ export interface Stack {
   readonly redis: TesseraRedis;
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
+  readonly clients: ClientRepository;
   readonly hasher: PasswordHasher;
   readonly logs: string[];
   post(path: string, body: string | URLSearchParams | FormData | undefined, headers?: Record<string, string>): Promise<Response>;
@@ -57,11 +58,12 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const keys = keyLayout(prefix);
   const users = new UserRepository(redis, keys);
   const tokens = new TokenRepository(redis, keys);
+  const clients = new ClientRepository(redis, keys);
   const hasher = new PasswordHasher(settings.argon2);
   await seedDemoUsers(users, hasher);
   const logs: string[] = [];
   const log = createLogger('ingress', 'info', (line) => logs.push(line));
-  const server = createServer(settings, { users, tokens, hasher, log, redis });
+  const server = createServer(settings, { users, tokens, clients, hasher, log, redis });
   const ingress: Ingress = await listen(server, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${ingress.port}`;
   return {
@@ -70,6 +72,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     redis,
     users,
     tokens,
+    clients,
     hasher,
     logs,
     post: (path, body, headers = {}) => fetch(`${base}${path}`, { method: 'POST', body: body ?? null, headers }),

@@ -1,4 +1,6 @@
 import { ConfigError } from '@tessera/config';
+import { CLIENTS_HELP, clientsCommand } from './commands/clients.ts';
+import { TOKENS_HELP, tokensCommand } from './commands/tokens.ts';
 import { upCommand } from './commands/up.ts';
 import { USERS_HELP, usersCommand } from './commands/users.ts';
 import { CliError, openContext } from './context.ts';
@@ -7,6 +9,8 @@ const HELP = `tessera — token service command line
 
 tessera up                      start Redis (embedded when REDIS_URL is unset), ingress and worker
 ${USERS_HELP}
+${CLIENTS_HELP}
+${TOKENS_HELP}
 
 Environment: REDIS_URL (default: the embedded Redis of npm start), TESSERA_REDIS_PREFIX.`;
 
@@ -16,6 +20,12 @@ async function run(argv: string[]): Promise<number> {
   switch (group) {
     case 'users':
       await usersCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
+      return 0;
+    case 'clients':
+      await clientsCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
+      return 0;
+    case 'tokens':
+      await tokensCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
       return 0;
     case 'up':
       return upCommand((line) => process.stderr.write(`tessera: ${line}\n`));

@@ -1,6 +1,6 @@
 import { loadSettings, redactUrl, type Settings } from '@tessera/config';
 import { PasswordHasher } from '@tessera/passwords';
-import { connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 
 /** Where `npm start` runs its embedded Redis (TESSERA_EMBEDDED_REDIS_PORT); the CLI's default Redis. */
 export const EMBEDDED_REDIS_PORT = 6390;
@@ -33,6 +33,7 @@ export interface CliContext {
   readonly redis: TesseraRedis;
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
+  readonly clients: ClientRepository;
   readonly hasher: PasswordHasher;
   close(): Promise<void>;
 }
@@ -51,6 +52,7 @@ export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
     redis,
     users: new UserRepository(redis, keys),
     tokens: new TokenRepository(redis, keys),
+    clients: new ClientRepository(redis, keys),
     hasher: new PasswordHasher(settings.argon2),
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());

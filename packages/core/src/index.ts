@@ -8,6 +8,7 @@ export * from './errors.ts';
 export * from './fields.ts';
 export * from './lifecycle.ts';
 export * from './login.ts';
+export * from './oauth.ts';
 export * from './outcome.ts';
 export * from './routes.ts';
 export * from './tokens.ts';

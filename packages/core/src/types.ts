@@ -18,6 +18,8 @@ export interface RawRequest {
   /** Peer address as seen by the adapter. */
   readonly ip: string;
   readonly userAgent: string;
+  /** The `authorization` header, or '' when absent (client authentication of /oauth routes). */
+  readonly authorization: string;
 }
 
 /** What a handler gives back to the adapter. The adapter writes it verbatim. */

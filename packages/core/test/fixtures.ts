@@ -76,7 +76,16 @@ export const POLICY: LoginPolicy = {
 export function request(overrides: Partial<RawRequest> & { json?: unknown } = {}): RawRequest {
   const { json, ...rest } = overrides;
   const body = json === undefined ? bytes(JSON.stringify({ username: 'MOH-90008', password: PASSWORD })) : bytes(JSON.stringify(json));
-  return { method: 'POST', path: '/getUserToken', contentType: JSON_CT, body, ip: '192.0.2.1', userAgent: 'test', ...rest };
+  return {
+    method: 'POST',
+    path: '/getUserToken',
+    contentType: JSON_CT,
+    body,
+    ip: '192.0.2.1',
+    userAgent: 'test',
+    authorization: '',
+    ...rest,
+  };
 }
 
 export interface SavedBatch {

@@ -1,3 +1,4 @@
+export { ClientExistsError, type ClientInfo, ClientRepository, validClientId } from './clients.ts';
 export { guarded, storeError } from './errors.ts';
 export { tokenHash } from './hash.ts';
 export { type KeyLayout, keyLayout } from './keys.ts';

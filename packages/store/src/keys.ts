@@ -21,6 +21,8 @@ export interface KeyLayout {
   userFamilies(userId: number): string;
   /** A blacklisted SimpleJWT refresh token, by jti. */
   blacklist(jti: string): string;
+  /** A registered introspection client. */
+  client(id: string): string;
   /** Pub/sub channel announcing revoked token hashes (the SDK's cache listens). */
   readonly revocations: string;
 }
@@ -40,6 +42,7 @@ export function keyLayout(prefix: string): KeyLayout {
     revokedFamily: (family) => `${prefix}fr:{${family}}`,
     userFamilies: (userId) => `${prefix}uf:{u${userId}}`,
     blacklist: (jti) => `${prefix}jb:{${jti}}`,
+    client: (id) => `${prefix}{clients}:${id}`,
     revocations: `${prefix}revocations`,
   };
 }

@@ -14,6 +14,7 @@ export async function toRawRequest(req: Request, info: Deno.ServeHandlerInfo<Den
     body: declared > limit ? null : await readLimited(req.body, limit),
     ip: info.remoteAddr.hostname,
     userAgent: req.headers.get('user-agent') ?? '',
+    authorization: req.headers.get('authorization') ?? '',
   };
 }
 

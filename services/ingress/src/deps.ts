@@ -1,6 +1,6 @@
 import type { Settings } from '@tessera/config';
 import { PasswordHasher } from '@tessera/passwords';
-import { connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 import type { HandlerDeps } from './handler.ts';
 import type { Logger } from './log.ts';
 
@@ -19,6 +19,7 @@ export async function openDeps(settings: Settings, log: Logger, connectionName: 
     redis,
     users: new UserRepository(redis, keys),
     tokens: new TokenRepository(redis, keys),
+    clients: new ClientRepository(redis, keys),
     hasher,
     log,
     ping: () => redis.ping(),

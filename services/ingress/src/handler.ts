@@ -1,6 +1,15 @@
 import type { Settings } from '@tessera/config';
-import { type HttpAnswer, handleLogin, handleTokenAction, type RawRequest, routeIndex, routeTable } from '@tessera/core';
-import { type Deps, loginPolicy, loginPorts, tokenPolicy, tokenPorts } from './ports.ts';
+import {
+  type HttpAnswer,
+  handleIntrospect,
+  handleLogin,
+  handleRevoke,
+  handleTokenAction,
+  type RawRequest,
+  routeIndex,
+  routeTable,
+} from '@tessera/core';
+import { type Deps, loginPolicy, loginPorts, oauthPolicy, oauthPorts, tokenPolicy, tokenPorts } from './ports.ts';
 
 /** Everything the runtime adapters share: one function from a plain request to a plain answer. */
 export type Handler = (req: RawRequest) => Promise<HttpAnswer>;
@@ -26,6 +35,8 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
   const policy = loginPolicy(settings);
   const tPorts = tokenPorts(deps);
   const tPolicy = tokenPolicy(settings);
+  const oPorts = oauthPorts(deps);
+  const oPolicy = oauthPolicy(settings);
   const routes = routeIndex(routeTable({ mohBase: settings.mohBase, peb: { mirrorStatus: settings.pebMirrorStatus } }));
   return async (req) => {
     const route = routes.get(req.path);
@@ -38,6 +49,8 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
         return route.dialect.render({ kind: 'internal_error' });
       }
     }
+    if (req.path === '/oauth/introspect') return handleIntrospect(req, oPorts, oPolicy);
+    if (req.path === '/oauth/revoke') return handleRevoke(req, oPorts, oPolicy);
     if (req.path === '/healthz') return json(200, '{"status":"ok"}');
     if (req.path === '/readyz') {
       try {

@@ -1,13 +1,14 @@
 import type { Settings } from '@tessera/config';
-import type { LoginPolicy, LoginPorts, TokenPolicy, TokenPorts } from '@tessera/core';
+import type { LoginPolicy, LoginPorts, OAuthPolicy, OAuthPorts, TokenPolicy, TokenPorts } from '@tessera/core';
 import { jwtSigner } from '@tessera/core';
 import type { PasswordHasher } from '@tessera/passwords';
-import type { TokenRepository, UserRepository } from '@tessera/store';
+import type { ClientRepository, TokenRepository, UserRepository } from '@tessera/store';
 import type { Logger } from './log.ts';
 
 export interface Deps {
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
+  readonly clients: ClientRepository;
   readonly hasher: PasswordHasher;
   readonly log: Logger;
 }
@@ -53,4 +54,39 @@ export function tokenPolicy(settings: Settings): TokenPolicy {
     rotateRefreshTokens: settings.jwtRotateRefreshTokens,
     blacklistAfterRotation: settings.jwtBlacklistAfterRotation,
   };
+}
+
+/** How long a verified (or refused) client credential is remembered in this process. */
+const CLIENT_CACHE_MS = 5000;
+
+/** Wires introspection and revocation to the store; client checks are cached for 5 s. */
+export function oauthPorts(deps: Deps): OAuthPorts {
+  const verified = new Map<string, { ok: boolean; until: number }>();
+  return {
+    authenticateClient: async (id, secret) => {
+      const key = `${id}\u0000${secret}`;
+      const now = Date.now();
+      const hit = verified.get(key);
+      if (hit !== undefined && hit.until > now) return hit.ok;
+      const ok = await deps.clients.verify(id, secret);
+      if (verified.size > 10_000) verified.clear();
+      verified.set(key, { ok, until: now + CLIENT_CACHE_MS });
+      return ok;
+    },
+    lookup: (t) => deps.tokens.lookup(t),
+    isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
+    revokeToken: async (t) => {
+      await deps.tokens.revoke(t, 'client');
+    },
+    revokeFamily: async (family) => {
+      await deps.tokens.revokeFamily(family, 'client');
+    },
+    blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
+    now: () => Date.now(),
+    onError: (err, context) => deps.log.error('unexpected error', { context, err }),
+  };
+}
+
+export function oauthPolicy(settings: Settings): OAuthPolicy {
+  return { bodyLimit: settings.bodyLimit, signer: jwtSigner(settings.jwtSigningKey) };
 }

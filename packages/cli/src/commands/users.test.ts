@@ -219,7 +219,11 @@ describe('tessera users show / disable / passwd', () => {
 
   it('disable and --enable flip the flag', async () => {
     await tessera(['users', 'add', 'alice', '--password-stdin'], 'pw');
-    expect(await tessera(['users', 'disable', 'alice'])).toStrictEqual({ code: 0, stdout: 'disabled user alice\n', stderr: '' });
+    expect(await tessera(['users', 'disable', 'alice'])).toStrictEqual({
+      code: 0,
+      stdout: 'disabled user alice; revoked 0 live tokens\n',
+      stderr: '',
+    });
     expect((await users.get('alice'))?.disabled).toBe(true);
     expect(await tessera(['users', 'disable', 'alice', '--enable'])).toStrictEqual({ code: 0, stdout: 'enabled user alice\n', stderr: '' });
     expect((await users.get('alice'))?.disabled).toBe(false);
@@ -229,7 +233,7 @@ describe('tessera users show / disable / passwd', () => {
     await tessera(['users', 'add', 'alice', '--password-stdin'], 'old-password');
     expect(await tessera(['users', 'passwd', 'alice', '--password-stdin'], 'new-password\n')).toStrictEqual({
       code: 0,
-      stdout: 'changed password of alice\n',
+      stdout: 'changed password of alice; revoked 0 live tokens\n',
       stderr: '',
     });
     const hash = (await users.get('alice'))?.passwordHash ?? null;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { UserRecord } from '@tessera/core';
+import type { RevokeReason, UserRecord } from '@tessera/core';
 import { EmailTakenError, UnknownUserError, UserExistsError } from '@tessera/store';
 import { type CliContext, CliError } from '../context.ts';
 
@@ -23,6 +23,13 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream): Promi
 export function publicView(u: UserRecord): Record<string, unknown> {
   const { passwordHash: _omit, ...rest } = u;
   return rest;
+}
+
+/** Revokes every token of a user (after a password change, a disable, a compromise). */
+export async function revokeAll(c: CliContext, username: string, reason: RevokeReason): Promise<number> {
+  const user = await c.users.get(username);
+  if (user === null) throw new CliError(`no user ${username}`);
+  return c.tokens.revokeUser(user.id, reason);
 }
 
 export interface Io {
@@ -88,7 +95,8 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       const c = await ctx();
       try {
         await c.users.setDisabled(username, v.enable !== true);
-        io.out(`${v.enable === true ? 'enabled' : 'disabled'} user ${username}`);
+        if (v.enable === true) io.out(`enabled user ${username}`);
+        else io.out(`disabled user ${username}; revoked ${await revokeAll(c, username, 'user_disabled')} live tokens`);
       } catch (err) {
         if (err instanceof UnknownUserError) throw new CliError(err.message);
         throw err;
@@ -104,7 +112,7 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       const c = await ctx();
       try {
         await c.users.setPasswordHash(username, await c.hasher.hash(password));
-        io.out(`changed password of ${username}`);
+        io.out(`changed password of ${username}; revoked ${await revokeAll(c, username, 'password_changed')} live tokens`);
       } catch (err) {
         if (err instanceof UnknownUserError) throw new CliError(err.message);
         throw err;

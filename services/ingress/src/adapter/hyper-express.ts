@@ -20,6 +20,7 @@ export function toRawRequest(req: Request, res: Response, limit: number): Promis
     contentType: req.headers['content-type'] ?? '',
     ip: req.ip,
     userAgent: req.headers['user-agent'] ?? '',
+    authorization: req.headers.authorization ?? '',
   };
   // Over the limit: not read at all; answered "too large" in dialect at once, and the connection
   // closed after the answer (see writeAnswer) instead of waiting for the rest of the upload.

@@ -1,0 +1,168 @@
+import { decodeBody, type Fields } from './body.ts';
+import { isUnavailable } from './errors.ts';
+import type { TokenState } from './lifecycle.ts';
+import { HEX128, type JwtSigner, UUID_V4, verifySimpleJwt } from './tokens.ts';
+import type { HttpAnswer, RawRequest, TokenRecord } from './types.ts';
+
+/**
+ * RFC 7662 token introspection and RFC 7009 token revocation for other services. Callers are
+ * registered clients (HTTP Basic, or client_id/client_secret in the body).
+ */
+
+export interface OAuthPorts {
+  /** Whether `secret` is the secret of client `id`. */
+  authenticateClient(id: string, secret: string): Promise<boolean>;
+  lookup(token: string): Promise<TokenState>;
+  isBlacklisted(jti: string): Promise<boolean>;
+  revokeToken(token: string): Promise<void>;
+  revokeFamily(family: string): Promise<void>;
+  blacklist(token: string, jti: string, expiresAtMs: number): Promise<void>;
+  now(): number;
+  onError(err: unknown, context: string): void;
+}
+
+export interface OAuthPolicy {
+  readonly bodyLimit: number;
+  readonly signer: JwtSigner;
+}
+
+const HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+
+const json = (status: number, body: unknown, extra?: Record<string, string>): HttpAnswer => ({
+  status,
+  headers: extra === undefined ? HEADERS : { ...HEADERS, ...extra },
+  body: JSON.stringify(body),
+});
+
+export const INACTIVE: HttpAnswer = json(200, { active: false });
+const INVALID_CLIENT = json(
+  401,
+  { error: 'invalid_client', error_description: 'Client authentication failed.' },
+  { 'www-authenticate': 'Basic realm="tessera"' },
+);
+const UNAVAILABLE = json(503, { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable.' });
+const SERVER_ERROR = json(500, { error: 'server_error', error_description: 'The server encountered an unexpected error.' });
+const invalidRequest = (description: string) => json(400, { error: 'invalid_request', error_description: description });
+
+/** Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1, form-encoded parts) or the body. */
+export function clientCredentials(authorization: string, fields: Fields): { id: string; secret: string } | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
+  if (m !== null) {
+    let decoded: string;
+    try {
+      decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(m[1] as string), (c) => c.charCodeAt(0)));
+    } catch {
+      return null;
+    }
+    const colon = decoded.indexOf(':');
+    if (colon < 1) return null;
+    try {
+      return {
+        id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
+        secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+      };
+    } catch {
+      return null;
+    }
+  }
+  if (authorization !== '') return null;
+  const { client_id: id, client_secret: secret } = fields;
+  return typeof id === 'string' && typeof secret === 'string' && id !== '' ? { id, secret } : null;
+}
+
+/** Reads an /oauth request: POST, form or JSON body, a client that authenticates, a `token`. */
+async function readRequest(
+  req: RawRequest,
+  ports: OAuthPorts,
+  policy: OAuthPolicy,
+): Promise<{ ok: true; token: string; auth: Promise<boolean> } | { ok: false; answer: HttpAnswer }> {
+  if (req.method !== 'POST') {
+    return { ok: false, answer: json(405, { error: 'invalid_request', error_description: 'Only POST is allowed.' }, { allow: 'POST' }) };
+  }
+  const body = decodeBody(req.contentType, req.body, policy.bodyLimit);
+  if (!body.ok)
+    return {
+      ok: false,
+      answer: invalidRequest(
+        body.problem.reason === 'too_large' ? 'The request body is too large.' : 'The request body could not be read.',
+      ),
+    };
+  const client = clientCredentials(req.authorization, body.fields);
+  if (client === null) return { ok: false, answer: INVALID_CLIENT };
+  const token = body.fields.token;
+  if (typeof token !== 'string' || token === '') return { ok: false, answer: invalidRequest('The token parameter is required.') };
+  // token_type_hint is accepted and not needed: every kind is found by its hash in one lookup,
+  // and the stored record, not the hint, says what the token is.
+  return { ok: true, token, auth: ports.authenticateClient(client.id, client.secret) };
+}
+
+/** What Tessera knows of a token: its live record, or null. JWTs must also verify and not be blacklisted. */
+async function liveRecord(token: string, ports: OAuthPorts, policy: OAuthPolicy): Promise<TokenRecord | null> {
+  if (UUID_V4.test(token) || HEX128.test(token)) {
+    const st = await ports.lookup(token);
+    return st.state === 'live' ? st.record : null;
+  }
+  const claims = await verifySimpleJwt(policy.signer, token, ports.now());
+  if (claims === null) return null;
+  const [st, blacklisted] = await Promise.all([
+    ports.lookup(token),
+    claims.token_type === 'refresh' ? ports.isBlacklisted(claims.jti) : false,
+  ]);
+  return st.state === 'live' && !blacklisted ? st.record : null;
+}
+
+async function guard(context: string, ports: OAuthPorts, work: () => Promise<HttpAnswer>): Promise<HttpAnswer> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isUnavailable(err)) return UNAVAILABLE;
+    ports.onError(err, context);
+    return SERVER_ERROR;
+  }
+}
+
+/** RFC 7662: `{"active":false}` for anything that is not a live token, the claims otherwise. */
+export function handleIntrospect(req: RawRequest, ports: OAuthPorts, policy: OAuthPolicy): Promise<HttpAnswer> {
+  return guard('introspect', ports, async () => {
+    const r = await readRequest(req, ports, policy);
+    if (!r.ok) return r.answer;
+    // client check and token lookup travel to Redis together
+    const [authenticated, record] = await Promise.all([r.auth, liveRecord(r.token, ports, policy)]);
+    if (!authenticated) return INVALID_CLIENT;
+    if (record === null || record.exp * 1000 <= ports.now()) return INACTIVE;
+    const answer: Record<string, unknown> = {
+      active: true,
+      scope: record.scopes.filter((s) => s !== '').join(' '),
+      client_id: record.dialect,
+      username: record.username,
+      token_type: record.kind === 'access' ? 'access_token' : 'refresh_token',
+      exp: record.exp,
+      iat: record.iat,
+      sub: String(record.userId),
+    };
+    if (record.jti !== undefined) answer.jti = record.jti;
+    return json(200, answer);
+  });
+}
+
+/**
+ * RFC 7009: 200 whether or not the token was valid. The hint only orders the search; a refresh
+ * token takes its whole login family with it.
+ */
+export function handleRevoke(req: RawRequest, ports: OAuthPorts, policy: OAuthPolicy): Promise<HttpAnswer> {
+  return guard('revoke', ports, async () => {
+    const r = await readRequest(req, ports, policy);
+    if (!r.ok) return r.answer;
+    const [authenticated, record] = await Promise.all([r.auth, liveRecord(r.token, ports, policy)]);
+    if (!authenticated) return INVALID_CLIENT;
+    if (record !== null) {
+      if (record.kind === 'refresh') {
+        if (record.jti !== undefined) await ports.blacklist(r.token, record.jti, record.exp * 1000);
+        await ports.revokeFamily(record.family);
+      } else {
+        await ports.revokeToken(r.token);
+      }
+    }
+    return { status: 200, headers: HEADERS, body: '' };
+  });
+}
