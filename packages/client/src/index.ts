@@ -1,0 +1,20 @@
+export {
+  type BearerOptions,
+  type BearerResult,
+  bearerAuthenticator,
+  type HyperExpressLikeRequest,
+  type HyperExpressLikeResponse,
+  hyperExpressBearer,
+  type NodeLikeRequest,
+  type NodeLikeResponse,
+  nodeHttpBearer,
+} from './bearer.ts';
+export {
+  createIntrospector,
+  type Introspection,
+  IntrospectionError,
+  type Introspector,
+  type IntrospectorOptions,
+  type RevocationSource,
+  tokenHash,
+} from './introspector.ts';
