@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { seedDemoUsers } from '@tessera/cli';
 import { loadSettings, type Settings } from '@tessera/config';
 import { createLogger, createServer, type Ingress, listen } from '@tessera/ingress';
-import { PasswordHasher } from '@tessera/passwords';
-import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import { PasswordHasher, VerifyPool } from '@tessera/passwords';
+import { ClientRepository, connectRedis, keyLayout, LoginGate, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 import { inject } from 'vitest';
 
 /** A key prefix no other test uses. */
@@ -23,6 +23,8 @@ export interface Stack {
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
   readonly clients: ClientRepository;
+  readonly gate: LoginGate;
+  readonly pool: VerifyPool;
   readonly hasher: PasswordHasher;
   readonly logs: string[];
   post(path: string, body: string | URLSearchParams | FormData | undefined, headers?: Record<string, string>): Promise<Response>;
@@ -59,11 +61,13 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const users = new UserRepository(redis, keys);
   const tokens = new TokenRepository(redis, keys);
   const clients = new ClientRepository(redis, keys);
+  const gate = new LoginGate(redis, keys, settings.lockout);
+  const pool = new VerifyPool(settings.verifyPool.size, settings.verifyPool.maxWaitMs);
   const hasher = new PasswordHasher(settings.argon2);
   await seedDemoUsers(users, hasher);
   const logs: string[] = [];
   const log = createLogger('ingress', 'info', (line) => logs.push(line));
-  const server = createServer(settings, { users, tokens, clients, hasher, log, redis });
+  const server = createServer(settings, { users, tokens, clients, gate, pool, hasher, log, redis });
   const ingress: Ingress = await listen(server, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${ingress.port}`;
   return {
@@ -73,6 +77,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     users,
     tokens,
     clients,
+    gate,
+    pool,
     hasher,
     logs,
     post: (path, body, headers = {}) => fetch(`${base}${path}`, { method: 'POST', body: body ?? null, headers }),

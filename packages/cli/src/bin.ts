@@ -1,5 +1,7 @@
 import { ConfigError } from '@tessera/config';
+import { AUDIT_HELP, auditCommand } from './commands/audit.ts';
 import { CLIENTS_HELP, clientsCommand } from './commands/clients.ts';
+import { LOCKOUTS_HELP, lockoutsCommand } from './commands/lockouts.ts';
 import { TOKENS_HELP, tokensCommand } from './commands/tokens.ts';
 import { upCommand } from './commands/up.ts';
 import { USERS_HELP, usersCommand } from './commands/users.ts';
@@ -11,6 +13,8 @@ tessera up                      start Redis (embedded when REDIS_URL is unset), 
 ${USERS_HELP}
 ${CLIENTS_HELP}
 ${TOKENS_HELP}
+${LOCKOUTS_HELP}
+${AUDIT_HELP}
 
 Environment: REDIS_URL (default: the embedded Redis of npm start), TESSERA_REDIS_PREFIX.`;
 
@@ -27,6 +31,16 @@ async function run(argv: string[]): Promise<number> {
     case 'tokens':
       await tokensCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
       return 0;
+    case 'lockouts':
+      await lockoutsCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
+      return 0;
+    case 'audit': {
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await auditCommand(rest, () => openContext(process.env), { stdin: process.stdin, out }, stop.signal);
+      return 0;
+    }
     case 'up':
       return upCommand((line) => process.stderr.write(`tessera: ${line}\n`));
     case undefined:

@@ -1,6 +1,6 @@
 import { loadSettings, redactUrl, type Settings } from '@tessera/config';
 import { PasswordHasher } from '@tessera/passwords';
-import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import { ClientRepository, connectRedis, keyLayout, LoginGate, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 
 /** Where `npm start` runs its embedded Redis (TESSERA_EMBEDDED_REDIS_PORT); the CLI's default Redis. */
 export const EMBEDDED_REDIS_PORT = 6390;
@@ -34,6 +34,7 @@ export interface CliContext {
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
   readonly clients: ClientRepository;
+  readonly gate: LoginGate;
   readonly hasher: PasswordHasher;
   close(): Promise<void>;
 }
@@ -53,6 +54,7 @@ export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
     users: new UserRepository(redis, keys),
     tokens: new TokenRepository(redis, keys),
     clients: new ClientRepository(redis, keys),
+    gate: new LoginGate(redis, keys, settings.lockout),
     hasher: new PasswordHasher(settings.argon2),
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());

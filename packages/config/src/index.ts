@@ -27,6 +27,21 @@ export interface Settings {
     readonly peb: number;
   };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
+  /** Verifications at once (libuv threads) and how long a login may wait for one before "try later". */
+  readonly verifyPool: { readonly size: number; readonly maxWaitMs: number };
+  readonly lockout: {
+    readonly maxFailures: number;
+    readonly windowMs: number;
+    readonly lockMs: number;
+    readonly growth: number;
+    readonly permanentAfter: number;
+    readonly rateLimit: number;
+    readonly rateWindowMs: number;
+    /** How long a login may wait while N verifications of its identifier are in flight. */
+    readonly busyWaitMs: number;
+  };
+  /** Audit sinks of the worker. */
+  readonly audit: { readonly streamMaxLen: number; readonly dir: string };
   readonly demo: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -81,6 +96,26 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
   { name: 'TESSERA_ARGON2_MEMORY_KIB', default: '19456', meaning: 'argon2id memory cost, KiB (OWASP)' },
   { name: 'TESSERA_ARGON2_TIME_COST', default: '2', meaning: 'argon2id iterations' },
   { name: 'TESSERA_ARGON2_PARALLELISM', default: '1', meaning: 'argon2id lanes' },
+  {
+    name: 'TESSERA_ARGON2_MAX_WAIT_MS',
+    default: '1000',
+    meaning: 'a login waits at most this long for an argon2 slot, then gets "try later"',
+  },
+  { name: 'UV_THREADPOOL_SIZE', default: '4', meaning: 'libuv threads, so argon2 verifications at once' },
+  { name: 'TESSERA_LOCKOUT_FAILURES', default: '5', meaning: 'failed logins of one identifier inside the window that lock it' },
+  { name: 'TESSERA_LOCKOUT_WINDOW_S', default: '900', meaning: 'observation window of failures, s' },
+  { name: 'TESSERA_LOCKOUT_DURATION_S', default: '900', meaning: 'first lock, s' },
+  { name: 'TESSERA_LOCKOUT_GROWTH', default: '2', meaning: 'each further lock of an identifier lasts this many times the previous' },
+  { name: 'TESSERA_LOCKOUT_PERMANENT_AFTER', default: '0', meaning: 'the K-th lock of an identifier is permanent (0: never)' },
+  { name: 'TESSERA_LOGIN_RATE_LIMIT', default: '600', meaning: 'login attempts per client address per rate window (0: off)' },
+  { name: 'TESSERA_LOGIN_RATE_WINDOW_S', default: '60', meaning: 'rate window, s' },
+  {
+    name: 'TESSERA_LOGIN_BUSY_WAIT_MS',
+    default: '3000',
+    meaning: 'how long a login waits while N verifications of its identifier are in flight',
+  },
+  { name: 'TESSERA_AUDIT_STREAM_MAXLEN', default: '1000000', meaning: 'events kept in the audit stream (approximate MAXLEN)' },
+  { name: 'TESSERA_AUDIT_DIR', default: '.tessera/audit', meaning: 'folder of the daily NDJSON audit files' },
   { name: 'TESSERA_DEMO', default: '0', meaning: '1: seed the demo users of the documents on start' },
   { name: 'TESSERA_LOG_LEVEL', default: 'info', meaning: 'debug, info, warn or error' },
 ];
@@ -103,6 +138,16 @@ class Reader {
     if (v === undefined) return fallback;
     if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
       this.problems.push(`${name}=${JSON.stringify(v)}: expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(v);
+  }
+
+  num(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) < min || Number(v) > max) {
+      this.problems.push(`${name}=${JSON.stringify(v)}: expected a number from ${min} to ${max}`);
       return fallback;
     }
     return Number(v);
@@ -173,6 +218,21 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
       memoryCost: r.int('TESSERA_ARGON2_MEMORY_KIB', 19_456, 8, 4_194_304),
       timeCost: r.int('TESSERA_ARGON2_TIME_COST', 2, 1, 100),
       parallelism: r.int('TESSERA_ARGON2_PARALLELISM', 1, 1, 16),
+    },
+    verifyPool: { size: r.int('UV_THREADPOOL_SIZE', 4, 1, 1024), maxWaitMs: r.int('TESSERA_ARGON2_MAX_WAIT_MS', 1000, 0, 60_000) },
+    lockout: {
+      maxFailures: r.int('TESSERA_LOCKOUT_FAILURES', 5, 1, 1000),
+      windowMs: r.int('TESSERA_LOCKOUT_WINDOW_S', 900, 1, 30 * DAY) * 1000,
+      lockMs: r.int('TESSERA_LOCKOUT_DURATION_S', 900, 1, 30 * DAY) * 1000,
+      growth: r.num('TESSERA_LOCKOUT_GROWTH', 2, 1, 100),
+      permanentAfter: r.int('TESSERA_LOCKOUT_PERMANENT_AFTER', 0, 0, 1000),
+      rateLimit: r.int('TESSERA_LOGIN_RATE_LIMIT', 600, 0, 10_000_000),
+      rateWindowMs: r.int('TESSERA_LOGIN_RATE_WINDOW_S', 60, 1, DAY) * 1000,
+      busyWaitMs: r.int('TESSERA_LOGIN_BUSY_WAIT_MS', 3000, 0, 60_000),
+    },
+    audit: {
+      streamMaxLen: r.int('TESSERA_AUDIT_STREAM_MAXLEN', 1_000_000, 100, 1_000_000_000),
+      dir: r.string('TESSERA_AUDIT_DIR', '.tessera/audit'),
     },
     demo: r.bool('TESSERA_DEMO', false),
     logLevel: logLevel as Settings['logLevel'],

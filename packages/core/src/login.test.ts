@@ -351,3 +351,60 @@ describe('errors', () => {
     expect(isUnavailable(null)).toBe(false);
   });
 });
+
+describe('decideLogin: the gate (lockout, rate limit, verify pool)', () => {
+  it('closes every opened attempt once, with the tokens on success and the user on failure', async () => {
+    const ports = new MemoryPorts();
+    const o = issued(await decideLogin(moh, request(), ports, POLICY));
+    expect(ports.finished).toHaveLength(1);
+    expect(ports.finished[0]?.result).toStrictEqual({ success: true, user: ports.users[0], tokens: o.tokens });
+    expect(ports.finished[0]?.ctx).toStrictEqual({ dialect: 'moh', ip: '192.0.2.1', userAgent: 'test' });
+    const bad = new MemoryPorts();
+    expect(await decideLogin(moh, request({ body: bytes('{"username":"MOH-90008","password":"wrong"}') }), bad, POLICY)).toStrictEqual({
+      kind: 'bad_credentials',
+    });
+    expect(bad.finished.map((f) => f.result)).toStrictEqual([{ success: false, user: bad.users[0] }]);
+    expect(bad.saved).toHaveLength(0);
+  });
+
+  it('waits while the identifier is busy, then verifies', async () => {
+    const ports = new MemoryPorts();
+    ports.gateScript.push({ status: 'busy' }, { status: 'busy' });
+    issued(await decideLogin(moh, request(), ports, POLICY));
+    expect(ports.lookups).toHaveLength(3);
+    expect(ports.verifications).toHaveLength(1);
+  });
+
+  it('answers unavailable (and records it) when the identifier stays busy past the wait', async () => {
+    const ports = new MemoryPorts();
+    for (let i = 0; i < 500; i++) ports.gateScript.push({ status: 'busy' });
+    expect(await decideLogin(moh, request(), ports, POLICY)).toStrictEqual({ kind: 'unavailable' });
+    expect(ports.verifications).toHaveLength(0);
+    expect(ports.refused).toStrictEqual([{ identifier: { by: 'username', value: 'MOH-90008' }, outcome: 'unavailable' }]);
+    expect(ports.clock - NOW).toBeGreaterThanOrEqual(POLICY.busyWaitMs);
+  });
+
+  it('answers locked and throttled with Retry-After in seconds, without verifying', async () => {
+    const ports = new MemoryPorts();
+    ports.gateScript.push(
+      { status: 'locked', retryAfterMs: 90_500 },
+      { status: 'locked', retryAfterMs: -1 },
+      { status: 'throttled', retryAfterMs: 2000 },
+    );
+    expect(await decideLogin(moh, request(), ports, POLICY)).toStrictEqual({ kind: 'locked', retryAfter: 90.5 });
+    expect(await decideLogin(moh, request(), ports, POLICY)).toStrictEqual({ kind: 'locked', retryAfter: 3600 });
+    expect(await decideLogin(moh, request(), ports, POLICY)).toStrictEqual({ kind: 'throttled', retryAfter: 2 });
+    expect(ports.verifications).toHaveLength(0);
+    expect(ports.finished).toHaveLength(0);
+  });
+
+  it('sheds load: no verify slot means unavailable at once, the attempt aborted and recorded', async () => {
+    const ports = new MemoryPorts();
+    ports.overloaded = true;
+    expect(await decideLogin(moh, request(), ports, POLICY)).toStrictEqual({ kind: 'unavailable' });
+    expect(ports.verifications).toHaveLength(0);
+    expect(ports.refused).toStrictEqual([
+      { identifier: { by: 'username', value: 'MOH-90008' }, outcome: 'unavailable', reservation: 'r1' },
+    ]);
+  });
+});

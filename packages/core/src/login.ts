@@ -5,23 +5,73 @@ import type { Outcome } from './outcome.ts';
 import { type JwtSigner, mintPlan, type TokenLifetimes } from './tokens.ts';
 import type { DialectName, HttpAnswer, Identifier, IssuedTokens, RawRequest, TokenGrant, TokenRecord, UserRecord } from './types.ts';
 
-/** What the login handler needs from the outside world. Implemented by store and passwords. */
+/** Who is logging in through which dialect, for the attempt's audit event. */
+export interface LoginContext {
+  readonly dialect: DialectName;
+  readonly ip: string;
+  readonly userAgent: string;
+}
+
+/** What opening an attempt gave: the user (null when unknown) and the attempt's reservation, or a refusal. */
+export type GateResult =
+  | { readonly status: 'open'; readonly user: UserRecord | null; readonly reservation: string }
+  | { readonly status: 'locked'; readonly retryAfterMs: number }
+  | { readonly status: 'throttled'; readonly retryAfterMs: number }
+  /** N verifications for this identifier are in flight: try again in a moment. */
+  | { readonly status: 'busy' };
+
+/** What the login handler needs from the outside world. Implemented by the store and passwords. */
 export interface LoginPorts {
-  findUser(identifier: Identifier): Promise<UserRecord | null>;
+  /**
+   * One round trip: rate limit, lockout, reservation of one password verification, the user.
+   * Refusals (locked, throttled) are recorded with their event by the same step.
+   */
+  beginLogin(identifier: Identifier, ctx: LoginContext, firstTry: boolean): Promise<GateResult>;
+  /** One round trip: closes the attempt (counts a failure or resets the count) with its events. */
+  finishLogin(identifier: Identifier, ctx: LoginContext, reservation: string, result: LoginResult): Promise<void>;
+  /** Closes an opened attempt that was refused before any verification, recording its event. */
+  abortLogin(identifier: Identifier, ctx: LoginContext, reservation: string, outcome: 'unavailable'): Promise<void>;
+  /** Records an attempt refused before it could be opened. */
+  refuseLogin(identifier: Identifier, ctx: LoginContext, outcome: 'unavailable'): Promise<void>;
+  /** A slot for one argon2 verification (bounded wait), or null when overloaded. */
+  acquireVerifySlot(): Promise<(() => void) | null>;
   /** Verifies against `hash`, or against a fixed dummy hash when `hash` is null (same cost). */
   verifyPassword(hash: string | null, password: string): Promise<boolean>;
   /** Persists every token under its hash with a TTL equal to its lifetime. */
   saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void>;
   now(): number;
+  sleep(ms: number): Promise<void>;
   newFamilyId(): string;
   /** Told about every unexpected error (for logs); never about expected outcomes. */
   onError(err: unknown, context: string): void;
+}
+
+/** How an opened attempt ended. */
+export interface LoginResult {
+  readonly success: boolean;
+  readonly user: UserRecord | null;
+  readonly tokens?: IssuedTokens;
 }
 
 export interface LoginPolicy {
   readonly bodyLimit: number;
   readonly lifetimes: TokenLifetimes;
   readonly signer: JwtSigner;
+  /** How long a request may wait while N verifications of its identifier are in flight. */
+  readonly busyWaitMs: number;
+}
+
+/** Retry-After for a permanent lock: an hour (nothing better can be promised). */
+const PERMANENT_RETRY_S = 3600;
+
+async function openAttempt(identifier: Identifier, ctx: LoginContext, ports: LoginPorts, policy: LoginPolicy): Promise<GateResult | null> {
+  const deadline = ports.now() + policy.busyWaitMs;
+  for (let first = true; ; first = false) {
+    const gate = await ports.beginLogin(identifier, ctx, first);
+    if (gate.status !== 'busy') return gate;
+    if (ports.now() >= deadline) return null;
+    await ports.sleep(5 + Math.floor(Math.random() * 10));
+  }
 }
 
 /** Decides the outcome of one login request. Never throws. */
@@ -32,18 +82,43 @@ export async function decideLogin(dialect: Dialect, req: RawRequest, ports: Logi
   const parsed = dialect.parseLogin(body.fields);
   if (!parsed.ok) return { kind: 'malformed', problem: parsed.problem };
   const { identifier, password } = parsed.command;
+  const ctx: LoginContext = { dialect: dialect.name, ip: req.ip, userAgent: req.userAgent };
   try {
-    const user = await ports.findUser(identifier);
-    // Unknown users cost one verification against the dummy hash, so timing says nothing.
-    const verified = await ports.verifyPassword(user?.passwordHash ?? null, password);
-    if (user === null || !verified || user.disabled) return { kind: 'bad_credentials' };
+    const gate = await openAttempt(identifier, ctx, ports, policy);
+    if (gate === null) {
+      await ports.refuseLogin(identifier, ctx, 'unavailable');
+      return { kind: 'unavailable' };
+    }
+    if (gate.status === 'locked')
+      return { kind: 'locked', retryAfter: gate.retryAfterMs < 0 ? PERMANENT_RETRY_S : gate.retryAfterMs / 1000 };
+    if (gate.status === 'throttled') return { kind: 'throttled', retryAfter: gate.retryAfterMs / 1000 };
+    if (gate.status === 'busy') return { kind: 'unavailable' };
+    const release = await ports.acquireVerifySlot();
+    if (release === null) {
+      await ports.abortLogin(identifier, ctx, gate.reservation, 'unavailable');
+      return { kind: 'unavailable' };
+    }
+    const { user } = gate;
+    let verified: boolean;
+    try {
+      // Unknown users cost one verification against the dummy hash, so timing says nothing.
+      verified = await ports.verifyPassword(user?.passwordHash ?? null, password);
+    } finally {
+      release();
+    }
+    if (user === null || !verified || user.disabled) {
+      await ports.finishLogin(identifier, ctx, gate.reservation, { success: false, user });
+      return { kind: 'bad_credentials' };
+    }
     const now = ports.now();
     const family = ports.newFamilyId();
     const minted = await mintPlan(dialect.issues, { now, userId: user.id, lifetimes: policy.lifetimes, signer: policy.signer });
     const tokens: IssuedTokens =
       minted.refresh === undefined ? { access: minted.access, family } : { access: minted.access, refresh: minted.refresh, family };
     const grants = tokens.refresh === undefined ? [tokens.access] : [tokens.access, tokens.refresh];
+    // Tokens first, then the attempt's record: a crash in between leaves tokens nobody received.
     await ports.saveTokens(grants, (g) => tokenRecord(g, dialect.name, user, family));
+    await ports.finishLogin(identifier, ctx, gate.reservation, { success: true, user, tokens });
     return { kind: 'issued', tokens, user, now };
   } catch (err) {
     if (isUnavailable(err)) return { kind: 'unavailable' };

@@ -3,7 +3,7 @@
  * Plain data and functions, runtime-neutral (Vitest under Node, the shim under Deno).
  */
 import { UnavailableError } from '../src/errors.ts';
-import type { LoginPolicy, LoginPorts } from '../src/login.ts';
+import type { GateResult, LoginContext, LoginPolicy, LoginPorts, LoginResult } from '../src/login.ts';
 import type { Outcome, Problem, ProblemReason } from '../src/outcome.ts';
 import { DEFAULT_LIFETIMES, jwtSigner } from '../src/tokens.ts';
 import type { Identifier, IssuedTokens, RawRequest, TokenGrant, TokenRecord, UserRecord } from '../src/types.ts';
@@ -71,6 +71,7 @@ export const POLICY: LoginPolicy = {
   bodyLimit: 16 * 1024,
   lifetimes: DEFAULT_LIFETIMES,
   signer: jwtSigner('test-signing-key-of-reasonable-length-0123456789'),
+  busyWaitMs: 1000,
 };
 
 export function request(overrides: Partial<RawRequest> & { json?: unknown } = {}): RawRequest {
@@ -99,22 +100,50 @@ export class MemoryPorts implements LoginPorts {
   readonly verifications: { hash: string | null; password: string }[] = [];
   readonly saved: SavedBatch[] = [];
   readonly errors: { err: unknown; context: string }[] = [];
-  /** Thrown by `findUser` when set. */
+  /** Every closed attempt, in order. */
+  readonly finished: { identifier: Identifier; ctx: LoginContext; reservation: string; result: LoginResult }[] = [];
+  /** Attempts refused without verification (aborted after opening, or refused before). */
+  readonly refused: { identifier: Identifier; outcome: string; reservation?: string }[] = [];
+  /** Gate answers to give before opening normally (e.g. busy, busy, locked). */
+  readonly gateScript: GateResult[] = [];
+  /** Thrown by `beginLogin` when set. */
   failFind: unknown = undefined;
   /** Thrown by `saveTokens` when set. */
   failSave: unknown = undefined;
+  /** `acquireVerifySlot` answers null when set: the argon2 pool is overloaded. */
+  overloaded = false;
   private families = 0;
+  private reservations = 0;
 
   constructor(
     readonly users: readonly UserRecord[] = [makeUser()],
-    readonly clock: number = NOW,
+    public clock: number = NOW,
   ) {}
 
-  async findUser(identifier: Identifier): Promise<UserRecord | null> {
+  async beginLogin(identifier: Identifier, _ctx: LoginContext, _firstTry: boolean): Promise<GateResult> {
     this.lookups.push(identifier);
     if (this.failFind !== undefined) throw this.failFind;
+    const scripted = this.gateScript.shift();
+    if (scripted !== undefined) return scripted;
     const key = identifier.by === 'email' ? 'email' : 'username';
-    return this.users.find((u) => u[key] === identifier.value) ?? null;
+    this.reservations++;
+    return { status: 'open', user: this.users.find((u) => u[key] === identifier.value) ?? null, reservation: `r${this.reservations}` };
+  }
+
+  async finishLogin(identifier: Identifier, ctx: LoginContext, reservation: string, result: LoginResult): Promise<void> {
+    this.finished.push({ identifier, ctx, reservation, result });
+  }
+
+  async abortLogin(identifier: Identifier, _ctx: LoginContext, reservation: string, outcome: 'unavailable'): Promise<void> {
+    this.refused.push({ identifier, outcome, reservation });
+  }
+
+  async refuseLogin(identifier: Identifier, _ctx: LoginContext, outcome: 'unavailable'): Promise<void> {
+    this.refused.push({ identifier, outcome });
+  }
+
+  async acquireVerifySlot(): Promise<(() => void) | null> {
+    return this.overloaded ? null : () => {};
   }
 
   async verifyPassword(hash: string | null, password: string): Promise<boolean> {
@@ -129,6 +158,11 @@ export class MemoryPorts implements LoginPorts {
 
   now(): number {
     return this.clock;
+  }
+
+  /** Time passes only when someone sleeps. */
+  async sleep(ms: number): Promise<void> {
+    this.clock += ms;
   }
 
   newFamilyId(): string {

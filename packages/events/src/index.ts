@@ -1,4 +1,9 @@
-/** Queue names and prefixes shared by producers (ingress, CLI) and the worker. */
+/** Event types, schema, queue names and stream keys shared by producers, the worker and consumers. */
+
+export { type ConsumeOptions, consumeAudit, type StreamClient } from './consumer.ts';
+export { type EventFields, newEvent } from './event.ts';
+export { AUDIT_EVENT_SCHEMA } from './schema.ts';
+export { type AuditEvent, type Dialect, EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventType } from './types.ts';
 
 /** The BullMQ queue that carries audit events to the worker. */
 export const AUDIT_QUEUE = 'audit';
@@ -9,4 +14,14 @@ export const AUDIT_QUEUE = 'audit';
  */
 export function queuePrefix(redisPrefix: string): string {
   return `${redisPrefix}{bull}`;
+}
+
+/** The outbox stream: events committed with their change, drained by the worker into BullMQ. */
+export function outboxKey(redisPrefix: string): string {
+  return `${redisPrefix}{users}:outbox`;
+}
+
+/** The capped audit stream ops consumers read (any number of consumer groups). */
+export function auditStreamKey(redisPrefix: string): string {
+  return `${redisPrefix}{audit}:stream`;
 }

@@ -21,6 +21,16 @@ export interface KeyLayout {
   userFamilies(userId: number): string;
   /** A blacklisted SimpleJWT refresh token, by jti. */
   blacklist(jti: string): string;
+  /** Failures and lock of one login identifier (`u:<username>` or `e:<email>`). */
+  lockout(identifier: string): string;
+  /** Verifications in flight for one identifier. */
+  reservations(identifier: string): string;
+  /** Login attempts of one client address in the current rate window. */
+  rate(address: string): string;
+  /** Locked identifiers, scored by the lock's end. */
+  readonly lockouts: string;
+  /** Events committed with their change, drained by the worker. */
+  readonly outbox: string;
   /** A registered introspection client. */
   client(id: string): string;
   /** Pub/sub channel announcing revoked token hashes (the SDK's cache listens). */
@@ -42,6 +52,11 @@ export function keyLayout(prefix: string): KeyLayout {
     revokedFamily: (family) => `${prefix}fr:{${family}}`,
     userFamilies: (userId) => `${prefix}uf:{u${userId}}`,
     blacklist: (jti) => `${prefix}jb:{${jti}}`,
+    lockout: (identifier) => `${users}lk:${identifier}`,
+    reservations: (identifier) => `${users}lki:${identifier}`,
+    rate: (address) => `${users}rl:${address}`,
+    lockouts: `${users}lockouts`,
+    outbox: `${users}outbox`,
     client: (id) => `${prefix}{clients}:${id}`,
     revocations: `${prefix}revocations`,
   };

@@ -8,13 +8,30 @@ export interface RedisConnectOptions {
   readonly connectionName?: string;
 }
 
-const SCRIPTS = ['createUser-3', 'getUserByIndex-1', 'patchUser-1', 'useRefresh-1', 'consumeAccess-1', 'trackMember-1'] as const;
+const SCRIPTS = [
+  'createUser-3',
+  'getUserByIndex-1',
+  'patchUser-1',
+  'useRefresh-1',
+  'consumeAccess-1',
+  'trackMember-1',
+  'beginLogin-4',
+  'finishLogin-4',
+  'escalateLock-2',
+  'clearLock-3',
+  'appendAudit-2',
+] as const;
 
 export type TesseraRedis = Redis & {
   createUser(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
   getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
   trackMember(k1: string, member: string, expiresAtMs: number): Promise<number>;
+  beginLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
+  finishLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number[]>;
+  escalateLock(k1: string, k2: string, ...argv: (string | number)[]): Promise<number>;
+  clearLock(k1: string, k2: string, k3: string, identifier: string, event: string): Promise<number>;
+  appendAudit(stream: string, seen: string, id: string, event: string, maxLen: number, seenTtlS: number): Promise<number>;
   useRefresh(k1: string): Promise<[number, string?]>;
   consumeAccess(k1: string): Promise<[number, string?]>;
 };

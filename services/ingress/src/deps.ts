@@ -1,6 +1,6 @@
 import type { Settings } from '@tessera/config';
-import { PasswordHasher } from '@tessera/passwords';
-import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import { PasswordHasher, VerifyPool } from '@tessera/passwords';
+import { ClientRepository, connectRedis, keyLayout, LoginGate, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 import type { HandlerDeps } from './handler.ts';
 import type { Logger } from './log.ts';
 
@@ -20,6 +20,8 @@ export async function openDeps(settings: Settings, log: Logger, connectionName: 
     users: new UserRepository(redis, keys),
     tokens: new TokenRepository(redis, keys),
     clients: new ClientRepository(redis, keys),
+    gate: new LoginGate(redis, keys, settings.lockout),
+    pool: new VerifyPool(settings.verifyPool.size, settings.verifyPool.maxWaitMs),
     hasher,
     log,
     ping: () => redis.ping(),

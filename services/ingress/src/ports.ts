@@ -1,32 +1,71 @@
 import type { Settings } from '@tessera/config';
-import type { LoginPolicy, LoginPorts, OAuthPolicy, OAuthPorts, TokenPolicy, TokenPorts } from '@tessera/core';
+import type { Identifier, LoginContext, LoginPolicy, LoginPorts, OAuthPolicy, OAuthPorts, TokenPolicy, TokenPorts } from '@tessera/core';
 import { jwtSigner } from '@tessera/core';
-import type { PasswordHasher } from '@tessera/passwords';
-import type { ClientRepository, TokenRepository, UserRepository } from '@tessera/store';
+import { type EventFields, type EventType, newEvent } from '@tessera/events';
+import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
+import { type ClientRepository, identifierKey, type LoginGate, type TokenRepository, type UserRepository } from '@tessera/store';
 import type { Logger } from './log.ts';
 
 export interface Deps {
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
   readonly clients: ClientRepository;
+  readonly gate: LoginGate;
+  readonly pool: VerifyPool;
   readonly hasher: PasswordHasher;
   readonly log: Logger;
 }
 
-/** Wires the login handler's ports to the store and the password hasher. */
+const json = (type: EventType, fields: EventFields) => JSON.stringify(newEvent(type, fields));
+
+/** The audit fields of a login attempt. */
+function attemptFields(identifier: Identifier, ctx: LoginContext): EventFields {
+  return { dialect: ctx.dialect, identifier: identifierKey(identifier), ip: ctx.ip, userAgent: ctx.userAgent };
+}
+
+/** Wires the login handler's ports to the gate (lockout, outbox), the store and the verify pool. */
 export function loginPorts(deps: Deps): LoginPorts {
   return {
-    findUser: (id) => deps.users.find(id),
+    beginLogin: async (identifier, ctx, firstTry) => {
+      const reservation = crypto.randomUUID();
+      const refusal = json('login.failed', attemptFields(identifier, ctx));
+      const r = await deps.gate.begin(identifier, ctx.ip, firstTry, reservation, refusal);
+      return r.status === 'open' ? { status: 'open', user: r.user, reservation } : r;
+    },
+    finishLogin: async (identifier, ctx, reservation, result) => {
+      const base = { ...attemptFields(identifier, ctx), ...(result.user === null ? {} : { userId: result.user.id }) };
+      const attempt = json(result.success ? 'login.succeeded' : 'login.failed', {
+        ...base,
+        outcome: result.success ? 'success' : 'bad_credentials',
+      });
+      const lock = result.success ? '' : json('lockout.engaged', { ...base, reason: 'failures' });
+      const more = result.tokens === undefined ? [] : [json('token.issued', { ...base, outcome: 'issued', family: result.tokens.family })];
+      await deps.gate.finish(identifier, reservation, result.success, attempt, lock, more);
+    },
+    abortLogin: async (identifier, ctx, reservation, outcome) => {
+      await deps.gate.release(identifier, reservation);
+      await deps.gate.appendEvent(json('login.failed', { ...attemptFields(identifier, ctx), outcome }));
+    },
+    refuseLogin: async (identifier, ctx, outcome) => {
+      await deps.gate.appendEvent(json('login.failed', { ...attemptFields(identifier, ctx), outcome }));
+    },
+    acquireVerifySlot: () => deps.pool.acquire(),
     verifyPassword: (hash, password) => deps.hasher.verify(hash, password),
     saveTokens: (grants, record) => deps.tokens.save(grants, record),
     now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     newFamilyId: () => crypto.randomUUID(),
     onError: (err, context) => deps.log.error('unexpected error', { context, err }),
   };
 }
 
 export function loginPolicy(settings: Settings): LoginPolicy {
-  return { bodyLimit: settings.bodyLimit, lifetimes: settings.lifetimes, signer: jwtSigner(settings.jwtSigningKey) };
+  return {
+    bodyLimit: settings.bodyLimit,
+    lifetimes: settings.lifetimes,
+    signer: jwtSigner(settings.jwtSigningKey),
+    busyWaitMs: settings.lockout.busyWaitMs,
+  };
 }
 
 /** Wires the token operations' ports to the store. */

@@ -1,12 +1,13 @@
 import { createServer } from 'node:http';
+import { hostname } from 'node:os';
 import { ConfigError, loadSettings } from '@tessera/config';
-import { AUDIT_QUEUE, queuePrefix } from '@tessera/events';
-import { Worker } from 'bullmq';
+import { connectRedis } from '@tessera/store';
 import { Redis } from 'ioredis';
+import { startPipeline } from './pipeline.ts';
 
 /**
- * Worker process: consumes the audit queue (lockout escalation and the audit sinks arrive with the
- * events issue) and answers /healthz on the ops port.
+ * Worker process: drains the outbox into BullMQ and processes events (lockout escalation, audit
+ * stream, NDJSON files); answers /healthz on the ops port.
  */
 async function main(): Promise<void> {
   let settings: ReturnType<typeof loadSettings>;
@@ -21,30 +22,26 @@ async function main(): Promise<void> {
   }
   const log = (msg: string, fields: Record<string, unknown> = {}) =>
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', service: 'worker', msg, ...fields })}\n`);
-  // BullMQ needs blocking commands that wait forever: no per-request retry limit on its connection.
-  const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tessera-worker' });
-  connection.on('error', () => {});
-  const worker = new Worker(
-    AUDIT_QUEUE,
-    async (job) => {
-      log('event received', { id: job.id, name: job.name });
-    },
-    { connection, prefix: queuePrefix(settings.redisPrefix), autorun: true },
-  );
-  worker.on('error', (err) => log('worker error', { err: err.message }));
-  await worker.waitUntilReady();
+  const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: 10_000, connectionName: 'tessera-worker' });
+  // BullMQ and the drainer block: their connections wait forever and never give up a command.
+  const connect = () => {
+    const c = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tessera-worker-queue' });
+    c.on('error', () => {});
+    return c;
+  };
+  const pipeline = await startPipeline(settings, connect, redis, `${hostname()}-${process.pid}`, log);
   const health = createServer((req, res) => {
-    const ok = req.url === '/healthz' && worker.isRunning();
+    const ok = req.url === '/healthz' && pipeline.worker.isRunning();
     res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
     res.end(ok ? '{"status":"ok"}' : '{"error":"not_found"}');
   });
   await new Promise<void>((resolve) => health.listen(settings.opsPort, settings.host, resolve));
-  log('worker running', { queue: AUDIT_QUEUE, opsPort: settings.opsPort, pid: process.pid });
+  log('worker running', { opsPort: settings.opsPort, pid: process.pid });
   const stop = async (signal: string) => {
     log('worker stopping', { signal });
     health.close();
-    await worker.close();
-    connection.disconnect();
+    await pipeline.close();
+    redis.disconnect();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,73 @@
+import type { AuditEvent } from './types.ts';
+
+/** The few ioredis stream commands the consumer helper needs (any ioredis client fits). */
+export interface StreamClient {
+  xgroup(...args: (string | number)[]): Promise<unknown>;
+  xreadgroup(...args: (string | number)[]): Promise<unknown>;
+  xack(key: string, group: string, ...ids: string[]): Promise<unknown>;
+}
+
+export interface ConsumeOptions {
+  /** The audit stream key (`auditStreamKey(prefix)`). */
+  readonly stream: string;
+  /** Consumer group: each group receives every event once; consumers of a group share them. */
+  readonly group: string;
+  readonly consumer: string;
+  /** Where a new group starts: '$' (only new events, default) or '0' (the whole stream). */
+  readonly from?: '$' | '0';
+  /** Longest wait for new events per read, ms (default 1000). */
+  readonly blockMs?: number;
+}
+
+type Entries = [string, [string, string[]][]][] | null;
+
+/**
+ * Reads the audit stream as one consumer of a group, calling `handle` for each event and
+ * acknowledging it after. Events handled but not acknowledged (a crash) come again: handlers
+ * deduplicate by `event.id`. Resolves when `signal` aborts.
+ *
+ * ```ts
+ * const redis = new Redis(url);
+ * const stop = new AbortController();
+ * await consumeAudit(redis, { stream: auditStreamKey('tessera:'), group: 'dashboard', consumer: 'web-1' },
+ *   (e) => console.log(e.type, e.identifier), stop.signal);
+ * ```
+ */
+export async function consumeAudit(
+  redis: StreamClient,
+  options: ConsumeOptions,
+  handle: (event: AuditEvent) => unknown,
+  signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', options.stream, options.group, options.from ?? '$', 'MKSTREAM');
+  } catch (err) {
+    if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+  }
+  // First what this consumer received but never acknowledged, then new events.
+  let cursor = '0';
+  while (signal?.aborted !== true) {
+    const res = (await redis.xreadgroup(
+      'GROUP',
+      options.group,
+      options.consumer,
+      'COUNT',
+      100,
+      'BLOCK',
+      options.blockMs ?? 1000,
+      'STREAMS',
+      options.stream,
+      cursor,
+    )) as Entries;
+    const entries = res?.[0]?.[1] ?? [];
+    if (cursor === '0' && entries.length === 0) {
+      cursor = '>';
+      continue;
+    }
+    for (const [id, fields] of entries) {
+      const i = fields.indexOf('e');
+      if (i !== -1) await handle(JSON.parse(fields[i + 1] as string) as AuditEvent);
+      await redis.xack(options.stream, options.group, id);
+    }
+  }
+}

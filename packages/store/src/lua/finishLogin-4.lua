@@ -1,0 +1,69 @@
+--[[
+  Closes a login attempt: releases its reservation, counts a failure (engaging the lockout at the
+  N-th inside the window) or resets the count on success, and appends the attempt's events to
+  the outbox — all in one atomic step, so the audit trail never misses or invents an attempt.
+
+  KEYS[1] lockout hash      <prefix>{users}:lk:<identifier>
+  KEYS[2] reservations zset <prefix>{users}:lki:<identifier>
+  KEYS[3] outbox stream     <prefix>{users}:outbox
+  KEYS[4] lockout index     <prefix>{users}:lockouts     member identifier, score locked-until ms
+
+  ARGV[1] reservation id
+  ARGV[2] '1' success, '0' failure
+  ARGV[3] failures before lockout (N)
+  ARGV[4] observation window, ms
+  ARGV[5] lock duration, ms (the worker stretches it for repeated lockouts)
+  ARGV[6] identifier (member of the lockout index)
+  ARGV[7] how long a lockout hash is remembered after its last lock, ms (escalation memory)
+  ARGV[8] the attempt's event JSON (login.succeeded or login.failed)
+  ARGV[9] lockout.engaged event JSON ('' when none can follow); Lua fills in "until" and "count"
+  ARGV[10..] further event JSONs to append with the attempt (token.issued on success)
+
+  Returns {0}                 success recorded, or a failure that did not lock
+          {1, retry after ms} this failure engaged the lockout
+]]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('XADD', KEYS[3], '*', 'e', ARGV[8])
+for i = 10, #ARGV do
+  redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
+end
+
+local window = tonumber(ARGV[4])
+if ARGV[2] == '1' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('HSET', KEYS[1], 'fails', 0, 'windowStart', now)
+  end
+  return {0}
+end
+
+local h = redis.call('HMGET', KEYS[1], 'fails', 'windowStart', 'lockedUntil')
+local fails = tonumber(h[1] or '0')
+local windowStart = tonumber(h[2] or '0')
+local lockedUntil = tonumber(h[3] or '0')
+if (lockedUntil > 0 and lockedUntil <= now) or now - windowStart >= window then
+  fails = 0
+  windowStart = now
+end
+fails = fails + 1
+redis.call('HSET', KEYS[1], 'fails', fails, 'windowStart', windowStart)
+if fails < tonumber(ARGV[3]) then
+  if lockedUntil <= now and redis.call('HEXISTS', KEYS[1], 'locks') == 0 then
+    redis.call('PEXPIRE', KEYS[1], window)
+  end
+  return {0}
+end
+
+local locks = redis.call('HINCRBY', KEYS[1], 'locks', 1)
+local untilMs = now + tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'lockedUntil', untilMs, 'fails', 0)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]) + tonumber(ARGV[7]))
+redis.call('ZADD', KEYS[4], untilMs, ARGV[6])
+if ARGV[9] ~= '' then
+  local ev = cjson.decode(ARGV[9])
+  ev['until'] = untilMs
+  ev['count'] = locks
+  redis.call('XADD', KEYS[3], '*', 'e', cjson.encode(ev))
+end
+return {1, tonumber(ARGV[5])}

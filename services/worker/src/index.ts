@@ -1,0 +1,1 @@
+export { auditFile, createProcessor, drainOutbox, type Pipeline, startPipeline } from './pipeline.ts';

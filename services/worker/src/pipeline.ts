@@ -1,0 +1,135 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Settings } from '@tessera/config';
+import { AUDIT_QUEUE, type AuditEvent, auditStreamKey, outboxKey, queuePrefix } from '@tessera/events';
+import { keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** How long the audit sinks remember an event id to drop duplicate deliveries, s. */
+const SEEN_TTL_S = 7 * 86_400;
+
+export type PipelineLog = (msg: string, fields?: Record<string, unknown>) => void;
+
+/** The day file of an event: `audit-YYYY-MM-DD.ndjson` (UTC), so files rotate daily. */
+export function auditFile(dir: string, event: AuditEvent): string {
+  return join(dir, `audit-${event.at.slice(0, 10)}.ndjson`);
+}
+
+/**
+ * The worker's processing of one event, idempotent by event id: lockout escalation, the capped
+ * audit stream (any number of consumer groups read it), and the daily NDJSON file.
+ */
+export function createProcessor(settings: Settings, redis: TesseraRedis, log: PipelineLog) {
+  const keys = keyLayout(settings.redisPrefix);
+  const gate = new LoginGate(redis, keys, settings.lockout);
+  const stream = auditStreamKey(settings.redisPrefix);
+  const seen = (kind: string, id: string) => `${settings.redisPrefix}{audit}:${kind}:${id}`;
+  return async (event: AuditEvent): Promise<void> => {
+    if (event.type === 'lockout.engaged' && event.identifier !== undefined && event.until !== undefined && event.count !== undefined) {
+      const until = await gate.escalate(event.identifier, event.count, event.until - settings.lockout.lockMs);
+      if (until === -1) log('lockout made permanent', { identifier: event.identifier, count: event.count });
+    }
+    await redis.appendAudit(stream, seen('seen', event.id), event.id, JSON.stringify(event), settings.audit.streamMaxLen, SEEN_TTL_S);
+    // The file copy is at least once: a crash between the append and the marker repeats the line
+    // (readers deduplicate by id); it is never skipped.
+    if ((await redis.exists(seen('file', event.id))) === 0) {
+      await mkdir(settings.audit.dir, { recursive: true });
+      await appendFile(auditFile(settings.audit.dir, event), `${JSON.stringify(event)}\n`);
+      await redis.set(seen('file', event.id), '1', 'EX', SEEN_TTL_S);
+    }
+  };
+}
+
+type StreamEntries = [string, [string, string[]][]][] | null;
+
+/**
+ * Drains the outbox into BullMQ. An entry leaves the outbox only after its job is in the queue;
+ * the job id is the event id, so a redelivery after a crash adds nothing twice.
+ */
+export async function drainOutbox(
+  settings: Settings,
+  redis: Redis,
+  queue: Queue,
+  consumer: string,
+  signal: AbortSignal,
+  log: PipelineLog,
+): Promise<void> {
+  const outbox = outboxKey(settings.redisPrefix);
+  const group = 'drain';
+  try {
+    await redis.xgroup('CREATE', outbox, group, '0', 'MKSTREAM');
+  } catch (err) {
+    if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+  }
+  let cursor = '0';
+  while (!signal.aborted) {
+    let res: StreamEntries;
+    try {
+      res = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', 500, 'STREAMS', outbox, cursor)) as StreamEntries;
+    } catch (err) {
+      if (signal.aborted) return;
+      log('outbox read failed', { err: (err as Error).message });
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    const entries = res?.[0]?.[1] ?? [];
+    if (cursor === '0' && entries.length === 0) {
+      cursor = '>';
+      continue;
+    }
+    if (entries.length === 0) continue;
+    const events = entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1] as string) as AuditEvent);
+    await queue.addBulk(
+      events.map((e) => ({
+        name: e.type,
+        data: e,
+        opts: { jobId: e.id, removeOnComplete: 10_000, removeOnFail: 10_000, attempts: 10, backoff: { type: 'exponential', delay: 200 } },
+      })),
+    );
+    const ids = entries.map(([id]) => id);
+    await redis.xack(outbox, group, ...ids);
+    await redis.xdel(outbox, ...ids);
+  }
+}
+
+export interface Pipeline {
+  readonly queue: Queue;
+  readonly worker: Worker;
+  close(): Promise<void>;
+}
+
+/** Queue, worker and drainer, on connections of their own (BullMQ needs blocking ones). */
+export async function startPipeline(
+  settings: Settings,
+  connect: () => Redis,
+  redis: TesseraRedis,
+  consumer: string,
+  log: PipelineLog,
+): Promise<Pipeline> {
+  const prefix = queuePrefix(settings.redisPrefix);
+  const queue = new Queue(AUDIT_QUEUE, { connection: connect(), prefix });
+  const process = createProcessor(settings, redis, log);
+  const worker = new Worker(AUDIT_QUEUE, async (job: Job<AuditEvent>) => process(job.data), {
+    connection: connect(),
+    prefix,
+    concurrency: 8,
+  });
+  worker.on('error', (err) => log('worker error', { err: err.message }));
+  worker.on('failed', (job, err) => log('event processing failed', { id: job?.id, err: err.message }));
+  await worker.waitUntilReady();
+  const stop = new AbortController();
+  const drainConnection = connect();
+  const draining = drainOutbox(settings, drainConnection, queue, consumer, stop.signal, log);
+  return {
+    queue,
+    worker,
+    close: async () => {
+      stop.abort();
+      await draining.catch(() => {});
+      drainConnection.disconnect();
+      await worker.close();
+      await queue.close();
+    },
+  };
+}
