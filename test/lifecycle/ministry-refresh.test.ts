@@ -63,6 +63,17 @@ describe('moh and nehr refresh: single-use refresh tokens with reuse detection',
     // another login of the same user is untouched
     const other = await ministryLogin(stack);
     expect(await stack.tokens.get(other.access)).not.toBeNull();
+    // and the reuse is an audit event naming the family (never a token)
+    const events = (await stack.redis.xrange(`${stack.settings.redisPrefix}{users}:outbox`, '-', '+')).map(([, f]) =>
+      JSON.parse(f[1] as string),
+    );
+    expect((await stack.tokens.lookup(first.refresh)).state).toBe('unknown');
+    const detected = events.filter((e) => e.type === 'token.reuse_detected');
+    expect(detected).toHaveLength(1);
+    expect(detected[0]).toMatchObject({ reason: 'reuse', outcome: 'revoked' });
+    expect(detected[0].count).toBeGreaterThanOrEqual(3);
+    expect(events.filter((e) => e.type === 'token.refreshed' && e.family === detected[0].family)).toHaveLength(1);
+    expect(JSON.stringify(events)).not.toContain(first.refresh);
   });
 
   it('nehr refreshes with real statuses and refuses bad tokens with 401', async () => {

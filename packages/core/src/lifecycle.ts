@@ -34,6 +34,8 @@ export interface TokenPorts {
   findUserById(id: number): Promise<UserRecord | null>;
   saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void>;
   isBlacklisted(jti: string): Promise<boolean>;
+  /** Records that tokens of a family were refreshed (the audit event). */
+  recordRefresh(dialect: DialectName, userId: number, family: string): Promise<void>;
   /** Puts a SimpleJWT refresh token on the blacklist until its expiry and retires its record. */
   blacklist(token: string, jti: string, expiresAtMs: number): Promise<void>;
   now(): number;
@@ -112,6 +114,7 @@ async function issue(
     await ports.revokeFamily(family, 'reuse');
     return null;
   }
+  await ports.recordRefresh(dialect, owner.id, family);
   const [access, refresh] = grants as [TokenGrant, TokenGrant | undefined];
   return refresh === undefined ? { access, family } : { access, refresh, family };
 }

@@ -1,10 +1,8 @@
 import type { AuditEvent } from './types.ts';
 
-/** The few ioredis stream commands the consumer helper needs (any ioredis client fits). */
+/** What the consumer helper needs of a Redis client: ioredis's generic `call`. */
 export interface StreamClient {
-  xgroup(...args: (string | number)[]): Promise<unknown>;
-  xreadgroup(...args: (string | number)[]): Promise<unknown>;
-  xack(key: string, group: string, ...ids: string[]): Promise<unknown>;
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
 }
 
 export interface ConsumeOptions {
@@ -40,14 +38,15 @@ export async function consumeAudit(
   signal?: AbortSignal,
 ): Promise<void> {
   try {
-    await redis.xgroup('CREATE', options.stream, options.group, options.from ?? '$', 'MKSTREAM');
+    await redis.call('XGROUP', 'CREATE', options.stream, options.group, options.from ?? '$', 'MKSTREAM');
   } catch (err) {
     if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
   }
   // First what this consumer received but never acknowledged, then new events.
   let cursor = '0';
   while (signal?.aborted !== true) {
-    const res = (await redis.xreadgroup(
+    const res = (await redis.call(
+      'XREADGROUP',
       'GROUP',
       options.group,
       options.consumer,
@@ -67,7 +66,7 @@ export async function consumeAudit(
     for (const [id, fields] of entries) {
       const i = fields.indexOf('e');
       if (i !== -1) await handle(JSON.parse(fields[i + 1] as string) as AuditEvent);
-      await redis.xack(options.stream, options.group, id);
+      await redis.call('XACK', options.stream, options.group, id);
     }
   }
 }

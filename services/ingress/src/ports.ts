@@ -75,8 +75,13 @@ export function tokenPorts(deps: Deps): TokenPorts {
     useRefresh: (t) => deps.tokens.useRefresh(t),
     consume: (t) => deps.tokens.consume(t),
     revokeFamily: async (family, reason) => {
-      await deps.tokens.revokeFamily(family, reason);
+      const count = await deps.tokens.revokeFamily(family, reason);
+      await deps.gate.appendEvent(
+        json(reason === 'reuse' ? 'token.reuse_detected' : 'token.revoked', { family, reason, count, outcome: 'revoked' }),
+      );
     },
+    recordRefresh: (dialect, userId, family) =>
+      deps.gate.appendEvent(json('token.refreshed', { dialect, userId, family, outcome: 'refreshed' })),
     isFamilyRevoked: (family) => deps.tokens.isFamilyRevoked(family),
     findUserById: (id) => deps.users.findById(id),
     saveTokens: (grants, record) => deps.tokens.save(grants, record),
@@ -115,10 +120,12 @@ export function oauthPorts(deps: Deps): OAuthPorts {
     lookup: (t) => deps.tokens.lookup(t),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
     revokeToken: async (t) => {
-      await deps.tokens.revoke(t, 'client');
+      const count = (await deps.tokens.revoke(t, 'client')) ? 1 : 0;
+      await deps.gate.appendEvent(json('token.revoked', { dialect: 'oauth', reason: 'client', count, outcome: 'revoked' }));
     },
     revokeFamily: async (family) => {
-      await deps.tokens.revokeFamily(family, 'client');
+      const count = await deps.tokens.revokeFamily(family, 'client');
+      await deps.gate.appendEvent(json('token.revoked', { dialect: 'oauth', family, reason: 'client', count, outcome: 'revoked' }));
     },
     blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
     now: () => Date.now(),

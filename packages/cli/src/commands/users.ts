@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { RevokeReason, UserRecord } from '@tessera/core';
+import { newEvent } from '@tessera/events';
 import { EmailTakenError, UnknownUserError, UserExistsError } from '@tessera/store';
 import { type CliContext, CliError } from '../context.ts';
 
@@ -29,7 +30,21 @@ export function publicView(u: UserRecord): Record<string, unknown> {
 export async function revokeAll(c: CliContext, username: string, reason: RevokeReason): Promise<number> {
   const user = await c.users.get(username);
   if (user === null) throw new CliError(`no user ${username}`);
-  return c.tokens.revokeUser(user.id, reason);
+  const count = await c.tokens.revokeUser(user.id, reason);
+  await c.gate.appendEvent(
+    JSON.stringify(newEvent('token.revoked', { dialect: 'cli', userId: user.id, reason, count, outcome: 'revoked' })),
+  );
+  return count;
+}
+
+/** Records a change to a user (created, disabled, enabled, password changed). */
+async function userChanged(c: CliContext, username: string, outcome: string): Promise<void> {
+  const user = await c.users.get(username);
+  await c.gate.appendEvent(
+    JSON.stringify(
+      newEvent('user.changed', { dialect: 'cli', identifier: `u:${username}`, ...(user === null ? {} : { userId: user.id }), outcome }),
+    ),
+  );
 }
 
 export interface Io {
@@ -69,6 +84,7 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
           disabled: v.disabled === true,
           profile,
         });
+        await userChanged(c, user.username, 'created');
         io.out(`created user ${user.username} (id ${user.id})`);
       } catch (err) {
         if (err instanceof UserExistsError || err instanceof EmailTakenError || err instanceof TypeError) throw new CliError(err.message);
@@ -95,6 +111,7 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       const c = await ctx();
       try {
         await c.users.setDisabled(username, v.enable !== true);
+        await userChanged(c, username, v.enable === true ? 'enabled' : 'disabled');
         if (v.enable === true) io.out(`enabled user ${username}`);
         else io.out(`disabled user ${username}; revoked ${await revokeAll(c, username, 'user_disabled')} live tokens`);
       } catch (err) {
@@ -112,6 +129,7 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       const c = await ctx();
       try {
         await c.users.setPasswordHash(username, await c.hasher.hash(password));
+        await userChanged(c, username, 'password_changed');
         io.out(`changed password of ${username}; revoked ${await revokeAll(c, username, 'password_changed')} live tokens`);
       } catch (err) {
         if (err instanceof UnknownUserError) throw new CliError(err.message);

@@ -33,7 +33,7 @@ end
 local window = tonumber(ARGV[4])
 if ARGV[2] == '1' then
   if redis.call('EXISTS', KEYS[1]) == 1 then
-    redis.call('HSET', KEYS[1], 'fails', 0, 'windowStart', now)
+    redis.call('HSET', KEYS[1], 'fails', 0, 'windowStart', now, 'lockedUntil', 0)
   end
   return {0}
 end
@@ -42,12 +42,17 @@ local h = redis.call('HMGET', KEYS[1], 'fails', 'windowStart', 'lockedUntil')
 local fails = tonumber(h[1] or '0')
 local windowStart = tonumber(h[2] or '0')
 local lockedUntil = tonumber(h[3] or '0')
-if (lockedUntil > 0 and lockedUntil <= now) or now - windowStart >= window then
+if lockedUntil > 0 and lockedUntil <= now then
+  -- the last lock has run out: a new count starts (the lock history, 'locks', stays)
+  lockedUntil = 0
+  fails = 0
+  windowStart = now
+elseif now - windowStart >= window then
   fails = 0
   windowStart = now
 end
 fails = fails + 1
-redis.call('HSET', KEYS[1], 'fails', fails, 'windowStart', windowStart)
+redis.call('HSET', KEYS[1], 'fails', fails, 'windowStart', windowStart, 'lockedUntil', lockedUntil)
 if fails < tonumber(ARGV[3]) then
   if lockedUntil <= now and redis.call('HEXISTS', KEYS[1], 'locks') == 0 then
     redis.call('PEXPIRE', KEYS[1], window)
