@@ -43,6 +43,10 @@ export function createProcessor(settings: Settings, redis: TesseraRedis, log: Pi
 
 type StreamEntries = [string, [string, string[]][]][] | null;
 
+/** A drainer that read entries and died leaves them pending; another takes them after this idle time. */
+const CLAIM_IDLE_MS = 3000;
+const CLAIM_EVERY_MS = 1000;
+
 /**
  * Drains the outbox into BullMQ. An entry leaves the outbox only after its job is in the queue;
  * the job id is the event id, so a redelivery after a crash adds nothing twice.
@@ -63,19 +67,41 @@ export async function drainOutbox(
     if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
   }
   let cursor = '0';
+  let lastClaim = 0;
   while (!signal.aborted) {
-    let res: StreamEntries;
+    let entries: [string, string[]][];
     try {
-      res = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', 500, 'STREAMS', outbox, cursor)) as StreamEntries;
+      if (cursor === '>' && Date.now() - lastClaim > CLAIM_EVERY_MS) {
+        // entries a crashed drainer read but never handed over: take them after a while
+        lastClaim = Date.now();
+        const claimed = (await redis.xautoclaim(outbox, group, consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', 200)) as [
+          string,
+          [string, string[]][],
+        ];
+        entries = claimed[1].filter((e) => Array.isArray(e[1]));
+      } else {
+        const res = (await redis.xreadgroup(
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          200,
+          'BLOCK',
+          500,
+          'STREAMS',
+          outbox,
+          cursor,
+        )) as StreamEntries;
+        entries = res?.[0]?.[1] ?? [];
+        if (cursor === '0' && entries.length === 0) {
+          cursor = '>';
+          continue;
+        }
+      }
     } catch (err) {
       if (signal.aborted) return;
       log('outbox read failed', { err: (err as Error).message });
       await new Promise((r) => setTimeout(r, 500));
-      continue;
-    }
-    const entries = res?.[0]?.[1] ?? [];
-    if (cursor === '0' && entries.length === 0) {
-      cursor = '>';
       continue;
     }
     if (entries.length === 0) continue;
