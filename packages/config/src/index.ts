@@ -240,3 +240,19 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return settings;
 }
+
+/**
+ * For a service's entry point: the settings, or one line per problem on stderr and exit code 2.
+ * `exit` and `write` are the process's (parameters only so this module stays free of globals).
+ */
+export function settingsOrExit(service: string, env: Env, write: (text: string) => void, exit: (code: number) => never): Settings {
+  try {
+    return loadSettings(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      write(`tessera ${service}: ${err.message}\n`);
+      return exit(2);
+    }
+    throw err;
+  }
+}

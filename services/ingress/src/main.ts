@@ -1,4 +1,4 @@
-import { ConfigError, loadSettings } from '@tessera/config';
+import { settingsOrExit } from '@tessera/config';
 import { createServer, listen } from './app.ts';
 import { openDeps } from './deps.ts';
 import { createLogger } from './log.ts';
@@ -6,16 +6,12 @@ import { assertNativeUws } from './uws-check.ts';
 
 /** Ingress process entry: settings, native uWS check, Redis, then the server. */
 async function main(): Promise<void> {
-  let settings: ReturnType<typeof loadSettings>;
-  try {
-    settings = loadSettings(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tessera ingress: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const settings = settingsOrExit(
+    'ingress',
+    process.env,
+    (t) => process.stderr.write(t),
+    (c) => process.exit(c),
+  );
   const log = createLogger('ingress', settings.logLevel);
   try {
     assertNativeUws();

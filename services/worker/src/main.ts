@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
-import { ConfigError, loadSettings } from '@tessera/config';
+import { settingsOrExit } from '@tessera/config';
 import { connectRedis } from '@tessera/store';
 import { Redis } from 'ioredis';
 import { startPipeline } from './pipeline.ts';
@@ -10,16 +10,12 @@ import { startPipeline } from './pipeline.ts';
  * stream, NDJSON files); answers /healthz on the ops port.
  */
 async function main(): Promise<void> {
-  let settings: ReturnType<typeof loadSettings>;
-  try {
-    settings = loadSettings(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tessera worker: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const settings = settingsOrExit(
+    'worker',
+    process.env,
+    (t) => process.stderr.write(t),
+    (c) => process.exit(c),
+  );
   const log = (msg: string, fields: Record<string, unknown> = {}) =>
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', service: 'worker', msg, ...fields })}\n`);
   const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: 10_000, connectionName: 'tessera-worker' });

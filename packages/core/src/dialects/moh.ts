@@ -1,9 +1,6 @@
-import type { Fields } from '../body.ts';
-import type { Outcome, TokenAction } from '../outcome.ts';
 import type { HttpAnswer } from '../types.ts';
-import { parseTokenField, parseUsernamePassword } from './credentials.ts';
-import { type Dialect, jsonAnswer, type ParseResult, type TokenParseResult } from './dialect.ts';
-import { ministryEnvelope } from './envelope.ts';
+import { type Dialect, jsonAnswer } from './dialect.ts';
+import { ministryDialect } from './envelope.ts';
 
 /**
  * `moh` result codes. Document 000 fixes 0 and 3; the others are Tessera's, documented in the
@@ -28,43 +25,26 @@ function failure(which: MohFailure, extra?: Record<string, string>): HttpAnswer 
   return jsonAnswer(200, { version: 'v2', code, message, result: null }, extra);
 }
 
-const textRules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true } as const;
-
-export const moh: Dialect = {
-  name: 'moh',
-  issues: { access: 'uuid', refresh: 'uuid' },
-  allow: ['POST'],
-  parseLogin(fields: Fields): ParseResult {
-    return parseUsernamePassword(fields, textRules, textRules);
-  },
-  parseToken(_action: TokenAction, fields: Fields): TokenParseResult {
-    return parseTokenField(fields, 'refresh_token', textRules);
-  },
-  render(outcome: Outcome): HttpAnswer {
-    switch (outcome.kind) {
-      case 'issued':
-        return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
-      case 'refreshed':
-        if (outcome.user === null) return this.render({ kind: 'internal_error' });
-        return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
-      case 'token_invalid':
-        return failure('invalidToken');
-      case 'bad_credentials':
-        return failure('badCredentials');
-      case 'locked':
-        return failure('locked');
-      case 'throttled':
-        return failure('throttled');
-      case 'malformed':
-        return failure('invalidRequest');
-      case 'method_not_allowed':
-        return failure('methodNotAllowed', { allow: outcome.allow.join(', ') });
-      case 'unavailable':
-        return failure('unavailable');
-      case 'verified':
-      case 'checked':
-      case 'internal_error':
-        return failure('internalError');
-    }
-  },
-};
+/** The `moh` dialect (document 000): HTTP 200 always, outcome in the envelope's `code`. */
+export const moh: Dialect = ministryDialect('moh', (outcome) => {
+  switch (outcome.kind) {
+    case 'token_invalid':
+      return failure('invalidToken');
+    case 'bad_credentials':
+      return failure('badCredentials');
+    case 'locked':
+      return failure('locked');
+    case 'throttled':
+      return failure('throttled');
+    case 'malformed':
+      return failure('invalidRequest');
+    case 'method_not_allowed':
+      return failure('methodNotAllowed', { allow: outcome.allow.join(', ') });
+    case 'unavailable':
+      return failure('unavailable');
+    case 'verified':
+    case 'checked':
+    case 'internal_error':
+      return failure('internalError');
+  }
+});

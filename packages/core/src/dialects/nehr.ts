@@ -1,9 +1,7 @@
-import type { Fields } from '../body.ts';
-import type { Outcome, Problem, TokenAction } from '../outcome.ts';
+import type { Problem } from '../outcome.ts';
 import type { HttpAnswer } from '../types.ts';
-import { parseTokenField, parseUsernamePassword } from './credentials.ts';
-import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
-import { ministryEnvelope } from './envelope.ts';
+import { type Dialect, jsonAnswer, retryAfterHeader } from './dialect.ts';
+import { ministryDialect } from './envelope.ts';
 
 /**
  * `nehr` failure messages. 401 and 500 are document 001's words; the rest follow its
@@ -46,43 +44,26 @@ function failure(status: number, message: string, extra?: Record<string, string>
   return jsonAnswer(status, { code: status, message }, extra);
 }
 
-const textRules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true } as const;
-
-export const nehr: Dialect = {
-  name: 'nehr',
-  issues: { access: 'uuid', refresh: 'uuid' },
-  allow: ['POST'],
-  parseLogin(fields: Fields): ParseResult {
-    return parseUsernamePassword(fields, textRules, textRules);
-  },
-  parseToken(_action: TokenAction, fields: Fields): TokenParseResult {
-    return parseTokenField(fields, 'refresh_token', textRules);
-  },
-  render(outcome: Outcome): HttpAnswer {
-    switch (outcome.kind) {
-      case 'issued':
-        return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
-      case 'refreshed':
-        if (outcome.user === null) return this.render({ kind: 'internal_error' });
-        return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user, outcome.now));
-      case 'token_invalid':
-        return failure(401, NEHR_MESSAGES.invalidToken);
-      case 'bad_credentials':
-        return failure(401, NEHR_MESSAGES.unauthorized);
-      case 'locked':
-        return failure(429, NEHR_MESSAGES.locked, retryAfterHeader(outcome.retryAfter));
-      case 'throttled':
-        return failure(429, NEHR_MESSAGES.throttled, retryAfterHeader(outcome.retryAfter));
-      case 'malformed':
-        return failure(400, badRequestMessage(outcome.problem));
-      case 'method_not_allowed':
-        return failure(405, NEHR_MESSAGES.methodNotAllowed, { allow: outcome.allow.join(', ') });
-      case 'unavailable':
-        return failure(503, NEHR_MESSAGES.unavailable);
-      case 'verified':
-      case 'checked':
-      case 'internal_error':
-        return failure(500, NEHR_MESSAGES.internalError);
-    }
-  },
-};
+/** The `nehr` dialect (document 001): the ministry envelope, real HTTP statuses on failure. */
+export const nehr: Dialect = ministryDialect('nehr', (outcome) => {
+  switch (outcome.kind) {
+    case 'token_invalid':
+      return failure(401, NEHR_MESSAGES.invalidToken);
+    case 'bad_credentials':
+      return failure(401, NEHR_MESSAGES.unauthorized);
+    case 'locked':
+      return failure(429, NEHR_MESSAGES.locked, retryAfterHeader(outcome.retryAfter));
+    case 'throttled':
+      return failure(429, NEHR_MESSAGES.throttled, retryAfterHeader(outcome.retryAfter));
+    case 'malformed':
+      return failure(400, badRequestMessage(outcome.problem));
+    case 'method_not_allowed':
+      return failure(405, NEHR_MESSAGES.methodNotAllowed, { allow: outcome.allow.join(', ') });
+    case 'unavailable':
+      return failure(503, NEHR_MESSAGES.unavailable);
+    case 'verified':
+    case 'checked':
+    case 'internal_error':
+      return failure(500, NEHR_MESSAGES.internalError);
+  }
+});
