@@ -27,7 +27,9 @@ async function startService(entry: string, env: NodeJS.ProcessEnv, ready: string
       throw new Error(`${entry} exited with ${code}`);
     }),
   ]);
-  lines.on('line', () => {}); // keep draining
+  lines.on('line', (line) => {
+    if (line.includes('failed')) process.stdout.write(`${entry}: ${line}\n`);
+  });
   return child;
 }
 
@@ -117,21 +119,32 @@ describe('crash safety of the audit trail', () => {
     stop = true;
     await Promise.all(loops);
 
-    // Wait for the worker to drain everything into the audit stream.
+    // Wait for the worker to drain everything into the audit stream (a job cut by the SIGKILL is
+    // taken up again once its lock lapses, within about 10 s).
     const stream = `${prefix}{audit}:stream`;
     const outbox = `${prefix}{users}:outbox`;
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && (await redis.xlen(outbox)) > 0) await sleep(100);
-    await sleep(500);
-    const entries = await redis.xrange(stream, '-', '+');
-    const attempts = new Map<string, number>();
-    for (const [, fields] of entries) {
-      const e = JSON.parse(fields[fields.indexOf('e') + 1] as string) as AuditEvent;
-      if (e.type === 'login.succeeded' || e.type === 'login.failed')
-        attempts.set(e.userAgent ?? '', (attempts.get(e.userAgent ?? '') ?? 0) + 1);
+    const recorded = async () => {
+      const counts = new Map<string, number>();
+      for (const [, fields] of await redis.xrange(stream, '-', '+')) {
+        const e = JSON.parse(fields[fields.indexOf('e') + 1] as string) as AuditEvent;
+        if (e.type === 'login.succeeded' || e.type === 'login.failed')
+          counts.set(e.userAgent ?? '', (counts.get(e.userAgent ?? '') ?? 0) + 1);
+      }
+      return counts;
+    };
+    const deadline = Date.now() + 30_000;
+    let attempts = await recorded();
+    while (Date.now() < deadline && ((await redis.xlen(outbox)) > 0 || [...answered].some((id) => !attempts.has(id)))) {
+      await sleep(200);
+      attempts = await recorded();
     }
     process.stdout.write(`crash test: ${sent.size} sent, ${answered.size} answered, ${attempts.size} login records\n`);
     expect(answered.size).toBeGreaterThan(50);
+    if ((await redis.xlen(outbox)) > 0) {
+      process.stdout.write(
+        `outbox left: ${JSON.stringify(await redis.xpending(outbox, 'drain'))} ${JSON.stringify(await redis.xinfo('CONSUMERS', outbox, 'drain'))} ${JSON.stringify(await redis.xinfo('GROUPS', outbox))} ${JSON.stringify((await redis.xrange(outbox, '-', '+')).map(([id]) => id))}\n`,
+      );
+    }
     expect(await redis.xlen(outbox)).toBe(0);
     // none lost: every answered attempt has its record
     const missing = [...answered].filter((id) => attempts.get(id) !== 1);

@@ -69,8 +69,8 @@ export async function drainOutbox(
   let cursor = '0';
   let lastClaim = 0;
   while (!signal.aborted) {
-    let entries: [string, string[]][];
     try {
+      let entries: [string, string[]][];
       if (cursor === '>' && Date.now() - lastClaim > CLAIM_EVERY_MS) {
         // entries a crashed drainer read but never handed over: take them after a while
         lastClaim = Date.now();
@@ -98,24 +98,29 @@ export async function drainOutbox(
           continue;
         }
       }
+      if (entries.length === 0) continue;
+      const events = entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1] as string) as AuditEvent);
+      await queue.addBulk(
+        events.map((e) => ({
+          name: e.type,
+          data: e,
+          opts: { jobId: e.id, removeOnComplete: 10_000, removeOnFail: 10_000, attempts: 10, backoff: { type: 'exponential', delay: 200 } },
+        })),
+      );
+      const ids = entries.map(([id]) => id);
+      // acknowledged and removed together, so a crash never leaves a handed-over entry behind
+      await redis
+        .multi()
+        .xack(outbox, group, ...ids)
+        .xdel(outbox, ...ids)
+        .exec();
     } catch (err) {
       if (signal.aborted) return;
-      log('outbox read failed', { err: (err as Error).message });
+      // anything left unacknowledged is read again (own pending) or claimed by another drainer
+      log('outbox drain failed; retrying', { err: (err as Error).message });
+      cursor = '0';
       await new Promise((r) => setTimeout(r, 500));
-      continue;
     }
-    if (entries.length === 0) continue;
-    const events = entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1] as string) as AuditEvent);
-    await queue.addBulk(
-      events.map((e) => ({
-        name: e.type,
-        data: e,
-        opts: { jobId: e.id, removeOnComplete: 10_000, removeOnFail: 10_000, attempts: 10, backoff: { type: 'exponential', delay: 200 } },
-      })),
-    );
-    const ids = entries.map(([id]) => id);
-    await redis.xack(outbox, group, ...ids);
-    await redis.xdel(outbox, ...ids);
   }
 }
 
@@ -136,10 +141,14 @@ export async function startPipeline(
   const prefix = queuePrefix(settings.redisPrefix);
   const queue = new Queue(AUDIT_QUEUE, { connection: connect(), prefix });
   const process = createProcessor(settings, redis, log);
+  // Jobs are short: a job whose worker died is taken up again within ~10 s (lock 5 s, stall check 5 s).
   const worker = new Worker(AUDIT_QUEUE, async (job: Job<AuditEvent>) => process(job.data), {
     connection: connect(),
     prefix,
     concurrency: 8,
+    lockDuration: 5000,
+    stalledInterval: 5000,
+    maxStalledCount: 100,
   });
   worker.on('error', (err) => log('worker error', { err: err.message }));
   worker.on('failed', (job, err) => log('event processing failed', { id: job?.id, err: err.message }));
