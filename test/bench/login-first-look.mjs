@@ -25,7 +25,10 @@ const hasher = new PasswordHasher();
 const password = 'Bench-Password-123';
 const phc = await hasher.hash(password);
 const r = await connectRedis({ url: redisUrl });
-await new UserRepository(r, keyLayout('tessera:')).create({ username: 'bench', email: 'bench@example.com', passwordHash: phc });
+// 64 users, logged in round-robin: a realistic spread of identifiers (the lockout allows at most
+// N verifications in flight per identifier, so one hot account would measure that limit instead)
+const users = new UserRepository(r, keyLayout('tessera:'));
+for (let i = 0; i < 64; i++) await users.create({ username: `bench${i}`, email: `bench${i}@example.com`, passwordHash: phc });
 r.disconnect();
 
 // Ceiling: `threads` verifies in flight at all times for `seconds`.
@@ -55,16 +58,12 @@ const ingress = spawn(process.execPath, ['services/ingress/dist/main.js'], {
   stdio: 'inherit',
 });
 await sleep(1500);
-const bodies = {
-  '/v1/login': 'user=bench&password=Bench-Password-123',
-  '/getUserToken': 'username=bench&password=Bench-Password-123',
-  '/nehrapi/login/getToken': 'username=bench&password=Bench-Password-123',
-  '/api/token': 'username=bench&password=Bench-Password-123',
-};
+const field = { '/v1/login': 'user', '/getUserToken': 'username', '/nehrapi/login/getToken': 'username', '/api/token': 'username' }[route];
 const lua = join(dir, 'post.lua');
 writeFileSync(
   lua,
-  `wrk.method = "POST"\nwrk.body = "${bodies[route]}"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n` +
+  `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\nlocal i = 0\n` +
+    `request = function() i = i + 1; return wrk.format(nil, nil, nil, "${field}=bench" .. (i % 64) .. "&password=${password}") end\n` +
     `done = function(summary, latency, requests) io.write(string.format("non2xx=%d\\n", summary.errors.status)) end\n`,
 );
 const wrk = spawnSync('wrk', ['-t2', '-c16', `-d${seconds}s`, '--latency', '-s', lua, `http://127.0.0.1:${port}${route}`], {

@@ -40,7 +40,8 @@ export interface LoginPorts {
   /** Persists every token under its hash with a TTL equal to its lifetime. */
   saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void>;
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Waits until an attempt of this identifier closes here, or `ms` pass, whichever comes first. */
+  waitForTurn(identifier: Identifier, ms: number): Promise<void>;
   newFamilyId(): string;
   /** Told about every unexpected error (for logs); never about expected outcomes. */
   onError(err: unknown, context: string): void;
@@ -70,7 +71,8 @@ async function openAttempt(identifier: Identifier, ctx: LoginContext, ports: Log
     const gate = await ports.beginLogin(identifier, ctx, first);
     if (gate.status !== 'busy') return gate;
     if (ports.now() >= deadline) return null;
-    await ports.sleep(5 + Math.floor(Math.random() * 10));
+    // woken at once when an attempt closes in this process; other processes' are polled
+    await ports.waitForTurn(identifier, 5 + Math.floor(Math.random() * 10));
   }
 }
 

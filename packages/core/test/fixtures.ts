@@ -160,8 +160,8 @@ export class MemoryPorts implements LoginPorts {
     return this.clock;
   }
 
-  /** Time passes only when someone sleeps. */
-  async sleep(ms: number): Promise<void> {
+  /** Time passes only when someone waits. */
+  async waitForTurn(_identifier: Identifier, ms: number): Promise<void> {
     this.clock += ms;
   }
 

@@ -25,6 +25,15 @@ function attemptFields(identifier: Identifier, ctx: LoginContext): EventFields {
 
 /** Wires the login handler's ports to the gate (lockout, outbox), the store and the verify pool. */
 export function loginPorts(deps: Deps): LoginPorts {
+  // Requests waiting for a verification slot of their identifier, woken when one closes here.
+  const waiters = new Map<string, Set<() => void>>();
+  const wake = (identifier: Identifier) => {
+    const key = identifierKey(identifier);
+    const set = waiters.get(key);
+    if (set === undefined) return;
+    waiters.delete(key);
+    for (const w of set) w();
+  };
   return {
     beginLogin: async (identifier, ctx, firstTry) => {
       const reservation = crypto.randomUUID();
@@ -41,9 +50,11 @@ export function loginPorts(deps: Deps): LoginPorts {
       const lock = result.success ? '' : json('lockout.engaged', { ...base, reason: 'failures' });
       const more = result.tokens === undefined ? [] : [json('token.issued', { ...base, outcome: 'issued', family: result.tokens.family })];
       await deps.gate.finish(identifier, reservation, result.success, attempt, lock, more);
+      wake(identifier);
     },
     abortLogin: async (identifier, ctx, reservation, outcome) => {
       await deps.gate.release(identifier, reservation);
+      wake(identifier);
       await deps.gate.appendEvent(json('login.failed', { ...attemptFields(identifier, ctx), outcome }));
     },
     refuseLogin: async (identifier, ctx, outcome) => {
@@ -53,7 +64,19 @@ export function loginPorts(deps: Deps): LoginPorts {
     verifyPassword: (hash, password) => deps.hasher.verify(hash, password),
     saveTokens: (grants, record) => deps.tokens.save(grants, record),
     now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    waitForTurn: (identifier, ms) =>
+      new Promise<void>((resolve) => {
+        const key = identifierKey(identifier);
+        const set = waiters.get(key) ?? new Set();
+        waiters.set(key, set);
+        const done = () => {
+          clearTimeout(timer);
+          set.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        set.add(done);
+      }),
     newFamilyId: () => crypto.randomUUID(),
     onError: (err, context) => deps.log.error('unexpected error', { context, err }),
   };
