@@ -97,6 +97,12 @@ describe('tessera up (npm start) with the embedded Redis', () => {
     expect((await byName.json()).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${opsPort}/healthz`)).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^tessera_queue_jobs\{state="waiting"\} \d+$/m);
+    expect(metrics).toMatch(/^tessera_outbox_length \d+$/m);
+    expect(metrics).toMatch(/^tessera_outbox_lag_seconds [\d.e+-]+$/m);
+    expect(metrics).toMatch(/^tessera_lockouts_active 0$/m);
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
   });
 
   it('keeps its Redis data with AOF under the state folder and a generated JWT key', () => {
@@ -144,7 +150,7 @@ describe('ingress start-up checks', () => {
     });
     const [code] = await once(child, 'exit');
     expect(code).toBe(2);
-    expect(err).toContain('REDIS_URL="nope": expected redis://host:port[/db]');
+    expect(err).toContain('REDIS_URL="nope": expected redis://host:port[/db] or redis-cluster://host:port,...');
     expect(err).toContain('TESSERA_PORT="x": expected a whole number from 0 to 65535');
     expect(err).toContain('TESSERA_JWT_SIGNING_KEY is not set');
   });

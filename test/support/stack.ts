@@ -31,14 +31,18 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** Deletes every key under a prefix (SCAN, never KEYS). */
+/** Deletes every key under a prefix (SCAN, never KEYS; on every master of a cluster). */
 export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await Promise.all(keys.map((k) => redis.del(k)));
-  } while (cursor !== '0');
+  const cluster = redis as unknown as { nodes?: (role: string) => TesseraRedis[] };
+  const nodes = typeof cluster.nodes === 'function' ? cluster.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await Promise.all(keys.map((k) => redis.del(k)));
+    } while (cursor !== '0');
+  }
 }
 
 /**

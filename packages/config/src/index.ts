@@ -67,7 +67,11 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
   { name: 'TESSERA_PORT', default: '8080', meaning: 'HTTP port of the ingress' },
   { name: 'TESSERA_HOST', default: '0.0.0.0', meaning: 'address the ingress binds' },
   { name: 'TESSERA_OPS_PORT', default: '8081', meaning: 'port of the worker side (health now, dashboard later)' },
-  { name: 'REDIS_URL', default: '(embedded)', meaning: 'Redis to use; unset with `npm start`: an embedded redis-server on 127.0.0.1:6390' },
+  {
+    name: 'REDIS_URL',
+    default: '(embedded)',
+    meaning: 'Redis to use (`redis-cluster://h:p,h:p` for a cluster); unset with `npm start`: an embedded redis-server on 127.0.0.1:6390',
+  },
   { name: 'TESSERA_REDIS_PREFIX', default: 'tessera:', meaning: 'prefix of every Redis key' },
   { name: 'TESSERA_REDIS_TIMEOUT_MS', default: '2000', meaning: 'a Redis command slower than this counts as Redis unavailable' },
   { name: 'TESSERA_MOH_BASE', default: '(empty)', meaning: "path prefix of the ministry route (document 000's {baseurl})" },
@@ -181,8 +185,8 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   const needsKey = (options.role ?? 'service') === 'service';
   const redisUrl = r.raw('REDIS_URL');
   if (redisUrl === undefined) r.problems.push('REDIS_URL is not set (npm start sets it for the embedded Redis)');
-  else if (!/^rediss?:\/\//.test(redisUrl))
-    r.problems.push(`REDIS_URL=${JSON.stringify(redactUrl(redisUrl))}: expected redis://host:port[/db]`);
+  else if (!/^(rediss?|redis-cluster):\/\//.test(redisUrl))
+    r.problems.push(`REDIS_URL=${JSON.stringify(redactUrl(redisUrl))}: expected redis://host:port[/db] or redis-cluster://host:port,...`);
   const jwtSigningKey = r.raw('TESSERA_JWT_SIGNING_KEY');
   if (jwtSigningKey === undefined && needsKey) r.problems.push('TESSERA_JWT_SIGNING_KEY is not set (npm start generates one)');
   else if (jwtSigningKey !== undefined && jwtSigningKey.length < 32)

@@ -60,8 +60,18 @@ export class VerifyPool {
     readonly maxWaitMs: number,
   ) {}
 
+  /** Told how long each acquisition waited (s) and whether it got a slot (metrics). */
+  onWait: ((seconds: number, admitted: boolean) => void) | undefined;
+
   /** Resolves with a release function, or null when no slot came free within maxWaitMs. */
-  acquire(): Promise<(() => void) | null> {
+  async acquire(): Promise<(() => void) | null> {
+    const started = performance.now();
+    const release = await this.take();
+    this.onWait?.((performance.now() - started) / 1000, release !== null);
+    return release;
+  }
+
+  private take(): Promise<(() => void) | null> {
     if (this.running < this.size) {
       this.running++;
       return Promise.resolve(this.releaser());

@@ -38,26 +38,25 @@ export class ClientRepository {
     const value = secret ?? randomBytes(32).toString('base64url');
     const created = await guarded(() => this.redis.hsetnx(this.keys.client(id), 'secret', sha256(value).toString('hex')));
     if (created === 0) throw new ClientExistsError(`client ${id} already exists`);
-    await guarded(() => this.redis.hset(this.keys.client(id), 'createdAt', new Date().toISOString()));
+    // the index lives in the clients' slot: listing needs no SCAN (which Redis Cluster lacks)
+    await guarded(() =>
+      Promise.all([
+        this.redis.hset(this.keys.client(id), 'createdAt', new Date().toISOString()),
+        this.redis.sadd(this.keys.clientIndex, id),
+      ]),
+    );
     return value;
   }
 
   async remove(id: string): Promise<boolean> {
-    return (await guarded(() => this.redis.del(this.keys.client(id)))) > 0;
+    const [deleted] = await guarded(() => Promise.all([this.redis.del(this.keys.client(id)), this.redis.srem(this.keys.clientIndex, id)]));
+    return deleted > 0;
   }
 
   async list(): Promise<ClientInfo[]> {
-    const out: ClientInfo[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await guarded(() => this.redis.scan(cursor, 'MATCH', this.keys.client('*'), 'COUNT', 200));
-      cursor = next;
-      for (const key of keys) {
-        const createdAt = (await guarded(() => this.redis.hget(key, 'createdAt'))) ?? '';
-        out.push({ id: key.slice(this.keys.client('').length), createdAt });
-      }
-    } while (cursor !== '0');
-    return out.sort((a, b) => a.id.localeCompare(b.id));
+    const ids = (await guarded(() => this.redis.smembers(this.keys.clientIndex))).sort();
+    const created = await guarded(() => Promise.all(ids.map((id) => this.redis.hget(this.keys.client(id), 'createdAt'))));
+    return ids.map((id, i) => ({ id, createdAt: created[i] ?? '' }));
   }
 
   /** Constant-time check of a client's secret. */

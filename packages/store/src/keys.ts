@@ -33,6 +33,8 @@ export interface KeyLayout {
   readonly outbox: string;
   /** A registered introspection client. */
   client(id: string): string;
+  /** Ids of all registered clients. */
+  readonly clientIndex: string;
   /** Pub/sub channel announcing revoked token hashes (the SDK's cache listens). */
   readonly revocations: string;
 }
@@ -58,6 +60,7 @@ export function keyLayout(prefix: string): KeyLayout {
     lockouts: `${users}lockouts`,
     outbox: `${users}outbox`,
     client: (id) => `${prefix}{clients}:${id}`,
+    clientIndex: `${prefix}{clients}`,
     revocations: `${prefix}revocations`,
   };
 }

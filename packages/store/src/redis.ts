@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 export interface RedisConnectOptions {
   readonly url: string;
@@ -37,7 +37,7 @@ export type TesseraRedis = Redis & {
 };
 
 /** Registers each Lua script (one per file, `name-<number of keys>.lua`) as a command called by SHA. */
-function defineScripts(redis: Redis): void {
+function defineScripts(redis: Redis | Cluster): void {
   for (const file of SCRIPTS) {
     const [name, keys] = file.split('-') as [string, string];
     const lua = readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
@@ -45,9 +45,42 @@ function defineScripts(redis: Redis): void {
   }
 }
 
+/** `redis-cluster://host:port,host:port` names a Redis Cluster by some of its nodes. */
+export function isClusterUrl(url: string): boolean {
+  return url.startsWith('redis-cluster://');
+}
+
+function clusterNodes(url: string): { host: string; port: number }[] {
+  return url
+    .slice('redis-cluster://'.length)
+    .split(',')
+    .map((hp) => {
+      const [host, port] = hp.trim().split(':');
+      return { host: host || '127.0.0.1', port: Number(port || 6379) };
+    });
+}
+
+/**
+ * A client for a Redis URL, single node or cluster. Both expose the commands Tessera uses (a
+ * Cluster lacks SCAN across nodes; Tessera's product code does not need it), so a Cluster is
+ * returned under the Redis type.
+ */
+export function newRedisClient(url: string, options: RedisOptions = {}): Redis {
+  if (!isClusterUrl(url)) return new Redis(url, options);
+  const { enableAutoPipelining, enableOfflineQueue, lazyConnect, ...perNode } = options;
+  return new Cluster(clusterNodes(url), {
+    ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(lazyConnect === undefined ? {} : { lazyConnect }),
+    redisOptions: perNode,
+  }) as unknown as Redis;
+}
+
 /**
  * Opens the request-path connection: auto-pipelined, no offline queue (a command issued while
  * Redis is down fails at once instead of waiting), bounded command time. Resolves once ready.
+ * Works on one Redis and on Redis Cluster (`redis-cluster://` URLs): every script's keys share a
+ * hash tag.
  */
 export async function connectRedis(options: RedisConnectOptions): Promise<TesseraRedis> {
   const redisOptions: RedisOptions = {
@@ -59,7 +92,7 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Tesser
     connectionName: options.connectionName ?? 'tessera',
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
   };
-  const redis = new Redis(options.url, redisOptions);
+  const redis = newRedisClient(options.url, redisOptions);
   // Errors surface through the commands; an unhandled 'error' event would crash the process.
   redis.on('error', () => {});
   defineScripts(redis);

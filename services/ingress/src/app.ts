@@ -3,6 +3,7 @@ import type { TesseraRedis } from '@tessera/store';
 import HyperExpress from 'hyper-express';
 import { toRawRequest, writeAnswer } from './adapter/hyper-express.ts';
 import { createHandler, INTERNAL_ERROR } from './handler.ts';
+import { createIngressMetrics } from './metrics.ts';
 import type { Deps } from './ports.ts';
 
 export interface Ingress {
@@ -17,7 +18,12 @@ export interface Ingress {
  */
 export function createServer(settings: Settings, deps: Deps & { readonly redis: TesseraRedis }): HyperExpress.Server {
   const server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER, trust_proxy: false });
-  const handle = createHandler(settings, { ...deps, ping: () => deps.redis.ping() });
+  const metrics = createIngressMetrics(deps.pool);
+  deps.pool.onWait = (seconds, admitted) => metrics.argon2Wait(seconds, admitted);
+  const handle = createHandler(settings, { ...deps, ping: () => deps.redis.ping(), observer: metrics });
+  server.get('/metrics', async (_req, res) => {
+    res.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   server.any('/*', async (req, res) => {
     const raw = await toRawRequest(req, res, settings.bodyLimit);
     writeAnswer(res, await handle(raw), raw.body === null);

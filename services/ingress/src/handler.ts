@@ -1,11 +1,12 @@
 import type { Settings } from '@tessera/config';
 import {
+  decideLogin,
+  decideTokenAction,
   type HttpAnswer,
   handleIntrospect,
-  handleLogin,
   handleRevoke,
-  handleTokenAction,
   type RawRequest,
+  type Route,
   routeIndex,
   routeTable,
 } from '@tessera/core';
@@ -14,9 +15,15 @@ import { type Deps, loginPolicy, loginPorts, oauthPolicy, oauthPorts, tokenPolic
 /** Everything the runtime adapters share: one function from a plain request to a plain answer. */
 export type Handler = (req: RawRequest) => Promise<HttpAnswer>;
 
+/** Told about every answered request (metrics); `outcome` is the handler's, e.g. issued or locked. */
+export interface RequestObserver {
+  request(route: string, dialect: string, outcome: string, status: number, seconds: number): void;
+}
+
 export interface HandlerDeps extends Deps {
   /** Resolves when Redis answers (readiness). */
   ping(): Promise<unknown>;
+  readonly observer?: RequestObserver;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
@@ -38,19 +45,43 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
   const oPorts = oauthPorts(deps);
   const oPolicy = oauthPolicy(settings);
   const routes = routeIndex(routeTable({ mohBase: settings.mohBase, peb: { mirrorStatus: settings.pebMirrorStatus } }));
+  const decide = async (route: Route, req: RawRequest): Promise<{ answer: HttpAnswer; outcome: string }> => {
+    if (req.method === 'OPTIONS' && route.dialect.options !== undefined)
+      return { answer: route.dialect.options(route.action), outcome: 'options' };
+    try {
+      const outcome =
+        route.action === 'login'
+          ? await decideLogin(route.dialect, req, ports, policy)
+          : await decideTokenAction(route.dialect, route.action, req, tPorts, tPolicy);
+      return { answer: route.dialect.render(outcome), outcome: outcome.kind };
+    } catch (err) {
+      deps.log.error('request failed', { path: req.path, err });
+      return { answer: route.dialect.render({ kind: 'internal_error' }), outcome: 'internal_error' };
+    }
+  };
+  const observe = (path: string, dialect: string, outcome: string, answer: HttpAnswer, started: number) =>
+    deps.observer?.request(path, dialect, outcome, answer.status, (performance.now() - started) / 1000);
   return async (req) => {
+    const started = performance.now();
     const route = routes.get(req.path);
     if (route !== undefined) {
-      try {
-        if (route.action === 'login') return await handleLogin(route.dialect, req, ports, policy);
-        return await handleTokenAction(route.dialect, route.action, req, tPorts, tPolicy);
-      } catch (err) {
-        deps.log.error('request failed', { path: req.path, err });
-        return route.dialect.render({ kind: 'internal_error' });
-      }
+      const { answer, outcome } = await decide(route, req);
+      observe(route.path, route.dialect.name, outcome, answer, started);
+      return answer;
     }
-    if (req.path === '/oauth/introspect') return handleIntrospect(req, oPorts, oPolicy);
-    if (req.path === '/oauth/revoke') return handleRevoke(req, oPorts, oPolicy);
+    if (req.path === '/oauth/introspect' || req.path === '/oauth/revoke') {
+      const answer = await (req.path === '/oauth/introspect' ? handleIntrospect(req, oPorts, oPolicy) : handleRevoke(req, oPorts, oPolicy));
+      const outcome =
+        answer.status !== 200
+          ? `status_${answer.status}`
+          : answer.body === '{"active":false}'
+            ? 'inactive'
+            : req.path === '/oauth/revoke'
+              ? 'revoked'
+              : 'active';
+      observe(req.path, 'oauth', outcome, answer, started);
+      return answer;
+    }
     if (req.path === '/healthz') return json(200, '{"status":"ok"}');
     if (req.path === '/readyz') {
       try {

@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { settingsOrExit } from '@tessera/config';
-import { connectRedis } from '@tessera/store';
-import { Redis } from 'ioredis';
+import { connectRedis, newRedisClient } from '@tessera/store';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
 import { startPipeline } from './pipeline.ts';
 
 /**
@@ -21,12 +21,28 @@ async function main(): Promise<void> {
   const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: 10_000, connectionName: 'tessera-worker' });
   // BullMQ and the drainer block: their connections wait forever and never give up a command.
   const connect = () => {
-    const c = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tessera-worker-queue' });
+    const c = newRedisClient(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tessera-worker-queue' });
     c.on('error', () => {});
     return c;
   };
-  const pipeline = await startPipeline(settings, connect, redis, `${hostname()}-${process.pid}`, log);
+  let metrics: WorkerMetrics | undefined;
+  const pipeline = await startPipeline(settings, connect, redis, `${hostname()}-${process.pid}`, log, (type) => metrics?.processed(type));
+  metrics = createWorkerMetrics(settings, redis, pipeline.queue);
+  const registry = metrics.registry;
   const health = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+        },
+        () => {
+          res.writeHead(503, { 'content-type': 'text/plain' });
+          res.end('metrics unavailable\n');
+        },
+      );
+      return;
+    }
     const ok = req.url === '/healthz' && pipeline.worker.isRunning();
     res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
     res.end(ok ? '{"status":"ok"}' : '{"error":"not_found"}');

@@ -20,7 +20,7 @@ export function auditFile(dir: string, event: AuditEvent): string {
  * The worker's processing of one event, idempotent by event id: lockout escalation, the capped
  * audit stream (any number of consumer groups read it), and the daily NDJSON file.
  */
-export function createProcessor(settings: Settings, redis: TesseraRedis, log: PipelineLog) {
+export function createProcessor(settings: Settings, redis: TesseraRedis, log: PipelineLog, onProcessed?: (type: string) => void) {
   const keys = keyLayout(settings.redisPrefix);
   const gate = new LoginGate(redis, keys, settings.lockout);
   const stream = auditStreamKey(settings.redisPrefix);
@@ -38,6 +38,7 @@ export function createProcessor(settings: Settings, redis: TesseraRedis, log: Pi
       await appendFile(auditFile(settings.audit.dir, event), `${JSON.stringify(event)}\n`);
       await redis.set(seen('file', event.id), '1', 'EX', SEEN_TTL_S);
     }
+    onProcessed?.(event.type);
   };
 }
 
@@ -137,10 +138,11 @@ export async function startPipeline(
   redis: TesseraRedis,
   consumer: string,
   log: PipelineLog,
+  onProcessed?: (type: string) => void,
 ): Promise<Pipeline> {
   const prefix = queuePrefix(settings.redisPrefix);
   const queue = new Queue(AUDIT_QUEUE, { connection: connect(), prefix });
-  const process = createProcessor(settings, redis, log);
+  const process = createProcessor(settings, redis, log, onProcessed);
   // Jobs are short: a job whose worker died is taken up again within ~10 s (lock 5 s, stall check 5 s).
   const worker = new Worker(AUDIT_QUEUE, async (job: Job<AuditEvent>) => process(job.data), {
     connection: connect(),

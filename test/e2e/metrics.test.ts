@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../support/stack.ts';
+
+describe('GET /metrics on the ingress (Prometheus text)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('counts requests by route, dialect, outcome and status, with latency and argon2 wait', async () => {
+    const post = (path: string, body: unknown) =>
+      stack.post(path, JSON.stringify(body), { 'content-type': 'application/json' }).then((r) => r.arrayBuffer());
+    await post('/nehrapi/login/getToken', { username: 'MOH-90008', password: 'Moh@-90008' });
+    await post('/nehrapi/login/getToken', { username: 'MOH-90008', password: 'wrong' });
+    await post('/nehrapi/login/getToken', { username: 'MOH-90008', password: 'wrong' });
+    await post('/api/token/', {});
+    const res = await fetch(`${stack.base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toContain('tessera_requests_total{route="/nehrapi/login/getToken",dialect="nehr",outcome="issued",status="200"} 1');
+    expect(text).toContain(
+      'tessera_requests_total{route="/nehrapi/login/getToken",dialect="nehr",outcome="bad_credentials",status="401"} 2',
+    );
+    expect(text).toContain('tessera_requests_total{route="/api/token/",dialect="simplejwt",outcome="malformed",status="400"} 1');
+    expect(text).toMatch(/tessera_request_duration_seconds_count\{route="\/nehrapi\/login\/getToken",outcome="bad_credentials"\} 2/);
+    expect(text).toMatch(/tessera_argon2_wait_seconds_count\{admitted="yes"\} 3/);
+    expect(text).toMatch(/tessera_argon2_pool\{state="running"\} 0/);
+    expect(text).toContain('tessera_ingress_process_resident_memory_bytes');
+    // never a secret in the metrics
+    expect(text).not.toContain('Moh@-90008');
+  });
+});
