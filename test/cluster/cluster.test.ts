@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import type { AuditEvent } from '@tessera/events';
+import { newRedisClient } from '@tessera/store';
+import { type Pipeline, startPipeline } from '@tessera/worker';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, jwtLogin, ministryLogin, pebLogin } from '../lifecycle/support.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const run = promisify(execFile);
+
+// Everything Tessera does, on a 3-master Redis Cluster formed by infra/cluster/bootstrap.sh.
+describe('on Redis Cluster', () => {
+  let dir: string;
+  let base: number;
+  let url: string;
+  let stack: Stack;
+  let pipeline: Pipeline;
+  const connections: Redis[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
+    for (let attempt = 0; ; attempt++) {
+      base = 30_000 + Math.floor(Math.random() * 10_000);
+      try {
+        const { stdout } = await run(
+          join(ROOT, 'infra/cluster/bootstrap.sh'),
+          ['--base-port', String(base), '--data-dir', join(dir, 'data')],
+          { timeout: 60_000 },
+        );
+        const nodes = /REDIS_CLUSTER_NODES=(\S+)/.exec(stdout)?.[1];
+        if (nodes === undefined) throw new Error(`no nodes in ${stdout}`);
+        url = `redis-cluster://${nodes}`;
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+    stack = await startStack({ REDIS_URL: url, TESSERA_LOGIN_RATE_LIMIT: '0' });
+    pipeline = await startPipeline(
+      stack.settings,
+      () => {
+        const c = newRedisClient(url, { maxRetriesPerRequest: null });
+        connections.push(c);
+        return c;
+      },
+      stack.redis,
+      'cluster-test',
+      () => {},
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await pipeline?.close();
+    for (const c of connections) c.disconnect();
+    await stack?.close();
+    await run(join(ROOT, 'infra/cluster/stop.sh'), ['--base-port', String(base), '--data-dir', join(dir, 'data')], {
+      timeout: 60_000,
+    }).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('spreads keys over the masters: users in one slot, tokens in others', async () => {
+    const masters = (stack.redis as unknown as { nodes(role: string): Redis[] }).nodes('master');
+    expect(masters).toHaveLength(3);
+    await ministryLogin(stack);
+    await jwtLogin(stack);
+    const counts = await Promise.all(masters.map(async (m) => (await m.dbsize()) as number));
+    expect(counts.filter((c) => c > 0).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('logs in on all four routes, refreshes, introspects and revokes', async () => {
+    const moh = await ministryLogin(stack);
+    const refreshed = await call(stack, '/refreshUserToken', { refresh_token: moh.refresh });
+    expect(refreshed.body.code).toBe(0);
+    const reuse = await call(stack, '/refreshUserToken', { refresh_token: moh.refresh });
+    expect(reuse.body.code).toBe(9);
+    const nehr = await call(stack, '/nehrapi/login/getToken', { username: 'MOH-90008', password: 'Moh@-90008' });
+    expect(nehr.status).toBe(200);
+    const jwt = await jwtLogin(stack);
+    expect((await call(stack, '/api/token/refresh/', { refresh: jwt.refresh })).status).toBe(200);
+    const peb = await pebLogin(stack);
+    const renewed = await call(stack, '/v1/login/renew', { token: peb });
+    expect(renewed.body.status).toBe(200);
+    const secret = await stack.clients.add('cluster-svc');
+    const auth = `Basic ${Buffer.from(`cluster-svc:${secret}`).toString('base64')}`;
+    const intro = await stack.post('/oauth/introspect', new URLSearchParams({ token: jwt.access }), { authorization: auth });
+    expect(((await intro.json()) as { active: boolean }).active).toBe(true);
+    await stack.post('/oauth/revoke', new URLSearchParams({ token: jwt.refresh }), { authorization: auth });
+    const after = await stack.post('/oauth/introspect', new URLSearchParams({ token: jwt.access }), { authorization: auth });
+    expect(await after.json()).toStrictEqual({ active: false });
+  });
+
+  it('keeps the lockout exact and the audit pipeline whole', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => call(stack, '/nehrapi/login/getToken', { username: 'someone.example', password: 'wrong' })),
+    );
+    expect(answers.filter((a) => a.status === 401)).toHaveLength(5);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(25);
+    const stream = `${stack.settings.redisPrefix}{audit}:stream`;
+    const deadline = Date.now() + 15_000;
+    let events: AuditEvent[] = [];
+    while (Date.now() < deadline) {
+      events = (await stack.redis.xrange(stream, '-', '+')).map(([, f]) => JSON.parse(f[f.indexOf('e') + 1] as string) as AuditEvent);
+      if (events.filter((e) => e.identifier === 'u:someone.example' && e.type === 'login.failed').length >= 30) break;
+      await sleep(100);
+    }
+    expect(events.filter((e) => e.identifier === 'u:someone.example' && e.type === 'login.failed')).toHaveLength(30);
+    expect(events.filter((e) => e.type === 'lockout.engaged')).toHaveLength(1);
+  });
+});
