@@ -31,6 +31,7 @@ const DEFAULTS: Settings = {
     busyWaitMs: 3000,
   },
   audit: { streamMaxLen: 1_000_000, dir: '.tessera/audit' },
+  ops: { user: 'ops', password: '' },
   demo: false,
   logLevel: 'info',
 };
@@ -88,13 +89,14 @@ describe('loadSettings defaults', () => {
       TESSERA_LOGIN_BUSY_WAIT_MS: String(s.lockout.busyWaitMs),
       TESSERA_AUDIT_STREAM_MAXLEN: String(s.audit.streamMaxLen),
       TESSERA_AUDIT_DIR: s.audit.dir,
+      TESSERA_OPS_USER: s.ops.user,
       TESSERA_DEMO: s.demo ? '1' : '0',
       TESSERA_LOG_LEVEL: s.logLevel,
     };
     const documented = Object.fromEntries(SETTINGS_DOC.filter((d) => d.name in actual).map((d) => [d.name, d.default]));
     expect(documented).toStrictEqual(actual);
     expect(SETTINGS_DOC.map((d) => d.name).sort()).toStrictEqual(
-      [...Object.keys(actual), 'REDIS_URL', 'TESSERA_MOH_BASE', 'TESSERA_JWT_SIGNING_KEY'].sort(),
+      [...Object.keys(actual), 'REDIS_URL', 'TESSERA_MOH_BASE', 'TESSERA_JWT_SIGNING_KEY', 'TESSERA_OPS_PASSWORD'].sort(),
     );
   });
 
@@ -160,6 +162,7 @@ describe('loadSettings values', () => {
       verifyPool: DEFAULTS.verifyPool,
       lockout: DEFAULTS.lockout,
       audit: DEFAULTS.audit,
+      ops: DEFAULTS.ops,
       demo: true,
       logLevel: 'debug',
     });

@@ -13,7 +13,7 @@ export const AUDIT_EVENT_SCHEMA = {
     id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'ULID' },
     type: { enum: [...EVENT_TYPES] },
     at: { type: 'string', format: 'date-time' },
-    dialect: { enum: ['moh', 'nehr', 'simplejwt', 'peb', 'oauth', 'cli'] },
+    dialect: { enum: ['moh', 'nehr', 'simplejwt', 'peb', 'oauth', 'cli', 'ops'] },
     identifier: { type: 'string', maxLength: 254 },
     userId: { type: 'integer', minimum: 1 },
     ip: { type: 'string', maxLength: 64 },

@@ -20,7 +20,7 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export type Dialect = 'moh' | 'nehr' | 'simplejwt' | 'peb' | 'oauth' | 'cli';
+export type Dialect = 'moh' | 'nehr' | 'simplejwt' | 'peb' | 'oauth' | 'cli' | 'ops';
 
 export interface AuditEvent {
   /** Schema version (EVENT_SCHEMA_VERSION). */

@@ -5,6 +5,7 @@ import { toRawRequest, writeAnswer } from './adapter/hyper-express.ts';
 import { createHandler, INTERNAL_ERROR } from './handler.ts';
 import { createIngressMetrics } from './metrics.ts';
 import type { Deps } from './ports.ts';
+import { createStatsFlusher } from './stats.ts';
 
 export interface Ingress {
   readonly port: number;
@@ -20,7 +21,14 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
   const server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER, trust_proxy: false });
   const metrics = createIngressMetrics(deps.pool);
   deps.pool.onWait = (seconds, admitted) => metrics.argon2Wait(seconds, admitted);
-  const handle = createHandler(settings, { ...deps, ping: () => deps.redis.ping(), observer: metrics });
+  const stats = createStatsFlusher(deps.redis, settings.redisPrefix);
+  const observer = {
+    request(route: string, dialect: string, outcome: string, status: number, seconds: number) {
+      metrics.request(route, dialect, outcome, status, seconds);
+      if (route === '/oauth/introspect') stats.count('introspect');
+    },
+  };
+  const handle = createHandler(settings, { ...deps, ping: () => deps.redis.ping(), observer });
   server.get('/metrics', async (_req, res) => {
     res.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });

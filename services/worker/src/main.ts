@@ -1,8 +1,8 @@
-import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { settingsOrExit } from '@tessera/config';
 import { connectRedis, newRedisClient } from '@tessera/store';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
+import { createOpsServer } from './ops.ts';
 import { startPipeline } from './pipeline.ts';
 
 /**
@@ -28,27 +28,19 @@ async function main(): Promise<void> {
   let metrics: WorkerMetrics | undefined;
   const pipeline = await startPipeline(settings, connect, redis, `${hostname()}-${process.pid}`, log, (type) => metrics?.processed(type));
   metrics = createWorkerMetrics(settings, redis, pipeline.queue);
-  const registry = metrics.registry;
-  const health = createServer((req, res) => {
-    if (req.url === '/metrics') {
-      registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': registry.contentType });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(503, { 'content-type': 'text/plain' });
-          res.end('metrics unavailable\n');
-        },
-      );
-      return;
-    }
-    const ok = req.url === '/healthz' && pipeline.worker.isRunning();
-    res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
-    res.end(ok ? '{"status":"ok"}' : '{"error":"not_found"}');
+  const health = createOpsServer({
+    settings,
+    redis,
+    queue: pipeline.queue,
+    registry: metrics.registry,
+    isRunning: () => pipeline.worker.isRunning(),
   });
   await new Promise<void>((resolve) => health.listen(settings.opsPort, settings.host, resolve));
-  log('worker running', { opsPort: settings.opsPort, pid: process.pid });
+  log('worker running', {
+    opsPort: settings.opsPort,
+    pid: process.pid,
+    dashboard: settings.ops.password === '' ? 'off (no TESSERA_OPS_PASSWORD)' : `http://${settings.host}:${settings.opsPort}/dashboard`,
+  });
   const stop = async (signal: string) => {
     log('worker stopping', { signal });
     health.close();

@@ -66,6 +66,17 @@ function portTaken(port: number): Promise<boolean> {
   });
 }
 
+/** The ops dashboard password: TESSERA_OPS_PASSWORD, else one generated once under .tessera/. */
+function opsPassword(stateDir: string): string {
+  const fromEnv = process.env.TESSERA_OPS_PASSWORD;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const file = join(stateDir, 'ops-password');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const password = randomBytes(18).toString('base64url');
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
 /** The JWT key of this checkout: TESSERA_JWT_SIGNING_KEY, else one generated once under .tessera/. */
 function signingKey(stateDir: string): string {
   const fromEnv = process.env.TESSERA_JWT_SIGNING_KEY;
@@ -139,7 +150,15 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
     await stopAll(1);
     throw err;
   }
-  const env = { ...process.env, REDIS_URL: redisUrl, TESSERA_JWT_SIGNING_KEY: signingKey(stateDir) };
+  const env = {
+    ...process.env,
+    REDIS_URL: redisUrl,
+    TESSERA_JWT_SIGNING_KEY: signingKey(stateDir),
+    TESSERA_OPS_PASSWORD: opsPassword(stateDir),
+  };
+  log(
+    `ops dashboard: http://127.0.0.1:${process.env.TESSERA_OPS_PORT ?? '8081'}/dashboard (user ${process.env.TESSERA_OPS_USER ?? 'ops'}, password in ${join(stateDir, 'ops-password')} unless TESSERA_OPS_PASSWORD is set)`,
+  );
   if (embedded || /^(1|true)$/i.test(process.env.TESSERA_DEMO ?? '')) {
     const ctx = await openContext(env);
     try {
