@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
+import { validateResponse } from '../support/openapi.ts';
 
 /** One HTTP answer, read completely. */
 export interface Reply {
@@ -50,15 +51,19 @@ export async function send(base: string, path: string, options: SendOptions = {}
     signal: AbortSignal.timeout(timeoutMs),
   };
   if (body instanceof ReadableStream) init.duplex = 'half';
+  let reply: Reply;
   try {
     const res = await fetch(`${base}${path}`, init);
-    return { status: res.status, headers: res.headers, text: await res.text() };
+    reply = { status: res.status, headers: res.headers, text: await res.text() };
   } catch (err) {
     const e = err as Error;
     const why =
       e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.message} (${String((e.cause as Error | undefined)?.message)})`;
     throw new Error(`${options.method ?? 'POST'} ${path}: ${why}`);
   }
+  // Every answer must be one the OpenAPI document describes.
+  validateResponse(init.method as string, path, reply.status, reply.headers, reply.text);
+  return reply;
 }
 
 export function postJson(base: string, path: string, value: unknown): Promise<Reply> {
@@ -82,7 +87,10 @@ export function expectAnswer(reply: Reply, status: number, body: string): void {
 
 /** Header names and values, sorted, without `date`. */
 export function headerSet(headers: Headers): [string, string][] {
-  return [...headers.entries()].filter(([name]) => name !== 'date').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // date and x-request-id differ on every answer by design
+  return [...headers.entries()]
+    .filter(([name]) => name !== 'date' && name !== 'x-request-id')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export function sha256hex(text: string): string {

@@ -20,6 +20,8 @@ export interface RawRequest {
   readonly userAgent: string;
   /** The `authorization` header, or '' when absent (client authentication of /oauth routes). */
   readonly authorization: string;
+  /** The caller's `x-request-id`, or '' (the ingress then makes one). */
+  readonly requestId?: string;
 }
 
 /** What a handler gives back to the adapter. The adapter writes it verbatim. */

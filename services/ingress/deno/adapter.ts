@@ -15,6 +15,7 @@ export async function toRawRequest(req: Request, info: Deno.ServeHandlerInfo<Den
     ip: info.remoteAddr.hostname,
     userAgent: req.headers.get('user-agent') ?? '',
     authorization: req.headers.get('authorization') ?? '',
+    requestId: req.headers.get('x-request-id') ?? '',
   };
 }
 

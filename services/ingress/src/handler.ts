@@ -33,6 +33,9 @@ const json = (status: number, body: string): HttpAnswer => ({ status, headers: J
 export const NOT_FOUND = json(404, '{"error":"not_found","message":"No such route."}');
 export const INTERNAL_ERROR = json(500, '{"error":"internal_error","message":"Internal server error."}');
 
+/** Prefix of generated request ids: unique per process start. */
+const process_id = crypto.randomUUID().slice(0, 8);
+
 /**
  * The route table of every runtime: token routes from core, health and readiness. Runtime
  * adapters only convert requests in and answers out around this function.
@@ -59,14 +62,28 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
       return { answer: route.dialect.render({ kind: 'internal_error' }), outcome: 'internal_error' };
     }
   };
-  const observe = (path: string, dialect: string, outcome: string, answer: HttpAnswer, started: number) =>
-    deps.observer?.request(path, dialect, outcome, answer.status, (performance.now() - started) / 1000);
-  return async (req) => {
+  let served = 0;
+  const observe = (req: RawRequest, reqId: string, dialect: string, outcome: string, answer: HttpAnswer, started: number) => {
+    const seconds = (performance.now() - started) / 1000;
+    deps.observer?.request(req.path, dialect, outcome, answer.status, seconds);
+    // one line per token-route request: who asked what and how it ended; never a body or a header value
+    deps.log.info('request', {
+      reqId,
+      method: req.method,
+      path: req.path,
+      dialect,
+      outcome,
+      status: answer.status,
+      ms: Math.round(seconds * 10_000) / 10,
+      ip: req.ip,
+    });
+  };
+  const handle = async (req: RawRequest, reqId: string): Promise<HttpAnswer> => {
     const started = performance.now();
     const route = routes.get(req.path);
     if (route !== undefined) {
       const { answer, outcome } = await decide(route, req);
-      observe(route.path, route.dialect.name, outcome, answer, started);
+      observe(req, reqId, route.dialect.name, outcome, answer, started);
       return answer;
     }
     if (req.path === '/oauth/introspect' || req.path === '/oauth/revoke') {
@@ -79,7 +96,7 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
             : req.path === '/oauth/revoke'
               ? 'revoked'
               : 'active';
-      observe(req.path, 'oauth', outcome, answer, started);
+      observe(req, reqId, 'oauth', outcome, answer, started);
       return answer;
     }
     if (req.path === '/healthz') return json(200, '{"status":"ok"}');
@@ -92,5 +109,12 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
       }
     }
     return NOT_FOUND;
+  };
+  return async (req) => {
+    // the caller's request id when it is a sane token, else a fresh one; echoed in the answer
+    const given = req.requestId ?? '';
+    const reqId = /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : `${process_id}-${(++served).toString(36)}`;
+    const answer = await handle(req, reqId);
+    return { ...answer, headers: { ...answer.headers, 'x-request-id': reqId } };
   };
 }

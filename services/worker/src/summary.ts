@@ -42,8 +42,9 @@ export function createSummary(settings: Settings, redis: TesseraRedis, queue: Qu
     const nowS = Math.floor(now / 1000);
     const since = now - WINDOW_S * 1000;
     const entries = await redis.xrevrange(stream, '+', String(since), 'COUNT', 20_000);
+    const firstSecond = nowS - WINDOW_S + 1;
     const buckets = Array.from({ length: WINDOW_S }, (_, i) => ({
-      second: nowS - WINDOW_S + 1 + i,
+      second: firstSecond + i,
       success: 0,
       failed: 0,
       locked: 0,

@@ -21,6 +21,7 @@ export function toRawRequest(req: Request, res: Response, limit: number): Promis
     ip: req.ip,
     userAgent: req.headers['user-agent'] ?? '',
     authorization: req.headers.authorization ?? '',
+    requestId: req.headers['x-request-id'] ?? '',
   };
   // Over the limit: not read at all; answered "too large" in dialect at once, and the connection
   // closed after the answer (see writeAnswer) instead of waiting for the rest of the upload.
