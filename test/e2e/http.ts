@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
+import { validateResponse } from '../support/openapi.ts';
 
 /** One HTTP answer, read completely. */
 export interface Reply {
@@ -61,6 +62,7 @@ export async function send(base: string, path: string, options: SendOptions = {}
     throw new Error(`${options.method ?? 'POST'} ${path}: ${why}`);
   }
   // Every answer must be one the OpenAPI document describes.
+  validateResponse(init.method as string, path, reply.status, reply.headers, reply.text);
   return reply;
 }
 

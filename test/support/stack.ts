@@ -5,6 +5,7 @@ import { createLogger, createServer, type Ingress, listen } from '@tessera/ingre
 import { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, LoginGate, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 import { inject } from 'vitest';
+import { validateResponse } from './openapi.ts';
 
 /** A key prefix no other test uses. */
 export function testPrefix(): string {
@@ -85,7 +86,12 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     pool,
     hasher,
     logs,
-    post: (path, body, headers = {}) => fetch(`${base}${path}`, { method: 'POST', body: body ?? null, headers }),
+    post: async (path, body, headers = {}) => {
+      const res = await fetch(`${base}${path}`, { method: 'POST', body: body ?? null, headers });
+      // Every answer a suite receives must be one the OpenAPI document describes.
+      validateResponse('POST', path, res.status, res.headers, await res.clone().text());
+      return res;
+    },
     close: async () => {
       await ingress.close();
       await dropPrefix(redis, prefix);

@@ -163,6 +163,7 @@ export function handleRevoke(req: RawRequest, ports: OAuthPorts, policy: OAuthPo
         await ports.revokeToken(r.token);
       }
     }
-    return { status: 200, headers: HEADERS, body: '' };
+    // RFC 7009 §2.2: the body is empty, so no content type
+    return { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' }, body: '' };
   });
 }

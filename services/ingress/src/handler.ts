@@ -10,6 +10,7 @@ import {
   routeIndex,
   routeTable,
 } from '@tessera/core';
+import { OPENAPI } from './openapi.ts';
 import { type Deps, loginPolicy, loginPorts, oauthPolicy, oauthPorts, tokenPolicy, tokenPorts } from './ports.ts';
 
 /** Everything the runtime adapters share: one function from a plain request to a plain answer. */
@@ -29,6 +30,13 @@ export interface HandlerDeps extends Deps {
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
 
 const json = (status: number, body: string): HttpAnswer => ({ status, headers: JSON_HEADERS, body });
+
+/** The API contract, served at GET /openapi.json. */
+const OPENAPI_ANSWER: HttpAnswer = {
+  status: 200,
+  headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
+  body: JSON.stringify(OPENAPI),
+};
 
 export const NOT_FOUND = json(404, '{"error":"not_found","message":"No such route."}');
 export const INTERNAL_ERROR = json(500, '{"error":"internal_error","message":"Internal server error."}');
@@ -100,6 +108,7 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
       return answer;
     }
     if (req.path === '/healthz') return json(200, '{"status":"ok"}');
+    if (req.path === '/openapi.json') return OPENAPI_ANSWER;
     if (req.path === '/readyz') {
       try {
         await deps.ping();

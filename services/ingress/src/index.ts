@@ -2,5 +2,6 @@ export { toRawRequest, writeAnswer } from './adapter/hyper-express.ts';
 export { createServer, type Ingress, listen } from './app.ts';
 export { createHandler, type Handler, type HandlerDeps } from './handler.ts';
 export { createLogger, type Logger } from './log.ts';
+export * from './openapi.ts';
 export { type Deps, loginPolicy, loginPorts } from './ports.ts';
 export { assertNativeUws } from './uws-check.ts';
