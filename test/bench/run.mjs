@@ -279,7 +279,7 @@ console.log(
 // Chart: each scenario's ratio to its ceiling against its target
 const rows = results.filter((r) => r.ceiling !== 'itself');
 const h = 34 * rows.length + 60;
-let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="${h}" font-family="sans-serif" font-size="13">`;
+let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="${h}" font-family="sans-serif" font-size="13" role="img"><title>Tessera benchmark: throughput as a share of its ceiling</title>`;
 svg += `<rect width="760" height="${h}" fill="#fff"/><text x="10" y="22" font-size="15" font-weight="600">Tessera: throughput as a share of its ceiling (${report.at.slice(0, 10)}, ${report.machine.cpus} cores)</text>`;
 rows.forEach((r, i) => {
   const y = 40 + i * 34;
