@@ -3,6 +3,7 @@ import type { Dialect } from './dialects/dialect.ts';
 import { isUnavailable } from './errors.ts';
 import { type TokenOwner, tokenRecord } from './login.ts';
 import type { Outcome, TokenAction, TokenProblem } from './outcome.ts';
+import { answerRoute } from './routes.ts';
 import { type JwtSigner, mintToken, newJti, signSimpleJwt, type TokenLifetimes, UUID_V4, verifySimpleJwt } from './tokens.ts';
 import type { DialectName, HttpAnswer, IssuedTokens, RawRequest, TokenGrant, TokenRecord, UserRecord } from './types.ts';
 
@@ -86,8 +87,7 @@ export async function handleTokenAction(
   ports: TokenPorts,
   policy: TokenPolicy,
 ): Promise<HttpAnswer> {
-  if (req.method === 'OPTIONS' && dialect.options !== undefined) return dialect.options(action);
-  return dialect.render(await decideTokenAction(dialect, action, req, ports, policy));
+  return (await answerRoute(dialect, action, req, () => decideTokenAction(dialect, action, req, ports, policy))).answer;
 }
 
 /** A live user for a token record, or null (and the family revoked) when the user is gone or disabled. */

@@ -2,6 +2,7 @@ import { decodeBody } from './body.ts';
 import type { Dialect } from './dialects/dialect.ts';
 import { isUnavailable } from './errors.ts';
 import type { Outcome } from './outcome.ts';
+import { answerRoute } from './routes.ts';
 import { type JwtSigner, mintPlan, type TokenLifetimes } from './tokens.ts';
 import type { DialectName, HttpAnswer, Identifier, IssuedTokens, RawRequest, TokenGrant, TokenRecord, UserRecord } from './types.ts';
 
@@ -149,6 +150,5 @@ export function tokenRecord(g: TokenGrant, dialect: DialectName, user: TokenOwne
 
 /** Handles one login request end to end: outcome decided, then rendered in the dialect. */
 export async function handleLogin(dialect: Dialect, req: RawRequest, ports: LoginPorts, policy: LoginPolicy): Promise<HttpAnswer> {
-  if (req.method === 'OPTIONS' && dialect.options !== undefined) return dialect.options();
-  return dialect.render(await decideLogin(dialect, req, ports, policy));
+  return (await answerRoute(dialect, 'login', req, () => decideLogin(dialect, req, ports, policy))).answer;
 }

@@ -4,7 +4,8 @@ import { nehr } from './dialects/nehr.ts';
 import { createPeb, type PebOptions } from './dialects/peb.ts';
 import { simplejwt } from './dialects/simplejwt.ts';
 
-import type { TokenAction } from './outcome.ts';
+import type { Outcome, TokenAction } from './outcome.ts';
+import type { HttpAnswer, RawRequest } from './types.ts';
 
 export type RouteAction = 'login' | TokenAction;
 
@@ -45,4 +46,19 @@ export function routeTable(options: RouteOptions): Route[] {
 /** A map from path to route, for adapters that dispatch by exact path. */
 export function routeIndex(routes: readonly Route[]): ReadonlyMap<string, Route> {
   return new Map(routes.map((r) => [r.path, r]));
+}
+
+/**
+ * Answers one request of a token route: OPTIONS where the dialect describes itself, otherwise the
+ * decided outcome rendered in the dialect. `outcome` names what happened (for metrics and logs).
+ */
+export async function answerRoute(
+  dialect: Dialect,
+  action: RouteAction,
+  req: RawRequest,
+  decide: () => Promise<Outcome>,
+): Promise<{ answer: HttpAnswer; outcome: string }> {
+  if (req.method === 'OPTIONS' && dialect.options !== undefined) return { answer: dialect.options(action), outcome: 'options' };
+  const outcome = await decide();
+  return { answer: dialect.render(outcome), outcome: outcome.kind };
 }

@@ -1,4 +1,4 @@
-import type { RevokeReason, TokenGrant, TokenRecord, TokenState } from '@tessera/core';
+import { HEX128, type RevokeReason, type TokenGrant, type TokenRecord, type TokenState } from '@tessera/core';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
 import type { KeyLayout } from './keys.ts';
@@ -70,7 +70,8 @@ export class TokenRepository {
     const hash = tokenHash(token);
     const raw = await guarded(() => this.redis.get(this.keys.token(hash)));
     if (raw !== null) return decode(raw);
-    return this.gone(hash);
+    // only PEB tokens (128 hex) leave an "expired" memory: other unknown tokens cost no second trip
+    return HEX128.test(token) ? this.gone(hash) : { state: 'unknown' };
   }
 
   private async gone(hash: string): Promise<TokenState> {
@@ -87,7 +88,7 @@ export class TokenRepository {
     const hash = tokenHash(token);
     const st = await guarded(async () => scriptState(await this.redis.consumeAccess(this.keys.token(hash))));
     if (st.state === 'live') await this.forget([hash], 'renewed');
-    if (st.state === 'unknown') return this.gone(hash);
+    if (st.state === 'unknown' && HEX128.test(token)) return this.gone(hash);
     return st;
   }
 

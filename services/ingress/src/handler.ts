@@ -1,5 +1,6 @@
 import type { Settings } from '@tessera/config';
 import {
+  answerRoute,
   decideLogin,
   decideTokenAction,
   type HttpAnswer,
@@ -57,14 +58,12 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
   const oPolicy = oauthPolicy(settings);
   const routes = routeIndex(routeTable({ mohBase: settings.mohBase, peb: { mirrorStatus: settings.pebMirrorStatus } }));
   const decide = async (route: Route, req: RawRequest): Promise<{ answer: HttpAnswer; outcome: string }> => {
-    if (req.method === 'OPTIONS' && route.dialect.options !== undefined)
-      return { answer: route.dialect.options(route.action), outcome: 'options' };
     try {
-      const outcome =
+      return await answerRoute(route.dialect, route.action, req, () =>
         route.action === 'login'
-          ? await decideLogin(route.dialect, req, ports, policy)
-          : await decideTokenAction(route.dialect, route.action, req, tPorts, tPolicy);
-      return { answer: route.dialect.render(outcome), outcome: outcome.kind };
+          ? decideLogin(route.dialect, req, ports, policy)
+          : decideTokenAction(route.dialect, route.action, req, tPorts, tPolicy),
+      );
     } catch (err) {
       deps.log.error('request failed', { path: req.path, err });
       return { answer: route.dialect.render({ kind: 'internal_error' }), outcome: 'internal_error' };
