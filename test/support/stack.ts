@@ -1,9 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { seedDemoUsers } from '@tessera/cli';
 import { loadSettings, type Settings } from '@tessera/config';
-import { createLogger, createServer, type Ingress, listen } from '@tessera/ingress';
+import type { TokenCache } from '@tessera/core';
+import { createLogger, createServer, type Ingress, listen, openTokenCache } from '@tessera/ingress';
 import { PasswordHasher, VerifyPool } from '@tessera/passwords';
-import { ClientRepository, connectRedis, keyLayout, LoginGate, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import {
+  ClientRepository,
+  connectRedis,
+  keyLayout,
+  LoginGate,
+  type RevocationFeed,
+  type TesseraRedis,
+  TokenRepository,
+  UserRepository,
+} from '@tessera/store';
 import { inject } from 'vitest';
 import { validateResponse } from './openapi.ts';
 
@@ -28,6 +38,8 @@ export interface Stack {
   readonly pool: VerifyPool;
   readonly hasher: PasswordHasher;
   readonly logs: string[];
+  /** The ingress's token memory and its revocation feed (absent with TESSERA_TOKEN_CACHE=0). */
+  readonly tokenCache: { readonly cache: TokenCache; readonly feed: RevocationFeed } | null;
   post(path: string, body: string | URLSearchParams | FormData | undefined, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
@@ -72,7 +84,18 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   await seedDemoUsers(users, hasher);
   const logs: string[] = [];
   const log = createLogger('ingress', 'info', (line) => logs.push(line));
-  const server = createServer(settings, { users, tokens, clients, gate, pool, hasher, log, redis });
+  const cache = await openTokenCache(settings, keys, tokens);
+  const server = createServer(settings, {
+    users,
+    tokens,
+    clients,
+    gate,
+    pool,
+    hasher,
+    log,
+    redis,
+    ...(cache === null ? {} : { tokenCache: cache.cache }),
+  });
   const ingress: Ingress = await listen(server, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${ingress.port}`;
   return {
@@ -86,6 +109,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     pool,
     hasher,
     logs,
+    tokenCache: cache,
     post: async (path, body, headers = {}) => {
       const res = await fetch(`${base}${path}`, { method: 'POST', body: body ?? null, headers });
       // Every answer a suite receives must be one the OpenAPI document describes.
@@ -94,6 +118,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     },
     close: async () => {
       await ingress.close();
+      cache?.close();
       await dropPrefix(redis, prefix);
       redis.disconnect();
     },

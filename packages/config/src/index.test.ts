@@ -32,6 +32,8 @@ const DEFAULTS: Settings = {
   },
   audit: { streamMaxLen: 1_000_000, dir: '.tessera/audit' },
   ops: { user: 'ops', password: '' },
+  tokenCache: { enabled: true, maxEntries: 20_000, maxAgeMs: 5000 },
+  ingressProcesses: 1,
   demo: false,
   logLevel: 'info',
 };
@@ -90,13 +92,23 @@ describe('loadSettings defaults', () => {
       TESSERA_AUDIT_STREAM_MAXLEN: String(s.audit.streamMaxLen),
       TESSERA_AUDIT_DIR: s.audit.dir,
       TESSERA_OPS_USER: s.ops.user,
+      TESSERA_TOKEN_CACHE_ENTRIES: String(s.tokenCache.maxEntries),
+      TESSERA_TOKEN_CACHE_MAX_AGE_MS: String(s.tokenCache.maxAgeMs),
+      TESSERA_INGRESS_PROCESSES: String(s.ingressProcesses),
       TESSERA_DEMO: s.demo ? '1' : '0',
       TESSERA_LOG_LEVEL: s.logLevel,
     };
     const documented = Object.fromEntries(SETTINGS_DOC.filter((d) => d.name in actual).map((d) => [d.name, d.default]));
     expect(documented).toStrictEqual(actual);
     expect(SETTINGS_DOC.map((d) => d.name).sort()).toStrictEqual(
-      [...Object.keys(actual), 'REDIS_URL', 'TESSERA_MOH_BASE', 'TESSERA_JWT_SIGNING_KEY', 'TESSERA_OPS_PASSWORD'].sort(),
+      [
+        ...Object.keys(actual),
+        'REDIS_URL',
+        'TESSERA_MOH_BASE',
+        'TESSERA_JWT_SIGNING_KEY',
+        'TESSERA_OPS_PASSWORD',
+        'TESSERA_TOKEN_CACHE',
+      ].sort(),
     );
   });
 
@@ -141,6 +153,10 @@ describe('loadSettings values', () => {
       TESSERA_ARGON2_MEMORY_KIB: '1024',
       TESSERA_ARGON2_TIME_COST: '3',
       TESSERA_ARGON2_PARALLELISM: '2',
+      TESSERA_TOKEN_CACHE: 'off',
+      TESSERA_TOKEN_CACHE_ENTRIES: '500',
+      TESSERA_TOKEN_CACHE_MAX_AGE_MS: '250',
+      TESSERA_INGRESS_PROCESSES: '2',
       TESSERA_DEMO: 'yes',
       TESSERA_LOG_LEVEL: 'debug',
     });
@@ -163,9 +179,24 @@ describe('loadSettings values', () => {
       lockout: DEFAULTS.lockout,
       audit: DEFAULTS.audit,
       ops: DEFAULTS.ops,
+      tokenCache: { enabled: false, maxEntries: 500, maxAgeMs: 250 },
+      ingressProcesses: 2,
       demo: true,
       logLevel: 'debug',
     });
+  });
+
+  it('refuses several ingress processes on port 0', () => {
+    expect(problemsOf({ ...BASE, TESSERA_PORT: '0', TESSERA_INGRESS_PROCESSES: '2' })).toStrictEqual([
+      'TESSERA_INGRESS_PROCESSES > 1 needs a fixed TESSERA_PORT (the processes share it)',
+    ]);
+  });
+
+  it('keeps no token cache on a cluster unless told to', () => {
+    const cluster = { ...BASE, REDIS_URL: 'redis-cluster://127.0.0.1:7000,127.0.0.1:7001' };
+    expect(loadSettings(cluster).tokenCache.enabled).toBe(false);
+    expect(loadSettings({ ...cluster, TESSERA_TOKEN_CACHE: '1' }).tokenCache.enabled).toBe(true);
+    expect(loadSettings(BASE).tokenCache.enabled).toBe(true);
   });
 
   it('trims values', () => {

@@ -217,7 +217,37 @@ const lenientUtf8 = new TextDecoder('utf-8');
 function decodeUrlencoded(body: Uint8Array): BodyResult {
   const text = lenientUtf8.decode(body);
   const fields: Record<string, unknown> = Object.create(null);
-  // Later repetitions win, as Django's QueryDict.get does.
+  // Later repetitions win, as Django's QueryDict.get does. The WHATWG urlencoded parser
+  // (URLSearchParams) is the reference; the loop below gives the same fields faster, and hands
+  // anything it cannot decode strictly (a stray %, bytes that are not UTF-8) to the reference.
+  let from = 0;
+  while (from <= text.length) {
+    let end = text.indexOf('&', from);
+    if (end === -1) end = text.length;
+    if (end > from) {
+      const eq = text.indexOf('=', from);
+      const cut = eq === -1 || eq > end ? end : eq;
+      const name = formComponent(text.slice(from, cut));
+      const value = cut === end ? '' : formComponent(text.slice(cut + 1, end));
+      if (name === null || value === null) return urlencodedByReference(text);
+      fields[name] = value;
+    }
+    from = end + 1;
+  }
+  return { ok: true, fields };
+}
+
+function formComponent(raw: string): string | null {
+  if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return raw;
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+}
+
+function urlencodedByReference(text: string): BodyResult {
+  const fields: Record<string, unknown> = Object.create(null);
   for (const [k, v] of new URLSearchParams(text)) fields[k] = v;
   return { ok: true, fields };
 }

@@ -11,5 +11,6 @@ export * from './login.ts';
 export * from './oauth.ts';
 export * from './outcome.ts';
 export * from './routes.ts';
+export * from './token-cache.ts';
 export * from './tokens.ts';
 export type * from './types.ts';

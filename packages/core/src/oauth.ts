@@ -13,6 +13,11 @@ export interface OAuthPorts {
   /** Whether `secret` is the secret of client `id`. */
   authenticateClient(id: string, secret: string): Promise<boolean>;
   lookup(token: string): Promise<TokenState>;
+  /**
+   * A live access token's record remembered from an earlier lookup (see TokenCache), or undefined.
+   * Optional: without it every request reads Redis.
+   */
+  cached?(token: string): TokenRecord | undefined;
   isBlacklisted(jti: string): Promise<boolean>;
   revokeToken(token: string): Promise<void>;
   revokeFamily(family: string): Promise<void>;
@@ -44,28 +49,42 @@ const UNAVAILABLE = json(503, { error: 'temporarily_unavailable', error_descript
 const SERVER_ERROR = json(500, { error: 'server_error', error_description: 'The server encountered an unexpected error.' });
 const invalidRequest = (description: string) => json(400, { error: 'invalid_request', error_description: description });
 
-/** Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1, form-encoded parts) or the body. */
-export function clientCredentials(authorization: string, fields: Fields): { id: string; secret: string } | null {
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
-  if (m !== null) {
-    let decoded: string;
-    try {
-      decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(m[1] as string), (c) => c.charCodeAt(0)));
-    } catch {
-      return null;
-    }
-    const colon = decoded.indexOf(':');
-    if (colon < 1) return null;
-    try {
-      return {
-        id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-        secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
-      };
-    } catch {
-      return null;
-    }
+type Credentials = { id: string; secret: string };
+
+/** Parsed Basic headers: a service sends the same header on every call (bounded, cleared when full). */
+const basicParsed = new Map<string, Credentials | null>();
+
+function parseBasic(encoded: string): Credentials | null {
+  let decoded: string;
+  try {
+    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
   }
-  if (authorization !== '') return null;
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return null;
+  try {
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
+      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1, form-encoded parts) or the body. */
+export function clientCredentials(authorization: string, fields: Fields): Credentials | null {
+  if (authorization !== '') {
+    const known = basicParsed.get(authorization);
+    if (known !== undefined) return known;
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
+    if (m === null) return null;
+    const parsed = parseBasic(m[1] as string);
+    if (basicParsed.size >= 1000) basicParsed.clear();
+    basicParsed.set(authorization, parsed);
+    return parsed;
+  }
   const { client_id: id, client_secret: secret } = fields;
   return typeof id === 'string' && typeof secret === 'string' && id !== '' ? { id, secret } : null;
 }
@@ -98,6 +117,9 @@ async function readRequest(
 
 /** What Tessera knows of a token: its live record, or null. JWTs must also verify and not be blacklisted. */
 async function liveRecord(token: string, ports: OAuthPorts, policy: OAuthPolicy): Promise<TokenRecord | null> {
+  // only a token that was found live (and, for a JWT, verified) is ever remembered
+  const remembered = ports.cached?.(token);
+  if (remembered !== undefined) return remembered;
   if (UUID_V4.test(token) || HEX128.test(token)) {
     const st = await ports.lookup(token);
     return st.state === 'live' ? st.record : null;

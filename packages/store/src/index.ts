@@ -4,6 +4,7 @@ export { type BeginResult, identifierKey, type LockoutSettings, LoginGate } from
 export { tokenHash } from './hash.ts';
 export { type KeyLayout, keyLayout } from './keys.ts';
 export { connectRedis, isClusterUrl, newRedisClient, type RedisConnectOptions, type TesseraRedis } from './redis.ts';
+export { type RevocationFeed, type RevocationListener, revocationFeed } from './revocation-feed.ts';
 export { type RevocationMessage, TokenRepository } from './tokens.ts';
 export {
   DEFAULT_SCOPES,

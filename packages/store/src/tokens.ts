@@ -32,6 +32,9 @@ function scriptState([code, raw]: [number, string?]): TokenState {
  * at once. Revocations are announced on a pub/sub channel.
  */
 export class TokenRepository {
+  /** Told first of every token this process revokes, renews or blacklists (its own cache). */
+  onForget: ((hashes: readonly string[]) => void) | undefined;
+
   constructor(
     private readonly redis: TesseraRedis,
     private readonly keys: KeyLayout,
@@ -144,6 +147,7 @@ export class TokenRepository {
   /** Drops "expired" memories of revoked tokens and tells caches to forget them. */
   private async forget(hashes: readonly string[], reason: RevocationMessage['reason']): Promise<void> {
     if (hashes.length === 0) return;
+    this.onForget?.(hashes);
     const message: RevocationMessage = { hashes, reason };
     await guarded(() =>
       Promise.all([

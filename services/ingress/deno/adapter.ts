@@ -44,6 +44,7 @@ async function readLimited(stream: ReadableStream<Uint8Array> | null, limit: num
   return body;
 }
 
-export function toResponse(answer: HttpAnswer): Response {
-  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+export function toResponse(answer: HttpAnswer & { readonly requestId?: string }): Response {
+  const headers = answer.requestId === undefined ? answer.headers : { ...answer.headers, 'x-request-id': answer.requestId };
+  return new Response(answer.body, { status: answer.status, headers });
 }

@@ -1,6 +1,18 @@
 import type { Settings } from '@tessera/config';
+import { TokenCache } from '@tessera/core';
 import { PasswordHasher, VerifyPool } from '@tessera/passwords';
-import { ClientRepository, connectRedis, keyLayout, LoginGate, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import {
+  ClientRepository,
+  connectRedis,
+  type KeyLayout,
+  keyLayout,
+  LoginGate,
+  type RevocationFeed,
+  revocationFeed,
+  type TesseraRedis,
+  TokenRepository,
+  UserRepository,
+} from '@tessera/store';
 import type { HandlerDeps } from './handler.ts';
 import type { Logger } from './log.ts';
 
@@ -15,16 +27,38 @@ export async function openDeps(settings: Settings, log: Logger, connectionName: 
   const keys = keyLayout(settings.redisPrefix);
   const hasher = new PasswordHasher(settings.argon2);
   await hasher.dummyHash();
+  const tokens = new TokenRepository(redis, keys);
+  const cache = await openTokenCache(settings, keys, tokens);
   return {
     redis,
     users: new UserRepository(redis, keys),
-    tokens: new TokenRepository(redis, keys),
+    tokens,
+    ...(cache === null ? {} : { tokenCache: cache.cache }),
     clients: new ClientRepository(redis, keys),
     gate: new LoginGate(redis, keys, settings.lockout),
     pool: new VerifyPool(settings.verifyPool.size, settings.verifyPool.maxWaitMs),
     hasher,
     log,
     ping: () => redis.ping(),
-    close: () => redis.disconnect(),
+    close: () => {
+      cache?.close();
+      redis.disconnect();
+    },
   };
+}
+
+/**
+ * The in-process token memory of introspection (when `settings.tokenCache.enabled`), subscribed
+ * to the revocation push; this process's own revocations reach it before their answer is sent.
+ */
+export async function openTokenCache(
+  settings: Settings,
+  keys: KeyLayout,
+  tokens: TokenRepository,
+): Promise<{ cache: TokenCache; feed: RevocationFeed; close(): void } | null> {
+  if (!settings.tokenCache.enabled) return null;
+  const cache = new TokenCache({ ...settings.tokenCache, now: Date.now });
+  const feed = await revocationFeed(settings.redisUrl, keys, cache);
+  tokens.onForget = (hashes) => cache.revoked(hashes);
+  return { cache, feed, close: () => feed.close() };
 }

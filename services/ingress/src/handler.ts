@@ -14,8 +14,13 @@ import {
 import { OPENAPI } from './openapi.ts';
 import { type Deps, loginPolicy, loginPorts, oauthPolicy, oauthPorts, tokenPolicy, tokenPorts } from './ports.ts';
 
+/** An answer and the request id the adapter sends back as `x-request-id`. */
+export interface IngressAnswer extends HttpAnswer {
+  readonly requestId: string;
+}
+
 /** Everything the runtime adapters share: one function from a plain request to a plain answer. */
-export type Handler = (req: RawRequest) => Promise<HttpAnswer>;
+export type Handler = (req: RawRequest) => Promise<IngressAnswer>;
 
 /** Told about every answered request (metrics); `outcome` is the handler's, e.g. issued or locked. */
 export interface RequestObserver {
@@ -74,6 +79,7 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
     const seconds = (performance.now() - started) / 1000;
     deps.observer?.request(req.path, dialect, outcome, answer.status, seconds);
     // one line per token-route request: who asked what and how it ended; never a body or a header value
+    if (!deps.log.infoEnabled) return;
     deps.log.info('request', {
       reqId,
       method: req.method,
@@ -121,8 +127,8 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
   return async (req) => {
     // the caller's request id when it is a sane token, else a fresh one; echoed in the answer
     const given = req.requestId ?? '';
-    const reqId = /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : `${process_id}-${(++served).toString(36)}`;
+    const reqId = given !== '' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : `${process_id}-${(++served).toString(36)}`;
     const answer = await handle(req, reqId);
-    return { ...answer, headers: { ...answer.headers, 'x-request-id': reqId } };
+    return { status: answer.status, headers: answer.headers, body: answer.body, requestId: reqId };
   };
 }

@@ -1,5 +1,6 @@
 export { toRawRequest, writeAnswer } from './adapter/hyper-express.ts';
 export { createServer, type Ingress, listen } from './app.ts';
+export { openTokenCache } from './deps.ts';
 export { createHandler, type Handler, type HandlerDeps } from './handler.ts';
 export { createLogger, type Logger } from './log.ts';
 export * from './openapi.ts';

@@ -2,6 +2,8 @@ import pino from 'pino';
 
 /** Structured JSON logs (pino), one line per event. Never pass a password, token or secret to it. */
 export interface Logger {
+  /** Whether info lines are written (callers skip building fields nobody reads). */
+  readonly infoEnabled: boolean;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
@@ -21,6 +23,7 @@ export function createLogger(service: string, level: 'debug' | 'info' | 'warn' |
     destination,
   );
   return {
+    infoEnabled: log.isLevelEnabled('info'),
     info: (msg, fields) => log.info(fields ?? {}, msg),
     warn: (msg, fields) => log.warn(fields ?? {}, msg),
     error: (msg, fields) => log.error(fields ?? {}, msg),

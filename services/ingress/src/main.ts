@@ -1,8 +1,12 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { settingsOrExit } from '@tessera/config';
 import { createServer, listen } from './app.ts';
 import { openDeps } from './deps.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 import { assertNativeUws } from './uws-check.ts';
+
+/** Set in the processes the first one starts (TESSERA_INGRESS_PROCESSES > 1). */
+const SIBLING = 'TESSERA_INGRESS_SIBLING';
 
 /** Ingress process entry: settings, native uWS check, Redis, then the server. */
 async function main(): Promise<void> {
@@ -22,14 +26,74 @@ async function main(): Promise<void> {
   const deps = await openDeps(settings, log, 'tessera-ingress');
   const ingress = await listen(createServer(settings, deps), settings.port, settings.host);
   log.info('ingress listening', { host: settings.host, port: ingress.port, pid: process.pid });
+  const siblings = process.env[SIBLING] === undefined ? startSiblings(settings.ingressProcesses - 1, log) : null;
   const stop = async (signal: string) => {
     log.info('ingress stopping', { signal });
     await ingress.close();
+    await siblings?.stop();
     deps.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * The other ingress processes of TESSERA_INGRESS_PROCESSES: the same program, listening on the
+ * same port (uWebSockets.js sets SO_REUSEPORT, so the kernel spreads connections over them). One
+ * that dies is started again after a second; one that keeps dying (5 times in a minute) takes the
+ * whole ingress down, so the supervisor above it notices.
+ */
+function startSiblings(count: number, log: Logger): { stop(): Promise<void> } | null {
+  if (count <= 0) return null;
+  let stopping = false;
+  const deaths: number[] = [];
+  const running = new Set<ChildProcess>();
+  const start = (n: number) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string], {
+      env: { ...process.env, [SIBLING]: String(n) },
+      stdio: 'inherit',
+    });
+    running.add(child);
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      if (stopping) return;
+      const now = Date.now();
+      deaths.push(now);
+      while ((deaths[0] as number) < now - 60_000) deaths.shift();
+      log.error('ingress process died', { sibling: n, code, signal });
+      if (deaths.length >= 5) {
+        log.error('ingress processes keep dying; stopping', {});
+        process.kill(process.pid, 'SIGTERM');
+        return;
+      }
+      setTimeout(() => {
+        if (!stopping) start(n);
+      }, 1000).unref();
+    });
+  };
+  for (let n = 1; n <= count; n++) start(n);
+  return {
+    stop: async () => {
+      stopping = true;
+      await Promise.all(
+        [...running].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              const timer = setTimeout(() => {
+                child.kill('SIGKILL');
+                resolve();
+              }, 5000);
+              child.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
 }
 
 main().catch((err: unknown) => {

@@ -1,9 +1,19 @@
 import type { Settings } from '@tessera/config';
-import type { Identifier, LoginContext, LoginPolicy, LoginPorts, OAuthPolicy, OAuthPorts, TokenPolicy, TokenPorts } from '@tessera/core';
+import type {
+  Identifier,
+  LoginContext,
+  LoginPolicy,
+  LoginPorts,
+  OAuthPolicy,
+  OAuthPorts,
+  TokenCache,
+  TokenPolicy,
+  TokenPorts,
+} from '@tessera/core';
 import { jwtSigner } from '@tessera/core';
 import { type EventFields, type EventType, newEvent } from '@tessera/events';
 import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
-import { type ClientRepository, identifierKey, type LoginGate, type TokenRepository, type UserRepository } from '@tessera/store';
+import { type ClientRepository, identifierKey, type LoginGate, type TokenRepository, tokenHash, type UserRepository } from '@tessera/store';
 import type { Logger } from './log.ts';
 
 export interface Deps {
@@ -14,6 +24,8 @@ export interface Deps {
   readonly pool: VerifyPool;
   readonly hasher: PasswordHasher;
   readonly log: Logger;
+  /** Live access tokens remembered for introspection (absent: every introspection reads Redis). */
+  readonly tokenCache?: TokenCache;
 }
 
 const json = (type: EventType, fields: EventFields) => JSON.stringify(newEvent(type, fields));
@@ -123,11 +135,22 @@ export function tokenPolicy(settings: Settings): TokenPolicy {
   };
 }
 
+/** A lookup that remembers live access tokens, unless a revocation arrived while it was in flight. */
+function rememberingLookup(tokens: TokenRepository, cache: TokenCache): OAuthPorts['lookup'] {
+  return async (token) => {
+    const stamp = cache.stamp();
+    const st = await tokens.lookup(token);
+    if (st.state === 'live' && st.record.kind === 'access') cache.put(stamp, token, tokenHash(token), st.record);
+    return st;
+  };
+}
+
 /** How long a verified (or refused) client credential is remembered in this process. */
 const CLIENT_CACHE_MS = 5000;
 
 /** Wires introspection and revocation to the store; client checks are cached for 5 s. */
 export function oauthPorts(deps: Deps): OAuthPorts {
+  const cache = deps.tokenCache;
   const verified = new Map<string, { ok: boolean; until: number }>();
   return {
     authenticateClient: async (id, secret) => {
@@ -140,7 +163,8 @@ export function oauthPorts(deps: Deps): OAuthPorts {
       verified.set(key, { ok, until: now + CLIENT_CACHE_MS });
       return ok;
     },
-    lookup: (t) => deps.tokens.lookup(t),
+    lookup: cache === undefined ? (t) => deps.tokens.lookup(t) : rememberingLookup(deps.tokens, cache),
+    ...(cache === undefined ? {} : { cached: (t: string) => cache.get(t) }),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
     revokeToken: async (t) => {
       const count = (await deps.tokens.revoke(t, 'client')) ? 1 : 0;

@@ -11,26 +11,57 @@ import type { Request, Response } from 'hyper-express';
  * first tick, before any await, as uWS requires of `onData`.
  */
 export function toRawRequest(req: Request, res: Response, limit: number): Promise<RawRequest> {
-  const length = req.headers['content-length'];
-  const chunked = length === undefined && req.headers['transfer-encoding'] !== undefined;
+  const headers = req.headers;
+  const length = headers['content-length'];
+  const chunked = length === undefined && headers['transfer-encoding'] !== undefined;
   const declared = Number(length ?? '0');
-  const meta = {
-    method: req.method,
-    path: req.path,
-    contentType: req.headers['content-type'] ?? '',
-    ip: req.ip,
-    userAgent: req.headers['user-agent'] ?? '',
-    authorization: req.headers.authorization ?? '',
-    requestId: req.headers['x-request-id'] ?? '',
-  };
+  const raw = (body: Uint8Array | null): RawRequest => new IncomingRequest(req, headers, body);
   // Over the limit: not read at all; answered "too large" in dialect at once, and the connection
   // closed after the answer (see writeAnswer) instead of waiting for the rest of the upload.
   if (!chunked && declared > limit) {
     req.received = true;
-    return Promise.resolve({ ...meta, body: null });
+    return Promise.resolve(raw(null));
   }
-  if (!chunked && !(declared > 0)) return Promise.resolve({ ...meta, body: new Uint8Array(0) });
-  return readBody(req, res, limit).then((body) => ({ ...meta, body }));
+  if (!chunked && !(declared > 0)) return Promise.resolve(raw(EMPTY));
+  return readBody(req, res, limit).then(raw);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A RawRequest over hyper-express's request; the peer address is read only when asked for (logins, logs). */
+class IncomingRequest implements RawRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly contentType: string;
+  readonly userAgent: string;
+  readonly authorization: string;
+  readonly requestId: string;
+  #ip: string | undefined;
+
+  constructor(
+    private readonly req: Request,
+    headers: Record<string, string | undefined>,
+    readonly body: Uint8Array | null,
+  ) {
+    this.method = req.method;
+    this.path = req.path;
+    this.contentType = headers['content-type'] ?? '';
+    this.userAgent = headers['user-agent'] ?? '';
+    this.authorization = headers.authorization ?? '';
+    this.requestId = headers['x-request-id'] ?? '';
+  }
+
+  get ip(): string {
+    if (this.#ip === undefined) {
+      try {
+        this.#ip = this.req.ip;
+      } catch {
+        // the client went away before anyone asked
+        this.#ip = '';
+      }
+    }
+    return this.#ip;
+  }
 }
 
 /** Collects the body from uWS; resolves null once it grows past `limit` (the rest is dropped). */
@@ -40,6 +71,11 @@ function readBody(req: Request, res: Response, limit: number): Promise<Uint8Arra
     let size = 0;
     let over = false;
     res.raw.onData((chunk: ArrayBuffer, isLast: boolean) => {
+      if (isLast && size === 0 && chunk.byteLength <= limit) {
+        // the usual case, a body in one chunk: one copy (uWS reuses the chunk's memory afterwards)
+        req.received = true;
+        return resolve(new Uint8Array(chunk.slice(0)));
+      }
       if (!over) {
         size += chunk.byteLength;
         if (size > limit) over = true;
@@ -61,10 +97,15 @@ function readBody(req: Request, res: Response, limit: number): Promise<Uint8Arra
   });
 }
 
-/** Writes the answer; `close` ends the connection after it (used when a body was refused unread). */
-export function writeAnswer(res: Response, answer: HttpAnswer, close = false): void {
+/**
+ * Writes the answer, and `x-request-id` when given; `close` ends the connection after it (used
+ * when a body was refused unread).
+ */
+export function writeAnswer(res: Response, answer: HttpAnswer & { readonly requestId?: string }, close = false): void {
   if (res.completed) return;
   res.status(answer.status);
-  for (const [name, value] of Object.entries(answer.headers)) res.header(name, value);
+  const headers = answer.headers;
+  for (const name in headers) res.header(name, headers[name] as string);
+  if (answer.requestId !== undefined) res.header('x-request-id', answer.requestId);
   res.send(answer.body, close);
 }

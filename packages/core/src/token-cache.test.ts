@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { TokenCache } from './token-cache.ts';
+import type { TokenRecord } from './types.ts';
+
+const NOW = 1_800_000_000_000;
+
+function record(over: Partial<TokenRecord> = {}): TokenRecord {
+  return {
+    kind: 'access',
+    format: 'uuid',
+    dialect: 'moh',
+    userId: 7,
+    username: 'alice',
+    scopes: ['read'],
+    iat: NOW / 1000,
+    exp: NOW / 1000 + 3600,
+    family: 'fam',
+    ...over,
+  };
+}
+
+function cache(options: Partial<{ maxEntries: number; maxAgeMs: number }> = {}) {
+  const clock = { now: NOW };
+  const c = new TokenCache({ maxEntries: options.maxEntries ?? 100, maxAgeMs: options.maxAgeMs ?? 5000, now: () => clock.now });
+  c.reset(true);
+  return { c, clock };
+}
+
+describe('TokenCache', () => {
+  it('serves a remembered live access token', () => {
+    const { c } = cache();
+    const r = record();
+    c.put(c.stamp(), 'tok', 'h', r);
+    expect(c.get('tok')).toBe(r);
+    expect(c.get('other')).toBeUndefined();
+  });
+
+  it('serves nothing and remembers nothing while the revocation feed is down', () => {
+    const { c } = cache();
+    c.put(c.stamp(), 'tok', 'h', record());
+    c.reset(false);
+    expect(c.get('tok')).toBeUndefined();
+    c.put(c.stamp(), 'tok', 'h', record());
+    expect(c.size).toBe(0);
+    expect(c.active).toBe(false);
+    // back up: starts empty
+    c.reset(true);
+    expect(c.get('tok')).toBeUndefined();
+    expect(c.active).toBe(true);
+  });
+
+  it('forgets a revoked token by its hash', () => {
+    const { c } = cache();
+    c.put(c.stamp(), 'a', 'ha', record());
+    c.put(c.stamp(), 'b', 'hb', record());
+    c.revoked(['ha', 'unknown']);
+    expect(c.get('a')).toBeUndefined();
+    expect(c.get('b')).toBeDefined();
+  });
+
+  it('drops the result of a lookup that a revocation overtook', () => {
+    const { c } = cache();
+    const stamp = c.stamp();
+    c.revoked(['some-hash']); // arrives while the lookup is in flight, maybe for this very token
+    c.put(stamp, 'tok', 'h', record());
+    expect(c.get('tok')).toBeUndefined();
+    c.put(c.stamp(), 'tok', 'h', record());
+    expect(c.get('tok')).toBeDefined();
+  });
+
+  it('keeps access tokens only', () => {
+    const { c } = cache();
+    c.put(c.stamp(), 'r', 'hr', record({ kind: 'refresh' }));
+    expect(c.get('r')).toBeUndefined();
+  });
+
+  it("never serves an entry past the token's exp, nor past maxAgeMs", () => {
+    const { c, clock } = cache({ maxAgeMs: 5000 });
+    c.put(c.stamp(), 'short', 'hs', record({ exp: NOW / 1000 + 2 }));
+    c.put(c.stamp(), 'long', 'hl', record());
+    clock.now = NOW + 1999;
+    expect(c.get('short')).toBeDefined();
+    clock.now = NOW + 2000;
+    expect(c.get('short')).toBeUndefined();
+    expect(c.get('long')).toBeDefined();
+    clock.now = NOW + 5000;
+    expect(c.get('long')).toBeUndefined();
+    expect(c.size).toBe(0);
+  });
+
+  it('keeps at most maxEntries, dropping the oldest', () => {
+    const { c } = cache({ maxEntries: 3 });
+    for (const t of ['a', 'b', 'c', 'd']) c.put(c.stamp(), t, `h${t}`, record());
+    expect(c.size).toBe(3);
+    expect(c.get('a')).toBeUndefined();
+    expect(c.get('d')).toBeDefined();
+    // the dropped entry's hash index went with it: a revocation of it is harmless
+    c.revoked(['ha']);
+    expect(c.size).toBe(3);
+  });
+});

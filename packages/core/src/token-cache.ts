@@ -1,0 +1,102 @@
+import type { TokenRecord } from './types.ts';
+
+/**
+ * The ingress's memory of live access tokens, so that introspecting a token that was seen a
+ * moment ago costs no Redis round trip (and no JWT signature check).
+ *
+ * Kept honest by a push feed of revocations (Redis pub/sub, see the store's `revocationFeed`):
+ * - nothing is served unless the feed is connected; when it drops or comes back, everything is
+ *   forgotten (`reset`);
+ * - a revoked token's hash arrives on the feed, and its entry goes;
+ * - a lookup that was in flight while any revocation arrived is not remembered (`stamp`), so a
+ *   reply that raced its own revocation cannot come back as a stale entry;
+ * - an entry is never served past the token's `exp`, nor longer than `maxAgeMs` after it was read;
+ * - only access tokens are kept: refresh tokens change state when used (single use), which is not
+ *   a revocation and is not pushed.
+ * Runtime-free: the clock is passed in.
+ */
+export interface TokenCacheOptions {
+  /** How many tokens to keep; the oldest go first. */
+  readonly maxEntries: number;
+  /** How long an entry may be served after Redis said it was live. */
+  readonly maxAgeMs: number;
+  readonly now: () => number;
+}
+
+interface Entry {
+  readonly record: TokenRecord;
+  readonly hash: string;
+  /** ms since epoch after which the entry must not be served */
+  readonly until: number;
+}
+
+export class TokenCache {
+  private readonly byToken = new Map<string, Entry>();
+  private readonly byHash = new Map<string, string>();
+  private generation = 0;
+  private connected = false;
+
+  constructor(private readonly options: TokenCacheOptions) {}
+
+  /** Whether entries are being served (the revocation feed is connected). */
+  get active(): boolean {
+    return this.connected;
+  }
+
+  get size(): number {
+    return this.byToken.size;
+  }
+
+  /** The live record of `token` if it was seen recently and nothing since says otherwise. */
+  get(token: string): TokenRecord | undefined {
+    if (!this.connected) return undefined;
+    const entry = this.byToken.get(token);
+    if (entry === undefined) return undefined;
+    if (entry.until > this.options.now()) return entry.record;
+    this.drop(token, entry.hash);
+    return undefined;
+  }
+
+  /** Taken before a Redis lookup starts; `put` ignores the result if a revocation came meanwhile. */
+  stamp(): number {
+    return this.generation;
+  }
+
+  /** Remembers a live token that Redis returned for a lookup started at `stamp`. */
+  put(stamp: number, token: string, hash: string, record: TokenRecord): void {
+    if (!this.connected || stamp !== this.generation || record.kind !== 'access') return;
+    const until = Math.min(record.exp * 1000, this.options.now() + this.options.maxAgeMs);
+    if (this.byToken.size >= this.options.maxEntries) {
+      const oldest = this.byToken.keys().next();
+      if (!oldest.done) {
+        const e = this.byToken.get(oldest.value);
+        if (e !== undefined) this.drop(oldest.value, e.hash);
+      }
+    }
+    this.byToken.delete(token);
+    this.byToken.set(token, { record, hash, until });
+    this.byHash.set(hash, token);
+  }
+
+  /** Tokens revoked, renewed or blacklisted anywhere: forget them. */
+  revoked(hashes: readonly string[]): void {
+    this.generation++;
+    for (const h of hashes) {
+      const token = this.byHash.get(h);
+      if (token !== undefined) this.drop(token, h);
+    }
+  }
+
+  /** The feed (re)connected or dropped: forget everything; serve again only while connected. */
+  reset(connected: boolean): void {
+    this.generation++;
+    this.connected = connected;
+    this.byToken.clear();
+    this.byHash.clear();
+  }
+
+  private drop(token: string, hash: string): void {
+    this.byToken.delete(token);
+    this.byHash.delete(hash);
+  }
+}

@@ -1,0 +1,77 @@
+import type { KeyLayout } from './keys.ts';
+import { newRedisClient } from './redis.ts';
+import type { RevocationMessage } from './tokens.ts';
+
+/** Told what the revocations channel says. */
+export interface RevocationListener {
+  revoked(hashes: readonly string[]): void;
+  /** The subscription came up (true) or dropped (false): whatever was cached may be stale. */
+  reset(connected: boolean): void;
+}
+
+export interface RevocationFeed {
+  readonly connected: boolean;
+  /** Its Redis client name (CLIENT LIST), unique per feed. */
+  readonly name: string;
+  close(): void;
+}
+
+/**
+ * Subscribes to the revocations channel on its own connection (one Redis or a cluster), and
+ * again after every reconnect. Resolves once subscribed.
+ */
+export async function revocationFeed(url: string, keys: KeyLayout, listener: RevocationListener): Promise<RevocationFeed> {
+  const name = `tessera-revocation-feed-${crypto.randomUUID().slice(0, 8)}`;
+  const redis = newRedisClient(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    connectionName: name,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+  });
+  let connected = false;
+  const down = () => {
+    if (!connected) return;
+    connected = false;
+    listener.reset(false);
+  };
+  redis.on('error', () => {});
+  redis.on('close', down);
+  redis.on('end', down);
+  redis.on('reconnecting', down);
+  // 'ready' comes before ioredis has resubscribed: serve again only once our own SUBSCRIBE, queued
+  // behind its, is confirmed, so no revocation can slip between the reset and the subscription.
+  const up = () => {
+    if (redis.status !== 'ready' || connected) return;
+    connected = true;
+    listener.reset(true);
+  };
+  redis.on('ready', () => {
+    redis.subscribe(keys.revocations).then(up, () => {});
+  });
+  redis.on('message', (channel: string, text: string) => {
+    if (channel !== keys.revocations) return;
+    let message: Partial<RevocationMessage>;
+    try {
+      message = JSON.parse(text) as Partial<RevocationMessage>;
+    } catch {
+      return;
+    }
+    if (Array.isArray(message.hashes)) listener.revoked(message.hashes.filter((h): h is string => typeof h === 'string'));
+  });
+  await redis.connect();
+  await redis.subscribe(keys.revocations);
+  up();
+  return {
+    get connected() {
+      return connected;
+    },
+    name,
+    close: () => {
+      redis.removeAllListeners('close');
+      redis.removeAllListeners('end');
+      redis.removeAllListeners('reconnecting');
+      down();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectRedis, keyLayout, type TesseraRedis, TokenRepository } from '@tessera/store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../support/stack.ts';
+import { call, jwtLogin, ministryLogin, pebLogin } from './support.ts';
+
+// The ingress remembers live access tokens for introspection. These tests prove that it does (a
+// token deleted behind its back is still served), and that every way a token dies reaches the
+// memory before the next request: revocation by this process, by another process (the CLI's
+// path), refresh-token reuse, PEB renewal, a disabled user, and a dropped revocation feed.
+
+describe('introspection token memory', () => {
+  let stack: Stack;
+  let auth: string;
+  /** Another process's view: its own connection and repository, as the CLI has. */
+  let otherRedis: TesseraRedis;
+  let other: TokenRepository;
+
+  const introspect = async (token: string) => {
+    const res = await stack.post('/oauth/introspect', new URLSearchParams({ token }), { authorization: auth });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { active: boolean }).active;
+  };
+  /** Deletes a token's key without telling anyone: only a remembered token stays active. */
+  const deleteBehindItsBack = (token: string) => stack.redis.del(stack.tokens.keyOf(token));
+
+  beforeAll(async () => {
+    stack = await startStack();
+    auth = `Basic ${Buffer.from(`svc:${await stack.clients.add('svc')}`).toString('base64')}`;
+    otherRedis = await connectRedis({ url: stack.settings.redisUrl });
+    other = new TokenRepository(otherRedis, keyLayout(stack.settings.redisPrefix));
+  });
+  afterAll(async () => {
+    otherRedis.disconnect();
+    await stack.close();
+  });
+
+  it('is on by default, and serves a token it has seen without asking Redis', async () => {
+    expect(stack.tokenCache?.cache.active).toBe(true);
+    for (const token of [(await ministryLogin(stack)).access, (await jwtLogin(stack)).access, await pebLogin(stack)]) {
+      expect(await introspect(token)).toBe(true);
+      await deleteBehindItsBack(token);
+      expect(await introspect(token)).toBe(true);
+      // ... until the revocation push names it
+      await other.revoke(token, 'admin');
+      expect(await introspect(token)).toBe(false);
+    }
+  });
+
+  it('never remembers refresh tokens: a used one is inactive at once', async () => {
+    const moh = await ministryLogin(stack);
+    expect(await introspect(moh.refresh)).toBe(true);
+    expect((await call(stack, '/refreshUserToken', { refresh_token: moh.refresh })).body.code).toBe(0);
+    expect(await introspect(moh.refresh)).toBe(false);
+  });
+
+  it('sees a revocation by another process on the very next request, every time', async () => {
+    for (let i = 0; i < 30; i++) {
+      const { access } = await ministryLogin(stack);
+      expect(await introspect(access)).toBe(true);
+      await other.revoke(access, 'admin');
+      expect(await introspect(access), `round ${i}`).toBe(false);
+    }
+  });
+
+  it('forgets the tokens of a family revoked for refresh-token reuse', async () => {
+    const moh = await ministryLogin(stack);
+    expect(await introspect(moh.access)).toBe(true);
+    await call(stack, '/refreshUserToken', { refresh_token: moh.refresh });
+    expect(await introspect(moh.access)).toBe(true);
+    // reuse: the whole family dies, including the access token it remembers
+    await call(stack, '/refreshUserToken', { refresh_token: moh.refresh });
+    expect(await introspect(moh.access)).toBe(false);
+  });
+
+  it('forgets a token revoked through /oauth/revoke and a PEB token renewed away', async () => {
+    const { access } = await ministryLogin(stack);
+    expect(await introspect(access)).toBe(true);
+    const res = await stack.post('/oauth/revoke', new URLSearchParams({ token: access }), { authorization: auth });
+    expect(res.status).toBe(200);
+    expect(await introspect(access)).toBe(false);
+
+    const peb = await pebLogin(stack);
+    expect(await introspect(peb)).toBe(true);
+    const renewed = await call(stack, '/v1/login/renew', { token: peb });
+    expect(renewed.body.status).toBe(200);
+    expect(await introspect(peb)).toBe(false);
+    expect(await introspect(renewed.body.token as string)).toBe(true);
+  });
+
+  it("forgets a disabled user's tokens (revoked by another process)", async () => {
+    const jwt = await jwtLogin(stack);
+    expect(await introspect(jwt.access)).toBe(true);
+    const user = await stack.users.get('sampleUser');
+    await other.revokeUser(user?.id as number, 'user_disabled');
+    expect(await introspect(jwt.access)).toBe(false);
+  });
+
+  it('serves nothing from memory while its revocation feed is down, and again once it is back', async () => {
+    const feed = stack.tokenCache?.feed;
+    const { access } = await ministryLogin(stack);
+    expect(await introspect(access)).toBe(true);
+    const list = (await stack.redis.client('LIST')) as string;
+    const id = /id=(\d+) .*name=(\S+)/g;
+    const mine = [...list.matchAll(id)].find((m) => m[2] === feed?.name)?.[1];
+    expect(mine).toBeDefined();
+    await stack.redis.client('KILL', 'ID', mine as string);
+    // the feed noticed, or is about to: wait for its close at most 1 s
+    for (let i = 0; i < 100 && feed?.connected; i++) await sleep(10);
+    await deleteBehindItsBack(access);
+    expect(await introspect(access)).toBe(false);
+    // back again within a few seconds, remembering from scratch
+    for (let i = 0; i < 500 && !feed?.connected; i++) await sleep(10);
+    expect(feed?.connected).toBe(true);
+    const again = (await ministryLogin(stack)).access;
+    expect(await introspect(again)).toBe(true);
+    await deleteBehindItsBack(again);
+    expect(await introspect(again)).toBe(true);
+  });
+});
+
+describe('introspection without the token memory (TESSERA_TOKEN_CACHE=0)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ TESSERA_TOKEN_CACHE: '0' });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('reads Redis on every request', async () => {
+    expect(stack.tokenCache).toBeNull();
+    const auth = `Basic ${Buffer.from(`svc:${await stack.clients.add('svc')}`).toString('base64')}`;
+    const { access } = await ministryLogin(stack);
+    const ask = async () => {
+      const res = await stack.post('/oauth/introspect', new URLSearchParams({ token: access }), { authorization: auth });
+      return ((await res.json()) as { active: boolean }).active;
+    };
+    expect(await ask()).toBe(true);
+    await stack.redis.del(stack.tokens.keyOf(access));
+    expect(await ask()).toBe(false);
+  });
+});
