@@ -13,6 +13,7 @@ import { verify } from '@node-rs/argon2';
 import { jwtSigner, mintToken } from '@tessera/core';
 import { PasswordHasher } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
+import { measureTokenMemory } from './memory.mjs';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string' }, processes: { type: 'string' }, smoke: { type: 'boolean' } } });
 const smoke = values.smoke === true;
@@ -106,12 +107,10 @@ const [hex] = await mintMany('hex128', 'access', 'peb', 1);
 const [jwtAccess] = await mintMany('jwt', 'access', 'simplejwt', 1);
 const [jwtRefresh] = await mintMany('jwt', 'refresh', 'simplejwt', 1);
 
-// Redis memory per live opaque token: 100k of them, INFO memory before and after.
+// Redis memory per live opaque token: 100k moh tokens of 10k users in a database of their own
+// (memory.mjs says how; `node test/bench/memory.mjs` runs it alone).
 const memoryTokens = smoke ? 10_000 : 100_000;
-const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
-const before = await usedMemory();
-await mintMany('uuid', 'access', 'moh', memoryTokens);
-const bytesPerToken = ((await usedMemory()) - before) / memoryTokens;
+const bytesPerToken = await measureTokenMemory({ redisUrl: `${redisUrl}/1`, tokens: memoryTokens, users: memoryTokens / 10 });
 
 // The ceilings: a bare hyper-express JSON route in its own process; raw argon2id verify.
 const bare = spawn(

@@ -93,8 +93,9 @@ export function headerSet(headers: Headers): [string, string][] {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export function sha256hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+/** The name Tessera gives a token in Redis: the first 128 bits of its SHA-256, base64url. */
+export function tokenName(text: string): string {
+  return createHash('sha256').update(text).digest().subarray(0, 16).toString('base64url');
 }
 
 /** A multipart/form-data body with CRLF line ends; parts with a filename are file parts. */

@@ -1,6 +1,7 @@
+import { decodeRecord } from '@tessera/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
-import { DEMO_PASSWORDS, jsonOf, jwtPayload, postJson, ROUTES, type RouteName, sha256hex } from './http.ts';
+import { DEMO_PASSWORDS, jsonOf, jwtPayload, postJson, ROUTES, type RouteName, tokenName } from './http.ts';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const HEX128 = /^[0-9a-f]{128}$/;
@@ -94,7 +95,7 @@ async function expectStored(stack: Stack, l: Login): Promise<Record<string, unkn
   expect(user).not.toBeNull();
   const records: Record<string, unknown>[] = [];
   for (const t of l.tokens) {
-    const key = `${stack.settings.redisPrefix}t:{${sha256hex(t.value)}}`;
+    const key = `${stack.settings.redisPrefix}t:{${tokenName(t.value)}}`;
     expect(stack.tokens.keyOf(t.value)).toBe(key);
     const [pttl, ttl, raw] = await Promise.all([stack.redis.pttl(key), stack.redis.ttl(key), stack.redis.get(key)]);
     // The key lives exactly as long as the token: never longer, and at most 2 s less.
@@ -103,7 +104,7 @@ async function expectStored(stack: Stack, l: Login): Promise<Record<string, unkn
     expect(ttl).toBeLessThanOrEqual(t.lifetime);
     expect(ttl).toBeGreaterThanOrEqual(t.lifetime - 2);
     expect(raw).not.toBeNull();
-    const record = JSON.parse(raw as string) as Record<string, unknown>;
+    const record = decodeRecord(raw as string) as unknown as Record<string, unknown>;
     const nowS = Math.floor(Date.now() / 1000);
     expect(record.iat).toBeGreaterThanOrEqual(nowS - 5);
     expect(record.iat).toBeLessThanOrEqual(nowS);
@@ -204,7 +205,7 @@ function defineStorageSuite(title: string, env: Record<string, string>, lifetime
       ['simplejwt', '/api/token'],
       ['simplejwt', '/api/token/'],
       ['peb', ROUTES.peb.path],
-    ] as const)('%s (%s): every token is stored under <prefix>t:{sha256} with TTL = lifetime', async (dialect, path) => {
+    ] as const)('%s (%s): every token is stored under <prefix>t:{tokenHash} with TTL = lifetime', async (dialect, path) => {
       const l = await login(stack, dialect, lifetimes, path);
       const records = await expectStored(stack, l);
       expectAdvertisedExpiry(l, records, lifetimes);
@@ -257,21 +258,25 @@ describe('a copy of the Redis data holds no usable token', () => {
     const dump = await dumpPrefix(stack);
     const p = stack.settings.redisPrefix;
     // Exactly one token key per issued token, named by its hash; an "expired" memory per PEB token,
-    // also by hash; login-family and per-user family sets; nothing else outside {users}.
+    // also by hash; one token index per user (field = login family); nothing else outside {users}.
     const keysOf = (tag: string) => dump.filter((d) => d.key.startsWith(`${p}${tag}:`)).map((d) => d.key);
-    expect(keysOf('t').sort()).toStrictEqual(tokens.map((t) => `${p}t:{${sha256hex(t)}}`).sort());
+    expect(keysOf('t').sort()).toStrictEqual(tokens.map((t) => `${p}t:{${tokenName(t)}}`).sort());
     expect(keysOf('x').sort()).toStrictEqual(
       tokens
         .filter((t) => HEX128.test(t))
-        .map((t) => `${p}x:{${sha256hex(t)}}`)
+        .map((t) => `${p}x:{${tokenName(t)}}`)
         .sort(),
     );
-    expect(keysOf('f')).toHaveLength(6); // one family per login
     expect(keysOf('uf').sort()).toStrictEqual([`${p}uf:{u1}`, `${p}uf:{u2}`, `${p}uf:{u3}`, `${p}uf:{u4}`]);
-    const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('f'), ...keysOf('uf'), ...keysOf('{users}')]);
+    const indexes = dump.filter((d) => d.key.startsWith(`${p}uf:`));
+    expect(indexes.reduce((n, d) => n + d.strings.length / 2, 0)).toBe(6); // one family per login
+    // the indexes name every token by its hash
+    const indexed = indexes.flatMap((d) => d.strings.filter((_, i) => i % 2 === 1)).join('');
+    for (const t of tokens) expect(indexed).toContain(tokenName(t));
+    const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('uf'), ...keysOf('{users}')]);
     expect(dump.filter((d) => !known.has(d.key)).map((d) => d.key)).toStrictEqual([]);
     // the outbox stream holds the attempts' events, which carry neither tokens nor passwords (checked below)
-    expect(new Set(dump.map((d) => d.type))).toStrictEqual(new Set(['string', 'hash', 'set', 'stream']));
+    expect(new Set(dump.map((d) => d.type))).toStrictEqual(new Set(['string', 'hash', 'stream']));
     expect(dump.find((d) => d.key === `${p}{users}:outbox`)?.strings.length).toBeGreaterThan(0);
     for (const d of dump) {
       for (const s of secrets) {
@@ -280,7 +285,7 @@ describe('a copy of the Redis data holds no usable token', () => {
       }
     }
     // Password hashes are argon2id PHC strings, never the password.
-    const hashes = dump.filter((d) => d.type === 'hash').map((d) => d.strings[d.strings.indexOf('hash') + 1]);
+    const hashes = dump.filter((d) => d.key.startsWith(`${p}{users}:u:`)).map((d) => d.strings[d.strings.indexOf('hash') + 1]);
     expect(hashes).toHaveLength(4);
     for (const h of hashes) expect(h).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
   });

@@ -7,8 +7,10 @@ import {
   type Introspector,
   nodeHttpBearer,
   type RevocationSource,
+  tokenHash,
 } from '@tessera/client';
 import { redisRevocations } from '@tessera/client/redis';
+import { tokenHash as storeTokenHash } from '@tessera/store';
 import HyperExpress from 'hyper-express';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ministryLogin } from '../lifecycle/support.ts';
@@ -179,5 +181,21 @@ describe('@tessera/client introspector against a running Tessera', () => {
       await sleep(50);
       expect((await fetch(`${hxBase}/me`, { headers: { authorization: `Bearer ${access}` } })).status).toBe(401);
     });
+  });
+});
+
+describe('@tessera/client tokenHash', () => {
+  it('names a token exactly as the store does (revocation messages carry these names)', async () => {
+    const samples = [
+      '',
+      'abc',
+      crypto.randomUUID(),
+      'f'.repeat(128),
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl',
+      'ünïcødé ✓',
+      ...Array.from({ length: 50 }, () => Math.random().toString(36).repeat(3)),
+    ];
+    for (const t of samples) expect(await tokenHash(t)).toBe(storeTokenHash(t));
+    expect(await tokenHash('abc')).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 });

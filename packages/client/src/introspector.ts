@@ -23,7 +23,7 @@ export interface Introspection {
   readonly jti?: string;
 }
 
-/** Pushes the SHA-256 (hex) of revoked tokens; `connected` says whether pushes can be trusted now. */
+/** Pushes the names (tokenHash) of revoked tokens; `connected` says whether pushes can be trusted now. */
 export interface RevocationSource {
   readonly connected: boolean;
   /** Registers the listeners; returns a function that unregisters them. */
@@ -70,12 +70,16 @@ interface Entry {
 
 const INACTIVE: Introspection = Object.freeze({ active: false });
 
-/** SHA-256 of a token, lowercase hex: the name Tessera gives it in Redis and in revocation messages. */
+/**
+ * The name Tessera gives a token in Redis and in revocation messages: the first 128 bits of its
+ * SHA-256, base64url without padding (22 characters). The same as `tokenHash` of @tessera/store.
+ */
 export async function tokenHash(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)), 0, 16);
+  return btoa(String.fromCharCode(...digest))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
 }
 
 export interface Introspector {

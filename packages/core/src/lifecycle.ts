@@ -29,7 +29,8 @@ export interface TokenPorts {
   useRefresh(token: string): Promise<TokenState>;
   /** Atomically deletes a live access token (PEB renew); returns its state before. */
   consume(token: string): Promise<TokenState>;
-  revokeFamily(family: string, reason: RevokeReason): Promise<void>;
+  /** Revokes a login family of a user (the store indexes families by user). */
+  revokeFamily(userId: number, family: string, reason: RevokeReason): Promise<void>;
   /** Whether a family was revoked (checked after new tokens joined it, to close the race). */
   isFamilyRevoked(family: string): Promise<boolean>;
   findUserById(id: number): Promise<UserRecord | null>;
@@ -94,7 +95,7 @@ export async function handleTokenAction(
 async function liveUser(record: TokenRecord, ports: TokenPorts): Promise<UserRecord | null> {
   const user = await ports.findUserById(record.userId);
   if (user !== null && !user.disabled) return user;
-  await ports.revokeFamily(record.family, 'user_disabled');
+  await ports.revokeFamily(record.userId, record.family, 'user_disabled');
   return null;
 }
 
@@ -111,7 +112,7 @@ async function issue(
 ): Promise<IssuedTokens | null> {
   await ports.saveTokens(grants, (g) => tokenRecord(g, dialect, owner, family));
   if (await ports.isFamilyRevoked(family)) {
-    await ports.revokeFamily(family, 'reuse');
+    await ports.revokeFamily(owner.id, family, 'reuse');
     return null;
   }
   await ports.recordRefresh(dialect, owner.id, family);
@@ -127,7 +128,7 @@ async function ministryRefresh(dialect: Dialect, token: string, ports: TokenPort
   if (!UUID_V4.test(token)) return invalid('refresh', 'invalid');
   const st = await ports.useRefresh(token);
   if (st.state === 'used') {
-    await ports.revokeFamily(st.record.family, 'reuse');
+    await ports.revokeFamily(st.record.userId, st.record.family, 'reuse');
     return invalid('refresh', 'reused');
   }
   if (st.state !== 'live') return invalid('refresh', st.state === 'wrong_kind' ? 'wrong_type' : 'invalid');

@@ -20,7 +20,8 @@ export interface OAuthPorts {
   cached?(token: string): TokenRecord | undefined;
   isBlacklisted(jti: string): Promise<boolean>;
   revokeToken(token: string): Promise<void>;
-  revokeFamily(family: string): Promise<void>;
+  /** Revokes a login family of a user. */
+  revokeFamily(userId: number, family: string): Promise<void>;
   blacklist(token: string, jti: string, expiresAtMs: number): Promise<void>;
   now(): number;
   onError(err: unknown, context: string): void;
@@ -180,7 +181,7 @@ export function handleRevoke(req: RawRequest, ports: OAuthPorts, policy: OAuthPo
     if (record !== null) {
       if (record.kind === 'refresh') {
         if (record.jti !== undefined) await ports.blacklist(r.token, record.jti, record.exp * 1000);
-        await ports.revokeFamily(record.family);
+        await ports.revokeFamily(record.userId, record.family);
       } else {
         await ports.revokeToken(r.token);
       }

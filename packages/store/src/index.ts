@@ -3,6 +3,7 @@ export { guarded, storeError } from './errors.ts';
 export { type BeginResult, identifierKey, type LockoutSettings, LoginGate } from './gate.ts';
 export { tokenHash } from './hash.ts';
 export { type KeyLayout, keyLayout } from './keys.ts';
+export { decodeRecord, encodeRecord } from './record.ts';
 export { connectRedis, isClusterUrl, newRedisClient, type RedisConnectOptions, type TesseraRedis } from './redis.ts';
 export { type RevocationFeed, type RevocationListener, revocationFeed } from './revocation-feed.ts';
 export { type RevocationMessage, TokenRepository } from './tokens.ts';

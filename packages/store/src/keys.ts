@@ -1,7 +1,7 @@
 /**
  * Redis key layout. Users live under one hash tag, `{users}`: one Lua script can read a user and
  * its indexes in one slot, and login traffic is bounded by argon2, not by one Redis node. Tokens are
- * spread over the cluster, one slot per token hash.
+ * spread over the cluster, one slot per token hash; a user's token index is one slot per user.
  */
 export interface KeyLayout {
   readonly prefix: string;
@@ -10,14 +10,13 @@ export interface KeyLayout {
   user(username: string): string;
   email(lowerEmail: string): string;
   userId(id: number): string;
+  /** A token's record, by tokenHash (record.ts describes the value); expires with the token. */
   token(hash: string): string;
   /** Remembers, past a PEB token's expiry, that it expired (error 10 rather than 9). */
   expired(hash: string): string;
-  /** Token hashes of one login family. */
-  family(family: string): string;
   /** Marks a revoked family, so a rotation racing the revocation notices it. */
   revokedFamily(family: string): string;
-  /** Login families of one user. */
+  /** A user's token index: one hash, field = login family, value = its token hashes (trackFamily-1.lua). */
   userFamilies(userId: number): string;
   /** A blacklisted SimpleJWT refresh token, by jti. */
   blacklist(jti: string): string;
@@ -50,7 +49,6 @@ export function keyLayout(prefix: string): KeyLayout {
     userId: (id) => `${users}id:${id}`,
     token: (hash) => `${prefix}t:{${hash}}`,
     expired: (hash) => `${prefix}x:{${hash}}`,
-    family: (family) => `${prefix}f:{${family}}`,
     revokedFamily: (family) => `${prefix}fr:{${family}}`,
     userFamilies: (userId) => `${prefix}uf:{u${userId}}`,
     blacklist: (jti) => `${prefix}jb:{${jti}}`,

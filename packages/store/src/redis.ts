@@ -14,7 +14,8 @@ const SCRIPTS = [
   'patchUser-1',
   'useRefresh-1',
   'consumeAccess-1',
-  'trackMember-1',
+  'trackFamily-1',
+  'takeFamily-1',
   'beginLogin-4',
   'finishLogin-4',
   'escalateLock-2',
@@ -26,7 +27,8 @@ export type TesseraRedis = Redis & {
   createUser(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
   getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
-  trackMember(k1: string, member: string, expiresAtMs: number): Promise<number>;
+  trackFamily(k1: string, family: string, hashes: string, expiry: string): Promise<number>;
+  takeFamily(k1: string, family: string): Promise<string>;
   beginLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
   finishLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number[]>;
   escalateLock(k1: string, k2: string, ...argv: (string | number)[]): Promise<number>;

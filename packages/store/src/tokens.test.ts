@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { dropPrefix, testPrefix } from '../../../test/support/stack.ts';
 import { tokenHash } from './hash.ts';
 import { type KeyLayout, keyLayout } from './keys.ts';
+import { decodeRecord, encodeRecord } from './record.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
 import { TokenRepository } from './tokens.ts';
 
@@ -49,15 +50,51 @@ const ACCESS = 'd0816a77-af67-43fc-bad1-2edb2aae3dc5';
 const REFRESH = '542f00d0-4be3-4b47-940a-62e354b9c3e7';
 
 describe('tokenHash', () => {
-  it('is SHA-256, lowercase hex', () => {
-    expect(tokenHash('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    expect(tokenHash('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  it('is the first 128 bits of SHA-256, base64url', () => {
+    expect(tokenHash('abc')).toBe('ungWv48Bz-pBQUDeXa4iIw');
+    expect(tokenHash('')).toBe('47DEQpj8HBSa-_TImW-5JA');
+  });
+});
+
+describe('token records', () => {
+  const record: TokenRecord = {
+    kind: 'access',
+    format: 'uuid',
+    dialect: 'moh',
+    userId: 90_008,
+    username: 'MOH-90008',
+    scopes: ['', 'read', 'write'],
+    iat: 1_760_000_000,
+    exp: 1_760_086_400,
+    family: 'd0816a77-af67-43fc-bad1-2edb2aae3dc5',
+  };
+
+  it('are short strings: kind first, a UUID family in 22 characters, the default scopes as nothing', () => {
+    expect(encodeRecord(record)).toBe('aum1xg8|t3uwow|1uo0|0IFqd69nQ_y60S7bKq49xQ|MOH-90008||');
+    expect(decodeRecord(encodeRecord(record))).toStrictEqual(record);
+  });
+
+  it('keep any family, jti and scopes', () => {
+    const jwt: TokenRecord = {
+      ...record,
+      kind: 'refresh',
+      format: 'jwt',
+      dialect: 'simplejwt',
+      family: 'family-1',
+      scopes: ['a|b', 'read'],
+      jti: '0123456789abcdef0123456789abcdef',
+    };
+    expect(encodeRecord(jwt)).toMatch(/^rjs1xg8\|/);
+    expect(decodeRecord(encodeRecord(jwt))).toStrictEqual(jwt);
+    expect(decodeRecord(encodeRecord({ ...record, scopes: [] }))).toStrictEqual({ ...record, scopes: [] });
+    const peb: TokenRecord = { ...record, format: 'hex128', dialect: 'peb', exp: record.iat - 5 };
+    expect(decodeRecord(encodeRecord(peb))).toStrictEqual(peb);
   });
 });
 
 describe('TokenRepository', () => {
-  it('names a token <prefix>t:{sha256(token)}', () => {
-    expect(tokens.keyOf('abc')).toBe(`${prefix}t:{ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}`);
+  it('names a token <prefix>t:{tokenHash(token)}', () => {
+    expect(tokens.keyOf('abc')).toBe(`${prefix}t:{ungWv48Bz-pBQUDeXa4iIw}`);
     expect(keys.token('x')).toBe(`${prefix}t:{x}`);
   });
 
@@ -66,7 +103,7 @@ describe('TokenRepository', () => {
     await tokens.save(grants, recordOf);
     for (const g of grants) {
       const key = `${prefix}t:{${tokenHash(g.value)}}`;
-      expect(JSON.parse((await redis.get(key)) as string)).toStrictEqual(recordOf(g));
+      expect(decodeRecord((await redis.get(key)) as string)).toStrictEqual(recordOf(g));
       expect(await redis.pexpiretime(key)).toBe(g.expiresAt);
       const pttl = await redis.pttl(key);
       expect(pttl).toBeLessThanOrEqual(g.lifetime * 1000);
@@ -74,13 +111,50 @@ describe('TokenRepository', () => {
     }
     const expiry = Math.max(...grants.map((g) => g.expiresAt));
     expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
-      [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}f:{family-1}`, `${prefix}uf:{u7}`].sort(),
+      [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}uf:{u7}`].sort(),
     );
-    // the family holds the token hashes, the user index the family; both live as long as the longest token
-    expect((await redis.smembers(`${prefix}f:{family-1}`)).sort()).toStrictEqual(grants.map((g) => tokenHash(g.value)).sort());
-    expect(await redis.smembers(`${prefix}uf:{u7}`)).toStrictEqual(['family-1']);
-    expect(await redis.pexpiretime(`${prefix}f:{family-1}`)).toBe(expiry);
+    // the user's index: field = family, value = the family's latest expiry and its token hashes;
+    // it lives as long as the user's longest token
+    expect(await redis.hgetall(`${prefix}uf:{u7}`)).toStrictEqual({
+      '~family-1': `${(expiry / 1000).toString(36).padStart(7, '0')}${grants.map((g) => tokenHash(g.value)).join('')}`,
+    });
+    expect(await redis.object('ENCODING', `${prefix}uf:{u7}`)).toBe('listpack');
     expect(await redis.pexpiretime(`${prefix}uf:{u7}`)).toBe(expiry);
+  });
+
+  it('rotated tokens join their family; the index never expires before its latest token', async () => {
+    const first = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
+    await tokens.save(first, recordOf);
+    const second = [grant('0f7d4a9e-1c2b-4d3e-8f4a-5b6c7d8e9f00', 'access', 60)];
+    await tokens.save(second, recordOf);
+    const value = (await redis.hget(`${prefix}uf:{u7}`, '~family-1')) as string;
+    expect(value.slice(7)).toBe([...first, ...second].map((g) => tokenHash(g.value)).join(''));
+    expect(await redis.pexpiretime(`${prefix}uf:{u7}`)).toBe((first[1] as TokenGrant).expiresAt);
+    expect(await tokens.revokeFamily(7, 'family-1', 'reuse')).toBe(3);
+    expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
+  });
+
+  it('drops families whose every token has expired from the index', async () => {
+    const now = Date.now();
+    const short: TokenGrant = { value: ACCESS, kind: 'access', format: 'uuid', lifetime: 1, issuedAt: now, expiresAt: now + 1000 };
+    await tokens.save([short], (g) => ({ ...recordOf(g), family: 'old' }));
+    expect(await redis.hkeys(`${prefix}uf:{u7}`)).toStrictEqual(['~old']);
+    await sleep(2100);
+    await tokens.save([grant(REFRESH, 'refresh', 600)], recordOf);
+    expect(await redis.hkeys(`${prefix}uf:{u7}`)).toStrictEqual(['~family-1']);
+  });
+
+  it('a used refresh token is kept, marked, and recognised; kinds are checked', async () => {
+    await tokens.save([grant(ACCESS, 'access', 300), grant(REFRESH, 'refresh', 600)], recordOf);
+    expect((await tokens.useRefresh(ACCESS)).state).toBe('wrong_kind');
+    expect((await tokens.consume(REFRESH)).state).toBe('wrong_kind');
+    expect(await tokens.useRefresh(REFRESH)).toMatchObject({ state: 'live', record: { kind: 'refresh', family: 'family-1' } });
+    expect((await redis.get(tokens.keyOf(REFRESH)))?.startsWith('U')).toBe(true);
+    expect(await tokens.useRefresh(REFRESH)).toMatchObject({ state: 'used', record: { kind: 'refresh', userId: 7 } });
+    expect(await tokens.lookup(REFRESH)).toMatchObject({ state: 'used' });
+    expect((await tokens.consume(REFRESH)).state).toBe('wrong_kind');
+    expect(await tokens.consume(ACCESS)).toMatchObject({ state: 'live', record: { kind: 'access' } });
+    expect(await tokens.lookup(ACCESS)).toStrictEqual({ state: 'unknown' });
   });
 
   it('revokes a family and a user at once, announcing the hashes', async () => {
@@ -90,25 +164,33 @@ describe('TokenRepository', () => {
     sub.on('message', (_c, m) => messages.push(m));
     const grants = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
     await tokens.save(grants, recordOf);
-    expect(await tokens.revokeFamily('family-1', 'admin')).toBe(2);
+    expect(await tokens.revokeFamily(7, 'family-1', 'admin')).toBe(2);
     expect(await tokens.get(ACCESS)).toBeNull();
     expect(await tokens.get(REFRESH)).toBeNull();
     expect(await tokens.isFamilyRevoked('family-1')).toBe(true);
+    // the mark lasts while a token of the family could still be rotated
+    expect(await redis.pttl(keys.revokedFamily('family-1'))).toBeGreaterThan(2_592_000_000 - 5000);
     for (let i = 0; i < 50 && messages.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(JSON.parse(messages[0] as string)).toStrictEqual({
       hashes: expect.arrayContaining(grants.map((g) => tokenHash(g.value))),
       reason: 'admin',
     });
     await tokens.save([grant('c1a3e1e2-5b57-4f59-9e3b-0c7d3a3c4d5e', 'access', 60)], (g) => ({ ...recordOf(g), family: 'family-2' }));
-    expect(await tokens.revokeUser(7, 'user_disabled')).toBe(1);
+    await tokens.save([grant('7e57a9c4-2d1b-4c3a-9e8f-0a1b2c3d4e5f', 'refresh', 60)], (g) => ({
+      ...recordOf(g),
+      family: 'a6c3d3a1-8b0e-4f3e-9d6c-2b1a0f9e8d7c',
+    }));
+    expect(await tokens.revokeUser(7, 'user_disabled')).toBe(2);
+    expect(await tokens.isFamilyRevoked('a6c3d3a1-8b0e-4f3e-9d6c-2b1a0f9e8d7c')).toBe(true);
     expect(await redis.exists(`${prefix}uf:{u7}`)).toBe(0);
+    expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
     await sub.quit();
   });
 
   it('never writes a raw token value, in keys or values', async () => {
     await tokens.save([grant(ACCESS, 'access', 60), grant(REFRESH, 'refresh', 60)], recordOf);
     for (const key of await redis.keys(`${prefix}*`)) {
-      const value = (await redis.type(key)) === 'set' ? (await redis.smembers(key)).join(' ') : ((await redis.get(key)) ?? '');
+      const value = (await redis.type(key)) === 'hash' ? JSON.stringify(await redis.hgetall(key)) : ((await redis.get(key)) ?? '');
       for (const raw of [ACCESS, REFRESH]) {
         expect(key.includes(raw)).toBe(false);
         expect(value.includes(raw)).toBe(false);
@@ -141,6 +223,7 @@ describe('TokenRepository', () => {
       recordOf,
     );
     expect(await tokens.get(ACCESS)).toBeNull();
+    expect(await redis.keys(`${prefix}*`)).toStrictEqual([]);
   });
 
   it('saving nothing writes nothing', async () => {

@@ -2,6 +2,7 @@ import { HEX128, type RevokeReason, type TokenGrant, type TokenRecord, type Toke
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
 import type { KeyLayout } from './keys.ts';
+import { decodeFamily, decodeRecord, encodeFamily, encodeRecord } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
 
 /** How long after a PEB token's expiry Tessera still says "expired" (error 10) rather than "invalid". */
@@ -14,22 +15,43 @@ export interface RevocationMessage {
 }
 
 function decode(raw: string): TokenState {
-  return raw.startsWith('U') ? { state: 'used', record: JSON.parse(raw.slice(1)) } : { state: 'live', record: JSON.parse(raw) };
+  return raw.startsWith('U') ? { state: 'used', record: decodeRecord(raw.slice(1)) } : { state: 'live', record: decodeRecord(raw) };
 }
 
 function scriptState([code, raw]: [number, string?]): TokenState {
   if (code === -1 || raw === undefined) return { state: 'unknown' };
-  const record = JSON.parse(raw) as TokenRecord;
+  // consumeAccess answers a used refresh token as 'wrong kind', mark included
+  const record = decodeRecord(raw.startsWith('U') ? raw.slice(1) : raw);
   if (code === 1) return { state: 'used', record };
   if (code === 2) return { state: 'wrong_kind', record };
   return { state: 'live', record };
 }
 
+/** The hashes of a family's index entry: tokenHash names are 22 characters, concatenated. */
+function splitHashes(joined: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < joined.length; i += HASH_LENGTH) out.push(joined.slice(i, i + HASH_LENGTH));
+  return out;
+}
+
+const HASH_LENGTH = 22;
+
+/** An expiry as the index keeps it: seconds since epoch (rounded up), base 36, 7 characters. */
+function expiryField(expiresAtMs: number): string {
+  return Math.ceil(expiresAtMs / 1000)
+    .toString(36)
+    .padStart(7, '0');
+}
+
 /**
- * Tokens in Redis: `<prefix>t:{sha256(token)}` → JSON record, expiring exactly at the token's
- * expiry (PXAT), so the key lives as long as the token and no longer. Each token's hash is also in
- * its login family's set, and each family in its user's set, so a family or a user can be revoked
- * at once. Revocations are announced on a pub/sub channel.
+ * Tokens in Redis, laid out for memory (every byte is paid per live token):
+ * - `<prefix>t:{tokenHash(token)}` → the record as a short string (record.ts), expiring exactly
+ *   at the token's expiry (PXAT), so the key lives as long as the token and no longer;
+ * - `<prefix>uf:{u<userId>}` → the user's token index, one small hash: field = login family,
+ *   value = the family's token hashes (trackFamily-1.lua), so a family or a user can be revoked at
+ *   once. It lives as long as the user's latest token.
+ * - `<prefix>fr:{family}` marks a revoked family while a rotation could still add to it.
+ * Revocations are announced on a pub/sub channel.
  */
 export class TokenRepository {
   /** Told first of every token this process revokes, renews or blacklists (its own cache). */
@@ -45,21 +67,28 @@ export class TokenRepository {
   }
 
   async save(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void> {
+    const tokens: { hash: string; value: string; grant: TokenGrant }[] = [];
+    // one index entry per (user, family): the grants of one save normally share both
+    const families = new Map<string, { userId: number; family: string; hashes: string; expiresAt: number }>();
+    for (const g of grants) {
+      const rec = record(g);
+      const hash = tokenHash(g.value);
+      tokens.push({ hash, value: encodeRecord(rec), grant: g });
+      const family = encodeFamily(rec.family);
+      const id = `${rec.userId} ${family}`;
+      const entry = families.get(id);
+      if (entry === undefined) families.set(id, { userId: rec.userId, family, hashes: hash, expiresAt: g.expiresAt });
+      else families.set(id, { ...entry, hashes: entry.hashes + hash, expiresAt: Math.max(entry.expiresAt, g.expiresAt) });
+    }
     const r = this.redis;
     await guarded(() =>
-      Promise.all(
-        grants.flatMap((g) => {
-          const rec = record(g);
-          const hash = tokenHash(g.value);
-          const ops: Promise<unknown>[] = [
-            r.set(this.keys.token(hash), JSON.stringify(rec), 'PXAT', g.expiresAt),
-            r.trackMember(this.keys.family(rec.family), hash, g.expiresAt),
-            r.trackMember(this.keys.userFamilies(rec.userId), rec.family, g.expiresAt),
-          ];
-          if (g.format === 'hex128') ops.push(r.set(this.keys.expired(hash), '1', 'PXAT', g.expiresAt + EXPIRED_MEMORY_MS));
-          return ops;
-        }),
-      ),
+      Promise.all([
+        ...tokens.flatMap(({ hash, value, grant: g }) => [
+          r.set(this.keys.token(hash), value, 'PXAT', g.expiresAt),
+          ...(g.format === 'hex128' ? [r.set(this.keys.expired(hash), '1', 'PXAT', g.expiresAt + EXPIRED_MEMORY_MS)] : []),
+        ]),
+        ...[...families.values()].map((f) => r.trackFamily(this.keys.userFamilies(f.userId), f.family, f.hashes, expiryField(f.expiresAt))),
+      ]),
     );
   }
 
@@ -103,26 +132,25 @@ export class TokenRepository {
     return deleted > 0;
   }
 
-  /** Revokes every token of a login family; returns how many were live. */
-  async revokeFamily(family: string, reason: RevokeReason): Promise<number> {
-    const key = this.keys.family(family);
-    // Mark first, then collect: a rotation that adds to the family after this SMEMBERS sees the
-    // mark when it checks (isFamilyRevoked), one that added before is in the set.
-    const ttl = await guarded(() => this.redis.pttl(key));
+  /** Revokes every token of a login family of a user; returns how many were live. */
+  async revokeFamily(userId: number, family: string, reason: RevokeReason): Promise<number> {
+    const index = this.keys.userFamilies(userId);
+    // Mark first, then take: a rotation that adds to the family after the take sees the mark when
+    // it checks (isFamilyRevoked); one that added before is in what was taken. The index lives as
+    // long as the user's latest token, so the mark outlives every token of the family.
+    const ttl = await guarded(() => this.redis.pttl(index));
     await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PX', ttl > 0 ? ttl : 86_400_000));
-    const hashes = await guarded(() => this.redis.smembers(key));
+    const hashes = splitHashes(await guarded(() => this.redis.takeFamily(index, encodeFamily(family))));
     const deleted = await guarded(() => Promise.all(hashes.map((h) => this.redis.del(this.keys.token(h)))));
-    await guarded(() => this.redis.del(key));
     await this.forget(hashes, reason);
     return deleted.reduce((a, b) => a + b, 0);
   }
 
   /** Revokes every token of a user; returns how many were live. */
   async revokeUser(userId: number, reason: RevokeReason): Promise<number> {
-    const key = this.keys.userFamilies(userId);
-    const families = await guarded(() => this.redis.smembers(key));
-    const counts = await Promise.all(families.map((f) => this.revokeFamily(f, reason)));
-    await guarded(() => this.redis.del(key));
+    // each family taken leaves the index; the index disappears with its last family
+    const families = await guarded(() => this.redis.hkeys(this.keys.userFamilies(userId)));
+    const counts = await Promise.all(families.map((f) => this.revokeFamily(userId, decodeFamily(f), reason)));
     return counts.reduce((a, b) => a + b, 0);
   }
 

@@ -109,10 +109,10 @@ export function tokenPorts(deps: Deps): TokenPorts {
     lookup: (t) => deps.tokens.lookup(t),
     useRefresh: (t) => deps.tokens.useRefresh(t),
     consume: (t) => deps.tokens.consume(t),
-    revokeFamily: async (family, reason) => {
-      const count = await deps.tokens.revokeFamily(family, reason);
+    revokeFamily: async (userId, family, reason) => {
+      const count = await deps.tokens.revokeFamily(userId, family, reason);
       await deps.gate.appendEvent(
-        json(reason === 'reuse' ? 'token.reuse_detected' : 'token.revoked', { family, reason, count, outcome: 'revoked' }),
+        json(reason === 'reuse' ? 'token.reuse_detected' : 'token.revoked', { userId, family, reason, count, outcome: 'revoked' }),
       );
     },
     recordRefresh: (dialect, userId, family) =>
@@ -170,9 +170,9 @@ export function oauthPorts(deps: Deps): OAuthPorts {
       const count = (await deps.tokens.revoke(t, 'client')) ? 1 : 0;
       await deps.gate.appendEvent(json('token.revoked', { dialect: 'oauth', reason: 'client', count, outcome: 'revoked' }));
     },
-    revokeFamily: async (family) => {
-      const count = await deps.tokens.revokeFamily(family, 'client');
-      await deps.gate.appendEvent(json('token.revoked', { dialect: 'oauth', family, reason: 'client', count, outcome: 'revoked' }));
+    revokeFamily: async (userId, family) => {
+      const count = await deps.tokens.revokeFamily(userId, family, 'client');
+      await deps.gate.appendEvent(json('token.revoked', { dialect: 'oauth', userId, family, reason: 'client', count, outcome: 'revoked' }));
     },
     blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
     now: () => Date.now(),

@@ -2,7 +2,7 @@
   Retires an access token that is being renewed (PEB): deleted at once, so the old value stops
   working the moment the new one exists.
 
-  KEYS[1] token key   <prefix>t:{sha256(token)}
+  KEYS[1] token key   <prefix>t:{tokenHash(token)}   value: record (record.ts)
 
   Returns {0, record}  was live, now deleted
           {2, record}  not an access token (left untouched)
@@ -12,7 +12,8 @@ local v = redis.call('GET', KEYS[1])
 if not v then
   return {-1}
 end
-if string.sub(v, 1, 16) ~= '{"kind":"access"' then
+-- a record starts with its kind: 'a' access, 'r' refresh, 'U' a used refresh token
+if string.sub(v, 1, 1) ~= 'a' then
   return {2, v}
 end
 redis.call('DEL', KEYS[1])

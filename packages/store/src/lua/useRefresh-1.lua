@@ -2,7 +2,7 @@
   Trades in a refresh token: marks it used (single use) and keeps it until its expiry, so that a
   second presentation is recognised as reuse.
 
-  KEYS[1] token key   <prefix>t:{sha256(token)}   value: JSON record, 'U' .. JSON once used
+  KEYS[1] token key   <prefix>t:{tokenHash(token)}   value: record (record.ts), 'U' .. record once used
 
   Returns {0, record}  was live, now marked used
           {1, record}  already used (reuse)
@@ -16,7 +16,8 @@ end
 if string.sub(v, 1, 1) == 'U' then
   return {1, string.sub(v, 2)}
 end
-if string.sub(v, 1, 17) ~= '{"kind":"refresh"' then
+-- a record starts with its kind: 'r' refresh, 'a' access
+if string.sub(v, 1, 1) ~= 'r' then
   return {2, v}
 end
 redis.call('SET', KEYS[1], 'U' .. v, 'KEEPTTL')
