@@ -1,7 +1,7 @@
 import type { Settings } from '@tessera/config';
 import type { TesseraRedis } from '@tessera/store';
 import HyperExpress from 'hyper-express';
-import { toRawRequest, writeAnswer } from './adapter/hyper-express.ts';
+import { readRequest, writeAnswer } from './adapter/hyper-express.ts';
 import { createHandler, INTERNAL_ERROR } from './handler.ts';
 import { createIngressMetrics } from './metrics.ts';
 import type { Deps } from './ports.ts';
@@ -32,9 +32,20 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
   server.get('/metrics', async (_req, res) => {
     res.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  server.any('/*', async (req, res) => {
-    const raw = await toRawRequest(req, res, settings.bodyLimit);
-    writeAnswer(res, await handle(raw), raw.body === null);
+  server.any('/*', (req, res) => {
+    readRequest(req, res, settings.bodyLimit, (raw) => {
+      const fail = (err: unknown) => {
+        deps.log.error('unhandled error', { err });
+        writeAnswer(res, INTERNAL_ERROR);
+      };
+      try {
+        const answer = handle(raw);
+        if (answer instanceof Promise) answer.then((a) => writeAnswer(res, a, raw.body === null), fail);
+        else writeAnswer(res, answer, raw.body === null);
+      } catch (err) {
+        fail(err);
+      }
+    });
   });
   server.set_error_handler((_req, res, err) => {
     deps.log.error('unhandled error', { err });

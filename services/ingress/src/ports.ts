@@ -152,17 +152,20 @@ const CLIENT_CACHE_MS = 5000;
 export function oauthPorts(deps: Deps): OAuthPorts {
   const cache = deps.tokenCache;
   const verified = new Map<string, { ok: boolean; until: number }>();
+  const remembered = (id: string, secret: string): boolean | undefined => {
+    const hit = verified.get(`${id}\u0000${secret}`);
+    return hit !== undefined && hit.until > Date.now() ? hit.ok : undefined;
+  };
   return {
     authenticateClient: async (id, secret) => {
-      const key = `${id}\u0000${secret}`;
-      const now = Date.now();
-      const hit = verified.get(key);
-      if (hit !== undefined && hit.until > now) return hit.ok;
+      const known = remembered(id, secret);
+      if (known !== undefined) return known;
       const ok = await deps.clients.verify(id, secret);
       if (verified.size > 10_000) verified.clear();
-      verified.set(key, { ok, until: now + CLIENT_CACHE_MS });
+      verified.set(`${id}\u0000${secret}`, { ok, until: Date.now() + CLIENT_CACHE_MS });
       return ok;
     },
+    clientVerified: remembered,
     lookup: cache === undefined ? (t) => deps.tokens.lookup(t) : rememberingLookup(deps.tokens, cache),
     ...(cache === undefined ? {} : { cached: (t: string) => cache.get(t) }),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),

@@ -11,19 +11,23 @@ import type { Request, Response } from 'hyper-express';
  * first tick, before any await, as uWS requires of `onData`.
  */
 export function toRawRequest(req: Request, res: Response, limit: number): Promise<RawRequest> {
+  return new Promise((resolve) => readRequest(req, res, limit, resolve));
+}
+
+/** As toRawRequest, calling `then` (at once when there is no body to read) instead of a promise. */
+export function readRequest(req: Request, res: Response, limit: number, then: (raw: RawRequest) => void): void {
   const headers = req.headers;
   const length = headers['content-length'];
   const chunked = length === undefined && headers['transfer-encoding'] !== undefined;
   const declared = Number(length ?? '0');
-  const raw = (body: Uint8Array | null): RawRequest => new IncomingRequest(req, headers, body);
   // Over the limit: not read at all; answered "too large" in dialect at once, and the connection
   // closed after the answer (see writeAnswer) instead of waiting for the rest of the upload.
   if (!chunked && declared > limit) {
     req.received = true;
-    return Promise.resolve(raw(null));
+    return then(new IncomingRequest(req, headers, null));
   }
-  if (!chunked && !(declared > 0)) return Promise.resolve(raw(EMPTY));
-  return readBody(req, res, limit).then(raw);
+  if (!chunked && !(declared > 0)) return then(new IncomingRequest(req, headers, EMPTY));
+  readBody(req, res, limit, (body) => then(new IncomingRequest(req, headers, body)));
 }
 
 const EMPTY = new Uint8Array(0);
@@ -64,36 +68,34 @@ class IncomingRequest implements RawRequest {
   }
 }
 
-/** Collects the body from uWS; resolves null once it grows past `limit` (the rest is dropped). */
-function readBody(req: Request, res: Response, limit: number): Promise<Uint8Array | null> {
-  return new Promise((resolve) => {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    let over = false;
-    res.raw.onData((chunk: ArrayBuffer, isLast: boolean) => {
-      if (isLast && size === 0 && chunk.byteLength <= limit) {
-        // the usual case, a body in one chunk: one copy (uWS reuses the chunk's memory afterwards)
-        req.received = true;
-        return resolve(new Uint8Array(chunk.slice(0)));
-      }
-      if (!over) {
-        size += chunk.byteLength;
-        if (size > limit) over = true;
-        // uWS reuses the chunk's memory after this callback returns: copy it.
-        else chunks.push(new Uint8Array(chunk.slice(0)));
-      }
-      if (!isLast) return;
-      // Tell hyper-express the body is in, so its send() does not wait for it.
+/** Collects the body from uWS; gives null once it grows past `limit` (the rest is dropped). */
+function readBody(req: Request, res: Response, limit: number, resolve: (body: Uint8Array | null) => void): void {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let over = false;
+  res.raw.onData((chunk: ArrayBuffer, isLast: boolean) => {
+    if (isLast && size === 0 && chunk.byteLength <= limit) {
+      // the usual case, a body in one chunk: one copy (uWS reuses the chunk's memory afterwards)
       req.received = true;
-      if (over) return resolve(null);
-      const body = new Uint8Array(size);
-      let at = 0;
-      for (const c of chunks) {
-        body.set(c, at);
-        at += c.byteLength;
-      }
-      resolve(body);
-    });
+      return resolve(new Uint8Array(chunk.slice(0)));
+    }
+    if (!over) {
+      size += chunk.byteLength;
+      if (size > limit) over = true;
+      // uWS reuses the chunk's memory after this callback returns: copy it.
+      else chunks.push(new Uint8Array(chunk.slice(0)));
+    }
+    if (!isLast) return;
+    // Tell hyper-express the body is in, so its send() does not wait for it.
+    req.received = true;
+    if (over) return resolve(null);
+    const body = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      body.set(c, at);
+      at += c.byteLength;
+    }
+    resolve(body);
   });
 }
 
