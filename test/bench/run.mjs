@@ -15,7 +15,12 @@ import { PasswordHasher } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
 import { measureTokenMemory } from './memory.mjs';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string' }, processes: { type: 'string' }, smoke: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string' }, processes: { type: 'string' }, smoke: { type: 'boolean' }, only: { type: 'string' } },
+});
+// --only login,refresh,check,introspect,revoke,half-rate,scaling,memory: a part of the run (ceilings always)
+const only = values.only === undefined ? null : new Set(values.only.split(','));
+const part = (name) => only === null || only.has(name);
 const smoke = values.smoke === true;
 const seconds = Number(values.seconds ?? (smoke ? '1' : '10'));
 const processes = Number(values.processes ?? '1');
@@ -100,8 +105,10 @@ async function mintMany(format, kind, dialect, n) {
   return values;
 }
 const perSecondGuess = smoke ? 2_000 : 12_000;
-const ministryRefresh = await mintMany('uuid', 'refresh', 'moh', perSecondGuess * seconds);
-const revocable = await mintMany('uuid', 'access', 'moh', perSecondGuess * seconds);
+const ministryRefresh = part('refresh') ? await mintMany('uuid', 'refresh', 'moh', perSecondGuess * seconds) : [];
+const revocable = part('revoke') ? await mintMany('uuid', 'access', 'moh', perSecondGuess * seconds) : [];
+// more distinct tokens than an ingress process remembers (TESSERA_TOKEN_CACHE_ENTRIES, 20 000): every lookup reads Redis
+const distinct = part('introspect') ? await mintMany('uuid', 'access', 'moh', smoke ? 2_000 : 50_000) : [];
 const [uuid] = await mintMany('uuid', 'access', 'moh', 1);
 const [hex] = await mintMany('hex128', 'access', 'peb', 1);
 const [jwtAccess] = await mintMany('jwt', 'access', 'simplejwt', 1);
@@ -110,26 +117,66 @@ const [jwtRefresh] = await mintMany('jwt', 'refresh', 'simplejwt', 1);
 // Redis memory per live opaque token: 100k moh tokens of 10k users in a database of their own
 // (memory.mjs says how; `node test/bench/memory.mjs` runs it alone).
 const memoryTokens = smoke ? 10_000 : 100_000;
-const bytesPerToken = await measureTokenMemory({ redisUrl: `${redisUrl}/1`, tokens: memoryTokens, users: memoryTokens / 10 });
+const bytesPerToken = !part('memory')
+  ? Number.NaN
+  : await measureTokenMemory({ redisUrl: `${redisUrl}/1`, tokens: memoryTokens, users: memoryTokens / 10 });
 
-// The ceilings: a bare hyper-express JSON route in its own process; raw argon2id verify.
-const bare = spawn(
-  process.execPath,
-  [
-    '--input-type=module',
-    '-e',
-    `import H from 'hyper-express'; const s = new H.Server(); s.post('/bare', (q, r) => r.json({ active: false })); await s.listen(${barePort}, '127.0.0.1');`,
-  ],
-  { cwd: 'services/ingress', stdio: 'inherit' },
-);
-children.push(bare);
-const ingresses = [];
-for (let i = 0; i < processes; i++) {
-  const p = spawn(process.execPath, ['services/ingress/dist/main.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(p);
-  ingresses.push(p);
+// The ceilings: a bare hyper-express JSON route, in as many processes as the ingress has; raw
+// argon2id verify with the service's number of threads.
+const BARE = `import H from 'hyper-express'; const s = new H.Server(); s.post('/bare', (q, r) => r.json({ active: false })); await s.listen(${barePort}, '127.0.0.1');`;
+
+/** Descendant pids of a process (the ingress's sibling processes). */
+function family(pid) {
+  const out = [pid];
+  try {
+    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean))
+      out.push(...family(Number(c)));
+  } catch {}
+  return out;
 }
-await sleep(1500);
+
+async function startBare(n) {
+  const procs = Array.from({ length: n }, () =>
+    spawn(process.execPath, ['--input-type=module', '-e', BARE], { cwd: 'services/ingress', stdio: 'inherit' }),
+  );
+  children.push(...procs);
+  await sleep(800);
+  return { pids: () => procs.map((p) => p.pid), stop: () => stopProcs(procs) };
+}
+
+async function startIngress(n, extra = {}) {
+  const p = spawn(process.execPath, ['services/ingress/dist/main.js'], {
+    env: { ...env, TESSERA_INGRESS_PROCESSES: String(n), ...extra },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(p);
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    if (
+      family(p.pid).length >= n &&
+      (await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    )
+      break;
+  }
+  await sleep(300 * n);
+  return { pids: () => family(p.pid), stop: () => stopProcs([p]) };
+}
+
+async function stopProcs(procs) {
+  await Promise.all(
+    procs.map((p) =>
+      p.exitCode !== null
+        ? undefined
+        : new Promise((resolve) => {
+            p.once('exit', resolve);
+            p.kill('SIGTERM');
+          }),
+    ),
+  );
+}
 
 let verified = 0;
 const argonUntil = Date.now() + Math.max(1000, seconds * 500);
@@ -151,7 +198,6 @@ function luaFor(opts) {
   if (opts.lines) {
     const list = join(dir, `l${Math.random().toString(36).slice(2)}.txt`);
     writeFileSync(list, opts.lines.join('\n'));
-    // each wrk thread takes every other line, so no value is sent twice
     // wrk runs 2 threads: setup() numbers them, and thread k sends lines k, k+2, k+4...: no value twice
     script += `local threads = 0\nsetup = function(thread) thread:set("offset", threads); threads = threads + 1 end\n`;
     script += `local values = {}\nfor l in io.lines("${list}") do values[#values + 1] = l end\nlocal i = 0\n`;
@@ -161,21 +207,23 @@ function luaFor(opts) {
   } else {
     script += `wrk.body = "${opts.body}"\n`;
   }
+  // a fixed pause between a connection's requests: an offered rate instead of "as fast as it goes"
+  if (opts.delayMs) script += `delay = function() return ${opts.delayMs} end\n`;
   script += `done = function(summary, latency, requests) io.write(string.format("SUMMARY %d %d %d %d %f %f\\n", summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.duration, latency:percentile(50), latency:percentile(99), 0)) end\n`;
   writeFileSync(file, script);
   return file;
 }
 
-async function wrk(url, opts, connections = 64) {
+async function wrk(url, opts, pids, connections = 64, duration = seconds) {
   const rss = [];
   const sampler = setInterval(() => {
-    for (const p of ingresses) {
+    for (const pid of pids()) {
       try {
-        rss.push(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024);
+        rss.push(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024);
       } catch {}
     }
   }, 200);
-  const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '-s', luaFor(opts), url];
+  const args = ['-t2', `-c${connections}`, `-d${duration}s`, '-s', luaFor(opts), url];
   // asynchronously, so the RSS sampler runs while wrk does
   const res = await promisify(execFile)('wrk', args, { encoding: 'utf8' }).catch((err) => ({
     stdout: err.stdout ?? '',
@@ -189,49 +237,108 @@ async function wrk(url, opts, connections = 64) {
 }
 
 const t = `http://127.0.0.1:${port}`;
+const bareUrl = `http://127.0.0.1:${barePort}/bare`;
 const results = [];
 const record = (name, r, ceilingName, ceiling, target) => {
   results.push({ name, ...r, ceiling: ceilingName, ratio: r.rps / ceiling, target });
 };
-const bareRun = await wrk(`http://127.0.0.1:${barePort}/bare`, { body: 'token=x' });
+
+let bare = await startBare(processes);
+const bareRun = await wrk(bareUrl, { body: 'token=x' }, bare.pids);
+await bare.stop();
+let ingress = await startIngress(processes);
+const pids = () => ingress.pids();
 results.push({ name: 'bare hyper-express route (ceiling)', ...bareRun, ceiling: 'itself', ratio: 1 });
 results.push({
   name: 'raw argon2id verify (ceiling)',
   rps: argonCeiling,
   errors: 0,
-  p50ms: NaN,
-  p99ms: NaN,
+  p50ms: Number.NaN,
+  p99ms: Number.NaN,
   maxRssBytes: 0,
   ceiling: 'itself',
   ratio: 1,
 });
-for (const [route, field] of [
-  ['/getUserToken', 'username'],
-  ['/nehrapi/login/getToken', 'username'],
-  ['/api/token/', 'username'],
-  ['/v1/login', 'user'],
-]) {
-  record(`login ${route}`, await wrk(`${t}${route}`, { users: true, field }, 16), 'argon2', argonCeiling, 0.9);
+if (part('login'))
+  for (const [route, field] of [
+    ['/getUserToken', 'username'],
+    ['/nehrapi/login/getToken', 'username'],
+    ['/api/token/', 'username'],
+    ['/v1/login', 'user'],
+  ]) {
+    record(`login ${route}`, await wrk(`${t}${route}`, { users: true, field }, pids, 16), 'argon2', argonCeiling, 0.9);
+  }
+if (part('refresh')) {
+  record(
+    'refresh ministry (nehr route, single-use)',
+    await wrk(`${t}/nehrapi/login/refreshToken`, { lines: ministryRefresh, field: 'refresh_token' }, pids),
+    'bare',
+    bareRun.rps,
+    0.5,
+  );
+  record('refresh SimpleJWT', await wrk(`${t}/api/token/refresh/`, { body: `refresh=${jwtRefresh}` }, pids), 'bare', bareRun.rps, 0.5);
 }
-record(
-  'refresh ministry (nehr route, single-use)',
-  await wrk(`${t}/nehrapi/login/refreshToken`, { lines: ministryRefresh, field: 'refresh_token' }),
-  'bare',
-  bareRun.rps,
-  0.5,
-);
-record('refresh SimpleJWT', await wrk(`${t}/api/token/refresh/`, { body: `refresh=${jwtRefresh}` }), 'bare', bareRun.rps, 0.5);
-record('PEB check', await wrk(`${t}/v1/login/check`, { body: `token=${hex}` }), 'bare', bareRun.rps, undefined);
-record('introspect UUID', await wrk(`${t}/oauth/introspect`, { body: `token=${uuid}`, auth }), 'bare', bareRun.rps, 0.8);
-record('introspect 128-hex', await wrk(`${t}/oauth/introspect`, { body: `token=${hex}`, auth }), 'bare', bareRun.rps, 0.8);
-record('introspect JWT', await wrk(`${t}/oauth/introspect`, { body: `token=${jwtAccess}`, auth }), 'bare', bareRun.rps, 0.8);
-record(
-  'revoke (access tokens)',
-  await wrk(`${t}/oauth/revoke`, { lines: revocable, field: 'token', auth }),
-  'bare',
-  bareRun.rps,
-  undefined,
-);
+if (part('check')) record('PEB check', await wrk(`${t}/v1/login/check`, { body: `token=${hex}` }, pids), 'bare', bareRun.rps, undefined);
+let introspectUuid;
+if (part('introspect')) {
+  introspectUuid = await wrk(`${t}/oauth/introspect`, { body: `token=${uuid}`, auth }, pids);
+  record('introspect UUID', introspectUuid, 'bare', bareRun.rps, 0.8);
+  record('introspect 128-hex', await wrk(`${t}/oauth/introspect`, { body: `token=${hex}`, auth }, pids), 'bare', bareRun.rps, 0.8);
+  record('introspect JWT', await wrk(`${t}/oauth/introspect`, { body: `token=${jwtAccess}`, auth }, pids), 'bare', bareRun.rps, 0.8);
+  record(
+    'introspect UUID, 50k distinct (Redis)',
+    await wrk(`${t}/oauth/introspect`, { lines: distinct, field: 'token', auth }, pids),
+    'bare',
+    bareRun.rps,
+    undefined,
+  );
+}
+
+// p99 of UUID introspection at half its maximum rate: 64 connections, each pausing between
+// requests; the pause is set from a first pass so that the offered rate is half the maximum.
+let halfRate = null;
+if (part('half-rate') && introspectUuid !== undefined) {
+  const target = introspectUuid.rps / 2;
+  const probe = (delayMs, c) =>
+    wrk(`${t}/oauth/introspect`, { body: `token=${uuid}`, auth, delayMs }, pids, c, Math.max(2, Math.ceil(seconds / 2)));
+  // wrk's pause is whole milliseconds: pick the connections that give the rate with a 2 ms pause
+  let connections = Math.max(1, Math.round((target * 2) / 1000));
+  let run = await probe(2, connections);
+  connections = Math.max(1, Math.round((connections * target) / run.rps));
+  run = await probe(2, connections);
+  halfRate = { targetRps: target, rps: run.rps, p50ms: run.p50ms, p99ms: run.p99ms, connections, errors: run.errors };
+}
+
+if (part('revoke'))
+  record(
+    'revoke (access tokens)',
+    await wrk(`${t}/oauth/revoke`, { lines: revocable, field: 'token', auth }, pids),
+    'bare',
+    bareRun.rps,
+    undefined,
+  );
+await ingress.stop();
+
+// Scaling from 1 to 2 ingress processes: the bare route and UUID introspection with each.
+let scaling = null;
+if (part('scaling') && !smoke) {
+  const runs = {};
+  for (const n of [1, 2]) {
+    bare = await startBare(n);
+    const b = await wrk(bareUrl, { body: 'token=x' }, bare.pids);
+    await bare.stop();
+    ingress = await startIngress(n);
+    const i = await wrk(`${t}/oauth/introspect`, { body: `token=${uuid}`, auth }, () => ingress.pids());
+    await ingress.stop();
+    runs[n] = { bareRps: b.rps, introspectRps: i.rps, introspectP99ms: i.p99ms, ratio: i.rps / b.rps, maxRssBytes: i.maxRssBytes };
+  }
+  scaling = {
+    one: runs[1],
+    two: runs[2],
+    bareGain: runs[2].bareRps / runs[1].bareRps,
+    introspectGain: runs[2].introspectRps / runs[1].introspectRps,
+  };
+}
 
 const maxRss = Math.max(...results.map((r) => r.maxRssBytes ?? 0));
 stopAll();
@@ -240,40 +347,59 @@ redis.disconnect();
 const report = {
   at: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-  settings: { seconds, processes, libuvThreads: threads, argon2: 'm=19456 t=2 p=1', wrk: '-t2 -c64 (logins -c16)', smoke },
+  settings: {
+    seconds,
+    processes,
+    libuvThreads: threads,
+    argon2: 'm=19456 t=2 p=1',
+    wrk: '-t2 -c64 (logins -c16)',
+    smoke,
+    only: values.only ?? null,
+  },
   results,
+  halfRate,
+  scaling,
   redisBytesPerOpaqueToken: bytesPerToken,
   ingressMaxRssBytes: maxRss,
   targets: {
     login: '>= 90% of raw argon2 verify',
-    introspection: '>= 80% of the bare route',
+    introspection: '>= 80% of the bare route; p99 <= 2 ms at half of the max rate',
     refresh: '>= 50% of the bare route',
     redisBytesPerToken: '<= 300',
     ingressRss: '<= 150 MB',
   },
 };
-writeFileSync(join(out, smoke ? 'smoke.json' : 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+const name = smoke ? 'smoke' : only === null ? 'latest' : 'partial';
+writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
 
 // Table
 const pad = (s, n) => String(s).padEnd(n);
 const num = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+const mb = (b) => `${num(b / 1048576, 1)} MB`;
 console.log(
   `\nTessera benchmark — ${report.at}, ${report.machine.cpus} cores (${report.machine.model}), ${processes} ingress process(es), ${seconds} s each\n`,
 );
-console.log(`${pad('scenario', 38)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('ratio', 18)}target`);
+console.log(`${pad('scenario', 40)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('ratio', 18)}target`);
 for (const r of results) {
   const ratio = r.ceiling === 'itself' ? 'ceiling' : `${num(r.ratio * 100, 1)}% of ${r.ceiling}`;
   const target = r.target === undefined ? '' : r.ratio >= r.target ? `met (>= ${r.target * 100}%)` : `MISSED (>= ${r.target * 100}%)`;
   console.log(
-    `${pad(r.name, 38)}${pad(num(r.rps), 10)}${pad(num(r.p50ms, 2), 9)}${pad(num(r.p99ms, 2), 9)}${pad(r.errors, 8)}${pad(ratio, 18)}${target}`,
+    `${pad(r.name, 40)}${pad(num(r.rps), 10)}${pad(num(r.p50ms, 2), 9)}${pad(num(r.p99ms, 2), 9)}${pad(r.errors, 8)}${pad(ratio, 18)}${target}`,
   );
 }
-console.log(
-  `\nRedis memory per live opaque token: ${num(bytesPerToken, 0)} bytes (target <= 300) ${bytesPerToken <= 300 ? 'met' : 'MISSED'}`,
-);
-console.log(
-  `Ingress RSS max during the run: ${num(maxRss / 1048576, 1)} MB (target <= 150 MB) ${maxRss <= 150 * 1048576 ? 'met' : 'MISSED'}`,
-);
+if (halfRate !== null)
+  console.log(
+    `\nIntrospection at half its max rate: ${num(halfRate.rps)} req/s offered by ${halfRate.connections} paced connections (target ${num(halfRate.targetRps)}): p50 ${num(halfRate.p50ms, 2)} ms, p99 ${num(halfRate.p99ms, 2)} ms (target <= 2 ms) ${halfRate.p99ms <= 2 ? 'met' : 'MISSED'}`,
+  );
+if (scaling !== null)
+  console.log(
+    `Scaling 1 -> 2 ingress processes: bare route ${num(scaling.one.bareRps)} -> ${num(scaling.two.bareRps)} req/s (x${num(scaling.bareGain, 2)}); introspect UUID ${num(scaling.one.introspectRps)} -> ${num(scaling.two.introspectRps)} req/s (x${num(scaling.introspectGain, 2)}); ratio to bare ${num(scaling.one.ratio * 100, 1)}% -> ${num(scaling.two.ratio * 100, 1)}%`,
+  );
+if (Number.isFinite(bytesPerToken))
+  console.log(
+    `Redis memory per live opaque token: ${num(bytesPerToken, 0)} bytes (target <= 300) ${bytesPerToken <= 300 ? 'met' : 'MISSED'}`,
+  );
+console.log(`Ingress RSS max during the run (per process): ${mb(maxRss)} (target <= 150 MB) ${maxRss <= 150 * 1048576 ? 'met' : 'MISSED'}`);
 
 // Chart: each scenario's ratio to its ceiling against its target
 const rows = results.filter((r) => r.ceiling !== 'itself');
@@ -284,12 +410,12 @@ rows.forEach((r, i) => {
   const y = 40 + i * 34;
   const w = Math.min(1.2, r.ratio) * 400;
   const ok = r.target === undefined || r.ratio >= r.target;
-  svg += `<text x="10" y="${y + 17}">${r.name}</text><rect x="260" y="${y + 4}" width="${w}" height="18" fill="${ok ? '#2da44e' : '#cf222e'}"/>`;
+  svg += `<text x="10" y="${y + 17}">${r.name}</text><rect x="280" y="${y + 4}" width="${w}" height="18" fill="${ok ? '#2da44e' : '#cf222e'}"/>`;
   if (r.target !== undefined)
-    svg += `<line x1="${260 + r.target * 400}" x2="${260 + r.target * 400}" y1="${y}" y2="${y + 26}" stroke="#000" stroke-dasharray="3,2"/>`;
-  svg += `<text x="${265 + w}" y="${y + 17}">${(r.ratio * 100).toFixed(1)}%</text>`;
+    svg += `<line x1="${280 + r.target * 400}" x2="${280 + r.target * 400}" y1="${y}" y2="${y + 26}" stroke="#000" stroke-dasharray="3,2"/>`;
+  svg += `<text x="${285 + w}" y="${y + 17}">${(r.ratio * 100).toFixed(1)}%</text>`;
 });
 svg += '</svg>\n';
-writeFileSync(join(out, smoke ? 'smoke.svg' : 'latest.svg'), svg);
-console.log(`\nwrote ${join(out, smoke ? 'smoke.json' : 'latest.json')} and ${join(out, smoke ? 'smoke.svg' : 'latest.svg')}`);
+writeFileSync(join(out, `${name}.svg`), svg);
+console.log(`\nwrote ${join(out, `${name}.json`)} and ${join(out, `${name}.svg`)}`);
 process.exit(0);

@@ -24,10 +24,10 @@ export function readRequest(req: Request, res: Response, limit: number, then: (r
   // closed after the answer (see writeAnswer) instead of waiting for the rest of the upload.
   if (!chunked && declared > limit) {
     req.received = true;
-    return then(new IncomingRequest(req, headers, null));
-  }
-  if (!chunked && !(declared > 0)) return then(new IncomingRequest(req, headers, EMPTY));
-  readBody(req, res, limit, (body) => then(new IncomingRequest(req, headers, body)));
+    then(new IncomingRequest(req, headers, null));
+  } else if (!chunked && !(declared > 0)) {
+    then(new IncomingRequest(req, headers, EMPTY));
+  } else readBody(req, res, limit, (body) => then(new IncomingRequest(req, headers, body)));
 }
 
 const EMPTY = new Uint8Array(0);
