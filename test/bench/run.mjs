@@ -16,7 +16,14 @@ import { ClientRepository, connectRedis, keyLayout, TokenRepository, UserReposit
 import { measureTokenMemory } from './memory.mjs';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string' }, processes: { type: 'string' }, smoke: { type: 'boolean' }, only: { type: 'string' } },
+  options: {
+    seconds: { type: 'string' },
+    processes: { type: 'string' },
+    smoke: { type: 'boolean' },
+    only: { type: 'string' },
+    // --profile DIR: the ingress runs under --cpu-prof and writes its profile into DIR (where the time goes)
+    profile: { type: 'string' },
+  },
 });
 // --only login,refresh,check,introspect,revoke,half-rate,scaling,memory: a part of the run (ceilings always)
 const only = values.only === undefined ? null : new Set(values.only.split(','));
@@ -112,7 +119,8 @@ const distinct = part('introspect') ? await mintMany('uuid', 'access', 'moh', sm
 const [uuid] = await mintMany('uuid', 'access', 'moh', 1);
 const [hex] = await mintMany('hex128', 'access', 'peb', 1);
 const [jwtAccess] = await mintMany('jwt', 'access', 'simplejwt', 1);
-const [jwtRefresh] = await mintMany('jwt', 'refresh', 'simplejwt', 1);
+// SimpleJWT refresh tokens stay valid when used (no rotation): many clients, each refreshing its own
+const jwtRefreshes = part('refresh') ? await mintMany('jwt', 'refresh', 'simplejwt', smoke ? 500 : 5_000) : [];
 
 // Redis memory per live opaque token: 100k moh tokens of 10k users in a database of their own
 // (memory.mjs says how; `node test/bench/memory.mjs` runs it alone).
@@ -145,7 +153,8 @@ async function startBare(n) {
 }
 
 async function startIngress(n, extra = {}) {
-  const p = spawn(process.execPath, ['services/ingress/dist/main.js'], {
+  const profiling = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
+  const p = spawn(process.execPath, [...profiling, 'services/ingress/dist/main.js'], {
     env: { ...env, TESSERA_INGRESS_PROCESSES: String(n), ...extra },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -214,8 +223,21 @@ function luaFor(opts) {
   return file;
 }
 
+/** CPU time (user + system) of processes so far, ms. */
+function cpuMs(list) {
+  let ms = 0;
+  for (const pid of list) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ms += ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    } catch {}
+  }
+  return ms;
+}
+
 async function wrk(url, opts, pids, connections = 64, duration = seconds) {
   const rss = [];
+  const cpu0 = [cpuMs(pids()), cpuMs([redisProc.pid])];
   const sampler = setInterval(() => {
     for (const pid of pids()) {
       try {
@@ -230,10 +252,20 @@ async function wrk(url, opts, pids, connections = 64, duration = seconds) {
     stderr: err.stderr ?? String(err),
   }));
   clearInterval(sampler);
+  const cpu = [cpuMs(pids()) - cpu0[0], cpuMs([redisProc.pid]) - cpu0[1]];
   const m = /SUMMARY (\d+) (\d+) (\d+) (\d+) ([\d.]+)/.exec(res.stdout ?? '');
   if (m === null) throw new Error(`wrk failed: ${res.stdout}${res.stderr}`);
   const [requests, errors, durationUs, p50us, p99us] = m.slice(1).map(Number);
-  return { rps: requests / (durationUs / 1e6), errors, p50ms: p50us / 1000, p99ms: p99us / 1000, maxRssBytes: Math.max(0, ...rss) };
+  return {
+    rps: requests / (durationUs / 1e6),
+    errors,
+    p50ms: p50us / 1000,
+    p99ms: p99us / 1000,
+    maxRssBytes: Math.max(0, ...rss),
+    // where the time goes: CPU of the ingress (or the bare route) and of Redis per request
+    serverCpuUs: (cpu[0] * 1000) / requests,
+    redisCpuUs: (cpu[1] * 1000) / requests,
+  };
 }
 
 const t = `http://127.0.0.1:${port}`;
@@ -276,7 +308,13 @@ if (part('refresh')) {
     bareRun.rps,
     0.5,
   );
-  record('refresh SimpleJWT', await wrk(`${t}/api/token/refresh/`, { body: `refresh=${jwtRefresh}` }, pids), 'bare', bareRun.rps, 0.5);
+  record(
+    'refresh SimpleJWT (5k clients)',
+    await wrk(`${t}/api/token/refresh/`, { lines: jwtRefreshes, field: 'refresh' }, pids),
+    'bare',
+    bareRun.rps,
+    0.5,
+  );
 }
 if (part('check')) record('PEB check', await wrk(`${t}/v1/login/check`, { body: `token=${hex}` }, pids), 'bare', bareRun.rps, undefined);
 let introspectUuid;
@@ -379,12 +417,14 @@ const mb = (b) => `${num(b / 1048576, 1)} MB`;
 console.log(
   `\nTessera benchmark — ${report.at}, ${report.machine.cpus} cores (${report.machine.model}), ${processes} ingress process(es), ${seconds} s each\n`,
 );
-console.log(`${pad('scenario', 40)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('ratio', 18)}target`);
+console.log(
+  `${pad('scenario', 40)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('cpu us/req', 12)}${pad('ratio', 18)}target`,
+);
 for (const r of results) {
   const ratio = r.ceiling === 'itself' ? 'ceiling' : `${num(r.ratio * 100, 1)}% of ${r.ceiling}`;
   const target = r.target === undefined ? '' : r.ratio >= r.target ? `met (>= ${r.target * 100}%)` : `MISSED (>= ${r.target * 100}%)`;
   console.log(
-    `${pad(r.name, 40)}${pad(num(r.rps), 10)}${pad(num(r.p50ms, 2), 9)}${pad(num(r.p99ms, 2), 9)}${pad(r.errors, 8)}${pad(ratio, 18)}${target}`,
+    `${pad(r.name, 40)}${pad(num(r.rps), 10)}${pad(num(r.p50ms, 2), 9)}${pad(num(r.p99ms, 2), 9)}${pad(r.errors, 8)}${pad(r.serverCpuUs === undefined ? '' : `${num(r.serverCpuUs, 1)}+${num(r.redisCpuUs, 1)}`, 12)}${pad(ratio, 18)}${target}`,
   );
 }
 if (halfRate !== null)
@@ -417,5 +457,6 @@ rows.forEach((r, i) => {
 });
 svg += '</svg>\n';
 writeFileSync(join(out, `${name}.svg`), svg);
+console.log('\ncpu us/req: CPU time per request of the server (ingress or bare route) + of Redis, from /proc');
 console.log(`\nwrote ${join(out, `${name}.json`)} and ${join(out, `${name}.svg`)}`);
 process.exit(0);

@@ -54,10 +54,20 @@ export function newJti(): string {
 /** HS256 signing key for SimpleJWT tokens. */
 export interface JwtSigner {
   readonly key: Uint8Array;
+  /**
+   * The key imported into Web Crypto once: given raw bytes, jose imports them again for every
+   * signature and every verification.
+   */
+  readonly cryptoKey: Promise<CryptoKey | Uint8Array>;
 }
 
 export function jwtSigner(secret: string): JwtSigner {
-  return { key: new TextEncoder().encode(secret) };
+  const key = new TextEncoder().encode(secret);
+  const cryptoKey = crypto.subtle
+    .importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    // a key Web Crypto refuses is handed to jose as bytes, which then says why
+    .catch(() => key);
+  return { key, cryptoKey };
 }
 
 /**
@@ -74,7 +84,7 @@ export async function signSimpleJwt(
 ): Promise<string> {
   return new SignJWT({ token_type: kind, exp, iat, jti, user_id: userId })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .sign(signer.key);
+    .sign(await signer.cryptoKey);
 }
 
 export interface MintContext {
@@ -130,7 +140,7 @@ export interface SimpleJwtClaims {
 export async function verifySimpleJwt(signer: JwtSigner, token: string, nowMs: number): Promise<SimpleJwtClaims | null> {
   if (!JWT_SHAPE.test(token)) return null;
   try {
-    const { payload } = await jwtVerify(token, signer.key, {
+    const { payload } = await jwtVerify(token, await signer.cryptoKey, {
       algorithms: ['HS256'],
       currentDate: new Date(nowMs),
       requiredClaims: ['exp', 'jti', 'token_type'],
