@@ -1,6 +1,7 @@
 // npm run bench: Tessera's benchmark suite, in ONE run on this machine, every figure next to a
 // ceiling measured in the same run (a bare hyper-express route; raw argon2id verify).
-//   node test/bench/run.mjs [--seconds 10] [--processes 1] [--smoke]
+//   node test/bench/run.mjs [--seconds 10] [--processes 1] [--smoke] [--only login]
+// --only login: the ceilings and the login scenarios alone (quick iteration on the login path).
 // Needs wrk and redis-server (Debian packages) and a build (npm run build). Loopback only, bounded
 // in time. Writes bench-results/latest.json and bench-results/latest.svg, prints a table.
 import { execFile, spawn, spawnSync } from 'node:child_process';
@@ -14,8 +15,15 @@ import { jwtSigner, mintToken } from '@tessera/core';
 import { PasswordHasher } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string' }, processes: { type: 'string' }, smoke: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string' }, processes: { type: 'string' }, smoke: { type: 'boolean' }, only: { type: 'string' } },
+});
 const smoke = values.smoke === true;
+if (values.only !== undefined && values.only !== 'login') {
+  console.error(`bench: --only ${values.only}: expected --only login`);
+  process.exit(2);
+}
+const onlyLogin = values.only === 'login';
 const seconds = Number(values.seconds ?? (smoke ? '1' : '10'));
 const processes = Number(values.processes ?? '1');
 const threads = Number(process.env.UV_THREADPOOL_SIZE ?? '4');
@@ -98,7 +106,7 @@ async function mintMany(format, kind, dialect, n) {
   }
   return values;
 }
-const perSecondGuess = smoke ? 2_000 : 12_000;
+const perSecondGuess = onlyLogin ? 0 : smoke ? 2_000 : 12_000;
 const ministryRefresh = await mintMany('uuid', 'refresh', 'moh', perSecondGuess * seconds);
 const revocable = await mintMany('uuid', 'access', 'moh', perSecondGuess * seconds);
 const [uuid] = await mintMany('uuid', 'access', 'moh', 1);
@@ -107,11 +115,11 @@ const [jwtAccess] = await mintMany('jwt', 'access', 'simplejwt', 1);
 const [jwtRefresh] = await mintMany('jwt', 'refresh', 'simplejwt', 1);
 
 // Redis memory per live opaque token: 100k of them, INFO memory before and after.
-const memoryTokens = smoke ? 10_000 : 100_000;
+const memoryTokens = onlyLogin ? 0 : smoke ? 10_000 : 100_000;
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
 const before = await usedMemory();
 await mintMany('uuid', 'access', 'moh', memoryTokens);
-const bytesPerToken = ((await usedMemory()) - before) / memoryTokens;
+const bytesPerToken = onlyLogin ? NaN : ((await usedMemory()) - before) / memoryTokens;
 
 // The ceilings: a bare hyper-express JSON route in its own process; raw argon2id verify.
 const bare = spawn(
@@ -214,25 +222,27 @@ for (const [route, field] of [
 ]) {
   record(`login ${route}`, await wrk(`${t}${route}`, { users: true, field }, 16), 'argon2', argonCeiling, 0.9);
 }
-record(
-  'refresh ministry (nehr route, single-use)',
-  await wrk(`${t}/nehrapi/login/refreshToken`, { lines: ministryRefresh, field: 'refresh_token' }),
-  'bare',
-  bareRun.rps,
-  0.5,
-);
-record('refresh SimpleJWT', await wrk(`${t}/api/token/refresh/`, { body: `refresh=${jwtRefresh}` }), 'bare', bareRun.rps, 0.5);
-record('PEB check', await wrk(`${t}/v1/login/check`, { body: `token=${hex}` }), 'bare', bareRun.rps, undefined);
-record('introspect UUID', await wrk(`${t}/oauth/introspect`, { body: `token=${uuid}`, auth }), 'bare', bareRun.rps, 0.8);
-record('introspect 128-hex', await wrk(`${t}/oauth/introspect`, { body: `token=${hex}`, auth }), 'bare', bareRun.rps, 0.8);
-record('introspect JWT', await wrk(`${t}/oauth/introspect`, { body: `token=${jwtAccess}`, auth }), 'bare', bareRun.rps, 0.8);
-record(
-  'revoke (access tokens)',
-  await wrk(`${t}/oauth/revoke`, { lines: revocable, field: 'token', auth }),
-  'bare',
-  bareRun.rps,
-  undefined,
-);
+if (!onlyLogin) {
+  record(
+    'refresh ministry (nehr route, single-use)',
+    await wrk(`${t}/nehrapi/login/refreshToken`, { lines: ministryRefresh, field: 'refresh_token' }),
+    'bare',
+    bareRun.rps,
+    0.5,
+  );
+  record('refresh SimpleJWT', await wrk(`${t}/api/token/refresh/`, { body: `refresh=${jwtRefresh}` }), 'bare', bareRun.rps, 0.5);
+  record('PEB check', await wrk(`${t}/v1/login/check`, { body: `token=${hex}` }), 'bare', bareRun.rps, undefined);
+  record('introspect UUID', await wrk(`${t}/oauth/introspect`, { body: `token=${uuid}`, auth }), 'bare', bareRun.rps, 0.8);
+  record('introspect 128-hex', await wrk(`${t}/oauth/introspect`, { body: `token=${hex}`, auth }), 'bare', bareRun.rps, 0.8);
+  record('introspect JWT', await wrk(`${t}/oauth/introspect`, { body: `token=${jwtAccess}`, auth }), 'bare', bareRun.rps, 0.8);
+  record(
+    'revoke (access tokens)',
+    await wrk(`${t}/oauth/revoke`, { lines: revocable, field: 'token', auth }),
+    'bare',
+    bareRun.rps,
+    undefined,
+  );
+}
 
 const maxRss = Math.max(...results.map((r) => r.maxRssBytes ?? 0));
 stopAll();
@@ -241,7 +251,15 @@ redis.disconnect();
 const report = {
   at: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-  settings: { seconds, processes, libuvThreads: threads, argon2: 'm=19456 t=2 p=1', wrk: '-t2 -c64 (logins -c16)', smoke },
+  settings: {
+    seconds,
+    processes,
+    only: values.only ?? 'all',
+    libuvThreads: threads,
+    argon2: 'm=19456 t=2 p=1',
+    wrk: '-t2 -c64 (logins -c16)',
+    smoke,
+  },
   results,
   redisBytesPerOpaqueToken: bytesPerToken,
   ingressMaxRssBytes: maxRss,
@@ -253,7 +271,8 @@ const report = {
     ingressRss: '<= 150 MB',
   },
 };
-writeFileSync(join(out, smoke ? 'smoke.json' : 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+const name = smoke ? 'smoke' : onlyLogin ? 'login' : 'latest';
+writeFileSync(join(out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
 
 // Table
 const pad = (s, n) => String(s).padEnd(n);
@@ -291,6 +310,6 @@ rows.forEach((r, i) => {
   svg += `<text x="${265 + w}" y="${y + 17}">${(r.ratio * 100).toFixed(1)}%</text>`;
 });
 svg += '</svg>\n';
-writeFileSync(join(out, smoke ? 'smoke.svg' : 'latest.svg'), svg);
-console.log(`\nwrote ${join(out, smoke ? 'smoke.json' : 'latest.json')} and ${join(out, smoke ? 'smoke.svg' : 'latest.svg')}`);
+writeFileSync(join(out, `${name}.svg`), svg);
+console.log(`\nwrote ${join(out, `${name}.json`)} and ${join(out, `${name}.svg`)}`);
 process.exit(0);
