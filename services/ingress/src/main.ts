@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { settingsOrExit } from '@tessera/config';
 import { createServer, listen } from './app.ts';
 import { openDeps } from './deps.ts';
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
     process.env,
     (t) => process.stderr.write(t),
     (c) => process.exit(c),
+    { cpus: availableParallelism() },
   );
   const log = createLogger('ingress', settings.logLevel);
   try {
