@@ -43,21 +43,26 @@ export class TokenRepository {
 
   async save(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void> {
     const r = this.redis;
-    await guarded(() =>
-      Promise.all(
-        grants.flatMap((g) => {
-          const rec = record(g);
-          const hash = tokenHash(g.value);
-          const ops: Promise<unknown>[] = [
-            r.set(this.keys.token(hash), JSON.stringify(rec), 'PXAT', g.expiresAt),
-            r.trackMember(this.keys.family(rec.family), hash, g.expiresAt),
-            r.trackMember(this.keys.userFamilies(rec.userId), rec.family, g.expiresAt),
-          ];
-          if (g.format === 'hex128') ops.push(r.set(this.keys.expired(hash), '1', 'PXAT', g.expiresAt + EXPIRED_MEMORY_MS));
-          return ops;
-        }),
-      ),
-    );
+    await guarded(() => {
+      const ops: Promise<unknown>[] = [];
+      // a login's tokens share one family: its user's set is told once, with the latest expiry
+      const families = new Map<string, { key: string; family: string; until: number }>();
+      for (const g of grants) {
+        const rec = record(g);
+        const hash = tokenHash(g.value);
+        ops.push(
+          r.set(this.keys.token(hash), JSON.stringify(rec), 'PXAT', g.expiresAt),
+          r.trackMember(this.keys.family(rec.family), hash, g.expiresAt),
+        );
+        if (g.format === 'hex128') ops.push(r.set(this.keys.expired(hash), '1', 'PXAT', g.expiresAt + EXPIRED_MEMORY_MS));
+        const key = this.keys.userFamilies(rec.userId);
+        const seen = families.get(`${key}\u0000${rec.family}`);
+        if (seen === undefined) families.set(`${key}\u0000${rec.family}`, { key, family: rec.family, until: g.expiresAt });
+        else seen.until = Math.max(seen.until, g.expiresAt);
+      }
+      for (const f of families.values()) ops.push(r.trackMember(f.key, f.family, f.until));
+      return Promise.all(ops);
+    });
   }
 
   /** The record of a live token, or null. */
