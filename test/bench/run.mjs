@@ -13,6 +13,7 @@ import { parseArgs, promisify } from 'node:util';
 import { verify } from '@node-rs/argon2';
 import { loadSettings } from '@tessera/config';
 import { jwtSigner, mintToken } from '@tessera/core';
+import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
 import { PasswordHasher } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
 
@@ -136,7 +137,10 @@ const bare = spawn(
 children.push(bare);
 const ingresses = [];
 for (let i = 0; i < processes; i++) {
-  const p = spawn(process.execPath, ['services/ingress/dist/main.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const p = spawn(process.execPath, [...INGRESS_NODE_FLAGS, 'services/ingress/dist/main.js'], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   children.push(p);
   ingresses.push(p);
 }
