@@ -101,4 +101,5 @@ STOPSIGNAL SIGTERM
 # has no curl: Node's fetch does it.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.TESSERA_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "services/ingress/dist/main.js"]
+# Node flags: INGRESS_NODE_FLAGS in services/ingress/src/flags.ts (a test keeps the two equal).
+CMD ["node", "--max-semi-space-size=4", "services/ingress/dist/main.js"]

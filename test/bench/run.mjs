@@ -1,16 +1,19 @@
 // npm run bench: Tessera's benchmark suite, in ONE run on this machine, every figure next to a
 // ceiling measured in the same run (a bare hyper-express route; raw argon2id verify).
-//   node test/bench/run.mjs [--seconds 10] [--processes 1] [--smoke]
+//   node test/bench/run.mjs [--seconds 10] [--processes 1] [--smoke] [--only login]
+// --only login: the ceilings and the login scenarios alone (quick iteration on the login path).
 // Needs wrk and redis-server (Debian packages) and a build (npm run build). Loopback only, bounded
 // in time. Writes bench-results/latest.json and bench-results/latest.svg, prints a table.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { verify } from '@node-rs/argon2';
+import { loadSettings } from '@tessera/config';
 import { jwtSigner, mintToken } from '@tessera/core';
+import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
 import { PasswordHasher } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
 import { measureTokenMemory } from './memory.mjs';
@@ -29,9 +32,15 @@ const { values } = parseArgs({
 const only = values.only === undefined ? null : new Set(values.only.split(','));
 const part = (name) => only === null || only.has(name);
 const smoke = values.smoke === true;
+const PARTS = ['login', 'refresh', 'check', 'introspect', 'revoke', 'half-rate', 'scaling', 'memory'];
+for (const p of only ?? []) {
+  if (!PARTS.includes(p)) {
+    console.error(`bench: --only ${values.only}: expected some of ${PARTS.join(',')}`);
+    process.exit(2);
+  }
+}
 const seconds = Number(values.seconds ?? (smoke ? '1' : '10'));
 const processes = Number(values.processes ?? '1');
-const threads = Number(process.env.UV_THREADPOOL_SIZE ?? '4');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 const out = join(process.cwd(), 'bench-results');
 mkdirSync(out, { recursive: true });
@@ -71,6 +80,8 @@ const env = {
   TESSERA_LOG_LEVEL: 'warn',
   TESSERA_LOGIN_RATE_LIMIT: '0',
 };
+// The ceiling runs as many verifications at once as each ingress does (its settings, its cores).
+const threads = loadSettings(env, { cpus: availableParallelism() }).verifyPool.size;
 
 // Users, a client, and tokens written straight to Redis for the single-use operations.
 const password = 'Bench-Password-123';
@@ -154,7 +165,7 @@ async function startBare(n) {
 
 async function startIngress(n, extra = {}) {
   const profiling = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
-  const p = spawn(process.execPath, [...profiling, 'services/ingress/dist/main.js'], {
+  const p = spawn(process.execPath, [...INGRESS_NODE_FLAGS, ...profiling, 'services/ingress/dist/main.js'], {
     env: { ...env, TESSERA_INGRESS_PROCESSES: String(n), ...extra },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -388,7 +399,7 @@ const report = {
   settings: {
     seconds,
     processes,
-    libuvThreads: threads,
+    argon2Concurrency: threads,
     argon2: 'm=19456 t=2 p=1',
     wrk: '-t2 -c64 (logins -c16)',
     smoke,
@@ -415,7 +426,7 @@ const pad = (s, n) => String(s).padEnd(n);
 const num = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const mb = (b) => `${num(b / 1048576, 1)} MB`;
 console.log(
-  `\nTessera benchmark — ${report.at}, ${report.machine.cpus} cores (${report.machine.model}), ${processes} ingress process(es), ${seconds} s each\n`,
+  `\nTessera benchmark — ${report.at}, ${report.machine.cpus} cores (${report.machine.model}), ${processes} ingress process(es), argon2 concurrency ${threads} per process, ${seconds} s each\n`,
 );
 console.log(
   `${pad('scenario', 40)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('cpu us/req', 12)}${pad('ratio', 18)}target`,

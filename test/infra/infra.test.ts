@@ -6,6 +6,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadSettings } from '@tessera/config';
+import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Checks of infra/: the cluster scripts and redis.conf run against the real redis-server of this
@@ -695,7 +696,8 @@ describe.each([
     const userIndex = body.findLastIndex((i) => i.op === 'USER');
     const cmdIndex = body.findLastIndex((i) => i.op === 'CMD');
     expect(cmdIndex).toBeGreaterThan(userIndex);
-    expect(JSON.parse(body[cmdIndex]?.args ?? 'null')).toEqual(['node', `services/${service}/dist/main.js`]);
+    const flags = service === 'ingress' ? INGRESS_NODE_FLAGS : [];
+    expect(JSON.parse(body[cmdIndex]?.args ?? 'null')).toEqual(['node', ...flags, `services/${service}/dist/main.js`]);
     expect(existsSync(join(ROOT, `services/${service}/src/main.ts`))).toBe(true);
   });
 

@@ -108,6 +108,7 @@ describe('loadSettings defaults', () => {
         'TESSERA_JWT_SIGNING_KEY',
         'TESSERA_OPS_PASSWORD',
         'TESSERA_TOKEN_CACHE',
+        'TESSERA_ARGON2_CONCURRENCY',
       ].sort(),
     );
   });
@@ -250,6 +251,14 @@ describe('loadSettings values', () => {
     expect([high.port, high.bodyLimit, high.redisCommandTimeoutMs, high.lifetimes.peb]).toStrictEqual([
       65_535, 1_048_576, 60_000, 31_536_000,
     ]);
+  });
+
+  it('runs at most one argon2 verification per CPU core, and never more than the libuv threads', () => {
+    expect(loadSettings(BASE, { cpus: 2 }).verifyPool.size).toBe(2);
+    expect(loadSettings(BASE, { cpus: 16 }).verifyPool.size).toBe(4);
+    expect(loadSettings({ ...BASE, UV_THREADPOOL_SIZE: '8' }, { cpus: 16 }).verifyPool.size).toBe(8);
+    expect(loadSettings({ ...BASE, TESSERA_ARGON2_CONCURRENCY: '3' }, { cpus: 2 }).verifyPool.size).toBe(3);
+    expect(() => loadSettings({ ...BASE, TESSERA_ARGON2_CONCURRENCY: '5' })).toThrow(/at most UV_THREADPOOL_SIZE \(4\)/);
   });
 
   it('lets the CLI run without a JWT key', () => {

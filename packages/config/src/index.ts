@@ -27,7 +27,10 @@ export interface Settings {
     readonly peb: number;
   };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
-  /** Verifications at once (libuv threads) and how long a login may wait for one before "try later". */
+  /**
+   * argon2 verifications at once (each holds one libuv thread and 19 MiB) and how long a login may
+   * wait for one before "try later".
+   */
   readonly verifyPool: { readonly size: number; readonly maxWaitMs: number };
   readonly lockout: {
     readonly maxFailures: number;
@@ -114,7 +117,12 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
     default: '1000',
     meaning: 'a login waits at most this long for an argon2 slot, then gets "try later"',
   },
-  { name: 'UV_THREADPOOL_SIZE', default: '4', meaning: 'libuv threads, so argon2 verifications at once' },
+  { name: 'UV_THREADPOOL_SIZE', default: '4', meaning: "libuv threads: argon2, and Node's other thread-pool work (JWT signing, files)" },
+  {
+    name: 'TESSERA_ARGON2_CONCURRENCY',
+    default: '(CPU cores, at most UV_THREADPOOL_SIZE)',
+    meaning: 'argon2 verifications at once; more than the cores only adds 19 MiB each and context switches',
+  },
   { name: 'TESSERA_LOCKOUT_FAILURES', default: '5', meaning: 'failed logins of one identifier inside the window that lock it' },
   { name: 'TESSERA_LOCKOUT_WINDOW_S', default: '900', meaning: 'observation window of failures, s' },
   { name: 'TESSERA_LOCKOUT_DURATION_S', default: '900', meaning: 'first lock, s' },
@@ -204,6 +212,25 @@ export function redactUrl(url: string): string {
 export interface LoadOptions {
   /** Which process reads them: the CLI needs no JWT key. Default 'service'. */
   readonly role?: 'service' | 'cli';
+  /** CPU cores the process may use: the default argon2 concurrency. Unknown: UV_THREADPOOL_SIZE. */
+  readonly cpus?: number;
+}
+
+/**
+ * argon2 verifications at once: TESSERA_ARGON2_CONCURRENCY, else the CPU cores, never more than the
+ * libuv threads (a verification holds a thread; beyond them they would queue unseen). argon2 is CPU
+ * bound: beyond the cores a verification only adds its 19 MiB and context switches, and threads left
+ * free run JWT signing without queueing behind a 19 MiB job.
+ */
+function verifyConcurrency(r: Reader, cpus: number | undefined): number {
+  const threads = r.int('UV_THREADPOOL_SIZE', 4, 1, 1024);
+  const fallback = cpus !== undefined && Number.isInteger(cpus) && cpus >= 1 ? Math.min(cpus, threads) : threads;
+  const size = r.int('TESSERA_ARGON2_CONCURRENCY', fallback, 1, 1024);
+  if (size > threads) {
+    r.problems.push(`TESSERA_ARGON2_CONCURRENCY=${size}: at most UV_THREADPOOL_SIZE (${threads}), the threads that run argon2`);
+    return threads;
+  }
+  return size;
 }
 
 /** Reads and validates settings. `REDIS_URL` and (for services) the JWT key are required. Throws `ConfigError`. */
@@ -250,7 +277,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
       timeCost: r.int('TESSERA_ARGON2_TIME_COST', 2, 1, 100),
       parallelism: r.int('TESSERA_ARGON2_PARALLELISM', 1, 1, 16),
     },
-    verifyPool: { size: r.int('UV_THREADPOOL_SIZE', 4, 1, 1024), maxWaitMs: r.int('TESSERA_ARGON2_MAX_WAIT_MS', 1000, 0, 60_000) },
+    verifyPool: { size: verifyConcurrency(r, options.cpus), maxWaitMs: r.int('TESSERA_ARGON2_MAX_WAIT_MS', 1000, 0, 60_000) },
     lockout: {
       maxFailures: r.int('TESSERA_LOCKOUT_FAILURES', 5, 1, 1000),
       windowMs: r.int('TESSERA_LOCKOUT_WINDOW_S', 900, 1, 30 * DAY) * 1000,
@@ -285,9 +312,15 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
  * For a service's entry point: the settings, or one line per problem on stderr and exit code 2.
  * `exit` and `write` are the process's (parameters only so this module stays free of globals).
  */
-export function settingsOrExit(service: string, env: Env, write: (text: string) => void, exit: (code: number) => never): Settings {
+export function settingsOrExit(
+  service: string,
+  env: Env,
+  write: (text: string) => void,
+  exit: (code: number) => never,
+  options: LoadOptions = {},
+): Settings {
   try {
-    return loadSettings(env);
+    return loadSettings(env, options);
   } catch (err) {
     if (err instanceof ConfigError) {
       write(`tessera ${service}: ${err.message}\n`);

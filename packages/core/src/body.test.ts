@@ -183,7 +183,7 @@ describe('decodeBody: urlencoded', () => {
       for (let n = next() % 12; n > 0; n--) text += pieces[next() % pieces.length];
       const reference: Record<string, string> = {};
       for (const [k, v] of new URLSearchParams(text)) reference[k] = v;
-      expect({ ...fieldsOf(FORM_CT, bytes(text)) }, text).toStrictEqual(reference);
+      expect({ text, fields: { ...fieldsOf(FORM_CT, bytes(text)) } }).toStrictEqual({ text, fields: reference });
     }
   });
 

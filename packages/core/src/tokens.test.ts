@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { base64url, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { NOW, POLICY } from '../test/fixtures.ts';
@@ -129,6 +130,19 @@ describe('signSimpleJwt', () => {
     const c = await signSimpleJwt(jwtSigner('x'), 'access', 1, IAT, IAT + 300, jti);
     expect(a).toBe(b);
     expect(c).not.toBe(a);
+  });
+
+  it('signs the same token with a synchronous HS256 (hs256) as with WebCrypto', async () => {
+    const secret = 'a-signing-key-of-at-least-32-characters-é';
+    const sync = jwtSigner(secret, (key) => (data) => createHmac('sha256', key).update(data).digest());
+    for (const [kind, userId, lifetime] of [
+      ['access', 1, 300],
+      ['refresh', 123_456_789, 86_400],
+    ] as const) {
+      const viaHmac = await signSimpleJwt(sync, kind, userId, IAT, IAT + lifetime, jti);
+      expect(viaHmac).toBe(await signSimpleJwt(jwtSigner(secret), kind, userId, IAT, IAT + lifetime, jti));
+      await expect(jwtVerify(viaHmac, sync.key, { algorithms: ['HS256'], currentDate: new Date(NOW) })).resolves.toBeDefined();
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import { loadSettings } from '@tessera/config';
 import { createHandler, createLogger, INTERNAL_ERROR, openDeps } from '@tessera/ingress/portable';
 import { toRawRequest, toResponse } from './adapter.ts';
 
-const settings = loadSettings(Deno.env.toObject());
+const settings = loadSettings(Deno.env.toObject(), { cpus: navigator.hardwareConcurrency });
 const log = createLogger('ingress-deno', settings.logLevel, (line) => console.log(line.trimEnd()));
 const handle = createHandler(settings, await openDeps(settings, log, 'tessera-ingress-deno'));
 Deno.serve(

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { settingsOrExit } from '@tessera/config';
 import { createServer, listen } from './app.ts';
 import { openDeps } from './deps.ts';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     process.env,
     (t) => process.stderr.write(t),
     (c) => process.exit(c),
+    { cpus: availableParallelism() },
   );
   const log = createLogger('ingress', settings.logLevel);
   try {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Settings } from '@tessera/config';
 import type {
   Identifier,
@@ -10,7 +11,7 @@ import type {
   TokenPolicy,
   TokenPorts,
 } from '@tessera/core';
-import { jwtSigner } from '@tessera/core';
+import { type JwtSigner, jwtSigner } from '@tessera/core';
 import { type EventFields, type EventType, newEvent } from '@tessera/events';
 import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import { type ClientRepository, identifierKey, type LoginGate, type TokenRepository, tokenHash, type UserRepository } from '@tessera/store';
@@ -94,11 +95,19 @@ export function loginPorts(deps: Deps): LoginPorts {
   };
 }
 
+/** HS256 with node:crypto: synchronous, on the event loop (microseconds), not via the thread pool. */
+const nodeHs256 = (key: Uint8Array) => (data: string) => createHmac('sha256', key).update(data).digest();
+
+/** The SimpleJWT signer of this process. */
+export function signer(settings: Settings): JwtSigner {
+  return jwtSigner(settings.jwtSigningKey, nodeHs256);
+}
+
 export function loginPolicy(settings: Settings): LoginPolicy {
   return {
     bodyLimit: settings.bodyLimit,
     lifetimes: settings.lifetimes,
-    signer: jwtSigner(settings.jwtSigningKey),
+    signer: signer(settings),
     busyWaitMs: settings.lockout.busyWaitMs,
   };
 }
@@ -184,5 +193,5 @@ export function oauthPorts(deps: Deps): OAuthPorts {
 }
 
 export function oauthPolicy(settings: Settings): OAuthPolicy {
-  return { bodyLimit: settings.bodyLimit, signer: jwtSigner(settings.jwtSigningKey) };
+  return { bodyLimit: settings.bodyLimit, signer: signer(settings) };
 }

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
 import { Redis } from 'ioredis';
 import { CliError, embeddedRedisPort, openContext } from '../context.ts';
 import { seedDemoUsers } from '../demo.ts';
@@ -168,12 +169,12 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
       await ctx.close();
     }
   }
-  const start = (entry: string) => {
-    const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const start = (entry: string, flags: readonly string[] = []) => {
+    const child = spawn(process.execPath, [...flags, entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(child);
     return child;
   };
-  start(require.resolve('@tessera/ingress/main'));
+  start(require.resolve('@tessera/ingress/main'), INGRESS_NODE_FLAGS);
   start(require.resolve('@tessera/worker/main'));
   return new Promise<number>((done) => {
     let stopping = false;
