@@ -282,8 +282,23 @@ async function wrk(url, opts, pids, connections = 64, duration = seconds) {
 const t = `http://127.0.0.1:${port}`;
 const bareUrl = `http://127.0.0.1:${barePort}/bare`;
 const results = [];
-const record = (name, r, ceilingName, ceiling, target) => {
-  results.push({ name, ...r, ceiling: ceilingName, ratio: r.rps / ceiling, target });
+/** The ingress's own view of its memory right after a scenario (prom-client's process metrics), MB. */
+async function memoryView() {
+  try {
+    const text = await (await fetch(`${t}/metrics`)).text();
+    const mb = (name) => Number(new RegExp(`^tessera_ingress_${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'm').exec(text)?.[1]) / 1048576;
+    return {
+      rssMb: mb('process_resident_memory_bytes'),
+      heapUsedMb: mb('nodejs_heap_size_used_bytes'),
+      heapTotalMb: mb('nodejs_heap_size_total_bytes'),
+      externalMb: mb('nodejs_external_memory_bytes'),
+    };
+  } catch {
+    return undefined;
+  }
+}
+const record = async (name, r, ceilingName, ceiling, target) => {
+  results.push({ name, ...r, ceiling: ceilingName, ratio: r.rps / ceiling, target, memory: await memoryView() });
 };
 
 let bare = await startBare(processes);
@@ -309,17 +324,17 @@ if (part('login'))
     ['/api/token/', 'username'],
     ['/v1/login', 'user'],
   ]) {
-    record(`login ${route}`, await wrk(`${t}${route}`, { users: true, field }, pids, 16), 'argon2', argonCeiling, 0.9);
+    await record(`login ${route}`, await wrk(`${t}${route}`, { users: true, field }, pids, 16), 'argon2', argonCeiling, 0.9);
   }
 if (part('refresh')) {
-  record(
+  await record(
     'refresh ministry (nehr route, single-use)',
     await wrk(`${t}/nehrapi/login/refreshToken`, { lines: ministryRefresh, field: 'refresh_token' }, pids),
     'bare',
     bareRun.rps,
     0.5,
   );
-  record(
+  await record(
     'refresh SimpleJWT (5k clients)',
     await wrk(`${t}/api/token/refresh/`, { lines: jwtRefreshes, field: 'refresh' }, pids),
     'bare',
@@ -327,14 +342,15 @@ if (part('refresh')) {
     0.5,
   );
 }
-if (part('check')) record('PEB check', await wrk(`${t}/v1/login/check`, { body: `token=${hex}` }, pids), 'bare', bareRun.rps, undefined);
+if (part('check'))
+  await record('PEB check', await wrk(`${t}/v1/login/check`, { body: `token=${hex}` }, pids), 'bare', bareRun.rps, undefined);
 let introspectUuid;
 if (part('introspect')) {
   introspectUuid = await wrk(`${t}/oauth/introspect`, { body: `token=${uuid}`, auth }, pids);
-  record('introspect UUID', introspectUuid, 'bare', bareRun.rps, 0.8);
-  record('introspect 128-hex', await wrk(`${t}/oauth/introspect`, { body: `token=${hex}`, auth }, pids), 'bare', bareRun.rps, 0.8);
-  record('introspect JWT', await wrk(`${t}/oauth/introspect`, { body: `token=${jwtAccess}`, auth }, pids), 'bare', bareRun.rps, 0.8);
-  record(
+  await record('introspect UUID', introspectUuid, 'bare', bareRun.rps, 0.8);
+  await record('introspect 128-hex', await wrk(`${t}/oauth/introspect`, { body: `token=${hex}`, auth }, pids), 'bare', bareRun.rps, 0.8);
+  await record('introspect JWT', await wrk(`${t}/oauth/introspect`, { body: `token=${jwtAccess}`, auth }, pids), 'bare', bareRun.rps, 0.8);
+  await record(
     'introspect UUID, 50k distinct (Redis)',
     await wrk(`${t}/oauth/introspect`, { lines: distinct, field: 'token', auth }, pids),
     'bare',
@@ -359,7 +375,7 @@ if (part('half-rate') && introspectUuid !== undefined) {
 }
 
 if (part('revoke'))
-  record(
+  await record(
     'revoke (access tokens)',
     await wrk(`${t}/oauth/revoke`, { lines: revocable, field: 'token', auth }, pids),
     'bare',
@@ -429,13 +445,13 @@ console.log(
   `\nTessera benchmark — ${report.at}, ${report.machine.cpus} cores (${report.machine.model}), ${processes} ingress process(es), argon2 concurrency ${threads} per process, ${seconds} s each\n`,
 );
 console.log(
-  `${pad('scenario', 40)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('cpu us/req', 12)}${pad('ratio', 18)}target`,
+  `${pad('scenario', 43)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('cpu us/req', 15)}${pad('ratio', 18)}target`,
 );
 for (const r of results) {
   const ratio = r.ceiling === 'itself' ? 'ceiling' : `${num(r.ratio * 100, 1)}% of ${r.ceiling}`;
   const target = r.target === undefined ? '' : r.ratio >= r.target ? `met (>= ${r.target * 100}%)` : `MISSED (>= ${r.target * 100}%)`;
   console.log(
-    `${pad(r.name, 40)}${pad(num(r.rps), 10)}${pad(num(r.p50ms, 2), 9)}${pad(num(r.p99ms, 2), 9)}${pad(r.errors, 8)}${pad(r.serverCpuUs === undefined ? '' : `${num(r.serverCpuUs, 1)}+${num(r.redisCpuUs, 1)}`, 12)}${pad(ratio, 18)}${target}`,
+    `${pad(r.name, 43)}${pad(num(r.rps), 10)}${pad(num(r.p50ms, 2), 9)}${pad(num(r.p99ms, 2), 9)}${pad(r.errors, 8)}${pad(r.serverCpuUs === undefined ? '' : `${num(r.serverCpuUs, 1)}+${num(r.redisCpuUs, 1)}`, 15)}${pad(ratio, 18)}${target}`,
   );
 }
 if (halfRate !== null)

@@ -148,7 +148,11 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
     default: '1 (0 on a cluster)',
     meaning: 'introspection remembers live access tokens in process, forgotten on every revocation push',
   },
-  { name: 'TESSERA_TOKEN_CACHE_ENTRIES', default: '20000', meaning: 'access tokens the ingress remembers, per process' },
+  {
+    name: 'TESSERA_TOKEN_CACHE_ENTRIES',
+    default: '20000',
+    meaning: 'access tokens the ingress remembers, per process (at most 100000, ~0.7 KB each: the heap is capped at 128 MiB)',
+  },
   { name: 'TESSERA_TOKEN_CACHE_MAX_AGE_MS', default: '5000', meaning: 'a remembered token is read from Redis again after this long' },
   {
     name: 'TESSERA_INGRESS_PROCESSES',
@@ -295,7 +299,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     },
     tokenCache: {
       enabled: r.bool('TESSERA_TOKEN_CACHE', !(redisUrl ?? '').startsWith('redis-cluster://')),
-      maxEntries: r.int('TESSERA_TOKEN_CACHE_ENTRIES', 20_000, 1, 10_000_000),
+      maxEntries: r.int('TESSERA_TOKEN_CACHE_ENTRIES', 20_000, 1, 100_000),
       maxAgeMs: r.int('TESSERA_TOKEN_CACHE_MAX_AGE_MS', 5000, 1, 3_600_000),
     },
     ingressProcesses: r.int('TESSERA_INGRESS_PROCESSES', 1, 1, 256),
