@@ -102,4 +102,4 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.TESSERA_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Node flags: INGRESS_NODE_FLAGS in services/ingress/src/flags.ts (a test keeps the two equal).
-CMD ["node", "--max-semi-space-size=4", "--max-old-space-size=128", "services/ingress/dist/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "services/ingress/dist/main.js"]
