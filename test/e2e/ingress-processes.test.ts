@@ -145,4 +145,38 @@ describe('several ingress processes on one port', () => {
     await sleep(200);
     await expect(send(port, '/healthz', '')).rejects.toThrow();
   }, 20_000);
+
+  it('leaves no process behind when the first one is killed outright', async () => {
+    const again = spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
+      env: {
+        ...process.env,
+        ...TEST_ARGON2,
+        REDIS_URL: inject('redisUrl'),
+        TESSERA_REDIS_PREFIX: prefix,
+        TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
+        TESSERA_HOST: '127.0.0.1',
+        TESSERA_PORT: String(port),
+        TESSERA_INGRESS_PROCESSES: '2',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    again.stdout?.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    for (let i = 0; i < 300 && text.split('"ingress listening"').length < 3; i++) await sleep(50);
+    expect((await processesSeen(60)).size).toBe(2);
+    again.kill('SIGKILL');
+    await once(again, 'exit');
+    // the sibling notices its parent is gone and stops; then nothing answers on the port
+    let open = true;
+    for (let i = 0; i < 100 && open; i++) {
+      await sleep(50);
+      open = await send(port, '/healthz', '').then(
+        () => true,
+        () => false,
+      );
+    }
+    expect(open).toBe(false);
+  }, 30_000);
 });

@@ -300,7 +300,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     tokenCache: {
       enabled: r.bool('TESSERA_TOKEN_CACHE', !(redisUrl ?? '').startsWith('redis-cluster://')),
       maxEntries: r.int('TESSERA_TOKEN_CACHE_ENTRIES', 20_000, 1, 100_000),
-      maxAgeMs: r.int('TESSERA_TOKEN_CACHE_MAX_AGE_MS', 5000, 1, 3_600_000),
+      maxAgeMs: r.int('TESSERA_TOKEN_CACHE_MAX_AGE_MS', 5000, 1, 60_000),
     },
     ingressProcesses: r.int('TESSERA_INGRESS_PROCESSES', 1, 1, 256),
     demo: r.bool('TESSERA_DEMO', false),

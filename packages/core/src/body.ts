@@ -221,11 +221,14 @@ function decodeUrlencoded(body: Uint8Array): BodyResult {
   // (URLSearchParams) is the reference; the loop below gives the same fields faster, and hands
   // anything it cannot decode strictly (a stray %, bytes that are not UTF-8) to the reference.
   let from = 0;
+  // the next '=' at or after `from`; searched again only once passed, so a body of many parts
+  // without '=' costs one scan, not one per part
+  let eq = text.indexOf('=');
   while (from <= text.length) {
     let end = text.indexOf('&', from);
     if (end === -1) end = text.length;
     if (end > from) {
-      const eq = text.indexOf('=', from);
+      if (eq !== -1 && eq < from) eq = text.indexOf('=', from);
       const cut = eq === -1 || eq > end ? end : eq;
       const name = formComponent(text.slice(from, cut));
       const value = cut === end ? '' : formComponent(text.slice(cut + 1, end));

@@ -50,7 +50,7 @@ export function keyLayout(prefix: string): KeyLayout {
     token: (hash) => `${prefix}t:{${hash}}`,
     expired: (hash) => `${prefix}x:{${hash}}`,
     revokedFamily: (family) => `${prefix}fr:{${family}}`,
-    userFamilies: (userId) => `${prefix}uf:{u${userId}}`,
+    userFamilies: (userId) => `${prefix}ui:{u${userId}}`,
     blacklist: (jti) => `${prefix}jb:{${jti}}`,
     lockout: (identifier) => `${users}lk:${identifier}`,
     reservations: (identifier) => `${users}lki:${identifier}`,

@@ -15,7 +15,7 @@ const SCRIPTS = [
   'useRefresh-1',
   'consumeAccess-1',
   'trackFamily-1',
-  'takeFamily-1',
+  'dropFamily-1',
   'beginLogin-4',
   'finishLogin-4',
   'escalateLock-2',
@@ -28,7 +28,7 @@ export type TesseraRedis = Redis & {
   getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
   trackFamily(k1: string, family: string, hashes: string, expiry: string): Promise<number>;
-  takeFamily(k1: string, family: string): Promise<string>;
+  dropFamily(k1: string, family: string, entry: string): Promise<number>;
   beginLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
   finishLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number[]>;
   escalateLock(k1: string, k2: string, ...argv: (string | number)[]): Promise<number>;

@@ -20,7 +20,12 @@ export interface RevocationFeed {
  * Subscribes to the revocations channel on its own connection (one Redis or a cluster), and
  * again after every reconnect. Resolves once subscribed.
  */
-export async function revocationFeed(url: string, keys: KeyLayout, listener: RevocationListener): Promise<RevocationFeed> {
+export async function revocationFeed(
+  url: string,
+  keys: KeyLayout,
+  listener: RevocationListener,
+  options: { readonly heartbeatMs?: number } = {},
+): Promise<RevocationFeed> {
   const name = `tessera-revocation-feed-${crypto.randomUUID().slice(0, 8)}`;
   const redis = newRedisClient(url, {
     lazyConnect: true,
@@ -61,12 +66,39 @@ export async function revocationFeed(url: string, keys: KeyLayout, listener: Rev
   await redis.connect();
   await redis.subscribe(keys.revocations);
   up();
+  // A subscribed connection sends nothing by itself, so a dead peer (half-open TCP, a frozen
+  // Redis) would go unnoticed for hours while revocations are lost. A PING on the same connection
+  // must come back within the beat: if not, the feed counts as down (the memory stops serving)
+  // and the connection is dropped and made again.
+  const beat = options.heartbeatMs ?? 1000;
+  let waiting = false;
+  const heartbeat = setInterval(() => {
+    if (waiting || redis.status !== 'ready') return;
+    waiting = true;
+    const timer = setTimeout(() => {
+      down();
+      redis.disconnect(true);
+    }, beat);
+    redis.ping().then(
+      () => {
+        clearTimeout(timer);
+        waiting = false;
+      },
+      () => {
+        clearTimeout(timer);
+        waiting = false;
+        down();
+      },
+    );
+  }, beat);
+  heartbeat.unref();
   return {
     get connected() {
       return connected;
     },
     name,
     close: () => {
+      clearInterval(heartbeat);
       redis.removeAllListeners('close');
       redis.removeAllListeners('end');
       redis.removeAllListeners('reconnecting');

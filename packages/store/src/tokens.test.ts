@@ -111,15 +111,15 @@ describe('TokenRepository', () => {
     }
     const expiry = Math.max(...grants.map((g) => g.expiresAt));
     expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
-      [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}uf:{u7}`].sort(),
+      [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}ui:{u7}`].sort(),
     );
     // the user's index: field = family, value = the family's latest expiry and its token hashes;
     // it lives as long as the user's longest token
-    expect(await redis.hgetall(`${prefix}uf:{u7}`)).toStrictEqual({
+    expect(await redis.hgetall(`${prefix}ui:{u7}`)).toStrictEqual({
       '~family-1': `${(expiry / 1000).toString(36).padStart(7, '0')}${grants.map((g) => tokenHash(g.value)).join('')}`,
     });
-    expect(await redis.object('ENCODING', `${prefix}uf:{u7}`)).toBe('listpack');
-    expect(await redis.pexpiretime(`${prefix}uf:{u7}`)).toBe(expiry);
+    expect(await redis.object('ENCODING', `${prefix}ui:{u7}`)).toBe('listpack');
+    expect(await redis.pexpiretime(`${prefix}ui:{u7}`)).toBe(expiry);
   });
 
   it('rotated tokens join their family; the index never expires before its latest token', async () => {
@@ -127,9 +127,9 @@ describe('TokenRepository', () => {
     await tokens.save(first, recordOf);
     const second = [grant('0f7d4a9e-1c2b-4d3e-8f4a-5b6c7d8e9f00', 'access', 60)];
     await tokens.save(second, recordOf);
-    const value = (await redis.hget(`${prefix}uf:{u7}`, '~family-1')) as string;
+    const value = (await redis.hget(`${prefix}ui:{u7}`, '~family-1')) as string;
     expect(value.slice(7)).toBe([...first, ...second].map((g) => tokenHash(g.value)).join(''));
-    expect(await redis.pexpiretime(`${prefix}uf:{u7}`)).toBe((first[1] as TokenGrant).expiresAt);
+    expect(await redis.pexpiretime(`${prefix}ui:{u7}`)).toBe((first[1] as TokenGrant).expiresAt);
     expect(await tokens.revokeFamily(7, 'family-1', 'reuse')).toBe(3);
     expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
   });
@@ -138,10 +138,10 @@ describe('TokenRepository', () => {
     const now = Date.now();
     const short: TokenGrant = { value: ACCESS, kind: 'access', format: 'uuid', lifetime: 1, issuedAt: now, expiresAt: now + 1000 };
     await tokens.save([short], (g) => ({ ...recordOf(g), family: 'old' }));
-    expect(await redis.hkeys(`${prefix}uf:{u7}`)).toStrictEqual(['~old']);
+    expect(await redis.hkeys(`${prefix}ui:{u7}`)).toStrictEqual(['~old']);
     await sleep(2100);
     await tokens.save([grant(REFRESH, 'refresh', 600)], recordOf);
-    expect(await redis.hkeys(`${prefix}uf:{u7}`)).toStrictEqual(['~family-1']);
+    expect(await redis.hkeys(`${prefix}ui:{u7}`)).toStrictEqual(['~family-1']);
   });
 
   it('a used refresh token is kept, marked, and recognised; kinds are checked', async () => {
@@ -182,9 +182,27 @@ describe('TokenRepository', () => {
     }));
     expect(await tokens.revokeUser(7, 'user_disabled')).toBe(2);
     expect(await tokens.isFamilyRevoked('a6c3d3a1-8b0e-4f3e-9d6c-2b1a0f9e8d7c')).toBe(true);
-    expect(await redis.exists(`${prefix}uf:{u7}`)).toBe(0);
+    expect(await redis.exists(`${prefix}ui:{u7}`)).toBe(0);
     expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
     await sub.quit();
+  });
+
+  it('a family revocation cut short is completed by the next one; a grown entry is left to its rotation', async () => {
+    const grants = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
+    await tokens.save(grants, recordOf);
+    // as if a first revocation had deleted one token and then lost Redis before the rest
+    await redis.del(tokens.keyOf(ACCESS));
+    expect(await tokens.revokeFamily(7, 'family-1', 'admin')).toBe(1);
+    expect(await tokens.get(REFRESH)).toBeNull();
+    expect(await redis.exists(`${prefix}ui:{u7}`)).toBe(0);
+    // the index entry leaves only if it is still what the revocation read
+    await tokens.save(grants, recordOf);
+    const field = (await redis.hkeys(`${prefix}ui:{u7}`))[0] as string;
+    const read = (await redis.hget(`${prefix}ui:{u7}`, field)) as string;
+    await tokens.save([grant('0c6f6f0e-3b0a-4c53-8f8e-6b0f2d1e3a4b', 'access', 86_400)], recordOf);
+    expect(await redis.dropFamily(`${prefix}ui:{u7}`, field, read)).toBe(0);
+    expect(await redis.hexists(`${prefix}ui:{u7}`, field)).toBe(1);
+    expect(await redis.dropFamily(`${prefix}ui:{u7}`, field, (await redis.hget(`${prefix}ui:{u7}`, field)) as string)).toBe(1);
   });
 
   it('never writes a raw token value, in keys or values', async () => {

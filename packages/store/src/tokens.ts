@@ -47,7 +47,7 @@ function expiryField(expiresAtMs: number): string {
  * Tokens in Redis, laid out for memory (every byte is paid per live token):
  * - `<prefix>t:{tokenHash(token)}` → the record as a short string (record.ts), expiring exactly
  *   at the token's expiry (PXAT), so the key lives as long as the token and no longer;
- * - `<prefix>uf:{u<userId>}` → the user's token index, one small hash: field = login family,
+ * - `<prefix>ui:{u<userId>}` → the user's token index, one small hash: field = login family,
  *   value = the family's token hashes (trackFamily-1.lua), so a family or a user can be revoked at
  *   once. It lives as long as the user's latest token.
  * - `<prefix>fr:{family}` marks a revoked family while a rotation could still add to it.
@@ -132,17 +132,25 @@ export class TokenRepository {
     return deleted > 0;
   }
 
-  /** Revokes every token of a login family of a user; returns how many were live. */
+  /**
+   * Revokes every token of a login family of a user; returns how many were live. Each step can be
+   * repeated: the family leaves the index only after its tokens are gone and announced, so a
+   * revocation cut short (Redis timeout, failover) is completed by the next attempt.
+   */
   async revokeFamily(userId: number, family: string, reason: RevokeReason): Promise<number> {
     const index = this.keys.userFamilies(userId);
-    // Mark first, then take: a rotation that adds to the family after the take sees the mark when
-    // it checks (isFamilyRevoked); one that added before is in what was taken. The index lives as
-    // long as the user's latest token, so the mark outlives every token of the family.
+    const field = encodeFamily(family);
+    // Mark first, then read: a rotation that adds to the family after the read sees the mark when
+    // it checks (isFamilyRevoked) and revokes its own tokens; one that added before is in what was
+    // read. The mark outlives the index (so every token of the family), and at least a minute.
     const ttl = await guarded(() => this.redis.pttl(index));
-    await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PX', ttl > 0 ? ttl : 86_400_000));
-    const hashes = splitHashes(await guarded(() => this.redis.takeFamily(index, encodeFamily(family))));
+    await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PX', Math.max(ttl, 60_000)));
+    const entry = await guarded(() => this.redis.hget(index, field));
+    if (entry === null) return 0;
+    const hashes = splitHashes(entry.slice(7));
     const deleted = await guarded(() => Promise.all(hashes.map((h) => this.redis.del(this.keys.token(h)))));
     await this.forget(hashes, reason);
+    await guarded(() => this.redis.dropFamily(index, field, entry));
     return deleted.reduce((a, b) => a + b, 0);
   }
 

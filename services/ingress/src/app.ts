@@ -34,14 +34,20 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
   });
   server.any('/*', (req, res) => {
     readRequest(req, res, settings.bodyLimit, (raw) => {
+      const close = raw.body === null;
+      // Nothing thrown here may escape: not into uWS's onData callback, not as an unhandled rejection.
       const fail = (err: unknown) => {
         deps.log.error('unhandled error', { err });
-        writeAnswer(res, INTERNAL_ERROR);
+        try {
+          writeAnswer(res, INTERNAL_ERROR, close);
+        } catch {
+          // the client is gone
+        }
       };
       try {
         const answer = handle(raw);
-        if (answer instanceof Promise) answer.then((a) => writeAnswer(res, a, raw.body === null), fail);
-        else writeAnswer(res, answer, raw.body === null);
+        if (answer instanceof Promise) answer.then((a) => writeAnswer(res, a, close)).catch(fail);
+        else writeAnswer(res, answer, close);
       } catch (err) {
         fail(err);
       }

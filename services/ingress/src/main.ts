@@ -28,14 +28,24 @@ async function main(): Promise<void> {
   const deps = await openDeps(settings, log, 'tessera-ingress');
   const ingress = await listen(createServer(settings, deps), settings.port, settings.host);
   log.info('ingress listening', { host: settings.host, port: ingress.port, pid: process.pid });
-  const siblings = process.env[SIBLING] === undefined ? startSiblings(settings.ingressProcesses - 1, log) : null;
-  const stop = async (signal: string) => {
+  let stopping = false;
+  const stop = async (signal: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
     log.info('ingress stopping', { signal });
+    // siblings first: from here on, one that exits is stopping, not dying
+    const halted = siblings?.stop();
     await ingress.close();
-    await siblings?.stop();
+    await halted;
     deps.close();
-    process.exit(0);
+    process.exit(code);
   };
+  const siblings =
+    process.env[SIBLING] === undefined
+      ? startSiblings(settings.ingressProcesses - 1, log, () => void stop('siblings keep dying', 1))
+      : null;
+  // a sibling ends with the process that started it, however that one ends (even SIGKILL)
+  if (process.env[SIBLING] !== undefined) process.once('disconnect', () => void stop('first ingress process gone'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
 }
@@ -44,9 +54,10 @@ async function main(): Promise<void> {
  * The other ingress processes of TESSERA_INGRESS_PROCESSES: the same program, listening on the
  * same port (uWebSockets.js sets SO_REUSEPORT, so the kernel spreads connections over them). One
  * that dies is started again after a second; one that keeps dying (5 times in a minute) takes the
- * whole ingress down, so the supervisor above it notices.
+ * whole ingress down with exit code 1, so the supervisor above it notices. Each sibling stops when
+ * this process goes, even if it is killed (their IPC channel closes).
  */
-function startSiblings(count: number, log: Logger): { stop(): Promise<void> } | null {
+function startSiblings(count: number, log: Logger, giveUp: () => void): { stop(): Promise<void> } | null {
   if (count <= 0) return null;
   let stopping = false;
   const deaths: number[] = [];
@@ -54,7 +65,8 @@ function startSiblings(count: number, log: Logger): { stop(): Promise<void> } | 
   const start = (n: number) => {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string], {
       env: { ...process.env, [SIBLING]: String(n) },
-      stdio: 'inherit',
+      // the IPC channel closes when this process ends, however it ends: the sibling then stops
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     });
     running.add(child);
     child.once('exit', (code, signal) => {
@@ -66,7 +78,7 @@ function startSiblings(count: number, log: Logger): { stop(): Promise<void> } | 
       log.error('ingress process died', { sibling: n, code, signal });
       if (deaths.length >= 5) {
         log.error('ingress processes keep dying; stopping', {});
-        process.kill(process.pid, 'SIGTERM');
+        giveUp();
         return;
       }
       setTimeout(() => {

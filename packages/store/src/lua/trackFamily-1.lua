@@ -1,7 +1,7 @@
 --[[
   Adds tokens to their login family in the user's index, in one atomic step:
 
-    <prefix>uf:{u<id>}   hash   field: family (as the record stores it)
+    <prefix>ui:{u<id>}   hash   field: family (as the record stores it)
                                 value: <expiry> <hash><hash>...
       expiry  the latest expiry of the family's tokens, seconds since epoch, base 36, 7 characters
       hash    a token hash (tokenHash: 22 characters)
