@@ -58,14 +58,28 @@ describe('TokenCache', () => {
     expect(c.get('b')).toBeDefined();
   });
 
-  it('drops the result of a lookup that a revocation overtook', () => {
+  it('drops the result of a lookup that its own revocation overtook, not one that others did', () => {
     const { c } = cache();
     const stamp = c.stamp();
-    c.revoked(['some-hash']); // arrives while the lookup is in flight, maybe for this very token
+    c.revoked(['other-1', 'h', 'other-2']); // arrive while the lookup is in flight
     c.put(stamp, 'tok', 'h', record());
     expect(c.get('tok')).toBeUndefined();
-    c.put(c.stamp(), 'tok', 'h', record());
+    const stamp2 = c.stamp();
+    c.revoked(['other-3']);
+    c.put(stamp2, 'tok', 'h', record());
     expect(c.get('tok')).toBeDefined();
+  });
+
+  it('remembers nothing that was in flight across too many revocations to tell, or a feed reset', () => {
+    const { c } = cache();
+    const stamp = c.stamp();
+    c.revoked(Array.from({ length: 1024 }, (_, i) => `other-${i}`));
+    c.put(stamp, 'tok', 'h', record());
+    expect(c.get('tok')).toBeUndefined();
+    const stamp2 = c.stamp();
+    c.reset(true);
+    c.put(stamp2, 'tok', 'h', record());
+    expect(c.get('tok')).toBeUndefined();
   });
 
   it('keeps access tokens only', () => {

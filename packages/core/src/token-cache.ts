@@ -8,8 +8,9 @@ import type { TokenRecord } from './types.ts';
  * - nothing is served unless the feed is connected; when it drops or comes back, everything is
  *   forgotten (`reset`);
  * - a revoked token's hash arrives on the feed, and its entry goes;
- * - a lookup that was in flight while any revocation arrived is not remembered (`stamp`), so a
- *   reply that raced its own revocation cannot come back as a stale entry;
+ * - a lookup that was in flight while its token's revocation arrived is not remembered (`stamp`),
+ *   so a reply that raced its own revocation cannot come back as a stale entry (the last
+ *   RECENT revoked hashes are kept to tell; past that many, nothing in flight is remembered);
  * - an entry is never served past the token's `exp`, nor longer than `maxAgeMs` after it was read;
  * - only access tokens are kept: refresh tokens change state when used (single use), which is not
  *   a revocation and is not pushed.
@@ -30,10 +31,15 @@ interface Entry {
   readonly until: number;
 }
 
+/** How many revoked hashes are kept to judge lookups that were in flight. */
+const RECENT = 1024;
+
 export class TokenCache {
   private readonly byToken = new Map<string, Entry>();
   private readonly byHash = new Map<string, string>();
+  /** Counts revoked hashes; `recent[g % RECENT]` is the g-th. */
   private generation = 0;
+  private readonly recent: (string | undefined)[] = new Array(RECENT);
   private connected = false;
 
   constructor(private readonly options: TokenCacheOptions) {}
@@ -64,7 +70,12 @@ export class TokenCache {
 
   /** Remembers a live token that Redis returned for a lookup started at `stamp`. */
   put(stamp: number, token: string, hash: string, record: TokenRecord): void {
-    if (!this.connected || stamp !== this.generation || record.kind !== 'access') return;
+    if (!this.connected || record.kind !== 'access') return;
+    if (stamp !== this.generation) {
+      // revocations arrived while the lookup was in flight: was this token among them?
+      if (this.generation - stamp >= RECENT) return;
+      for (let g = stamp + 1; g <= this.generation; g++) if (this.recent[g % RECENT] === hash) return;
+    }
     const until = Math.min(record.exp * 1000, this.options.now() + this.options.maxAgeMs);
     if (this.byToken.size >= this.options.maxEntries) {
       const oldest = this.byToken.keys().next();
@@ -80,8 +91,9 @@ export class TokenCache {
 
   /** Tokens revoked, renewed or blacklisted anywhere: forget them. */
   revoked(hashes: readonly string[]): void {
-    this.generation++;
     for (const h of hashes) {
+      this.generation++;
+      this.recent[this.generation % RECENT] = h;
       const token = this.byHash.get(h);
       if (token !== undefined) this.drop(token, h);
     }
@@ -89,7 +101,8 @@ export class TokenCache {
 
   /** The feed (re)connected or dropped: forget everything; serve again only while connected. */
   reset(connected: boolean): void {
-    this.generation++;
+    // whatever was in flight may have missed a revocation: no lookup started before is remembered
+    this.generation += RECENT;
     this.connected = connected;
     this.byToken.clear();
     this.byHash.clear();
