@@ -267,13 +267,13 @@ describe('a copy of the Redis data holds no usable token', () => {
         .map((t) => `${p}x:{${tokenName(t)}}`)
         .sort(),
     );
-    expect(keysOf('uf').sort()).toStrictEqual([`${p}uf:{u1}`, `${p}uf:{u2}`, `${p}uf:{u3}`, `${p}uf:{u4}`]);
-    const indexes = dump.filter((d) => d.key.startsWith(`${p}uf:`));
+    expect(keysOf('ui').sort()).toStrictEqual([`${p}ui:{u1}`, `${p}ui:{u2}`, `${p}ui:{u3}`, `${p}ui:{u4}`]);
+    const indexes = dump.filter((d) => d.key.startsWith(`${p}ui:`));
     expect(indexes.reduce((n, d) => n + d.strings.length / 2, 0)).toBe(6); // one family per login
     // the indexes name every token by its hash
     const indexed = indexes.flatMap((d) => d.strings.filter((_, i) => i % 2 === 1)).join('');
     for (const t of tokens) expect(indexed).toContain(tokenName(t));
-    const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('uf'), ...keysOf('{users}')]);
+    const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('ui'), ...keysOf('{users}')]);
     expect(dump.filter((d) => !known.has(d.key)).map((d) => d.key)).toStrictEqual([]);
     // the outbox stream holds the attempts' events, which carry neither tokens nor passwords (checked below)
     expect(new Set(dump.map((d) => d.type))).toStrictEqual(new Set(['string', 'hash', 'stream']));

@@ -27,7 +27,7 @@ export type TesseraRedis = Redis & {
   createUser(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
   getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
-  trackFamily(k1: string, family: string, hashes: string, expiry: string): Promise<number>;
+  trackFamily(k1: string, family: string, entries: string): Promise<number>;
   dropFamily(k1: string, family: string, entry: string): Promise<number>;
   beginLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
   finishLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number[]>;

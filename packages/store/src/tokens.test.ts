@@ -113,10 +113,10 @@ describe('TokenRepository', () => {
     expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
       [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}ui:{u7}`].sort(),
     );
-    // the user's index: field = family, value = the family's latest expiry and its token hashes;
-    // it lives as long as the user's longest token
+    // the user's index: field = family, value = per token its expiry and its hash; it lives as
+    // long as the user's longest token
     expect(await redis.hgetall(`${prefix}ui:{u7}`)).toStrictEqual({
-      '~family-1': `${(expiry / 1000).toString(36).padStart(7, '0')}${grants.map((g) => tokenHash(g.value)).join('')}`,
+      '~family-1': grants.map((g) => `${(g.expiresAt / 1000).toString(36).padStart(7, '0')}${tokenHash(g.value)}`).join(''),
     });
     expect(await redis.object('ENCODING', `${prefix}ui:{u7}`)).toBe('listpack');
     expect(await redis.pexpiretime(`${prefix}ui:{u7}`)).toBe(expiry);
@@ -128,10 +128,26 @@ describe('TokenRepository', () => {
     const second = [grant('0f7d4a9e-1c2b-4d3e-8f4a-5b6c7d8e9f00', 'access', 60)];
     await tokens.save(second, recordOf);
     const value = (await redis.hget(`${prefix}ui:{u7}`, '~family-1')) as string;
-    expect(value.slice(7)).toBe([...first, ...second].map((g) => tokenHash(g.value)).join(''));
+    expect(value).toBe(
+      [...first, ...second].map((g) => `${(g.expiresAt / 1000).toString(36).padStart(7, '0')}${tokenHash(g.value)}`).join(''),
+    );
     expect(await redis.pexpiretime(`${prefix}ui:{u7}`)).toBe((first[1] as TokenGrant).expiresAt);
     expect(await tokens.revokeFamily(7, 'family-1', 'reuse')).toBe(3);
     expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
+  });
+
+  it("drops a family's expired tokens when the family is written again: a long session stays small", async () => {
+    const now = Date.now();
+    const short: TokenGrant = { value: ACCESS, kind: 'access', format: 'uuid', lifetime: 1, issuedAt: now, expiresAt: now + 1000 };
+    await tokens.save([short, grant(REFRESH, 'refresh', 600)], recordOf);
+    await sleep(2100);
+    const next = grant('0f7d4a9e-1c2b-4d3e-8f4a-5b6c7d8e9f00', 'access', 60);
+    await tokens.save([next], recordOf);
+    const value = (await redis.hget(`${prefix}ui:{u7}`, '~family-1')) as string;
+    expect(value.length).toBe(2 * 29);
+    expect(value).not.toContain(tokenHash(ACCESS));
+    expect(value).toContain(tokenHash(REFRESH));
+    expect(value).toContain(tokenHash(next.value));
   });
 
   it('drops families whose every token has expired from the index', async () => {

@@ -27,14 +27,14 @@ function scriptState([code, raw]: [number, string?]): TokenState {
   return { state: 'live', record };
 }
 
-/** The hashes of a family's index entry: tokenHash names are 22 characters, concatenated. */
-function splitHashes(joined: string): string[] {
+/** The hashes of a family's index entry: per token, its expiry (7 characters) and its name (22). */
+function splitHashes(entry: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < joined.length; i += HASH_LENGTH) out.push(joined.slice(i, i + HASH_LENGTH));
+  for (let i = 0; i + ENTRY_LENGTH <= entry.length; i += ENTRY_LENGTH) out.push(entry.slice(i + 7, i + ENTRY_LENGTH));
   return out;
 }
 
-const HASH_LENGTH = 22;
+const ENTRY_LENGTH = 29;
 
 /** An expiry as the index keeps it: seconds since epoch (rounded up), base 36, 7 characters. */
 function expiryField(expiresAtMs: number): string {
@@ -69,7 +69,7 @@ export class TokenRepository {
   async save(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void> {
     const tokens: { hash: string; value: string; grant: TokenGrant }[] = [];
     // one index entry per (user, family): the grants of one save normally share both
-    const families = new Map<string, { userId: number; family: string; hashes: string; expiresAt: number }>();
+    const families = new Map<string, { userId: number; family: string; entries: string }>();
     for (const g of grants) {
       const rec = record(g);
       const hash = tokenHash(g.value);
@@ -77,8 +77,9 @@ export class TokenRepository {
       const family = encodeFamily(rec.family);
       const id = `${rec.userId} ${family}`;
       const entry = families.get(id);
-      if (entry === undefined) families.set(id, { userId: rec.userId, family, hashes: hash, expiresAt: g.expiresAt });
-      else families.set(id, { ...entry, hashes: entry.hashes + hash, expiresAt: Math.max(entry.expiresAt, g.expiresAt) });
+      const add = expiryField(g.expiresAt) + hash;
+      if (entry === undefined) families.set(id, { userId: rec.userId, family, entries: add });
+      else entry.entries += add;
     }
     const r = this.redis;
     await guarded(() =>
@@ -87,7 +88,7 @@ export class TokenRepository {
           r.set(this.keys.token(hash), value, 'PXAT', g.expiresAt),
           ...(g.format === 'hex128' ? [r.set(this.keys.expired(hash), '1', 'PXAT', g.expiresAt + EXPIRED_MEMORY_MS)] : []),
         ]),
-        ...[...families.values()].map((f) => r.trackFamily(this.keys.userFamilies(f.userId), f.family, f.hashes, expiryField(f.expiresAt))),
+        ...[...families.values()].map((f) => r.trackFamily(this.keys.userFamilies(f.userId), f.family, f.entries)),
       ]),
     );
   }
@@ -147,7 +148,7 @@ export class TokenRepository {
     await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PX', Math.max(ttl, 60_000)));
     const entry = await guarded(() => this.redis.hget(index, field));
     if (entry === null) return 0;
-    const hashes = splitHashes(entry.slice(7));
+    const hashes = splitHashes(entry);
     const deleted = await guarded(() => Promise.all(hashes.map((h) => this.redis.del(this.keys.token(h)))));
     await this.forget(hashes, reason);
     await guarded(() => this.redis.dropFamily(index, field, entry));
