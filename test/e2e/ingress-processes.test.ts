@@ -68,20 +68,7 @@ describe('several ingress processes on one port', () => {
     });
     auth = `Basic ${Buffer.from(`svc:${await new ClientRepository(redis, keys).add('svc')}`).toString('base64')}`;
     port = await freePort();
-    ingress = spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
-      env: {
-        ...process.env,
-        ...TEST_ARGON2,
-        REDIS_URL: inject('redisUrl'),
-        TESSERA_REDIS_PREFIX: prefix,
-        TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
-        TESSERA_HOST: '127.0.0.1',
-        TESSERA_PORT: String(port),
-        TESSERA_INGRESS_PROCESSES: '2',
-        TESSERA_LOGIN_RATE_LIMIT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    ingress = spawnIngress();
     ingress.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
     ingress.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
     // both processes are up once both have said so
@@ -97,6 +84,23 @@ describe('several ingress processes on one port', () => {
     await dropPrefix(redis, prefix);
     redis.disconnect();
   });
+
+  /** `TESSERA_INGRESS_PROCESSES=2` on the test's port, Redis and prefix. */
+  const spawnIngress = () =>
+    spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
+      env: {
+        ...process.env,
+        ...TEST_ARGON2,
+        REDIS_URL: inject('redisUrl'),
+        TESSERA_REDIS_PREFIX: prefix,
+        TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
+        TESSERA_HOST: '127.0.0.1',
+        TESSERA_PORT: String(port),
+        TESSERA_INGRESS_PROCESSES: '2',
+        TESSERA_LOGIN_RATE_LIMIT: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
 
   const processesSeen = async (n: number) => {
     const seen = new Set<string>();
@@ -147,19 +151,7 @@ describe('several ingress processes on one port', () => {
   }, 20_000);
 
   it('leaves no process behind when the first one is killed outright', async () => {
-    const again = spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
-      env: {
-        ...process.env,
-        ...TEST_ARGON2,
-        REDIS_URL: inject('redisUrl'),
-        TESSERA_REDIS_PREFIX: prefix,
-        TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
-        TESSERA_HOST: '127.0.0.1',
-        TESSERA_PORT: String(port),
-        TESSERA_INGRESS_PROCESSES: '2',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const again = spawnIngress();
     let text = '';
     again.stdout?.on('data', (d: Buffer) => {
       text += d.toString();
