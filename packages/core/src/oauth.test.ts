@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { handleIntrospect, INACTIVE, introspectNow, type OAuthPorts } from './oauth.ts';
+import { handleIntrospect, INACTIVE, type OAuthPorts } from './oauth.ts';
 import { jwtSigner } from './tokens.ts';
-import type { RawRequest, TokenRecord } from './types.ts';
+import type { HttpAnswer, RawRequest, TokenRecord } from './types.ts';
 
 const NOW = 1_800_000_000_000;
 const TOKEN = '2b7f4c4e-8a1d-4d3e-9f65-0c7a1b2c3d4e';
@@ -46,37 +46,47 @@ function ports(memory: { client?: boolean; cached?: TokenRecord }): OAuthPorts {
   } as OAuthPorts;
 }
 
-describe('introspectNow', () => {
-  it('answers a remembered token of a verified client exactly as handleIntrospect does', async () => {
+/** The Redis way: ports that remember nothing, so the same answer has to come from lookup. */
+const longWay = (p: OAuthPorts): OAuthPorts => ({ ...p, clientVerified: () => undefined, cached: () => undefined });
+
+describe('handleIntrospect from memory', () => {
+  it('answers a remembered token of a verified client at once, exactly as the long way does', async () => {
     const p = ports({ client: true, cached: RECORD });
-    const now = introspectNow(request(`token=${TOKEN}`), p, policy);
-    expect(now).toStrictEqual(await handleIntrospect(request(`token=${TOKEN}`), p, policy));
-    const { active, username, scope, sub } = JSON.parse(now?.body ?? '{}') as Record<string, unknown>;
+    const now = handleIntrospect(request(`token=${TOKEN}`), p, policy);
+    expect(now).not.toBeInstanceOf(Promise);
+    const slow = handleIntrospect(request(`token=${TOKEN}`), longWay(p), policy);
+    expect(slow).toBeInstanceOf(Promise);
+    expect(now).toStrictEqual(await slow);
+    const { active, username, scope, sub } = JSON.parse((now as HttpAnswer).body) as Record<string, unknown>;
     expect({ active, username, scope, sub }).toStrictEqual({ active: true, username: 'alice', scope: 'read write', sub: '7' });
     // the same record gives the same answer object
-    expect(introspectNow(request(`token=${TOKEN}`), p, policy)).toBe(now);
+    expect(handleIntrospect(request(`token=${TOKEN}`), p, policy)).toBe(now);
   });
 
-  it('leaves the work to handleIntrospect when the client or the token is not in memory', () => {
-    expect(introspectNow(request(`token=${TOKEN}`), ports({ client: undefined, cached: RECORD }), policy)).toBeUndefined();
-    expect(introspectNow(request(`token=${TOKEN}`), ports({ client: false, cached: RECORD }), policy)).toBeUndefined();
-    expect(introspectNow(request(`token=${TOKEN}`), ports({ client: true }), policy)).toBeUndefined();
-    const { cached: _, ...withoutMemory } = ports({ client: true, cached: RECORD });
-    expect(introspectNow(request(`token=${TOKEN}`), withoutMemory as OAuthPorts, policy)).toBeUndefined();
+  it('takes the long way when the client or the token is not in memory', async () => {
+    const expected = await handleIntrospect(request(`token=${TOKEN}`), longWay(ports({})), policy);
+    for (const p of [ports({ client: undefined, cached: RECORD }), ports({ client: false, cached: RECORD }), ports({ client: true })]) {
+      const answer = handleIntrospect(request(`token=${TOKEN}`), p, policy);
+      expect(answer).toBeInstanceOf(Promise);
+      expect(await answer).toStrictEqual(expected);
+    }
   });
 
-  it('answers a bad request at once, as the long way would', async () => {
+  it('answers a bad request at once, as the long way does', () => {
     const p = ports({ client: true, cached: RECORD });
     for (const [body, auth] of [
       ['', undefined],
       [`token=${TOKEN}`, 'Bearer x'],
     ] as const) {
-      expect(introspectNow(request(body, auth), p, policy)).toStrictEqual(await handleIntrospect(request(body, auth), p, policy));
+      const answer = handleIntrospect(request(body, auth), p, policy);
+      expect(answer).not.toBeInstanceOf(Promise);
+      expect((answer as HttpAnswer).status).toBe(auth === undefined ? 400 : 401);
+      expect(answer).toStrictEqual(handleIntrospect(request(body, auth), longWay(p), policy));
     }
   });
 
   it('says inactive once the remembered token has expired', () => {
     const expired = { ...RECORD, exp: NOW / 1000 };
-    expect(introspectNow(request(`token=${TOKEN}`), ports({ client: true, cached: expired }), policy)).toBe(INACTIVE);
+    expect(handleIntrospect(request(`token=${TOKEN}`), ports({ client: true, cached: expired }), policy)).toBe(INACTIVE);
   });
 });

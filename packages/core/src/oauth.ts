@@ -145,33 +145,34 @@ async function guard(context: string, ports: OAuthPorts, work: () => Promise<Htt
   }
 }
 
-/** RFC 7662: `{"active":false}` for anything that is not a live token, the claims otherwise. */
-export function handleIntrospect(req: RawRequest, ports: OAuthPorts, policy: OAuthPolicy): Promise<HttpAnswer> {
-  return guard('introspect', ports, async () => {
-    const r = readRequest(req, policy);
-    if (!r.ok) return r.answer;
-    // client check and token lookup travel to Redis together
-    const [authenticated, record] = await Promise.all([
-      ports.authenticateClient(r.client.id, r.client.secret),
-      liveRecord(r.token, ports, policy),
-    ]);
-    if (!authenticated) return INVALID_CLIENT;
-    return record === null ? INACTIVE : activeAnswer(record, ports.now());
-  });
+/** The client's verdict and the token's live record, asked together (one trip to Redis for both). */
+async function clientAndRecord(
+  r: { token: string; client: Credentials },
+  ports: OAuthPorts,
+  policy: OAuthPolicy,
+): Promise<{ authenticated: boolean; record: TokenRecord | null }> {
+  const [authenticated, record] = await Promise.all([
+    ports.authenticateClient(r.client.id, r.client.secret),
+    liveRecord(r.token, ports, policy),
+  ]);
+  return { authenticated, record };
 }
 
 /**
- * The introspection answer at once, without a promise, when all it needs is in memory: a client
- * verified moments ago and a remembered token (`OAuthPorts.cached`). Undefined otherwise, and
- * `handleIntrospect` gives the same answer the long way.
+ * RFC 7662: `{"active":false}` for anything that is not a live token, the claims otherwise.
+ * Answered at once, without a promise, when all it needs is in memory: a client verified moments
+ * ago (`OAuthPorts.clientVerified`) and a remembered token (`OAuthPorts.cached`).
  */
-export function introspectNow(req: RawRequest, ports: OAuthPorts, policy: OAuthPolicy): HttpAnswer | undefined {
-  if (ports.cached === undefined || ports.clientVerified === undefined) return undefined;
+export function handleIntrospect(req: RawRequest, ports: OAuthPorts, policy: OAuthPolicy): HttpAnswer | Promise<HttpAnswer> {
   const r = readRequest(req, policy);
   if (!r.ok) return r.answer;
-  if (ports.clientVerified(r.client.id, r.client.secret) !== true) return undefined;
-  const record = ports.cached(r.token);
-  return record === undefined ? undefined : activeAnswer(record, ports.now());
+  const remembered = ports.clientVerified?.(r.client.id, r.client.secret) === true ? ports.cached?.(r.token) : undefined;
+  if (remembered !== undefined) return activeAnswer(remembered, ports.now());
+  return guard('introspect', ports, async () => {
+    const { authenticated, record } = await clientAndRecord(r, ports, policy);
+    if (!authenticated) return INVALID_CLIENT;
+    return record === null ? INACTIVE : activeAnswer(record, ports.now());
+  });
 }
 
 /** Answers of remembered records: the same record object gets the same answer object. */
@@ -205,10 +206,7 @@ export function handleRevoke(req: RawRequest, ports: OAuthPorts, policy: OAuthPo
   return guard('revoke', ports, async () => {
     const r = readRequest(req, policy);
     if (!r.ok) return r.answer;
-    const [authenticated, record] = await Promise.all([
-      ports.authenticateClient(r.client.id, r.client.secret),
-      liveRecord(r.token, ports, policy),
-    ]);
+    const { authenticated, record } = await clientAndRecord(r, ports, policy);
     if (!authenticated) return INVALID_CLIENT;
     if (record !== null) {
       if (record.kind === 'refresh') {

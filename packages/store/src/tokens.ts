@@ -99,8 +99,8 @@ export class TokenRepository {
     return st.state === 'live' ? st.record : null;
   }
 
-  async lookup(token: string): Promise<TokenState> {
-    const hash = tokenHash(token);
+  /** What Redis knows of a token; `hash` is its tokenHash when the caller has it already. */
+  async lookup(token: string, hash: string = tokenHash(token)): Promise<TokenState> {
     const raw = await guarded(() => this.redis.get(this.keys.token(hash)));
     if (raw !== null) return decode(raw);
     // only PEB tokens (128 hex) leave an "expired" memory: other unknown tokens cost no second trip

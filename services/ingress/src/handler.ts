@@ -6,7 +6,6 @@ import {
   type HttpAnswer,
   handleIntrospect,
   handleRevoke,
-  introspectNow,
   type RawRequest,
   type Route,
   routeIndex,
@@ -110,8 +109,8 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
       observe(req, reqId, route.dialect.name, outcome, answer, started);
       return answer;
     }
-    if (req.path === '/oauth/introspect' || req.path === '/oauth/revoke') {
-      const answer = await (req.path === '/oauth/introspect' ? handleIntrospect(req, oPorts, oPolicy) : handleRevoke(req, oPorts, oPolicy));
+    if (req.path === '/oauth/revoke') {
+      const answer = await handleRevoke(req, oPorts, oPolicy);
       observe(req, reqId, 'oauth', oauthOutcome(req.path, answer), answer, started);
       return answer;
     }
@@ -138,13 +137,14 @@ export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
     const given = req.requestId ?? '';
     const reqId = given !== '' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : `${process_id}-${(++served).toString(36)}`;
     if (req.path === '/oauth/introspect') {
-      // a remembered token for a client verified moments ago: answered without a promise
+      // answered without a promise when the token and the client are in memory
       const started = performance.now();
-      const now = introspectNow(req, oPorts, oPolicy);
-      if (now !== undefined) {
-        observe(req, reqId, 'oauth', oauthOutcome(req.path, now), now, started);
-        return withId(now, reqId);
-      }
+      const answered = (answer: HttpAnswer) => {
+        observe(req, reqId, 'oauth', oauthOutcome(req.path, answer), answer, started);
+        return withId(answer, reqId);
+      };
+      const answer = handleIntrospect(req, oPorts, oPolicy);
+      return answer instanceof Promise ? answer.then(answered) : answered(answer);
     }
     return handle(req, reqId).then((answer) => withId(answer, reqId));
   };

@@ -148,8 +148,9 @@ export function tokenPolicy(settings: Settings): TokenPolicy {
 function rememberingLookup(tokens: TokenRepository, cache: TokenCache): OAuthPorts['lookup'] {
   return async (token) => {
     const stamp = cache.stamp();
-    const st = await tokens.lookup(token);
-    if (st.state === 'live' && st.record.kind === 'access') cache.put(stamp, token, tokenHash(token), st.record);
+    const hash = tokenHash(token);
+    const st = await tokens.lookup(token, hash);
+    if (st.state === 'live' && st.record.kind === 'access') cache.put(stamp, token, hash, st.record);
     return st;
   };
 }
