@@ -28,6 +28,14 @@ export class CliError extends Error {
   }
 }
 
+/** A command group given no verb, or one it does not know: one line, exit code 2. */
+export function unknownVerb(group: string, verb: string | undefined, usage: string): CliError {
+  return new CliError(
+    verb === undefined ? `missing command: ${group} ${usage}` : `unknown command: ${group} ${verb} (tessera --help lists the commands)`,
+    2,
+  );
+}
+
 export interface CliContext {
   readonly settings: Settings;
   readonly redis: TesseraRedis;

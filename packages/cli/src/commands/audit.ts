@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type AuditEvent, auditStreamKey, EVENT_TYPES } from '@tessera/events';
-import { type CliContext, CliError } from '../context.ts';
+import { type CliContext, CliError, unknownVerb } from '../context.ts';
 import type { Io } from './users.ts';
 
 export const AUDIT_HELP = 'tessera audit tail [--follow] [--type T] [-n N]   the latest audit events, one JSON line each';
@@ -14,11 +14,7 @@ function eventOf(fields: string[]): AuditEvent | null {
 
 export async function auditCommand(argv: string[], ctx: () => Promise<CliContext>, io: Io, signal?: AbortSignal): Promise<void> {
   const [verb, ...rest] = argv;
-  if (verb !== 'tail')
-    throw new CliError(
-      verb === undefined ? 'missing command: audit tail' : `unknown command: audit ${verb} (tessera --help lists the commands)`,
-      2,
-    );
+  if (verb !== 'tail') throw unknownVerb('audit', verb, 'tail');
   let values: { follow?: boolean; type?: string[]; n?: string };
   try {
     values = parseArgs({

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ClientExistsError } from '@tessera/store';
-import { type CliContext, CliError } from '../context.ts';
+import { type CliContext, CliError, unknownVerb } from '../context.ts';
 import { type Io, readPasswordFromStdin } from './users.ts';
 
 export const CLIENTS_HELP = `tessera clients add <id> [--secret-stdin]   register a caller of /oauth/introspect and /oauth/revoke
@@ -56,11 +56,6 @@ export async function clientsCommand(argv: string[], ctx: () => Promise<CliConte
       return;
     }
     default:
-      throw new CliError(
-        verb === undefined
-          ? 'missing command: clients add|list|remove'
-          : `unknown command: clients ${verb} (tessera --help lists the commands)`,
-        2,
-      );
+      throw unknownVerb('clients', verb, 'add|list|remove');
   }
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { newEvent } from '@tessera/events';
 import { identifierKey } from '@tessera/store';
-import { type CliContext, CliError } from '../context.ts';
+import { type CliContext, CliError, unknownVerb } from '../context.ts';
 import type { Io } from './users.ts';
 
 export const LOCKOUTS_HELP = `tessera lockouts list
@@ -49,11 +49,6 @@ export async function lockoutsCommand(argv: string[], ctx: () => Promise<CliCont
       return;
     }
     default:
-      throw new CliError(
-        verb === undefined
-          ? 'missing command: lockouts list|clear'
-          : `unknown command: lockouts ${verb} (tessera --help lists the commands)`,
-        2,
-      );
+      throw unknownVerb('lockouts', verb, 'list|clear');
   }
 }

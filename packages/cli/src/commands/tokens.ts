@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type CliContext, CliError } from '../context.ts';
+import { type CliContext, CliError, unknownVerb } from '../context.ts';
 import { type Io, revokeAll } from './users.ts';
 
 export const TOKENS_HELP = 'tessera tokens revoke --user <username>   revoke every token of a user at once';
@@ -7,11 +7,7 @@ export const TOKENS_HELP = 'tessera tokens revoke --user <username>   revoke eve
 /** `tessera tokens revoke --user U`. */
 export async function tokensCommand(argv: string[], ctx: () => Promise<CliContext>, io: Io): Promise<void> {
   const [verb, ...rest] = argv;
-  if (verb !== 'revoke')
-    throw new CliError(
-      verb === undefined ? 'missing command: tokens revoke' : `unknown command: tokens ${verb} (tessera --help lists the commands)`,
-      2,
-    );
+  if (verb !== 'revoke') throw unknownVerb('tokens', verb, 'revoke');
   let user: string | undefined;
   try {
     user = parseArgs({ args: rest, options: { user: { type: 'string' } }, strict: true }).values.user;

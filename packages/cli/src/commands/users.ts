@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { RevokeReason, UserRecord } from '@tessera/core';
 import { newEvent } from '@tessera/events';
 import { EmailTakenError, UnknownUserError, UserExistsError } from '@tessera/store';
-import { type CliContext, CliError } from '../context.ts';
+import { type CliContext, CliError, unknownVerb } from '../context.ts';
 
 export const USERS_HELP = `tessera users add <username> --password-stdin [--email E] [--pers-code P] [--civil-id C]
                     [--mobile M] [--scope S ...] [--disabled]
@@ -140,12 +140,7 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       return;
     }
     default:
-      throw new CliError(
-        verb === undefined
-          ? 'missing command: users add|show|disable|passwd (tessera --help shows the usage)'
-          : `unknown command: users ${verb} (tessera --help lists the commands)`,
-        2,
-      );
+      throw unknownVerb('users', verb, 'add|show|disable|passwd (tessera --help shows the usage)');
   }
 }
 
