@@ -1,4 +1,8 @@
-import { type Algorithm, hash, verify } from '@node-rs/argon2';
+import { type Algorithm, hash } from '@node-rs/argon2';
+import { type ParsedHash, type PasswordScheme, parseHash } from './schemes.ts';
+
+export { VerifyPool } from './pool.ts';
+export { type Argon2Cost, COST_LIMITS, type HashParse, type ParsedHash, type PasswordScheme, parseHash } from './schemes.ts';
 
 /** `Algorithm.Argon2id`: the package's enum is an ambient const enum, which isolated modules cannot read. */
 const ARGON2ID = 2 as Algorithm;
@@ -12,12 +16,19 @@ export interface Argon2Params {
 
 export const OWASP_ARGON2ID: Argon2Params = Object.freeze({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
 
+/** The scheme of a stored hash as `users show` names it, or `unknown`. */
+export function passwordScheme(stored: string): PasswordScheme | 'unknown' {
+  const p = parseHash(stored);
+  return p.ok ? p.hash.scheme : 'unknown';
+}
+
 /**
- * Password hashing with argon2id. `@node-rs/argon2` runs hash and verify on libuv's thread pool,
- * never on the event loop; the pool's size is `UV_THREADPOOL_SIZE` (default 4).
+ * Password hashing with argon2id, and verification of argon2id and every legacy format of
+ * `schemes.ts`. `@node-rs/argon2` runs hash and verify on libuv's thread pool, never on the event
+ * loop; the pool's size is `UV_THREADPOOL_SIZE` (default 4).
  */
 export class PasswordHasher {
-  private dummy: Promise<string> | undefined;
+  private dummy: Promise<{ readonly text: string; readonly parsed: ParsedHash }> | undefined;
 
   constructor(readonly params: Argon2Params = OWASP_ARGON2ID) {}
 
@@ -26,87 +37,48 @@ export class PasswordHasher {
   }
 
   /**
-   * Verifies `password` against `phc`, or against a fixed dummy hash of the same parameters when
-   * `phc` is null (unknown user), so both take the same time. Malformed hashes verify false.
+   * Verifies `password` against `stored`, or against a fixed dummy hash of the current parameters
+   * when `stored` is null (unknown user), unusable or unreadable, so those cost what a current
+   * argon2id user costs. Never throws: a malformed hash verifies false.
    */
-  async verify(phc: string | null, password: string): Promise<boolean> {
-    const target = phc ?? (await this.dummyHash());
+  async verify(stored: string | null, password: string): Promise<boolean> {
+    const p = stored === null ? null : parseHash(stored);
+    if (p === null || !p.ok || p.hash.scheme === 'unusable') {
+      await (await this.dummyHashed()).parsed.verify(password);
+      return false;
+    }
     try {
-      const ok = await verify(target, password);
-      return phc !== null && ok;
+      return await p.hash.verify(password);
     } catch {
       return false;
     }
   }
 
+  /**
+   * Whether a stored hash that just verified should be replaced by a fresh argon2id hash: any other
+   * scheme, or argon2id made with less memory or fewer passes than the current settings (or the
+   * old argon2 version 16). Lanes are not compared: they change how the work is split, not how much
+   * an attacker must do per guess.
+   */
+  needsRehash(stored: string): boolean {
+    const p = parseHash(stored);
+    if (!p.ok) return false;
+    if (p.hash.scheme !== 'argon2id') return p.hash.scheme !== 'unusable';
+    const c = p.hash.argon2;
+    return c === undefined || c.version < 19 || c.memoryCost < this.params.memoryCost || c.timeCost < this.params.timeCost;
+  }
+
   /** The dummy hash, made once per process with the configured parameters. */
-  dummyHash(): Promise<string> {
-    this.dummy ??= this.hash(`tessera-dummy-${crypto.randomUUID()}`);
-    return this.dummy;
-  }
-}
-
-/**
- * Admission to argon2 work: at most `size` verifications run at once (the libuv pool's threads);
- * a request waits for a slot at most `maxWaitMs`, then is refused, so overload is shed at once
- * instead of queuing without limit, and accepted logins keep a bounded latency.
- */
-export class VerifyPool {
-  private running = 0;
-  private readonly waiting: { resolve: (release: (() => void) | null) => void; timer: ReturnType<typeof setTimeout> }[] = [];
-
-  constructor(
-    readonly size: number,
-    readonly maxWaitMs: number,
-  ) {}
-
-  /** Told how long each acquisition waited (s) and whether it got a slot (metrics). */
-  onWait: ((seconds: number, admitted: boolean) => void) | undefined;
-
-  /** Resolves with a release function, or null when no slot came free within maxWaitMs. */
-  async acquire(): Promise<(() => void) | null> {
-    const started = performance.now();
-    const release = await this.take();
-    this.onWait?.((performance.now() - started) / 1000, release !== null);
-    return release;
+  async dummyHash(): Promise<string> {
+    return (await this.dummyHashed()).text;
   }
 
-  private take(): Promise<(() => void) | null> {
-    if (this.running < this.size) {
-      this.running++;
-      return Promise.resolve(this.releaser());
-    }
-    if (this.maxWaitMs <= 0) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      const entry = {
-        resolve,
-        timer: setTimeout(() => {
-          const i = this.waiting.indexOf(entry);
-          if (i !== -1) this.waiting.splice(i, 1);
-          resolve(null);
-        }, this.maxWaitMs),
-      };
-      this.waiting.push(entry);
+  private dummyHashed(): Promise<{ readonly text: string; readonly parsed: ParsedHash }> {
+    this.dummy ??= this.hash(`tessera-dummy-${crypto.randomUUID()}`).then((text) => {
+      const p = parseHash(text);
+      if (!p.ok) throw new Error(`the dummy hash does not parse: ${p.reason}`);
+      return { text, parsed: p.hash };
     });
-  }
-
-  /** Verifications running and waiting now. */
-  get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
-  }
-
-  private releaser(): () => void {
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      const next = this.waiting.shift();
-      if (next === undefined) {
-        this.running--;
-        return;
-      }
-      clearTimeout(next.timer);
-      next.resolve(this.releaser());
-    };
+    return this.dummy;
   }
 }
