@@ -1,6 +1,6 @@
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { bytes, FORM_CT, HASH, MemoryPorts, makeUser, NOW, PASSWORD, POLICY, request, unavailable } from '../test/fixtures.ts';
+import { bytes, FORM_CT, HASH, LEGACY_HASH, MemoryPorts, makeUser, NOW, PASSWORD, POLICY, request, unavailable } from '../test/fixtures.ts';
 import type { Dialect } from './dialects/dialect.ts';
 import { moh } from './dialects/moh.ts';
 import { nehr } from './dialects/nehr.ts';
@@ -140,6 +140,37 @@ describe('decideLogin: credentials', () => {
       expect(answers[2]).toStrictEqual(answers[0]);
       expect(answers[0]).toStrictEqual(dialect.render({ kind: 'bad_credentials' }));
     }
+  });
+});
+
+describe('decideLogin: a legacy hash becomes argon2id at the first login', () => {
+  it('rehashes after a successful verify of a stale hash, inside the verify slot, then issues', async () => {
+    const ports = new MemoryPorts([makeUser({ passwordHash: LEGACY_HASH })]);
+    expect((await decideLogin(moh, request(), ports, POLICY)).kind).toBe('issued');
+    expect(ports.rehashed).toStrictEqual([{ username: 'MOH-90008', password: PASSWORD, slotHeld: true }]);
+  });
+
+  it('changes nothing on a wrong password, for a disabled user, or for a current hash', async () => {
+    const wrong = new MemoryPorts([makeUser({ passwordHash: LEGACY_HASH })]);
+    expect(await decideLogin(moh, request({ json: { username: 'MOH-90008', password: 'wrong' } }), wrong, POLICY)).toStrictEqual({
+      kind: 'bad_credentials',
+    });
+    const disabled = new MemoryPorts([makeUser({ passwordHash: LEGACY_HASH, disabled: true })]);
+    expect(await decideLogin(moh, request(), disabled, POLICY)).toStrictEqual({ kind: 'bad_credentials' });
+    const current = new MemoryPorts();
+    expect((await decideLogin(moh, request(), current, POLICY)).kind).toBe('issued');
+    expect([...wrong.rehashed, ...disabled.rehashed, ...current.rehashed]).toStrictEqual([]);
+  });
+
+  it('a failed rehash never fails the login: reported when unexpected, silent when Redis is away', async () => {
+    const broken = new MemoryPorts([makeUser({ passwordHash: LEGACY_HASH })]);
+    broken.failRehash = new Error('boom');
+    expect((await decideLogin(moh, request(), broken, POLICY)).kind).toBe('issued');
+    expect(broken.errors.map((e) => e.context)).toStrictEqual(['rehash:moh']);
+    const away = new MemoryPorts([makeUser({ passwordHash: LEGACY_HASH })]);
+    away.failRehash = unavailable();
+    expect((await decideLogin(peb, request({ path: '/v1/login' }), away, POLICY)).kind).toBe('issued');
+    expect(away.errors).toStrictEqual([]);
   });
 });
 

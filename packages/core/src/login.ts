@@ -38,6 +38,13 @@ export interface LoginPorts {
   acquireVerifySlot(): Promise<(() => void) | null>;
   /** Verifies against `hash`, or against a fixed dummy hash when `hash` is null (same cost). */
   verifyPassword(hash: string | null, password: string): Promise<boolean>;
+  /** Whether a hash that verified should give way to argon2id of the current settings (legacy, or weaker). */
+  needsRehash(hash: string): boolean;
+  /**
+   * Replaces the user's hash by a fresh argon2id hash of the password just verified, only if the
+   * stored hash is still `user.passwordHash`, recording `user.changed` (`password_rehashed`).
+   */
+  rehashPassword(user: UserRecord, password: string, ctx: LoginContext): Promise<void>;
   /** Persists every token under its hash with a TTL equal to its lifetime. */
   saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void>;
   now(): number;
@@ -106,6 +113,12 @@ export async function decideLogin(dialect: Dialect, req: RawRequest, ports: Logi
     try {
       // Unknown users cost one verification against the dummy hash, so timing says nothing.
       verified = await ports.verifyPassword(user?.passwordHash ?? null, password);
+      // A legacy (or weaker) hash becomes argon2id at the first login, inside the same slot. A
+      // failed upgrade never fails the login: the next one tries again.
+      if (verified && user !== null && !user.disabled && ports.needsRehash(user.passwordHash))
+        await ports.rehashPassword(user, password, ctx).catch((err: unknown) => {
+          if (!isUnavailable(err)) ports.onError(err, `rehash:${dialect.name}`);
+        });
     } finally {
       release();
     }

@@ -48,10 +48,12 @@ export interface UserRecord {
   readonly id: number;
   readonly username: string;
   readonly email: string | null;
-  /** PHC string of the argon2id hash. */
+  /** The stored password hash: argon2id (PHC), or a legacy format until the user's next login. */
   readonly passwordHash: string;
   readonly scopes: readonly string[];
   readonly disabled: boolean;
+  /** Imported without a password of its own: the login dialect's upstream decides the first login. */
+  readonly pendingUpstream?: true;
   readonly profile: UserProfile;
 }
 

@@ -42,6 +42,8 @@ export function multipart(boundary: string, parts: { name: string; value: string
 
 export const PASSWORD = 'Moh@-90008';
 export const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';
+/** A hash the in-memory ports call legacy: it verifies PASSWORD and asks for a rehash. */
+export const LEGACY_HASH = 'pbkdf2_sha256$260000$salt$legacy';
 
 export function makeUser(overrides: Partial<UserRecord> = {}): UserRecord {
   return {
@@ -112,6 +114,11 @@ export class MemoryPorts implements LoginPorts {
   failSave: unknown = undefined;
   /** `acquireVerifySlot` answers null when set: the argon2 pool is overloaded. */
   overloaded = false;
+  /** Every rehash asked for, with whether a verify slot was held meanwhile. */
+  readonly rehashed: { username: string; password: string; slotHeld: boolean }[] = [];
+  /** Thrown by `rehashPassword` when set. */
+  failRehash: unknown = undefined;
+  private slotsHeld = 0;
   private families = 0;
   private reservations = 0;
 
@@ -143,12 +150,27 @@ export class MemoryPorts implements LoginPorts {
   }
 
   async acquireVerifySlot(): Promise<(() => void) | null> {
-    return this.overloaded ? null : () => {};
+    if (this.overloaded) return null;
+    this.slotsHeld++;
+    let released = false;
+    return () => {
+      if (!released) this.slotsHeld--;
+      released = true;
+    };
   }
 
   async verifyPassword(hash: string | null, password: string): Promise<boolean> {
     this.verifications.push({ hash, password });
-    return hash === HASH && password === PASSWORD;
+    return (hash === HASH || hash === LEGACY_HASH) && password === PASSWORD;
+  }
+
+  needsRehash(hash: string): boolean {
+    return hash === LEGACY_HASH;
+  }
+
+  async rehashPassword(user: UserRecord, password: string): Promise<void> {
+    this.rehashed.push({ username: user.username, password, slotHeld: this.slotsHeld > 0 });
+    if (this.failRehash !== undefined) throw this.failRehash;
   }
 
   async saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void> {

@@ -12,8 +12,11 @@ export {
   decodeUser,
   EmailTakenError,
   type NewUser,
+  type PutOptions,
+  type PutResult,
   UnknownUserError,
   UserExistsError,
+  UserIdTakenError,
   UserRepository,
   validUsername,
 } from './users.ts';

@@ -7,6 +7,8 @@ export interface KeyLayout {
   readonly prefix: string;
   readonly userSeq: string;
   readonly userPrefix: string;
+  /** Prefix of the user indexes (`id:<n>`, `email:<email>`), for scripts that name them. */
+  readonly indexPrefix: string;
   user(username: string): string;
   email(lowerEmail: string): string;
   userId(id: number): string;
@@ -44,6 +46,7 @@ export function keyLayout(prefix: string): KeyLayout {
     prefix,
     userSeq: `${users}seq`,
     userPrefix: `${users}u:`,
+    indexPrefix: users,
     user: (username) => `${users}u:${username}`,
     email: (lowerEmail) => `${users}email:${lowerEmail}`,
     userId: (id) => `${users}id:${id}`,

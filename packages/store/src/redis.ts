@@ -9,7 +9,8 @@ export interface RedisConnectOptions {
 }
 
 const SCRIPTS = [
-  'createUser-3',
+  'putUser-4',
+  'setPassword-2',
   'getUserByIndex-1',
   'patchUser-1',
   'useRefresh-1',
@@ -24,7 +25,8 @@ const SCRIPTS = [
 ] as const;
 
 export type TesseraRedis = Redis & {
-  createUser(k1: string, k2: string, k3: string, ...argv: string[]): Promise<number>;
+  putUser(k1: string, k2: string, k3: string, k4: string, ...argv: string[]): Promise<[number, number]>;
+  setPassword(k1: string, k2: string, expected: string, hash: string, event: string): Promise<number>;
   getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
   trackFamily(k1: string, family: string, entries: string): Promise<number>;

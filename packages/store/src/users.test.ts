@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { dropPrefix, testPrefix } from '../../../test/support/stack.ts';
 import { type KeyLayout, keyLayout } from './keys.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
-import { EmailTakenError, UnknownUserError, UserExistsError, UserRepository, validUsername } from './users.ts';
+import { EmailTakenError, UnknownUserError, UserExistsError, UserIdTakenError, UserRepository, validUsername } from './users.ts';
 
 const EMPTY_PROFILE = {
   persCode: null,
@@ -161,6 +161,37 @@ describe('UserRepository.create', () => {
   );
 });
 
+describe('UserRepository.put and a kept id', () => {
+  it('keeps a given id, refuses it when another user has it, and marks a pending-upstream user', async () => {
+    const kept = await users.create({ id: 42, username: 'kept', passwordHash: '!', pendingUpstream: true });
+    expect(kept).toMatchObject({ id: 42, username: 'kept', passwordHash: '!', pendingUpstream: true });
+    expect(await redis.hget(keys.user('kept'), 'pending')).toBe('1');
+    expect((await users.create({ username: 'next', passwordHash: 'h' })).id).toBe(43);
+    const err = await users.create({ id: 42, username: 'other', passwordHash: 'h' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserIdTakenError);
+    expect((err as Error).message).toBe("id 42 is already another user's");
+    expect('pendingUpstream' in ((await users.get('next')) ?? {})).toBe(false);
+  });
+
+  it.each([0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1])('refuses the id %d with a TypeError', async (id) => {
+    await expect(users.put({ id, username: 'x', passwordHash: 'h' }, { mode: 'create' })).rejects.toThrow(
+      `invalid id ${id}: a positive integer`,
+    );
+    expect(await allKeys()).toStrictEqual([]);
+  });
+
+  it('setPasswordHash with the expected hash: false and nothing written when the hash changed meanwhile', async () => {
+    await users.create({ username: 'alice', passwordHash: 'legacy', pendingUpstream: true });
+    await users.setPasswordHash('alice', 'changed-by-admin');
+    expect(await users.get('alice')).toMatchObject({ passwordHash: 'changed-by-admin' });
+    expect('pendingUpstream' in ((await users.get('alice')) ?? {})).toBe(false);
+    expect(await users.setPasswordHash('alice', 'rehash', { expected: 'legacy' })).toBe(false);
+    expect((await users.get('alice'))?.passwordHash).toBe('changed-by-admin');
+    expect(await users.setPasswordHash('alice', 'rehash', { expected: 'changed-by-admin' })).toBe(true);
+    expect((await users.get('alice'))?.passwordHash).toBe('rehash');
+  });
+});
+
 describe('UserRepository lookups', () => {
   it('finds by username (exact case) and by email (any case, trimmed)', async () => {
     const alice = await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h' });
@@ -217,22 +248,93 @@ describe('UserRepository updates', () => {
 });
 
 describe('Lua scripts on real Redis', () => {
-  const fields = (username: string) => ['id', '1', 'username', username, 'hash', 'h'];
 
-  it('createUser: 1 created, -1 username taken, -2 email taken; a refusal writes nothing', async () => {
-    const u = keys.user('alice');
-    expect(await redis.createUser(u, keys.email('a@example.com'), keys.userId(1), '1', 'alice', ...fields('alice'))).toBe(1);
-    expect(await redis.hgetall(u)).toStrictEqual({ id: '1', username: 'alice', hash: 'h' });
-    const before = await allKeys();
-    expect(await redis.createUser(u, keys.email('b@example.com'), keys.userId(2), '1', 'alice', ...fields('alice'))).toBe(-1);
-    expect(await redis.createUser(keys.user('bob'), keys.email('a@example.com'), keys.userId(3), '1', 'bob', ...fields('bob'))).toBe(-2);
-    expect(await allKeys()).toStrictEqual(before);
-    // Without an email ('0'), the email key is not touched even when it exists.
-    expect(await redis.createUser(keys.user('carol'), keys.email('a@example.com'), keys.userId(4), '0', 'carol', ...fields('carol'))).toBe(
-      1,
+  const put = (mode: string, dry: string, username: string, email: string, id: string, event: string, ...fields: string[]) =>
+    redis.putUser(
+      keys.user(username),
+      keys.email(email),
+      keys.userSeq,
+      keys.outbox,
+      mode,
+      dry,
+      username,
+      email,
+      id,
+      keys.indexPrefix,
+      event,
+      ...fields,
     );
+  const outbox = async () => (await redis.xrange(keys.outbox, '-', '+')).map(([, f]) => JSON.parse(f[1] as string));
+
+  it('putUser: creates with the next id, its indexes and its event; refusals write nothing', async () => {
+    expect(
+      await put('create', '0', 'alice', 'a@example.com', '', '{"type":"user.changed"}', 'username', 'alice', 'hash', 'h'),
+    ).toStrictEqual([1, 1]);
+    expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({ id: '1', username: 'alice', hash: 'h' });
     expect(await redis.get(keys.email('a@example.com'))).toBe('alice');
-    expect(await redis.get(keys.userId(4))).toBe('carol');
+    expect(await redis.get(keys.userId(1))).toBe('alice');
+    expect(await outbox()).toStrictEqual([{ type: 'user.changed', userId: 1, outcome: 'created' }]);
+    const before = await allKeys();
+    const xlen = await redis.xlen(keys.outbox);
+    expect(await put('create', '0', 'alice', 'b@example.com', '', '{}', 'username', 'alice', 'hash', 'h')).toStrictEqual([-1, 1]);
+    expect(await put('create', '0', 'bob', 'a@example.com', '', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([-2, 0]);
+    expect(await put('create', '0', 'bob', '', '1', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([-3, 0]);
+    expect(await put('update', '0', 'alice', '', '7', '{}', 'username', 'alice', 'hash', 'h')).toStrictEqual([-4, 1]);
+    expect(await allKeys()).toStrictEqual(before);
+    expect(await redis.xlen(keys.outbox)).toBe(xlen);
+  });
+
+  it('putUser: a given id is kept and moves the sequence past it; a lower one leaves the sequence', async () => {
+    expect(await put('create', '0', 'kept', '', '500', '', 'username', 'kept', 'hash', 'h')).toStrictEqual([1, 500]);
+    expect(await redis.get(keys.userSeq)).toBe('500');
+    expect(await put('create', '0', 'next', '', '', '', 'username', 'next', 'hash', 'h')).toStrictEqual([1, 501]);
+    expect(await put('create', '0', 'low', '', '3', '', 'username', 'low', 'hash', 'h')).toStrictEqual([1, 3]);
+    expect(await redis.get(keys.userSeq)).toBe('501');
+    // An id taken behind the sequence's back (an older layout) is skipped, never shared.
+    await redis.set(keys.userId(502), 'squatter');
+    expect(await put('create', '0', 'after', '', '', '', 'username', 'after', 'hash', 'h')).toStrictEqual([1, 503]);
+  });
+
+  it('putUser update: replaces the record whole, keeps the id, moves the email index; the same data is "unchanged" and silent', async () => {
+    await put('create', '0', 'alice', 'a@example.com', '', '', 'username', 'alice', 'hash', 'h', 'email', 'a@example.com', 'persCode', 'p');
+    expect(
+      await put('update', '0', 'alice', 'new@example.com', '', '{}', 'username', 'alice', 'hash', 'h2', 'email', 'new@example.com'),
+    ).toStrictEqual([2, 1]);
+    expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({ id: '1', username: 'alice', hash: 'h2', email: 'new@example.com' });
+    expect(await redis.exists(keys.email('a@example.com'))).toBe(0);
+    expect(await redis.get(keys.email('new@example.com'))).toBe('alice');
+    expect(
+      await put('update', '0', 'alice', 'new@example.com', '1', '{}', 'username', 'alice', 'hash', 'h2', 'email', 'new@example.com'),
+    ).toStrictEqual([0, 1]);
+    expect((await outbox()).map((e) => e.outcome)).toStrictEqual(['updated']);
+    // update of an unknown user creates it
+    expect(await put('update', '0', 'bob', '', '', '', 'username', 'bob', 'hash', 'h')).toStrictEqual([1, 2]);
+  });
+
+  it('putUser dry run: says what it would do and writes nothing', async () => {
+    await put('create', '0', 'alice', 'a@example.com', '', '', 'username', 'alice', 'hash', 'h');
+    const before = await allKeys();
+    expect(await put('create', '1', 'bob', '', '', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([1, 0]);
+    expect(await put('create', '1', 'bob', '', '9', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([1, 9]);
+    expect(await put('create', '1', 'alice', '', '', '{}', 'username', 'alice', 'hash', 'h')).toStrictEqual([-1, 1]);
+    expect(await put('update', '1', 'alice', '', '', '{}', 'username', 'alice', 'hash', 'h3')).toStrictEqual([2, 1]);
+    expect(await put('create', '1', 'bob', 'a@example.com', '', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([-2, 0]);
+    expect(await allKeys()).toStrictEqual(before);
+    expect(await redis.get(keys.userSeq)).toBe('1');
+  });
+
+  it('setPassword: replaces only the expected hash, clears the pending mark, appends its event', async () => {
+    await put('create', '0', 'alice', '', '', '', 'username', 'alice', 'hash', 'old', 'pending', '1');
+    expect(await redis.setPassword(keys.user('alice'), keys.outbox, 'other', 'new', '{"type":"user.changed"}')).toBe(0);
+    expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({ id: '1', username: 'alice', hash: 'old', pending: '1' });
+    expect(await redis.xlen(keys.outbox)).toBe(0);
+    expect(await redis.setPassword(keys.user('alice'), keys.outbox, 'old', 'new', '{"type":"user.changed"}')).toBe(1);
+    expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({ id: '1', username: 'alice', hash: 'new' });
+    expect(await outbox()).toStrictEqual([{ type: 'user.changed', userId: 1 }]);
+    expect(await redis.setPassword(keys.user('alice'), keys.outbox, '', 'admin', '')).toBe(1);
+    expect(await redis.hget(keys.user('alice'), 'hash')).toBe('admin');
+    expect(await redis.setPassword(keys.user('ghost'), keys.outbox, '', 'h', '')).toBe(-1);
+    expect(await redis.exists(keys.user('ghost'))).toBe(0);
   });
 
   it('getUserByIndex: the user hash as flat pairs by email or id, or an empty array', async () => {

@@ -23,14 +23,45 @@ export class EmailTakenError extends TesseraError {
 export class UnknownUserError extends TesseraError {
   override readonly code = 'ERR_UNKNOWN_USER';
 }
+export class UserIdTakenError extends TesseraError {
+  override readonly code = 'ERR_USER_ID_TAKEN';
+}
 
 export interface NewUser {
+  /** Kept when given (an import, a migrated SimpleJWT user_id); else the next id of the sequence. */
+  readonly id?: number;
   readonly username: string;
   readonly email?: string | null;
   readonly passwordHash: string;
   readonly scopes?: readonly string[];
   readonly disabled?: boolean;
   readonly profile?: Partial<UserProfile>;
+  /** Imported without a password of its own: the dialect's upstream decides the first login. */
+  readonly pendingUpstream?: boolean;
+}
+
+/** How `put` ended (a dry run: how it would end). `id` is 0 for an id a dry run would allocate. */
+export type PutResult =
+  | { readonly status: 'created' | 'updated' | 'unchanged' | 'exists' | 'id_mismatch'; readonly id: number }
+  | { readonly status: 'email_taken' | 'id_taken' };
+
+const PUT_STATUS = {
+  1: 'created',
+  2: 'updated',
+  0: 'unchanged',
+  [-1]: 'exists',
+  [-2]: 'email_taken',
+  [-3]: 'id_taken',
+  [-4]: 'id_mismatch',
+} as const;
+
+export interface PutOptions {
+  /** 'create' refuses an existing username; 'update' replaces the existing user's record. */
+  readonly mode: 'create' | 'update';
+  /** Decide without writing. */
+  readonly dryRun?: boolean;
+  /** The event recording the change (JSON); the script fills in userId and outcome. */
+  readonly event?: string;
 }
 
 const JSON_FIELDS = ['userIntitutes', 'firstLogin', 'loggedInUser', 'userDetails'] as const;
@@ -41,10 +72,9 @@ export function validUsername(username: string): boolean {
   return /^[\p{L}\p{N}@.+\-_]{1,150}$/u.test(username);
 }
 
-function encode(id: number, u: NewUser): string[] {
+/** The user hash's fields but `id` (the script sets it). */
+function encode(u: NewUser): string[] {
   const out = [
-    'id',
-    String(id),
     'username',
     u.username,
     'hash',
@@ -55,6 +85,7 @@ function encode(id: number, u: NewUser): string[] {
     u.disabled === true ? '1' : '0',
   ];
   if (u.email) out.push('email', normaliseEmail(u.email));
+  if (u.pendingUpstream === true) out.push('pending', '1');
   for (const f of TEXT_FIELDS) {
     const v = u.profile?.[f];
     if (v !== undefined && v !== null) out.push(f, v);
@@ -81,6 +112,7 @@ export function decodeUser(h: Record<string, string>): UserRecord | null {
     passwordHash: h.hash,
     scopes: parseJson(h.scopes, DEFAULT_SCOPES) as string[],
     disabled: h.disabled === '1',
+    ...(h.pending === '1' ? { pendingUpstream: true as const } : {}),
     profile: {
       persCode: h.persCode ?? null,
       civilId: h.civilId ?? null,
@@ -106,28 +138,48 @@ export class UserRepository {
     private readonly keys: KeyLayout,
   ) {}
 
-  /** Creates a user; throws `UserExistsError` or `EmailTakenError`. */
-  async create(user: NewUser): Promise<UserRecord> {
+  /** Creates a user; throws `UserExistsError` or `EmailTakenError` (or `UserIdTakenError` for a given id). */
+  async create(user: NewUser, event?: string): Promise<UserRecord> {
+    const r = await this.put(user, { mode: 'create', ...(event === undefined ? {} : { event }) });
+    if (r.status === 'exists') throw new UserExistsError(`user ${user.username} already exists`);
+    if (r.status === 'email_taken') throw new EmailTakenError(`email ${normaliseEmail(user.email ?? '')} is already used by another user`);
+    if (r.status === 'id_taken') throw new UserIdTakenError(`id ${user.id} is already another user's`);
+    const created = await this.get(user.username);
+    if (created === null) throw new InvalidStateError(`user ${user.username} vanished after creation`);
+    return created;
+  }
+
+  /**
+   * Writes a user with its indexes and its event in one step (putUser-4.lua): created, or with
+   * mode 'update' replacing an existing record whole (its id stays). Throws `TypeError` for an
+   * invalid username or email.
+   */
+  async put(user: NewUser, options: PutOptions): Promise<PutResult> {
     if (!validUsername(user.username))
       throw new TypeError(`invalid username ${JSON.stringify(user.username)}: 1-150 letters, digits or @.+-_`);
-    const email = user.email ? normaliseEmail(user.email) : null;
-    if (email !== null && !looksLikeEmail(email)) throw new TypeError(`invalid email ${JSON.stringify(user.email)}`);
-    return guarded(async () => {
-      const id = await this.redis.incr(this.keys.userSeq);
-      const r = await this.redis.createUser(
+    const email = user.email ? normaliseEmail(user.email) : '';
+    if (email !== '' && !looksLikeEmail(email)) throw new TypeError(`invalid email ${JSON.stringify(user.email)}`);
+    if (user.id !== undefined && !(Number.isSafeInteger(user.id) && user.id >= 1))
+      throw new TypeError(`invalid id ${user.id}: a positive integer`);
+    const [code, id] = await guarded(() =>
+      this.redis.putUser(
         this.keys.user(user.username),
-        this.keys.email(email ?? ''),
-        this.keys.userId(id),
-        email === null ? '0' : '1',
+        this.keys.email(email),
+        this.keys.userSeq,
+        this.keys.outbox,
+        options.mode,
+        options.dryRun === true ? '1' : '0',
         user.username,
-        ...encode(id, user),
-      );
-      if (r === -1) throw new UserExistsError(`user ${user.username} already exists`);
-      if (r === -2) throw new EmailTakenError(`email ${email} is already used by another user`);
-      const created = await this.get(user.username);
-      if (created === null) throw new InvalidStateError(`user ${user.username} vanished after creation`);
-      return created;
-    });
+        email,
+        user.id === undefined ? '' : String(user.id),
+        this.keys.indexPrefix,
+        options.event ?? '',
+        ...encode(user),
+      ),
+    );
+    const status = PUT_STATUS[code as keyof typeof PUT_STATUS];
+    if (status === undefined) throw new InvalidStateError(`putUser answered ${code}`);
+    return status === 'email_taken' || status === 'id_taken' ? { status } : { status, id };
   }
 
   async get(username: string): Promise<UserRecord | null> {
@@ -151,8 +203,16 @@ export class UserRepository {
     await this.patch(username, { disabled: disabled ? '1' : '0' });
   }
 
-  async setPasswordHash(username: string, hash: string): Promise<void> {
-    await this.patch(username, { hash });
+  /**
+   * Sets a user's password hash (and clears a pending-upstream mark), with its event, in one step.
+   * With `expected`, only if the stored hash is still that one: false when it changed meanwhile.
+   */
+  async setPasswordHash(username: string, hash: string, options: { expected?: string; event?: string } = {}): Promise<boolean> {
+    const r = await guarded(() =>
+      this.redis.setPassword(this.keys.user(username), this.keys.outbox, options.expected ?? '', hash, options.event ?? ''),
+    );
+    if (r === -1) throw new UnknownUserError(`no user ${username}`);
+    return r === 1;
   }
 
   private async patch(username: string, fields: Record<string, string>): Promise<void> {

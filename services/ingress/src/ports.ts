@@ -75,6 +75,16 @@ export function loginPorts(deps: Deps): LoginPorts {
     },
     acquireVerifySlot: () => deps.pool.acquire(),
     verifyPassword: (hash, password) => deps.hasher.verify(hash, password),
+    needsRehash: (hash) => deps.hasher.needsRehash(hash),
+    rehashPassword: async (user, password, ctx) => {
+      const fresh = await deps.hasher.hash(password);
+      const event = json('user.changed', {
+        ...attemptFields({ by: 'username', value: user.username }, ctx),
+        reason: 'password_rehashed',
+        outcome: 'rehashed',
+      });
+      await deps.users.setPasswordHash(user.username, fresh, { expected: user.passwordHash, event });
+    },
     saveTokens: (grants, record) => deps.tokens.save(grants, record),
     now: () => Date.now(),
     waitForTurn: (identifier, ms) =>

@@ -188,9 +188,9 @@ describe('tessera users add', () => {
 });
 
 describe('tessera users show / disable / passwd', () => {
-  it('show prints the record as JSON without the password hash', async () => {
+  it('show --json prints the record as JSON without the password hash, with its scheme', async () => {
     await tessera(['users', 'add', 'alice', '--password-stdin', '--email', 'alice@example.com', '--pers-code', 'P1'], 'pw');
-    const run = await tessera(['users', 'show', 'alice']);
+    const run = await tessera(['users', 'show', 'alice', '--json']);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     const expected = {
@@ -208,13 +208,48 @@ describe('tessera users show / disable / passwd', () => {
         loggedInUser: null,
         userDetails: null,
       },
+      passwordScheme: 'argon2id',
     };
-    expect(run.stdout).toBe(`${JSON.stringify(expected, null, 2)}\n`);
+    expect(run.stdout).toBe(`${JSON.stringify(expected)}\n`);
     const hash = (await users.get('alice'))?.passwordHash ?? '';
     expect(hash).toMatch(/^\$argon2id\$/);
     expect(run.stdout.includes(hash)).toBe(false);
     expect(run.stdout.includes('$argon2')).toBe(false);
     expect(run.stdout.includes('passwordHash')).toBe(false);
+  });
+
+  it('show prints one field a line, the password as its scheme only, legacy and pending users included', async () => {
+    await tessera(['users', 'add', 'alice', '--password-stdin', '--email', 'alice@example.com', '--pers-code', 'P1'], 'pw');
+    expect(await tessera(['users', 'show', 'alice'])).toStrictEqual({
+      code: 0,
+      stdout: [
+        'alice (id 1)',
+        '  email           alice@example.com',
+        '  scopes          "" "read" "write"',
+        '  disabled        no',
+        '  password        argon2id',
+        '  persCode        P1',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+    const django = 'pbkdf2_sha256$260000$U9oHibZnDz9Yfuqa3vpqxk$kaT5rmGJV2sRyQ4ak3xWrdNhqRagb9BI+D7BxSmncH0=';
+    await users.create({ username: 'legacy', passwordHash: django, disabled: true });
+    await users.create({ username: 'waiting', passwordHash: '!', pendingUpstream: true });
+    const legacy = await tessera(['users', 'show', 'legacy']);
+    expect(legacy.stdout).toContain('  password        django-pbkdf2_sha256\n');
+    expect(legacy.stdout).toContain('  disabled        yes\n');
+    expect(legacy.stdout.includes('U9oHibZnDz9Yfuqa3vpqxk')).toBe(false);
+    expect((await tessera(['users', 'show', 'waiting'])).stdout).toContain(
+      '  password        unusable (pending: the first login is checked by the upstream)\n',
+    );
+    expect(JSON.parse((await tessera(['users', 'show', 'legacy', '--json'])).stdout)).toMatchObject({
+      passwordScheme: 'django-pbkdf2_sha256',
+    });
+    expect(JSON.parse((await tessera(['users', 'show', 'waiting', '--json'])).stdout)).toMatchObject({
+      passwordScheme: 'unusable',
+      pendingUpstream: true,
+    });
   });
 
   it('disable and --enable flip the flag', async () => {
@@ -240,6 +275,12 @@ describe('tessera users show / disable / passwd', () => {
     const hasher = new PasswordHasher();
     expect(await hasher.verify(hash, 'new-password')).toBe(true);
     expect(await hasher.verify(hash, 'old-password')).toBe(false);
+    // each change is recorded with it, in the outbox
+    const events = (await redis.xrange(`${prefix}{users}:outbox`, '-', '+')).map(([, f]) => JSON.parse(f[1] as string));
+    expect(events.filter((e) => e.type === 'user.changed')).toMatchObject([
+      { dialect: 'cli', identifier: 'u:alice', userId: 1, outcome: 'created' },
+      { dialect: 'cli', identifier: 'u:alice', userId: 1, outcome: 'password_changed' },
+    ]);
   });
 
   it('an unknown user is one line and exit 1 for show, disable and passwd, creating nothing', async () => {

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import type { RevokeReason, UserRecord } from '@tessera/core';
 import { newEvent } from '@tessera/events';
+import { passwordScheme } from '@tessera/passwords';
 import { EmailTakenError, UnknownUserError, UserExistsError } from '@tessera/store';
 import { type CliContext, CliError, unknownVerb } from '../context.ts';
 
 export const USERS_HELP = `tessera users add <username> --password-stdin [--email E] [--pers-code P] [--civil-id C]
                     [--mobile M] [--scope S ...] [--disabled]
-tessera users show <username>
+tessera users show <username> [--json]
 tessera users disable <username> [--enable]
 tessera users passwd <username> --password-stdin`;
 
@@ -20,10 +21,26 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream): Promi
   return line;
 }
 
-/** What `users show` prints: the record without its hash. */
+/** What `users show --json` prints: the record without its hash, with the hash's scheme. */
 export function publicView(u: UserRecord): Record<string, unknown> {
-  const { passwordHash: _omit, ...rest } = u;
-  return rest;
+  const { passwordHash, ...rest } = u;
+  return { ...rest, passwordScheme: passwordScheme(passwordHash) };
+}
+
+/** What `users show` prints for a person: one field a line. */
+export function describeUser(u: UserRecord): string[] {
+  const v = publicView(u) as Record<string, unknown> & { profile: Record<string, unknown> };
+  const text = (x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x));
+  const lines = [
+    `${u.username} (id ${u.id})`,
+    `  email           ${u.email ?? '-'}`,
+    `  scopes          ${u.scopes.map((s) => JSON.stringify(s)).join(' ')}`,
+    `  disabled        ${u.disabled ? 'yes' : 'no'}`,
+    `  password        ${v.passwordScheme}${u.pendingUpstream ? ' (pending: the first login is checked by the upstream)' : ''}`,
+  ];
+  for (const [k, x] of Object.entries(v.profile))
+    if (x !== null && !(Array.isArray(x) && x.length === 0)) lines.push(`  ${k.padEnd(15)} ${text(x)}`);
+  return lines;
 }
 
 /** Revokes every token of a user (after a password change, a disable, a compromise). */
@@ -37,14 +54,16 @@ export async function revokeAll(c: CliContext, username: string, reason: RevokeR
   return count;
 }
 
-/** Records a change to a user (created, disabled, enabled, password changed). */
+/** The event of a change an admin made to a user; scripts that commit it with the change fill in userId. */
+export function userChangedEvent(username: string, outcome?: string, reason?: string): string {
+  return JSON.stringify(newEvent('user.changed', { dialect: 'cli', identifier: `u:${username}`, outcome, reason }));
+}
+
+/** Records a change to a user made outside a script (disabled, enabled). */
 async function userChanged(c: CliContext, username: string, outcome: string): Promise<void> {
   const user = await c.users.get(username);
-  await c.gate.appendEvent(
-    JSON.stringify(
-      newEvent('user.changed', { dialect: 'cli', identifier: `u:${username}`, ...(user === null ? {} : { userId: user.id }), outcome }),
-    ),
-  );
+  const event = JSON.parse(userChangedEvent(username, outcome)) as Record<string, unknown>;
+  await c.gate.appendEvent(JSON.stringify(user === null ? event : { ...event, userId: user.id }));
 }
 
 export interface Io {
@@ -76,15 +95,17 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       const c = await ctx();
       try {
         const profile = { persCode: v['pers-code'] ?? null, civilId: v['civil-id'] ?? null, userMobile: v.mobile ?? null };
-        const user = await c.users.create({
-          username,
-          email: v.email ?? null,
-          passwordHash: await c.hasher.hash(password),
-          ...(v.scope === undefined ? {} : { scopes: v.scope }),
-          disabled: v.disabled === true,
-          profile,
-        });
-        await userChanged(c, user.username, 'created');
+        const user = await c.users.create(
+          {
+            username,
+            email: v.email ?? null,
+            passwordHash: await c.hasher.hash(password),
+            ...(v.scope === undefined ? {} : { scopes: v.scope }),
+            disabled: v.disabled === true,
+            profile,
+          },
+          userChangedEvent(username),
+        );
         io.out(`created user ${user.username} (id ${user.id})`);
       } catch (err) {
         if (err instanceof UserExistsError || err instanceof EmailTakenError || err instanceof TypeError) throw new CliError(err.message);
@@ -100,7 +121,8 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       try {
         const user = await c.users.get(username);
         if (user === null) throw new CliError(`no user ${username}`);
-        io.out(JSON.stringify(publicView(user), null, 2));
+        if (v.json === true) io.out(JSON.stringify(publicView(user)));
+        else for (const line of describeUser(user)) io.out(line);
       } finally {
         await c.close();
       }
@@ -128,8 +150,7 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       const password = await readPasswordFromStdin(io.stdin);
       const c = await ctx();
       try {
-        await c.users.setPasswordHash(username, await c.hasher.hash(password));
-        await userChanged(c, username, 'password_changed');
+        await c.users.setPasswordHash(username, await c.hasher.hash(password), { event: userChangedEvent(username, 'password_changed') });
         io.out(`changed password of ${username}; revoked ${await revokeAll(c, username, 'password_changed')} live tokens`);
       } catch (err) {
         if (err instanceof UnknownUserError) throw new CliError(err.message);
@@ -171,4 +192,5 @@ const OPTIONS = {
   scope: { type: 'string', multiple: true },
   disabled: { type: 'boolean' },
   enable: { type: 'boolean' },
+  json: { type: 'boolean' },
 } as const;
