@@ -248,7 +248,6 @@ describe('UserRepository updates', () => {
 });
 
 describe('Lua scripts on real Redis', () => {
-
   const put = (mode: string, dry: string, username: string, email: string, id: string, event: string, ...fields: string[]) =>
     redis.putUser(
       keys.user(username),
