@@ -268,6 +268,13 @@ describe('infra/redis/redis.conf', () => {
     expect(await get('tcp-keepalive')).toBe('tcp-keepalive\n60\n');
     expect(await get('timeout')).toBe('timeout\n0\n');
     expect(await get('maxmemory')).toBe(`maxmemory\n${768 * 1024 * 1024}\n`);
+    // A user record (with its ~97-byte argon2id hash) stays a compact listpack, as in npm start's Redis.
+    expect(await get('hash-max-listpack-value')).toBe('hash-max-listpack-value\n128\n');
+    const { EMBEDDED_REDIS_TUNING } = await import('@tessera/cli');
+    for (const key of ['maxmemory-policy', 'appendonly', 'appendfsync', 'hash-max-listpack-value']) {
+      const at = EMBEDDED_REDIS_TUNING.indexOf(`--${key}`);
+      expect(await get(key)).toBe(`${key}\n${EMBEDDED_REDIS_TUNING[at + 1]}\n`);
+    }
     // The AOF is really written.
     expect(readdirSync(join(dir, 'main'))).toContain('appendonlydir');
   });

@@ -1,6 +1,7 @@
 import { ConfigError } from '@tessera/config';
 import { AUDIT_HELP, auditCommand } from './commands/audit.ts';
 import { CLIENTS_HELP, clientsCommand } from './commands/clients.ts';
+import { IMPORT_HELP, importCommand } from './commands/import.ts';
 import { LOCKOUTS_HELP, lockoutsCommand } from './commands/lockouts.ts';
 import { TOKENS_HELP, tokensCommand } from './commands/tokens.ts';
 import { upCommand } from './commands/up.ts';
@@ -11,6 +12,7 @@ const HELP = `tessera — token service command line
 
 tessera up                      start Redis (embedded when REDIS_URL is unset), ingress and worker
 ${USERS_HELP}
+${IMPORT_HELP}
 ${CLIENTS_HELP}
 ${TOKENS_HELP}
 ${LOCKOUTS_HELP}
@@ -23,6 +25,14 @@ async function run(argv: string[]): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   switch (group) {
     case 'users':
+      if (rest[0] === 'import') {
+        const summary = await importCommand(rest.slice(1), () => openContext(process.env), {
+          stdin: process.stdin,
+          stdout: process.stdout,
+          stderr: process.stderr,
+        });
+        return summary.failed > 0 ? 1 : 0;
+      }
       await usersCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
       return 0;
     case 'clients':

@@ -17,6 +17,25 @@ function which(cmd: string): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+/**
+ * How the embedded Redis runs, as infra/redis/redis.conf configures a production one: AOF on, RDB
+ * snapshots off, no eviction (tokens and queued events must never vanish silently), and hashes
+ * kept compact up to 128-byte values (a user record holds its password hash: ~97 bytes of
+ * argon2id, up to ~90 of a Django hash; over Redis's default of 64 a user costs twice the memory).
+ */
+export const EMBEDDED_REDIS_TUNING: readonly string[] = [
+  '--appendonly',
+  'yes',
+  '--appendfsync',
+  'everysec',
+  '--save',
+  '',
+  '--maxmemory-policy',
+  'noeviction',
+  '--hash-max-listpack-value',
+  '128',
+];
+
 /** Finds redis-server, installing it with apt where we are root; otherwise one line says how. */
 export function ensureRedisServer(log: (line: string) => void): string {
   const found = which('redis-server');
@@ -109,7 +128,6 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
         `port ${port} is already in use: set REDIS_URL to use a running Redis, or TESSERA_EMBEDDED_REDIS_PORT to move the embedded one`,
       );
     }
-    // AOF on, RDB snapshots off, no eviction: tokens and queued events must never vanish silently.
     redisChild = spawn(
       bin,
       [
@@ -119,14 +137,7 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
         String(port),
         '--dir',
         join(stateDir, 'redis'),
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'everysec',
-        '--save',
-        '',
-        '--maxmemory-policy',
-        'noeviction',
+        ...EMBEDDED_REDIS_TUNING,
         '--daemonize',
         'no',
         '--logfile',

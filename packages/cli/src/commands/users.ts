@@ -161,7 +161,7 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       return;
     }
     default:
-      throw unknownVerb('users', verb, 'add|show|disable|passwd (tessera --help shows the usage)');
+      throw unknownVerb('users', verb, 'add|show|disable|passwd|import (tessera --help shows the usage)');
   }
 }
 

@@ -1,0 +1,82 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TesseraRedis } from '@tessera/store';
+import { inject } from 'vitest';
+
+export const BIN = fileURLToPath(new URL('../../packages/cli/bin/tessera.js', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+export interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Starts `tessera ...args` on the run's Redis under `prefix`; the caller feeds standard input. */
+export function startTessera(args: readonly string[], prefix: string, env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', REDIS_URL: inject('redisUrl'), TESSERA_REDIS_PREFIX: prefix, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** Collects what a started `tessera` prints until it exits (killed after `timeoutMs`). */
+export function outcome(child: ChildProcessWithoutNullStreams, timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString('utf8');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tessera did not exit within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `tessera ...args` with `input` on standard input. */
+export function tessera(args: readonly string[], prefix: string, input = '', env: Record<string, string> = {}): Promise<Run> {
+  const child = startTessera(args, prefix, env);
+  const done = outcome(child);
+  child.stdin.end(input);
+  return done;
+}
+
+/**
+ * Every key under a prefix with its value (hashes as objects), the prefix cut off, sorted, without
+ * the outbox (its event ids and times differ between runs): two stores compare equal by this.
+ */
+export async function storeSnapshot(redis: TesseraRedis, prefix: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  let cursor = '0';
+  const keys: string[] = [];
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  for (const key of keys.sort()) {
+    if (key.endsWith(':outbox')) continue;
+    const type = await redis.type(key);
+    // hash fields sorted: a hash's field order depends on its encoding, not on its content
+    out[key.slice(prefix.length)] =
+      type === 'hash'
+        ? Object.fromEntries(Object.entries(await redis.hgetall(key)).sort(([a], [b]) => (a < b ? -1 : 1)))
+        : await redis.get(key);
+  }
+  return out;
+}
+
+/** The events in a prefix's login outbox. */
+export async function outboxEvents(redis: TesseraRedis, prefix: string): Promise<Record<string, unknown>[]> {
+  return (await redis.xrange(`${prefix}{users}:outbox`, '-', '+')).map(([, f]) => JSON.parse(f[1] as string) as Record<string, unknown>);
+}
