@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { seedDemoUsers } from '@tessera/cli';
 import { loadSettings, type Settings } from '@tessera/config';
 import type { TokenCache } from '@tessera/core';
-import { createLogger, createServer, type Ingress, listen, openTokenCache } from '@tessera/ingress';
+import { createLogger, createServer, type Ingress, listen, openTokenCache, Upstreams } from '@tessera/ingress';
 import { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import {
   ClientRepository,
@@ -60,9 +60,9 @@ export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<v
 
 /**
  * Starts a real ingress in this process on a free port, on the run's Redis, under a fresh key
- * prefix, with the documents' demo users seeded.
+ * prefix, with the documents' demo users seeded (unless `seed: false`).
  */
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, options: { readonly seed?: boolean } = {}): Promise<Stack> {
   const prefix = testPrefix();
   const settings = loadSettings({
     REDIS_URL: inject('redisUrl'),
@@ -81,11 +81,13 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const gate = new LoginGate(redis, keys, settings.lockout);
   const pool = new VerifyPool(settings.verifyPool.size, settings.verifyPool.maxWaitMs);
   const hasher = new PasswordHasher(settings.argon2);
-  await seedDemoUsers(users, hasher);
+  if (options.seed !== false) await seedDemoUsers(users, hasher);
   const logs: string[] = [];
   const log = createLogger('ingress', 'info', (line) => logs.push(line));
   const cache = await openTokenCache(settings, keys, tokens);
+  const upstreams = new Upstreams(settings.upstream, log);
   const server = createServer(settings, {
+    upstreams,
     users,
     tokens,
     clients,
@@ -118,6 +120,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     },
     close: async () => {
       await ingress.close();
+      upstreams.close();
       cache?.close();
       await dropPrefix(redis, prefix);
       redis.disconnect();

@@ -34,6 +34,7 @@ const DEFAULTS: Settings = {
   ops: { user: 'ops', password: '' },
   tokenCache: { enabled: true, maxEntries: 20_000, maxAgeMs: 5000 },
   ingressProcesses: 1,
+  upstream: { urls: {}, timeoutMs: 3000, breakerVolume: 5, breakerCooldownMs: 30_000 },
   demo: false,
   logLevel: 'info',
 };
@@ -95,6 +96,9 @@ describe('loadSettings defaults', () => {
       TESSERA_TOKEN_CACHE_ENTRIES: String(s.tokenCache.maxEntries),
       TESSERA_TOKEN_CACHE_MAX_AGE_MS: String(s.tokenCache.maxAgeMs),
       TESSERA_INGRESS_PROCESSES: String(s.ingressProcesses),
+      TESSERA_UPSTREAM_TIMEOUT_MS: String(s.upstream.timeoutMs),
+      TESSERA_UPSTREAM_BREAKER_VOLUME: String(s.upstream.breakerVolume),
+      TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS: String(s.upstream.breakerCooldownMs),
       TESSERA_DEMO: s.demo ? '1' : '0',
       TESSERA_LOG_LEVEL: s.logLevel,
     };
@@ -109,8 +113,43 @@ describe('loadSettings defaults', () => {
         'TESSERA_OPS_PASSWORD',
         'TESSERA_TOKEN_CACHE',
         'TESSERA_ARGON2_CONCURRENCY',
+        'TESSERA_UPSTREAM_MOH_URL',
+        'TESSERA_UPSTREAM_NEHR_URL',
+        'TESSERA_UPSTREAM_SIMPLEJWT_URL',
+        'TESSERA_UPSTREAM_PEB_URL',
       ].sort(),
     );
+  });
+
+  it('reads the upstreams of lazy migration: http(s) URLs without credentials, one problem line each', () => {
+    const s = loadSettings({
+      ...BASE,
+      TESSERA_UPSTREAM_MOH_URL: 'http://old.example:8080/getUserToken',
+      TESSERA_UPSTREAM_PEB_URL: 'https://old.example/v1/login',
+      TESSERA_UPSTREAM_TIMEOUT_MS: '500',
+      TESSERA_UPSTREAM_BREAKER_VOLUME: '3',
+      TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS: '1000',
+    });
+    expect(s.upstream).toStrictEqual({
+      urls: { moh: 'http://old.example:8080/getUserToken', peb: 'https://old.example/v1/login' },
+      timeoutMs: 500,
+      breakerVolume: 3,
+      breakerCooldownMs: 1000,
+    });
+    expect(
+      problemsOf({
+        ...BASE,
+        TESSERA_UPSTREAM_NEHR_URL: 'ftp://old.example/login',
+        TESSERA_UPSTREAM_SIMPLEJWT_URL: 'http://admin:s3cret@old.example/api/token/',
+        TESSERA_UPSTREAM_PEB_URL: 'not a url',
+        TESSERA_UPSTREAM_TIMEOUT_MS: '10',
+      }),
+    ).toStrictEqual([
+      'TESSERA_UPSTREAM_NEHR_URL="ftp://old.example/login": expected an http:// or https:// URL without credentials',
+      'TESSERA_UPSTREAM_SIMPLEJWT_URL="http://admin:***@old.example/api/token/": expected an http:// or https:// URL without credentials',
+      'TESSERA_UPSTREAM_PEB_URL="not a url": expected an http:// or https:// URL without credentials',
+      'TESSERA_UPSTREAM_TIMEOUT_MS="10": expected a whole number from 50 to 60000',
+    ]);
   });
 
   it('never prints a Redis password', () => {
@@ -182,6 +221,7 @@ describe('loadSettings values', () => {
       ops: DEFAULTS.ops,
       tokenCache: { enabled: false, maxEntries: 500, maxAgeMs: 250 },
       ingressProcesses: 2,
+      upstream: DEFAULTS.upstream,
       demo: true,
       logLevel: 'debug',
     });

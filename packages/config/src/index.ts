@@ -54,6 +54,18 @@ export interface Settings {
   readonly tokenCache: { readonly enabled: boolean; readonly maxEntries: number; readonly maxAgeMs: number };
   /** Ingress processes sharing the port (SO_REUSEPORT); started by the first one. */
   readonly ingressProcesses: number;
+  /**
+   * Lazy migration: per dialect, the old system's login endpoint that decides the first login of a
+   * user Tessera does not know (or one imported as pending), with a timeout and a circuit breaker.
+   */
+  readonly upstream: {
+    readonly urls: Readonly<Partial<Record<'moh' | 'nehr' | 'simplejwt' | 'peb', string>>>;
+    readonly timeoutMs: number;
+    /** The breaker opens when half the calls of the last 10 s failed, and there were at least this many. */
+    readonly breakerVolume: number;
+    /** An open breaker lets one call through again after this long. */
+    readonly breakerCooldownMs: number;
+  };
   readonly demo: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -159,6 +171,26 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
     default: '1',
     meaning: 'ingress processes sharing the HTTP port (SO_REUSEPORT); the first starts the others',
   },
+  {
+    name: 'TESSERA_UPSTREAM_MOH_URL',
+    default: '(none)',
+    meaning:
+      'lazy migration: the old ministry login endpoint (`https://old/getUserToken`) that decides the first login of a user Tessera does not know',
+  },
+  { name: 'TESSERA_UPSTREAM_NEHR_URL', default: '(none)', meaning: 'the same for the NEHR route (`https://old/nehrapi/login/getToken`)' },
+  { name: 'TESSERA_UPSTREAM_SIMPLEJWT_URL', default: '(none)', meaning: 'the same for SimpleJWT (`https://old/api/token/`)' },
+  {
+    name: 'TESSERA_UPSTREAM_PEB_URL',
+    default: '(none)',
+    meaning: 'the same for PEB (`https://old/v1/login`; its `/check` gives the user id)',
+  },
+  { name: 'TESSERA_UPSTREAM_TIMEOUT_MS', default: '3000', meaning: 'an upstream login slower than this is answered "unavailable"' },
+  {
+    name: 'TESSERA_UPSTREAM_BREAKER_VOLUME',
+    default: '5',
+    meaning: "an upstream's circuit opens when half its calls of the last 10 s failed and there were at least this many",
+  },
+  { name: 'TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS', default: '30000', meaning: 'an open circuit tries one call again after this long' },
   { name: 'TESSERA_DEMO', default: '0', meaning: '1: seed the demo users of the documents on start' },
   { name: 'TESSERA_LOG_LEVEL', default: 'info', meaning: 'debug, info, warn or error' },
 ];
@@ -237,6 +269,28 @@ function verifyConcurrency(r: Reader, cpus: number | undefined): number {
   return size;
 }
 
+const UPSTREAM_DIALECTS = ['moh', 'nehr', 'simplejwt', 'peb'] as const;
+
+/** TESSERA_UPSTREAM_<DIALECT>_URL: an http(s) URL without credentials, or unset. */
+function upstreamUrls(r: Reader): Settings['upstream']['urls'] {
+  const urls: Partial<Record<(typeof UPSTREAM_DIALECTS)[number], string>> = {};
+  for (const d of UPSTREAM_DIALECTS) {
+    const name = `TESSERA_UPSTREAM_${d.toUpperCase()}_URL`;
+    const raw = r.raw(name);
+    if (raw === undefined) continue;
+    let url: URL | null = null;
+    try {
+      url = new URL(raw);
+    } catch {
+      // reported below
+    }
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '')
+      r.problems.push(`${name}=${JSON.stringify(redactUrl(raw))}: expected an http:// or https:// URL without credentials`);
+    else urls[d] = url.href;
+  }
+  return urls;
+}
+
 /** Reads and validates settings. `REDIS_URL` and (for services) the JWT key are required. Throws `ConfigError`. */
 export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   const r = new Reader(env);
@@ -303,6 +357,12 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
       maxAgeMs: r.int('TESSERA_TOKEN_CACHE_MAX_AGE_MS', 5000, 1, 60_000),
     },
     ingressProcesses: r.int('TESSERA_INGRESS_PROCESSES', 1, 1, 256),
+    upstream: {
+      urls: upstreamUrls(r),
+      timeoutMs: r.int('TESSERA_UPSTREAM_TIMEOUT_MS', 3000, 50, 60_000),
+      breakerVolume: r.int('TESSERA_UPSTREAM_BREAKER_VOLUME', 5, 1, 10_000),
+      breakerCooldownMs: r.int('TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),
+    },
     demo: r.bool('TESSERA_DEMO', false),
     logLevel: logLevel as Settings['logLevel'],
   };

@@ -14,3 +14,4 @@ export * from './routes.ts';
 export * from './token-cache.ts';
 export * from './tokens.ts';
 export type * from './types.ts';
+export * from './upstream.ts';

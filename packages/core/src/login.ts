@@ -4,7 +4,18 @@ import { isUnavailable } from './errors.ts';
 import type { Outcome } from './outcome.ts';
 import { answerRoute } from './routes.ts';
 import { type JwtSigner, mintPlan, type TokenLifetimes } from './tokens.ts';
-import type { DialectName, HttpAnswer, Identifier, IssuedTokens, RawRequest, TokenGrant, TokenRecord, UserRecord } from './types.ts';
+import type {
+  DialectName,
+  HttpAnswer,
+  Identifier,
+  IssuedTokens,
+  LoginCommand,
+  RawRequest,
+  TokenGrant,
+  TokenRecord,
+  UserRecord,
+} from './types.ts';
+import type { UpstreamUser, UpstreamVerdict } from './upstream.ts';
 
 /** Who is logging in through which dialect, for the attempt's audit event. */
 export interface LoginContext {
@@ -45,6 +56,17 @@ export interface LoginPorts {
    * stored hash is still `user.passwordHash`, recording `user.changed` (`password_rehashed`).
    */
   rehashPassword(user: UserRecord, password: string, ctx: LoginContext): Promise<void>;
+  /** Whether this dialect has an old system that decides the first login of users Tessera does not know. */
+  hasUpstream(dialect: DialectName): boolean;
+  /** Asks the dialect's old system about the credentials (bounded by a timeout and a circuit breaker; never throws). */
+  askUpstream(dialect: Dialect, command: LoginCommand, ctx: LoginContext): Promise<UpstreamVerdict>;
+  /**
+   * Takes over the user the old system just vouched for: creates it with argon2id of the password
+   * (or sets a pending user's password) and records `user.migrated`, in one step. When a
+   * concurrent first login got there first, the user it made, if this password verifies against
+   * it; else null.
+   */
+  adoptUser(command: LoginCommand, pending: UserRecord | null, told: UpstreamUser, ctx: LoginContext): Promise<UserRecord | null>;
   /** Persists every token under its hash with a TTL equal to its lifetime. */
   saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void>;
   now(): number;
@@ -60,6 +82,8 @@ export interface LoginResult {
   readonly success: boolean;
   readonly user: UserRecord | null;
   readonly tokens?: IssuedTokens;
+  /** A failure that was not bad credentials: the upstream answered nothing clear (still counted). */
+  readonly outcome?: 'unavailable';
 }
 
 export interface LoginPolicy {
@@ -103,12 +127,14 @@ export async function decideLogin(dialect: Dialect, req: RawRequest, ports: Logi
       return { kind: 'locked', retryAfter: gate.retryAfterMs < 0 ? PERMANENT_RETRY_S : gate.retryAfterMs / 1000 };
     if (gate.status === 'throttled') return { kind: 'throttled', retryAfter: gate.retryAfterMs / 1000 };
     if (gate.status === 'busy') return { kind: 'unavailable' };
+    const { user } = gate;
+    if ((user === null || user.pendingUpstream === true) && user?.disabled !== true && ports.hasUpstream(dialect.name))
+      return await upstreamLogin(dialect, parsed.command, gate.reservation, user, ctx, ports, policy);
     const release = await ports.acquireVerifySlot();
     if (release === null) {
       await ports.abortLogin(identifier, ctx, gate.reservation, 'unavailable');
       return { kind: 'unavailable' };
     }
-    const { user } = gate;
     let verified: boolean;
     try {
       // Unknown users cost one verification against the dummy hash, so timing says nothing.
@@ -126,21 +152,83 @@ export async function decideLogin(dialect: Dialect, req: RawRequest, ports: Logi
       await ports.finishLogin(identifier, ctx, gate.reservation, { success: false, user });
       return { kind: 'bad_credentials' };
     }
-    const now = ports.now();
-    const family = ports.newFamilyId();
-    const minted = await mintPlan(dialect.issues, { now, userId: user.id, lifetimes: policy.lifetimes, signer: policy.signer });
-    const tokens: IssuedTokens =
-      minted.refresh === undefined ? { access: minted.access, family } : { access: minted.access, refresh: minted.refresh, family };
-    const grants = tokens.refresh === undefined ? [tokens.access] : [tokens.access, tokens.refresh];
-    // Tokens first, then the attempt's record: a crash in between leaves tokens nobody received.
-    await ports.saveTokens(grants, (g) => tokenRecord(g, dialect.name, user, family));
-    await ports.finishLogin(identifier, ctx, gate.reservation, { success: true, user, tokens });
-    return { kind: 'issued', tokens, user, now };
+    return await issue(dialect, identifier, ctx, gate.reservation, user, ports, policy);
   } catch (err) {
     if (isUnavailable(err)) return { kind: 'unavailable' };
     ports.onError(err, `login:${dialect.name}`);
     return { kind: 'internal_error' };
   }
+}
+
+/** Mints the dialect's tokens for a verified user, saves them, and closes the attempt as a success. */
+async function issue(
+  dialect: Dialect,
+  identifier: Identifier,
+  ctx: LoginContext,
+  reservation: string,
+  user: UserRecord,
+  ports: LoginPorts,
+  policy: LoginPolicy,
+): Promise<Outcome> {
+  const now = ports.now();
+  const family = ports.newFamilyId();
+  const minted = await mintPlan(dialect.issues, { now, userId: user.id, lifetimes: policy.lifetimes, signer: policy.signer });
+  const tokens: IssuedTokens =
+    minted.refresh === undefined ? { access: minted.access, family } : { access: minted.access, refresh: minted.refresh, family };
+  const grants = tokens.refresh === undefined ? [tokens.access] : [tokens.access, tokens.refresh];
+  // Tokens first, then the attempt's record: a crash in between leaves tokens nobody received.
+  await ports.saveTokens(grants, (g) => tokenRecord(g, dialect.name, user, family));
+  await ports.finishLogin(identifier, ctx, reservation, { success: true, user, tokens });
+  return { kind: 'issued', tokens, user, now };
+}
+
+/**
+ * Lazy migration: the old system decides a user Tessera does not know yet (or one imported as
+ * pending). The attempt is already open, so the lockout counts it like any other: the old system
+ * never sees more attempts for an identifier than the lockout lets through. A yes creates the
+ * user (argon2id of the password just proven, inside a verify slot) and issues Tessera's tokens.
+ */
+async function upstreamLogin(
+  dialect: Dialect,
+  command: LoginCommand,
+  reservation: string,
+  pending: UserRecord | null,
+  ctx: LoginContext,
+  ports: LoginPorts,
+  policy: LoginPolicy,
+): Promise<Outcome> {
+  const { identifier } = command;
+  const verdict = await ports.askUpstream(dialect, command, ctx);
+  switch (verdict.kind) {
+    case 'unreachable':
+      // Nothing reached the old system: the attempt is not counted.
+      await ports.abortLogin(identifier, ctx, reservation, 'unavailable');
+      return { kind: 'unavailable' };
+    case 'failed':
+      await ports.finishLogin(identifier, ctx, reservation, { success: false, user: pending, outcome: 'unavailable' });
+      return { kind: 'unavailable' };
+    case 'rejected':
+      await ports.finishLogin(identifier, ctx, reservation, { success: false, user: pending });
+      return { kind: 'bad_credentials' };
+    case 'accepted':
+      break;
+  }
+  const release = await ports.acquireVerifySlot();
+  if (release === null) {
+    await ports.abortLogin(identifier, ctx, reservation, 'unavailable');
+    return { kind: 'unavailable' };
+  }
+  let user: UserRecord | null;
+  try {
+    user = await ports.adoptUser(command, pending, verdict.user, ctx);
+  } finally {
+    release();
+  }
+  if (user === null) {
+    await ports.finishLogin(identifier, ctx, reservation, { success: false, user: pending });
+    return { kind: 'bad_credentials' };
+  }
+  return issue(dialect, identifier, ctx, reservation, user, ports, policy);
 }
 
 /** Who a token belongs to: what its record keeps of the user. */

@@ -2,11 +2,14 @@
  * Shared fixtures of the core unit tests: users, requests, outcomes and an in-memory `LoginPorts`.
  * Plain data and functions, runtime-neutral (Vitest under Node, the shim under Deno).
  */
+
+import type { Dialect } from '../src/dialects/dialect.ts';
 import { UnavailableError } from '../src/errors.ts';
 import type { GateResult, LoginContext, LoginPolicy, LoginPorts, LoginResult } from '../src/login.ts';
 import type { Outcome, Problem, ProblemReason } from '../src/outcome.ts';
 import { DEFAULT_LIFETIMES, jwtSigner } from '../src/tokens.ts';
-import type { Identifier, IssuedTokens, RawRequest, TokenGrant, TokenRecord, UserRecord } from '../src/types.ts';
+import type { DialectName, Identifier, IssuedTokens, LoginCommand, RawRequest, TokenGrant, TokenRecord, UserRecord } from '../src/types.ts';
+import type { UpstreamUser, UpstreamVerdict } from '../src/upstream.ts';
 
 export const enc = new TextEncoder();
 
@@ -118,6 +121,13 @@ export class MemoryPorts implements LoginPorts {
   readonly rehashed: { username: string; password: string; slotHeld: boolean }[] = [];
   /** Thrown by `rehashPassword` when set. */
   failRehash: unknown = undefined;
+  /** The old systems of lazy migration, by dialect: what each answers. */
+  readonly upstreams = new Map<DialectName, UpstreamVerdict>();
+  /** Every upstream question and every adoption, in order (with whether a verify slot was held). */
+  readonly asked: { dialect: DialectName; command: LoginCommand }[] = [];
+  readonly adopted: { command: LoginCommand; pending: UserRecord | null; told: UpstreamUser; slotHeld: boolean }[] = [];
+  /** adoptUser answers null (a concurrent first login made the user with another password) when set. */
+  adoptRefused = false;
   private slotsHeld = 0;
   private families = 0;
   private reservations = 0;
@@ -171,6 +181,21 @@ export class MemoryPorts implements LoginPorts {
   async rehashPassword(user: UserRecord, password: string): Promise<void> {
     this.rehashed.push({ username: user.username, password, slotHeld: this.slotsHeld > 0 });
     if (this.failRehash !== undefined) throw this.failRehash;
+  }
+
+  hasUpstream(dialect: DialectName): boolean {
+    return this.upstreams.has(dialect);
+  }
+
+  async askUpstream(dialect: Dialect, command: LoginCommand): Promise<UpstreamVerdict> {
+    this.asked.push({ dialect: dialect.name, command });
+    return this.upstreams.get(dialect.name) ?? { kind: 'unreachable', detail: 'none' };
+  }
+
+  async adoptUser(command: LoginCommand, pending: UserRecord | null, told: UpstreamUser): Promise<UserRecord | null> {
+    this.adopted.push({ command, pending, told, slotHeld: this.slotsHeld > 0 });
+    if (this.adoptRefused) return null;
+    return makeUser({ id: told.id ?? 7, username: pending?.username ?? command.identifier.value, passwordHash: HASH });
   }
 
   async saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void> {

@@ -16,6 +16,7 @@ export const EVENT_TYPES = [
   'token.revoked',
   'token.reuse_detected',
   'user.changed',
+  'user.migrated',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -15,6 +15,7 @@ import {
 } from '@tessera/store';
 import type { HandlerDeps } from './handler.ts';
 import type { Logger } from './log.ts';
+import { Upstreams } from './upstream.ts';
 
 export interface OpenDeps extends HandlerDeps {
   readonly redis: TesseraRedis;
@@ -29,7 +30,9 @@ export async function openDeps(settings: Settings, log: Logger, connectionName: 
   await hasher.dummyHash();
   const tokens = new TokenRepository(redis, keys);
   const cache = await openTokenCache(settings, keys, tokens);
+  const upstreams = new Upstreams(settings.upstream, log);
   return {
+    upstreams,
     redis,
     users: new UserRepository(redis, keys),
     tokens,
@@ -41,6 +44,7 @@ export async function openDeps(settings: Settings, log: Logger, connectionName: 
     log,
     ping: () => redis.ping(),
     close: () => {
+      upstreams.close();
       cache?.close();
       redis.disconnect();
     },

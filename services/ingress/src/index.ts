@@ -5,4 +5,5 @@ export { createHandler, type Handler, type HandlerDeps } from './handler.ts';
 export { createLogger, type Logger } from './log.ts';
 export * from './openapi.ts';
 export { type Deps, loginPolicy, loginPorts } from './ports.ts';
+export { Upstreams } from './upstream.ts';
 export { assertNativeUws } from './uws-check.ts';

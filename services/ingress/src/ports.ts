@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Settings } from '@tessera/config';
 import type {
   Identifier,
+  LoginCommand,
   LoginContext,
   LoginPolicy,
   LoginPorts,
@@ -10,12 +11,23 @@ import type {
   TokenCache,
   TokenPolicy,
   TokenPorts,
+  UpstreamUser,
+  UserRecord,
 } from '@tessera/core';
-import { type JwtSigner, jwtSigner } from '@tessera/core';
+import { type JwtSigner, jwtSigner, looksLikeEmail, normaliseEmail } from '@tessera/core';
 import { type EventFields, type EventType, newEvent } from '@tessera/events';
 import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
-import { type ClientRepository, identifierKey, type LoginGate, type TokenRepository, tokenHash, type UserRepository } from '@tessera/store';
+import {
+  type ClientRepository,
+  identifierKey,
+  type LoginGate,
+  type NewUser,
+  type TokenRepository,
+  tokenHash,
+  type UserRepository,
+} from '@tessera/store';
 import type { Logger } from './log.ts';
+import type { Upstreams } from './upstream.ts';
 
 export interface Deps {
   readonly users: UserRepository;
@@ -27,6 +39,8 @@ export interface Deps {
   readonly log: Logger;
   /** Live access tokens remembered for introspection (absent: every introspection reads Redis). */
   readonly tokenCache?: TokenCache;
+  /** The old systems of lazy migration (absent: none). */
+  readonly upstreams?: Upstreams;
 }
 
 const json = (type: EventType, fields: EventFields) => JSON.stringify(newEvent(type, fields));
@@ -58,7 +72,7 @@ export function loginPorts(deps: Deps): LoginPorts {
       const base = { ...attemptFields(identifier, ctx), ...(result.user === null ? {} : { userId: result.user.id }) };
       const attempt = json(result.success ? 'login.succeeded' : 'login.failed', {
         ...base,
-        outcome: result.success ? 'success' : 'bad_credentials',
+        outcome: result.success ? 'success' : (result.outcome ?? 'bad_credentials'),
       });
       const lock = result.success ? '' : json('lockout.engaged', { ...base, reason: 'failures' });
       const more = result.tokens === undefined ? [] : [json('token.issued', { ...base, outcome: 'issued', family: result.tokens.family })];
@@ -85,6 +99,10 @@ export function loginPorts(deps: Deps): LoginPorts {
       });
       await deps.users.setPasswordHash(user.username, fresh, { expected: user.passwordHash, event });
     },
+    hasUpstream: (dialect) => deps.upstreams?.has(dialect) === true,
+    askUpstream: (dialect, command, ctx) =>
+      deps.upstreams?.ask(dialect, command, ctx.ip) ?? Promise.resolve({ kind: 'unreachable', detail: 'no upstream' }),
+    adoptUser: (command, pending, told, ctx) => adoptUser(deps, command, pending, told, ctx),
     saveTokens: (grants, record) => deps.tokens.save(grants, record),
     now: () => Date.now(),
     waitForTurn: (identifier, ms) =>
@@ -103,6 +121,49 @@ export function loginPorts(deps: Deps): LoginPorts {
     newFamilyId: () => crypto.randomUUID(),
     onError: (err, context) => deps.log.error('unexpected error', { context, err }),
   };
+}
+
+/**
+ * Takes over a user the old system vouched for, in one step with its user.migrated event: a pending
+ * user gets the password (if no one changed it meanwhile); an unknown one is created with the
+ * old system's id when that is free here, its email when free, its profile and scopes. A user a
+ * concurrent first login made is used if this password verifies against it.
+ */
+async function adoptUser(deps: Deps, command: LoginCommand, pending: UserRecord | null, told: UpstreamUser, ctx: LoginContext) {
+  const passwordHash = await deps.hasher.hash(command.password);
+  const byEmail = command.identifier.by === 'email';
+  const username = pending?.username ?? (byEmail ? (told.username ?? command.identifier.value) : command.identifier.value);
+  // putUser says "created" of a new user; a pending one keeps "updated"
+  const event = json('user.migrated', { ...attemptFields(command.identifier, ctx), reason: 'upstream', outcome: 'updated' });
+  const existing = async () => {
+    const now = await deps.users.get(username);
+    return now !== null && !now.disabled && (await deps.hasher.verify(now.passwordHash, command.password)) ? now : null;
+  };
+  if (pending !== null) {
+    const set = await deps.users.setPasswordHash(username, passwordHash, { expected: pending.passwordHash, event });
+    return set ? deps.users.get(username) : existing();
+  }
+  const email = byEmail ? command.identifier.value : (told.email ?? null);
+  let user: NewUser = {
+    username,
+    email: email !== null && looksLikeEmail(normaliseEmail(email)) ? email : null,
+    passwordHash,
+    ...(told.id === undefined ? {} : { id: told.id }),
+    ...(told.scopes === undefined ? {} : { scopes: told.scopes }),
+    ...(told.profile === undefined ? {} : { profile: told.profile }),
+  };
+  for (;;) {
+    const r = await deps.users.put(user, { mode: 'create', event });
+    if (r.status === 'created') return deps.users.get(username);
+    if (r.status === 'exists') return existing();
+    // the old id or email is another user's here: take the user over without it
+    if (r.status === 'id_taken' && user.id !== undefined) {
+      deps.log.warn('upstream user id taken here: a new id is given', { dialect: ctx.dialect, id: user.id });
+      const { id: _dropped, ...rest } = user;
+      user = rest;
+    } else if (r.status === 'email_taken' && user.email !== null && !byEmail) user = { ...user, email: null };
+    else return null;
+  }
 }
 
 /** HS256 with node:crypto: synchronous, on the event loop (microseconds), not via the thread pool. */

@@ -1,6 +1,7 @@
 import type { Fields } from '../body.ts';
 import type { Outcome, Problem, TokenAction } from '../outcome.ts';
 import type { DialectName, HttpAnswer, LoginCommand, TokenFormat } from '../types.ts';
+import type { UpstreamCodec } from '../upstream.ts';
 
 export type ParseResult = { readonly ok: true; readonly command: LoginCommand } | { readonly ok: false; readonly problem: Problem };
 
@@ -30,6 +31,8 @@ export interface Dialect {
   parseToken(action: TokenAction, fields: Fields): TokenParseResult;
   /** Renders an outcome in the dialect's wire form. */
   render(outcome: Outcome): HttpAnswer;
+  /** The dialect as a client of its old system speaks it (lazy migration). */
+  readonly upstream: UpstreamCodec;
 }
 
 /** Headers every token-route answer carries (RFC 6749 §5.1). */

@@ -1,6 +1,7 @@
 import type { Fields } from '../body.ts';
 import type { Outcome, TokenAction } from '../outcome.ts';
 import type { DialectName, HttpAnswer, IssuedTokens, UserRecord } from '../types.ts';
+import { jsonObject, jsonRequest, textOf, type UpstreamCodec, type UpstreamUser } from '../upstream.ts';
 import { parseTokenField, parseUsernamePassword } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, secondsLeft, type TokenParseResult } from './dialect.ts';
 
@@ -31,6 +32,42 @@ export function ministryEnvelope(tokens: IssuedTokens, user: UserRecord, now: nu
   };
 }
 
+const TEXT_PROFILE = ['persCode', 'civilId', 'userMobile'] as const;
+const JSON_PROFILE = ['firstLogin', 'loggedInUser', 'userDetails'] as const;
+
+/** What a ministry success envelope's `result` tells of the user: scopes and profile fields. */
+function ministryUser(result: Record<string, unknown>): UpstreamUser {
+  const profile: Record<string, unknown> = {};
+  for (const f of TEXT_PROFILE) {
+    const v = textOf(result[f]);
+    if (v !== undefined) profile[f] = v;
+  }
+  for (const f of JSON_PROFILE) if (result[f] !== undefined && result[f] !== null) profile[f] = result[f];
+  if (Array.isArray(result.userIntitutes)) profile.userIntitutes = result.userIntitutes;
+  const scope = result.scope;
+  const scopes = Array.isArray(scope) && scope.every((s) => typeof s === 'string') ? (scope as string[]) : undefined;
+  return { ...(scopes === undefined ? {} : { scopes }), profile };
+}
+
+/**
+ * A ministry login as its clients send it (`username`, `password` as JSON), and its answer read:
+ * the v2 envelope with code 0 is a yes; `rejected(status, code)` tells the dialect's "bad
+ * credentials"; anything else is no answer.
+ */
+export function ministryUpstream(rejected: (status: number, code: unknown) => boolean): UpstreamCodec {
+  return {
+    login: (command) => jsonRequest({ username: command.identifier.value, password: command.password }),
+    readLogin(status, body) {
+      const b = jsonObject(body);
+      const result = b?.result;
+      if (status === 200 && b?.code === 0 && typeof result === 'object' && result !== null)
+        return { kind: 'accepted', user: ministryUser(result as Record<string, unknown>) };
+      if (rejected(status, b?.code)) return { kind: 'rejected' };
+      return { kind: 'failed', detail: `HTTP ${status}${b === null ? ', not a JSON object' : `, code ${JSON.stringify(b.code ?? null)}`}` };
+    },
+  };
+}
+
 export type IssuedOutcome = Extract<Outcome, { kind: 'issued' }>;
 
 /** Every outcome but a success: what a ministry dialect answers in its own way. */
@@ -42,9 +79,14 @@ const textRules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true }
  * `moh` and `nehr` share requests (`username`/`password`, `refresh_token`), tokens (UUID v4
  * pairs) and the success envelope; they differ only in how they answer failures.
  */
-export function ministryDialect(name: Extract<DialectName, 'moh' | 'nehr'>, failure: (outcome: MinistryFailure) => HttpAnswer): Dialect {
+export function ministryDialect(
+  name: Extract<DialectName, 'moh' | 'nehr'>,
+  failure: (outcome: MinistryFailure) => HttpAnswer,
+  upstream: UpstreamCodec,
+): Dialect {
   return {
     name,
+    upstream,
     issues: { access: 'uuid', refresh: 'uuid' },
     allow: ['POST'],
     parseLogin(fields: Fields): ParseResult {

@@ -1,7 +1,7 @@
 import type { Problem } from '../outcome.ts';
 import type { HttpAnswer } from '../types.ts';
 import { type Dialect, jsonAnswer, retryAfterHeader } from './dialect.ts';
-import { ministryDialect } from './envelope.ts';
+import { ministryDialect, ministryUpstream } from './envelope.ts';
 
 /**
  * `nehr` failure messages. 401 and 500 are document 001's words; the rest follow its
@@ -45,25 +45,30 @@ function failure(status: number, message: string, extra?: Record<string, string>
 }
 
 /** The `nehr` dialect (document 001): the ministry envelope, real HTTP statuses on failure. */
-export const nehr: Dialect = ministryDialect('nehr', (outcome) => {
-  switch (outcome.kind) {
-    case 'token_invalid':
-      return failure(401, NEHR_MESSAGES.invalidToken);
-    case 'bad_credentials':
-      return failure(401, NEHR_MESSAGES.unauthorized);
-    case 'locked':
-      return failure(429, NEHR_MESSAGES.locked, retryAfterHeader(outcome.retryAfter));
-    case 'throttled':
-      return failure(429, NEHR_MESSAGES.throttled, retryAfterHeader(outcome.retryAfter));
-    case 'malformed':
-      return failure(400, badRequestMessage(outcome.problem));
-    case 'method_not_allowed':
-      return failure(405, NEHR_MESSAGES.methodNotAllowed, { allow: outcome.allow.join(', ') });
-    case 'unavailable':
-      return failure(503, NEHR_MESSAGES.unavailable);
-    case 'verified':
-    case 'checked':
-    case 'internal_error':
-      return failure(500, NEHR_MESSAGES.internalError);
-  }
-});
+export const nehr: Dialect = ministryDialect(
+  'nehr',
+  (outcome) => {
+    switch (outcome.kind) {
+      case 'token_invalid':
+        return failure(401, NEHR_MESSAGES.invalidToken);
+      case 'bad_credentials':
+        return failure(401, NEHR_MESSAGES.unauthorized);
+      case 'locked':
+        return failure(429, NEHR_MESSAGES.locked, retryAfterHeader(outcome.retryAfter));
+      case 'throttled':
+        return failure(429, NEHR_MESSAGES.throttled, retryAfterHeader(outcome.retryAfter));
+      case 'malformed':
+        return failure(400, badRequestMessage(outcome.problem));
+      case 'method_not_allowed':
+        return failure(405, NEHR_MESSAGES.methodNotAllowed, { allow: outcome.allow.join(', ') });
+      case 'unavailable':
+        return failure(503, NEHR_MESSAGES.unavailable);
+      case 'verified':
+      case 'checked':
+      case 'internal_error':
+        return failure(500, NEHR_MESSAGES.internalError);
+    }
+  },
+  // As an upstream: 401 is its bad credentials.
+  ministryUpstream((status) => status === 401),
+);

@@ -3,6 +3,7 @@ import { looksLikeEmail, normaliseEmail, readTextField } from '../fields.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction } from '../outcome.ts';
 import { HEX128 } from '../tokens.ts';
 import type { HttpAnswer, Identifier } from '../types.ts';
+import { formRequest, jsonObject, positiveId, type UpstreamCodec } from '../upstream.ts';
 import { parseTokenField } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 
@@ -69,6 +70,42 @@ function readIdentifier(fields: Fields): { ok: true; id: Identifier } | { ok: fa
   return { ok: 'absent' };
 }
 
+/** PEB's body `status`: an integer in its error answers, the string "200" in document 003's examples. */
+const statusOf = (b: Record<string, unknown> | null) => Number(b?.status);
+
+/**
+ * An old PEB API as its clients call it: the identifier as `email` or `username` with `password`,
+ * form-encoded; status 200 with a token is a yes, error_id 11 bad credentials. Its check
+ * (`/v1/login/check`) names the user: id, username and email.
+ */
+const pebUpstream: UpstreamCodec = {
+  login: (command) =>
+    formRequest({ [command.identifier.by === 'email' ? 'email' : 'username']: command.identifier.value, password: command.password }),
+  readLogin(status, body) {
+    const b = jsonObject(body);
+    if (statusOf(b) === 200 && typeof b?.token === 'string') return { kind: 'accepted', user: {}, token: b.token };
+    if (b?.error_id === PEB_ERRORS.badCredentials.id) return { kind: 'rejected' };
+    return {
+      kind: 'failed',
+      detail: `HTTP ${status}${b === null ? ', not a JSON object' : `, error_id ${JSON.stringify(b.error_id ?? null)}`}`,
+    };
+  },
+  details: {
+    path: '/check',
+    request: (token) => formRequest({ token }),
+    read(_status, body) {
+      const b = jsonObject(body);
+      if (statusOf(b) !== 200 || b?.valid !== true) return null;
+      const id = positiveId(b.user_id);
+      return {
+        ...(id === undefined ? {} : { id }),
+        ...(typeof b.username === 'string' ? { username: b.username } : {}),
+        ...(typeof b.email === 'string' ? { email: b.email } : {}),
+      };
+    },
+  },
+};
+
 /** The PEB API (document 003, peb-reference.md). */
 export function createPeb(options: PebOptions): Dialect {
   // Retry-After only means something next to a real 429/503; Allow is useful either way.
@@ -78,6 +115,7 @@ export function createPeb(options: PebOptions): Dialect {
     answer(e.status, { status: e.status, message: e.message, error_id: e.id }, withStatus, always);
   return {
     name: 'peb',
+    upstream: pebUpstream,
     issues: { access: 'hex128' },
     allow: ['POST'],
     parseLogin(fields: Fields): ParseResult {

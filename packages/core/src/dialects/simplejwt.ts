@@ -1,6 +1,8 @@
+import { decodeJwt } from 'jose';
 import type { Fields } from '../body.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction, TokenProblem } from '../outcome.ts';
 import type { HttpAnswer } from '../types.ts';
+import { jsonObject, jsonRequest, positiveId, type UpstreamCodec } from '../upstream.ts';
 import { parseTokenField, parseUsernamePassword } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 
@@ -96,12 +98,39 @@ const DRF_CHAR_FIELD = { trim: true, acceptNumbers: true, whitespaceIsBlank: tru
 /** What TokenViewBase.get_authenticate_header answers with the default AUTH_HEADER_TYPES. */
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="api"' };
 
+/** The `user_id` claim of an access token, unverified: the upstream is trusted for its own users' ids. */
+function userIdOf(access: string): number | undefined {
+  try {
+    return positiveId(decodeJwt(access).user_id);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An old SimpleJWT deployment as its clients call it: `{username, password}` as JSON; 200 with a
+ * pair is a yes (its access token's `user_id` is the id to keep), 401 bad credentials.
+ */
+const simplejwtUpstream: UpstreamCodec = {
+  login: (command) => jsonRequest({ username: command.identifier.value, password: command.password }),
+  readLogin(status, body) {
+    const b = jsonObject(body);
+    if (status === 200 && typeof b?.access === 'string') {
+      const id = userIdOf(b.access);
+      return { kind: 'accepted', user: id === undefined ? {} : { id } };
+    }
+    if (status === 401) return { kind: 'rejected' };
+    return { kind: 'failed', detail: `HTTP ${status}` };
+  },
+};
+
 /**
  * djangorestframework-simplejwt 5.x `TokenObtainPairView` with default settings: username is a
  * CharField and password a PasswordField, both trimmed with numbers accepted.
  */
 export const simplejwt: Dialect = {
   name: 'simplejwt',
+  upstream: simplejwtUpstream,
   issues: { access: 'jwt', refresh: 'jwt' },
   allow: ['POST', 'OPTIONS'],
   /** DRF's SimpleMetadata answer for the view. */

@@ -1,0 +1,87 @@
+import type { LoginCommand, UserProfile } from './types.ts';
+
+/*
+ * Lazy migration: a dialect's old system decides the first login of a user Tessera does not know
+ * (or one imported as pending), and Tessera reads its answer as a client of that API. Each dialect
+ * carries a codec that writes the request and reads the answer; the ingress sends it.
+ */
+
+/** What the old system's answer tells of the user, where its dialect carries it. */
+export interface UpstreamUser {
+  /** The user's id there (SimpleJWT `user_id`, PEB check's `user_id`): kept when free here. */
+  readonly id?: number;
+  readonly username?: string;
+  readonly email?: string;
+  readonly scopes?: readonly string[];
+  readonly profile?: Partial<UserProfile>;
+}
+
+/** What the old system said of a login. */
+export type UpstreamVerdict =
+  | { readonly kind: 'accepted'; readonly user: UpstreamUser }
+  /** Bad credentials: the attempt counts as a failure. */
+  | { readonly kind: 'rejected' }
+  /** Reached but no clear yes or no (an error, a timeout after sending, a lock there): counted as a failure, answered "unavailable". */
+  | { readonly kind: 'failed'; readonly detail: string }
+  /** Never reached (refused, no such host, the circuit open): not counted, answered "unavailable". */
+  | { readonly kind: 'unreachable'; readonly detail: string };
+
+/** A request body for the old system. */
+export interface UpstreamRequest {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** How a dialect reads its old system's login answer. */
+export type UpstreamReading =
+  | { readonly kind: 'accepted'; readonly user: UpstreamUser; readonly token?: string }
+  | { readonly kind: 'rejected' }
+  | { readonly kind: 'failed'; readonly detail: string };
+
+/** A dialect speaking to its old system as one of that system's clients. */
+export interface UpstreamCodec {
+  login(command: LoginCommand): UpstreamRequest;
+  readLogin(status: number, body: string): UpstreamReading;
+  /**
+   * A second call that names the user when the login answer carries only a token (PEB's check, at
+   * the login URL plus `path`). Its failure leaves the login accepted, with what the login said.
+   */
+  readonly details?: {
+    readonly path: string;
+    request(token: string): UpstreamRequest;
+    read(status: number, body: string): UpstreamUser | null;
+  };
+}
+
+/** A JSON object answer, or null. */
+export function jsonObject(body: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(body);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export const jsonRequest = (fields: Record<string, string>): UpstreamRequest => ({
+  contentType: 'application/json',
+  body: JSON.stringify(fields),
+});
+
+export const formRequest = (fields: Record<string, string>): UpstreamRequest => ({
+  contentType: 'application/x-www-form-urlencoded',
+  body: new URLSearchParams(fields).toString(),
+});
+
+/** A positive safe integer, or undefined. */
+export function positiveId(v: unknown): number | undefined {
+  const n = typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
+}
+
+/** A text field as stored: strings as they are, numbers as text, anything else absent. */
+export function textOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}

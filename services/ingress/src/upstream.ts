@@ -1,0 +1,168 @@
+import type { Settings } from '@tessera/config';
+import type { Dialect, DialectName, LoginCommand, UpstreamCodec, UpstreamRequest, UpstreamUser, UpstreamVerdict } from '@tessera/core';
+import CircuitBreaker from 'opossum';
+import type { Logger } from './log.ts';
+
+/** The most of an upstream answer read: a login answer is a few hundred bytes. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Raised inside a call: counts as a failure for the breaker, and says whether anything was sent. */
+class UpstreamError extends Error {
+  constructor(
+    readonly kind: 'failed' | 'unreachable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Errors of the connection phase (nothing was sent), by Node's codes and Deno's messages. */
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+function nothingSent(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  if (cause?.code !== undefined) return CONNECT_CODES.has(cause.code);
+  return /connection refused|dns error|failed to lookup|no such host|network is unreachable/i.test(String((err as Error).message));
+}
+
+/** The answer's text, at most MAX_ANSWER_BYTES (a larger one is no answer). */
+async function readAnswer(res: Response): Promise<string> {
+  const reader = res.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel();
+      throw new UpstreamError('failed', `answer over ${MAX_ANSWER_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/**
+ * One dialect's old system, as its clients call it: `fetch` (Node and Deno alike) with a timeout
+ * on the whole exchange, and a circuit breaker (opossum) that stops calling a system that keeps
+ * failing, answering "unreachable" at once until a trial call succeeds again.
+ */
+export class Upstream {
+  private readonly breaker: CircuitBreaker<[LoginCommand, string], UpstreamVerdict>;
+
+  constructor(
+    readonly dialect: DialectName,
+    readonly url: string,
+    private readonly codec: UpstreamCodec,
+    private readonly settings: Settings['upstream'],
+    private readonly log: Logger,
+  ) {
+    this.breaker = new CircuitBreaker((command: LoginCommand, ip: string) => this.call(command, ip), {
+      // fetch's own signal times a call out (and aborts it); the breaker only counts.
+      timeout: false,
+      errorThresholdPercentage: 50,
+      volumeThreshold: settings.breakerVolume,
+      rollingCountTimeout: 10_000,
+      rollingCountBuckets: 10,
+      resetTimeout: settings.breakerCooldownMs,
+    });
+    this.breaker.on('open', () => log.warn('upstream circuit open', { dialect, cooldownMs: settings.breakerCooldownMs }));
+    this.breaker.on('close', () => log.info('upstream circuit closed', { dialect }));
+  }
+
+  /** What the old system says of these credentials; never throws. */
+  async ask(command: LoginCommand, ip: string): Promise<UpstreamVerdict> {
+    try {
+      return await this.breaker.fire(command, ip);
+    } catch (err) {
+      if (err instanceof UpstreamError) {
+        this.log.warn('upstream login failed', { dialect: this.dialect, kind: err.kind, detail: err.message });
+        return { kind: err.kind, detail: err.message };
+      }
+      if ((err as { code?: string }).code === 'EOPENBREAKER') return { kind: 'unreachable', detail: 'circuit open' };
+      this.log.error('upstream login failed', { dialect: this.dialect, err });
+      return { kind: 'failed', detail: (err as Error).message };
+    }
+  }
+
+  close(): void {
+    this.breaker.shutdown();
+  }
+
+  private async call(command: LoginCommand, ip: string): Promise<UpstreamVerdict> {
+    const reading = this.codec.readLogin(...(await this.post(this.url, this.codec.login(command), ip)));
+    if (reading.kind === 'failed') throw new UpstreamError('failed', reading.detail);
+    if (reading.kind === 'rejected') return reading;
+    return { kind: 'accepted', user: { ...reading.user, ...(await this.details(reading.token, ip)) } };
+  }
+
+  /** What the old system's second call says of the user; nothing when it has none or it fails. */
+  private async details(token: string | undefined, ip: string): Promise<UpstreamUser> {
+    const d = this.codec.details;
+    if (d === undefined || token === undefined) return {};
+    try {
+      return d.read(...(await this.post(`${this.url.replace(/\/+$/, '')}${d.path}`, d.request(token), ip))) ?? {};
+    } catch (err) {
+      this.log.warn('upstream user details failed', { dialect: this.dialect, detail: (err as Error).message });
+      return {};
+    }
+  }
+
+  private async post(url: string, req: UpstreamRequest, ip: string): Promise<[number, string]> {
+    const signal = AbortSignal.timeout(this.settings.timeoutMs);
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': req.contentType, accept: 'application/json', 'user-agent': 'tessera-migration', 'x-forwarded-for': ip },
+        body: req.body,
+        redirect: 'error',
+        signal,
+      });
+      return [res.status, await readAnswer(res)];
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err;
+      if (signal.aborted) throw new UpstreamError('failed', `no answer within ${this.settings.timeoutMs} ms`);
+      throw new UpstreamError(
+        nothingSent(err) ? 'unreachable' : 'failed',
+        String((err as { cause?: unknown }).cause ?? (err as Error).message),
+      );
+    }
+  }
+}
+
+/** The configured old systems of this process, one per dialect, opened at first use. */
+export class Upstreams {
+  private readonly open = new Map<DialectName, Upstream>();
+
+  constructor(
+    private readonly settings: Settings['upstream'],
+    private readonly log: Logger,
+  ) {}
+
+  has(dialect: DialectName): boolean {
+    return this.settings.urls[dialect] !== undefined;
+  }
+
+  ask(dialect: Dialect, command: LoginCommand, ip: string): Promise<UpstreamVerdict> {
+    let u = this.open.get(dialect.name);
+    const url = this.settings.urls[dialect.name];
+    if (u === undefined) {
+      if (url === undefined) return Promise.resolve({ kind: 'unreachable', detail: `no upstream for ${dialect.name}` });
+      u = new Upstream(dialect.name, url, dialect.upstream, this.settings, this.log);
+      this.open.set(dialect.name, u);
+    }
+    return u.ask(command, ip);
+  }
+
+  close(): void {
+    for (const u of this.open.values()) u.close();
+    this.open.clear();
+  }
+}

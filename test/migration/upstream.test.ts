@@ -1,0 +1,252 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AuditEvent } from '@tessera/events';
+import { passwordScheme } from '@tessera/passwords';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/redis-source.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+/*
+ * Lazy migration against a real old system: a second Tessera on loopback plays it, since it speaks
+ * each of the four dialects exactly as the documents do. `old` holds the users; `fresh` knows
+ * none of them and sends each first login to `old`.
+ */
+
+const json = { 'content-type': 'application/json' };
+
+/** How each route says yes, and the answer to compare, per dialect. */
+const LOGIN = {
+  moh: async (s: Stack, username: string, password: string) => {
+    const body = (await (await s.post('/getUserToken', JSON.stringify({ username, password }), json)).json()) as Record<string, unknown>;
+    return { ok: body.code === 0, body };
+  },
+  nehr: async (s: Stack, username: string, password: string) => {
+    const res = await s.post('/nehrapi/login/getToken', JSON.stringify({ username, password }), json);
+    return { ok: res.status === 200, status: res.status, body: (await res.json()) as Record<string, unknown> };
+  },
+  simplejwt: async (s: Stack, username: string, password: string) => {
+    const res = await s.post('/api/token/', JSON.stringify({ username, password }), json);
+    return { ok: res.status === 200, status: res.status, body: (await res.json()) as Record<string, unknown> };
+  },
+  peb: async (s: Stack, field: 'username' | 'email', value: string, password: string) => {
+    const body = (await (await s.post('/v1/login', new URLSearchParams({ [field]: value, password }))).json()) as Record<string, unknown>;
+    return { ok: body.status === 200, body };
+  },
+};
+
+async function outbox(s: Stack): Promise<AuditEvent[]> {
+  const entries = await s.redis.xrange(`${s.settings.redisPrefix}{users}:outbox`, '-', '+');
+  return entries.map(([, f]) => JSON.parse(f[1] as string) as AuditEvent);
+}
+
+/** Login attempts the old system saw for an identifier (its own audit events). */
+async function seenByOld(old: Stack, identifier: string): Promise<number> {
+  return (await outbox(old)).filter((e) => e.type.startsWith('login.') && e.identifier === identifier).length;
+}
+
+function upstreamEnv(old: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    TESSERA_UPSTREAM_MOH_URL: `${old}/getUserToken`,
+    TESSERA_UPSTREAM_NEHR_URL: `${old}/nehrapi/login/getToken`,
+    TESSERA_UPSTREAM_SIMPLEJWT_URL: `${old}/api/token/`,
+    TESSERA_UPSTREAM_PEB_URL: `${old}/v1/login`,
+    TESSERA_UPSTREAM_TIMEOUT_MS: '2000',
+    TESSERA_LOGIN_RATE_LIMIT: '0',
+    ...extra,
+  };
+}
+
+let old: Stack;
+let fresh: Stack;
+beforeAll(async () => {
+  old = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' });
+  fresh = await startStack(upstreamEnv(old.base, { TESSERA_LOGIN_BUSY_WAIT_MS: '10000' }), { seed: false });
+});
+afterAll(async () => {
+  await fresh.close();
+  await old.close();
+});
+
+async function oldUser(username: string, password: string, extra: Record<string, unknown> = {}) {
+  return old.users.create({ username, passwordHash: await old.hasher.hash(password), ...extra });
+}
+
+describe('first logins go to the old system, then stay here', () => {
+  it('moh: the old envelope vouches; the user is created with its profile and scopes, argon2id, and user.migrated', async () => {
+    await oldUser('MOH-11111', 'Moh@-11111', { scopes: ['read'], profile: { persCode: '-11111', userIntitutes: [{ id: 3 }] } });
+    const first = await LOGIN.moh(fresh, 'MOH-11111', 'Moh@-11111');
+    expect(first.ok).toBe(true);
+    expect(first.body.result).toMatchObject({ scope: ['read'], persCode: '-11111', userIntitutes: [{ id: 3 }] });
+    const user = await fresh.users.get('MOH-11111');
+    expect(user).toMatchObject({ scopes: ['read'], profile: { persCode: '-11111', userIntitutes: [{ id: 3 }] } });
+    expect(passwordScheme(user?.passwordHash ?? '')).toBe('argon2id');
+    expect(await fresh.hasher.verify(user?.passwordHash ?? null, 'Moh@-11111')).toBe(true);
+    expect((await outbox(fresh)).filter((e) => e.type === 'user.migrated')).toMatchObject([
+      { dialect: 'moh', identifier: 'u:MOH-11111', userId: user?.id, reason: 'upstream', outcome: 'created' },
+    ]);
+    // Tessera's own tokens: the access token is Tessera's, not the old system's.
+    expect(await fresh.tokens.lookup((first.body.result as { access_token: string }).access_token)).toMatchObject({ state: 'live' });
+    // From now on the login is Tessera's alone.
+    const seen = await seenByOld(old, 'u:MOH-11111');
+    expect(seen).toBe(1);
+    expect((await LOGIN.moh(fresh, 'MOH-11111', 'Moh@-11111')).ok).toBe(true);
+    expect((await LOGIN.moh(fresh, 'MOH-11111', 'wrong')).body.code).toBe(3);
+    expect(await seenByOld(old, 'u:MOH-11111')).toBe(seen);
+  });
+
+  it('nehr: the same, and the old system\'s "bad credentials" is bad credentials here (401 in its words)', async () => {
+    await oldUser('nehr.user', 'Nehr-pass-1', { profile: { civilId: '285', userMobile: '+965' } });
+    const bad = await LOGIN.nehr(fresh, 'nehr.user', 'wrong');
+    expect(bad).toMatchObject({
+      ok: false,
+      status: 401,
+      body: { code: 401, message: 'Unauthorized: Access is denied due to invalid credentials.' },
+    });
+    expect(await fresh.users.get('nehr.user')).toBeNull();
+    expect((await LOGIN.nehr(fresh, 'nehr.user', 'Nehr-pass-1')).ok).toBe(true);
+    expect(await fresh.users.get('nehr.user')).toMatchObject({ profile: { civilId: '285', userMobile: '+965' } });
+  });
+
+  it("simplejwt: the old access token's user_id is kept, so services reading it keep working", async () => {
+    const created = await oldUser('django.user', 'Django-pass-1');
+    const first = await LOGIN.simplejwt(fresh, 'django.user', 'Django-pass-1');
+    expect(first.ok).toBe(true);
+    expect((await fresh.users.get('django.user'))?.id).toBe(created.id);
+    const claims = JSON.parse(Buffer.from((first.body.access as string).split('.')[1] as string, 'base64url').toString()) as {
+      user_id: number;
+    };
+    expect(claims.user_id).toBe(created.id);
+    expect((await LOGIN.simplejwt(fresh, 'django.user', 'nope')).status).toBe(401);
+  });
+
+  it("peb by email: the old system's check names the user; id, username and email are kept", async () => {
+    const created = await oldUser('peb.person', 'Peb-pass-1', { email: 'peb.person@example.com' });
+    const first = await LOGIN.peb(fresh, 'email', 'PEB.Person@example.com', 'Peb-pass-1');
+    expect(first.ok).toBe(true);
+    expect(await fresh.users.get('peb.person')).toMatchObject({ id: created.id, email: 'peb.person@example.com' });
+    // its token is Tessera's and checks here
+    const check = (await (
+      await fresh.post('/v1/login/check', new URLSearchParams({ token: first.body.token as string }))
+    ).json()) as Record<string, unknown>;
+    expect(check).toMatchObject({ status: 200, valid: true, user_id: created.id, username: 'peb.person', email: 'peb.person@example.com' });
+    expect((await LOGIN.peb(fresh, 'username', 'peb.person', 'Peb-pass-1')).ok).toBe(true);
+    expect((await LOGIN.peb(fresh, 'email', 'peb.person@example.com', 'wrong')).body).toMatchObject({ status: 401, error_id: 11 });
+  });
+
+  it('a user imported as pending: the old system sets the password, the imported id and profile stay', async () => {
+    await oldUser('pending.one', 'Pending-pass-1');
+    await fresh.users.create({ id: 4711, username: 'pending.one', passwordHash: '!', pendingUpstream: true, profile: { persCode: 'P-1' } });
+    expect((await LOGIN.nehr(fresh, 'pending.one', 'Pending-pass-1')).ok).toBe(true);
+    const user = await fresh.users.get('pending.one');
+    expect(user).toMatchObject({ id: 4711, profile: { persCode: 'P-1' } });
+    expect(user?.pendingUpstream).toBeUndefined();
+    expect(passwordScheme(user?.passwordHash ?? '')).toBe('argon2id');
+    expect((await outbox(fresh)).filter((e) => e.type === 'user.migrated' && e.userId === 4711)).toMatchObject([
+      { dialect: 'nehr', reason: 'upstream', outcome: 'updated' },
+    ]);
+  });
+
+  it('a disabled user there is bad credentials here, and is not created', async () => {
+    await oldUser('gone.there', 'Gone-pass-1', { disabled: true });
+    expect((await LOGIN.simplejwt(fresh, 'gone.there', 'Gone-pass-1')).status).toBe(401);
+    expect(await fresh.users.get('gone.there')).toBeNull();
+  });
+});
+
+describe('the lockout holds, and concurrent first logins create the user once', () => {
+  it('wrong passwords: the old system sees exactly as many attempts as the lockout lets through', async () => {
+    await oldUser('target.user', 'Target-pass-1');
+    const answers = [];
+    for (let i = 0; i < 9; i++) answers.push(await LOGIN.nehr(fresh, 'target.user', `wrong-${i}`));
+    expect(answers.map((a) => a.status)).toStrictEqual([401, 401, 401, 401, 401, 429, 429, 429, 429]);
+    // the right password while locked is not sent either
+    expect((await LOGIN.nehr(fresh, 'target.user', 'Target-pass-1')).status).toBe(429);
+    expect(await seenByOld(old, 'u:target.user')).toBe(5);
+    expect(await fresh.users.get('target.user')).toBeNull();
+  });
+
+  it('20 concurrent wrong first logins: at most 5 reach the old system', async () => {
+    await oldUser('burst.user', 'Burst-pass-1');
+    const answers = await Promise.all(Array.from({ length: 20 }, () => LOGIN.nehr(fresh, 'burst.user', 'wrong')));
+    expect(answers.filter((a) => a.status === 401)).toHaveLength(5);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(15);
+    expect(await seenByOld(old, 'u:burst.user')).toBe(5);
+  });
+
+  it('10 concurrent first logins with the right password: all logged in, one user created, one user.migrated', async () => {
+    const created = await oldUser('popular.user', 'Popular-pass-1');
+    const answers = await Promise.all(Array.from({ length: 10 }, () => LOGIN.simplejwt(fresh, 'popular.user', 'Popular-pass-1')));
+    expect(answers.map((a) => a.status)).toStrictEqual(Array(10).fill(200));
+    expect((await fresh.users.get('popular.user'))?.id).toBe(created.id);
+    const migrated = (await outbox(fresh)).filter((e) => e.type === 'user.migrated' && e.identifier === 'u:popular.user');
+    expect(migrated).toHaveLength(1);
+    // the lockout's reservations let at most 5 at once reach the old system
+    expect(await seenByOld(old, 'u:popular.user')).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('an old system that is down or slow: "unavailable" in each dialect, never a hang', () => {
+  it('refused connections: unavailable at once, not counted against the user', async () => {
+    const closed = await freePort();
+    const s = await startStack(upstreamEnv(`http://127.0.0.1:${closed}`), { seed: false });
+    try {
+      for (let i = 0; i < 7; i++) {
+        expect(await LOGIN.moh(s, 'anyone', 'pw')).toMatchObject({ body: { code: 7, message: 'Service Unavailable', result: null } });
+      }
+      expect(await LOGIN.nehr(s, 'anyone', 'pw')).toMatchObject({ status: 503 });
+      expect(await LOGIN.simplejwt(s, 'anyone', 'pw')).toMatchObject({
+        status: 503,
+        body: { detail: 'Service temporarily unavailable, try again later.' },
+      });
+      expect((await LOGIN.peb(s, 'username', 'anyone', 'pw')).body).toMatchObject({ status: 503, error_id: 3 });
+      // 10 attempts, none counted: no lockout
+      const failures = (await outbox(s)).filter((e) => e.type === 'login.failed');
+      expect(failures.map((e) => e.outcome)).toStrictEqual(Array(10).fill('unavailable'));
+      expect(failures.filter((e) => e.type === 'lockout.engaged')).toStrictEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('an old system that accepts and never answers: unavailable after the timeout; the circuit then opens and stops calling it', async () => {
+    // counts the requests it reads (fetch may open more connections than it sends requests)
+    const sockets: Socket[] = [];
+    let requests = 0;
+    const silent: Server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('data', (d: Buffer) => {
+        if (d.toString('latin1').startsWith('POST ')) requests++;
+      });
+    });
+    const port = await new Promise<number>((resolve) =>
+      silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)),
+    );
+    const s = await startStack(
+      upstreamEnv(`http://127.0.0.1:${port}`, {
+        TESSERA_UPSTREAM_TIMEOUT_MS: '300',
+        TESSERA_UPSTREAM_BREAKER_VOLUME: '3',
+        TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS: '60000',
+      }),
+      { seed: false },
+    );
+    try {
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        expect((await LOGIN.nehr(s, 'slow.user', 'pw')).status).toBe(503);
+        expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+      }
+      expect(requests).toBe(3);
+      // open now: further logins are answered without calling the old system at all
+      for (let i = 0; i < 5; i++) expect((await LOGIN.nehr(s, 'slow.user', 'pw')).status).toBe(503);
+      expect(requests).toBe(3);
+      // the timed-out attempts were sent, so they count against the identifier (3 of 5); the
+      // ones the open circuit kept back do not, or the 6th would have locked it
+      expect(await s.redis.hget(`${s.settings.redisPrefix}{users}:lk:u:slow.user`, 'fails')).toBe('3');
+      const failed = (await outbox(s)).filter((e) => e.type === 'login.failed');
+      expect(failed.map((e) => e.outcome)).toStrictEqual(Array(8).fill('unavailable'));
+    } finally {
+      await s.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+});
