@@ -7,7 +7,7 @@ export interface KeyLayout {
   readonly prefix: string;
   readonly userSeq: string;
   readonly userPrefix: string;
-  /** Prefix of the user indexes (`id:<n>`, `email:<email>`), for scripts that name them. */
+  /** Prefix of the user keys (`u:<username>`, `id:<n>`, `email:<email>`), for scripts that name them. */
   readonly indexPrefix: string;
   user(username: string): string;
   email(lowerEmail: string): string;

@@ -248,31 +248,19 @@ describe('UserRepository updates', () => {
 });
 
 describe('Lua scripts on real Redis', () => {
-  const put = (mode: string, dry: string, username: string, email: string, id: string, event: string, ...fields: string[]) =>
-    redis.putUser(
-      keys.user(username),
-      keys.email(email),
-      keys.userSeq,
-      keys.outbox,
-      mode,
-      dry,
-      username,
-      email,
-      id,
-      keys.indexPrefix,
-      event,
-      ...fields,
-    );
+  /** putUsers of one user: [code, id]. */
+  const put = async (mode: string, dry: string, username: string, email: string, id: string, event: string, ...fields: string[]) =>
+    redis.putUsers(keys.userSeq, keys.outbox, mode, dry, keys.indexPrefix, event, username, email, id, String(fields.length), ...fields);
   const outbox = async () => (await redis.xrange(keys.outbox, '-', '+')).map(([, f]) => JSON.parse(f[1] as string));
 
-  it('putUser: creates with the next id, its indexes and its event; refusals write nothing', async () => {
+  it('putUsers: creates with the next id, its indexes and its event; refusals write nothing', async () => {
     expect(
       await put('create', '0', 'alice', 'a@example.com', '', '{"type":"user.changed"}', 'username', 'alice', 'hash', 'h'),
     ).toStrictEqual([1, 1]);
     expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({ id: '1', username: 'alice', hash: 'h' });
     expect(await redis.get(keys.email('a@example.com'))).toBe('alice');
     expect(await redis.get(keys.userId(1))).toBe('alice');
-    expect(await outbox()).toStrictEqual([{ type: 'user.changed', userId: 1, outcome: 'created' }]);
+    expect(await outbox()).toStrictEqual([{ type: 'user.changed', userId: 1, outcome: 'created', count: 1 }]);
     const before = await allKeys();
     const xlen = await redis.xlen(keys.outbox);
     expect(await put('create', '0', 'alice', 'b@example.com', '', '{}', 'username', 'alice', 'hash', 'h')).toStrictEqual([-1, 1]);
@@ -283,7 +271,33 @@ describe('Lua scripts on real Redis', () => {
     expect(await redis.xlen(keys.outbox)).toBe(xlen);
   });
 
-  it('putUser: a given id is kept and moves the sequence past it; a lower one leaves the sequence', async () => {
+  it('putUsers: a batch in order, one event per outcome with its count; a later user sees an earlier one', async () => {
+    await put('create', '0', 'old', '', '', '', 'username', 'old', 'hash', 'h');
+    const batch = [
+      ['a', 'a@example.com', '', '2', 'username', 'a'],
+      ['b', 'a@example.com', '', '2', 'username', 'b'], // the email a took a moment ago
+      ['a', '', '', '2', 'username', 'a'], // a again: exists now
+      ['c', '', '9', '4', 'username', 'c', 'hash', 'h'],
+    ].flat();
+    expect(await redis.putUsers(keys.userSeq, keys.outbox, 'create', '0', keys.indexPrefix, '{"reason":"import"}', ...batch)).toStrictEqual(
+      [1, 2, -2, 0, -1, 2, 1, 9],
+    );
+    expect(await outbox()).toStrictEqual([{ reason: 'import', outcome: 'created', count: 2 }]);
+    const update = [
+      ['a', '', '', '4', 'username', 'a', 'hash', 'x'],
+      ['old', '', '', '4', 'username', 'old', 'hash', 'h'],
+      ['d', '', '', '0'],
+    ].flat();
+    expect(
+      await redis.putUsers(keys.userSeq, keys.outbox, 'update', '0', keys.indexPrefix, '{"reason":"import"}', ...update),
+    ).toStrictEqual([2, 2, 0, 1, 1, 10]);
+    expect((await outbox()).slice(1)).toStrictEqual([
+      { reason: 'import', outcome: 'created', count: 1 },
+      { reason: 'import', outcome: 'updated', count: 1 },
+    ]);
+  });
+
+  it('putUsers: a given id is kept and moves the sequence past it; a lower one leaves the sequence', async () => {
     expect(await put('create', '0', 'kept', '', '500', '', 'username', 'kept', 'hash', 'h')).toStrictEqual([1, 500]);
     expect(await redis.get(keys.userSeq)).toBe('500');
     expect(await put('create', '0', 'next', '', '', '', 'username', 'next', 'hash', 'h')).toStrictEqual([1, 501]);
@@ -294,7 +308,7 @@ describe('Lua scripts on real Redis', () => {
     expect(await put('create', '0', 'after', '', '', '', 'username', 'after', 'hash', 'h')).toStrictEqual([1, 503]);
   });
 
-  it('putUser update: replaces the record whole, keeps the id, moves the email index; the same data is "unchanged" and silent', async () => {
+  it('putUsers update: replaces the record whole, keeps the id, moves the email index; the same data is "unchanged" and silent', async () => {
     await put('create', '0', 'alice', 'a@example.com', '', '', 'username', 'alice', 'hash', 'h', 'email', 'a@example.com', 'persCode', 'p');
     expect(
       await put('update', '0', 'alice', 'new@example.com', '', '{}', 'username', 'alice', 'hash', 'h2', 'email', 'new@example.com'),
@@ -310,7 +324,7 @@ describe('Lua scripts on real Redis', () => {
     expect(await put('update', '0', 'bob', '', '', '', 'username', 'bob', 'hash', 'h')).toStrictEqual([1, 2]);
   });
 
-  it('putUser dry run: says what it would do and writes nothing', async () => {
+  it('putUsers dry run: says what it would do and writes nothing', async () => {
     await put('create', '0', 'alice', 'a@example.com', '', '', 'username', 'alice', 'hash', 'h');
     const before = await allKeys();
     expect(await put('create', '1', 'bob', '', '', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([1, 0]);

@@ -60,7 +60,10 @@ export interface PutOptions {
   readonly mode: 'create' | 'update';
   /** Decide without writing. */
   readonly dryRun?: boolean;
-  /** The event recording the change (JSON); the script fills in userId and outcome. */
+  /**
+   * The event recording the change (JSON): appended once for the users created and once for those
+   * updated, with their count (and, for a single user, its userId and outcome).
+   */
   readonly event?: string;
 }
 
@@ -149,37 +152,49 @@ export class UserRepository {
     return created;
   }
 
-  /**
-   * Writes a user with its indexes and its event in one step (putUser-4.lua): created, or with
-   * mode 'update' replacing an existing record whole (its id stays). Throws `TypeError` for an
-   * invalid username or email.
-   */
+  /** Writes one user with its indexes and its event in one step: `putMany` of one. */
   async put(user: NewUser, options: PutOptions): Promise<PutResult> {
-    if (!validUsername(user.username))
-      throw new TypeError(`invalid username ${JSON.stringify(user.username)}: 1-150 letters, digits or @.+-_`);
-    const email = user.email ? normaliseEmail(user.email) : '';
-    if (email !== '' && !looksLikeEmail(email)) throw new TypeError(`invalid email ${JSON.stringify(user.email)}`);
-    if (user.id !== undefined && !(Number.isSafeInteger(user.id) && user.id >= 1))
-      throw new TypeError(`invalid id ${user.id}: a positive integer`);
-    const [code, id] = await guarded(() =>
-      this.redis.putUser(
-        this.keys.user(user.username),
-        this.keys.email(email),
+    return (await this.putMany([user], options))[0] as PutResult;
+  }
+
+  /**
+   * Writes users in order, each with its indexes, in one step with the events that record them
+   * (putUsers-2.lua): created, or with mode 'update' replacing an existing record whole (its id
+   * stays). Keep batches small (50): one call holds Redis for all of them. Throws `TypeError` for
+   * an invalid username, email or id, writing nothing.
+   */
+  async putMany(users: readonly NewUser[], options: PutOptions): Promise<PutResult[]> {
+    const args: string[] = [];
+    for (const user of users) {
+      if (!validUsername(user.username))
+        throw new TypeError(`invalid username ${JSON.stringify(user.username)}: 1-150 letters, digits or @.+-_`);
+      const email = user.email ? normaliseEmail(user.email) : '';
+      if (email !== '' && !looksLikeEmail(email)) throw new TypeError(`invalid email ${JSON.stringify(user.email)}`);
+      if (user.id !== undefined && !(Number.isSafeInteger(user.id) && user.id >= 1))
+        throw new TypeError(`invalid id ${user.id}: a positive integer`);
+      const fields = encode(user);
+      args.push(user.username, email, user.id === undefined ? '' : String(user.id), String(fields.length), ...fields);
+    }
+    const flat = await guarded(() =>
+      this.redis.putUsers(
         this.keys.userSeq,
         this.keys.outbox,
         options.mode,
         options.dryRun === true ? '1' : '0',
-        user.username,
-        email,
-        user.id === undefined ? '' : String(user.id),
         this.keys.indexPrefix,
         options.event ?? '',
-        ...encode(user),
+        ...args,
       ),
     );
-    const status = PUT_STATUS[code as keyof typeof PUT_STATUS];
-    if (status === undefined) throw new InvalidStateError(`putUser answered ${code}`);
-    return status === 'email_taken' || status === 'id_taken' ? { status } : { status, id };
+    const out: PutResult[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const code = flat[i] as number;
+      const id = flat[i + 1] as number;
+      const status = PUT_STATUS[code as keyof typeof PUT_STATUS];
+      if (status === undefined) throw new InvalidStateError(`putUsers answered ${code}`);
+      out.push(status === 'email_taken' || status === 'id_taken' ? { status } : { status, id });
+    }
+    return out;
   }
 
   async get(username: string): Promise<UserRecord | null> {

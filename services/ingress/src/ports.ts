@@ -133,7 +133,7 @@ async function adoptUser(deps: Deps, command: LoginCommand, pending: UserRecord 
   const passwordHash = await deps.hasher.hash(command.password);
   const byEmail = command.identifier.by === 'email';
   const username = pending?.username ?? (byEmail ? (told.username ?? command.identifier.value) : command.identifier.value);
-  // putUser says "created" of a new user; a pending one keeps "updated"
+  // putUsers says "created" of a new user; a pending one keeps "updated"
   const event = json('user.migrated', { ...attemptFields(command.identifier, ctx), reason: 'upstream', outcome: 'updated' });
   const existing = async () => {
     const now = await deps.users.get(username);

@@ -1,0 +1,137 @@
+--[[
+  Writes users, each atomically with its email and id index entries, and the events that record
+  them, in one step: creates (with the id given, or the next one of the sequence), or in 'update'
+  mode replaces an existing user's record (import --on-conflict update). A dry run decides the
+  same way and writes nothing. Users are taken in order, so a later one sees an earlier one. All
+  keys share the {users} hash tag (Redis Cluster: one slot); a batch is kept small (the importer
+  sends 50 users a call, about half a millisecond) so that one call stays short.
+
+  KEYS[1] id sequence      <prefix>{users}:seq
+  KEYS[2] outbox stream    <prefix>{users}:outbox
+
+  ARGV[1] 'create' (an existing username is refused) or 'update' (an existing user is replaced)
+  ARGV[2] '1': dry run
+  ARGV[3] prefix of the user keys <prefix>{users}:  (u:<username>, email:<email>, id:<n>: same slot)
+  ARGV[4] event JSON to append ('' for none), once for the users created and once for those
+          updated, with "count"; for a single user also its "userId", and "outcome" (created or
+          updated). Nothing is appended for users unchanged or refused.
+  ARGV[5..] per user: username, lower-case email ('' for none), id ('' for the next of the
+          sequence), the number n of field/value items, then those n items (the record without
+          id; it is replaced whole)
+
+  Returns per user, flat: code, id
+          1 created   2 updated   0 unchanged (same data)
+          -1 username taken ('create'; id: the existing user's)
+          -2 email taken by another user (id 0)
+          -3 id taken by another user (id 0)
+          -4 'update' of a user whose id is another than the one given (id: the existing one)
+  A dry run returns what it would do; an id it would take from the sequence shows as 0.
+]]
+local mode, dry, prefix = ARGV[1], ARGV[2] == '1', ARGV[3]
+local out = {}
+local written = {created = {}, updated = {}}
+
+local function put(username, email, given, fields)
+  local key = prefix .. 'u:' .. username
+  local existing = redis.call('HGET', key, 'id')
+  if existing and mode == 'create' then
+    return -1, tonumber(existing)
+  end
+  if existing and given ~= '' and given ~= existing then
+    return -4, tonumber(existing)
+  end
+  if email ~= '' then
+    local owner = redis.call('GET', prefix .. 'email:' .. email)
+    if owner and owner ~= username then
+      return -2, 0
+    end
+  end
+  local id = existing or given
+  if id ~= '' and not existing then
+    local holder = redis.call('GET', prefix .. 'id:' .. id)
+    if holder and holder ~= username then
+      return -3, 0
+    end
+  end
+  if existing then
+    -- unchanged when the stored record is exactly the new one
+    local old = redis.call('HGETALL', key)
+    if #old == #fields + 2 then
+      local want = {id = existing}
+      for i = 1, #fields, 2 do
+        want[fields[i]] = fields[i + 1]
+      end
+      local same = true
+      for i = 1, #old, 2 do
+        if want[old[i]] ~= old[i + 1] then
+          same = false
+          break
+        end
+      end
+      if same then
+        return 0, tonumber(existing)
+      end
+    end
+  end
+  if dry then
+    return existing and 2 or 1, tonumber(id ~= '' and id or '0')
+  end
+
+  if id == '' then
+    -- the next free id: ids kept by imports move the sequence past them, so this ends at once
+    repeat
+      id = tostring(redis.call('INCR', KEYS[1]))
+    until redis.call('EXISTS', prefix .. 'id:' .. id) == 0
+  elseif tonumber(id) > tonumber(redis.call('GET', KEYS[1]) or '0') then
+    redis.call('SET', KEYS[1], id)
+  end
+  if existing then
+    local oldEmail = redis.call('HGET', key, 'email')
+    if oldEmail and oldEmail ~= email and redis.call('GET', prefix .. 'email:' .. oldEmail) == username then
+      redis.call('DEL', prefix .. 'email:' .. oldEmail)
+    end
+    redis.call('DEL', key)
+  end
+  redis.call('HSET', key, 'id', id, unpack(fields))
+  if email ~= '' then
+    redis.call('SET', prefix .. 'email:' .. email, username)
+  end
+  redis.call('SET', prefix .. 'id:' .. id, username)
+  return existing and 2 or 1, tonumber(id)
+end
+
+local users = 0
+local i = 5
+while i <= #ARGV do
+  local n = tonumber(ARGV[i + 3])
+  local fields = {}
+  for j = 1, n do
+    fields[j] = ARGV[i + 3 + j]
+  end
+  local code, id = put(ARGV[i], ARGV[i + 1], ARGV[i + 2], fields)
+  out[#out + 1] = code
+  out[#out + 1] = id
+  if not dry and code == 1 then
+    written.created[#written.created + 1] = id
+  elseif not dry and code == 2 then
+    written.updated[#written.updated + 1] = id
+  end
+  users = users + 1
+  i = i + 4 + n
+end
+
+if ARGV[4] ~= '' then
+  for _, outcome in ipairs({'created', 'updated'}) do
+    local ids = written[outcome]
+    if #ids > 0 then
+      local ev = cjson.decode(ARGV[4])
+      ev['outcome'] = outcome
+      ev['count'] = #ids
+      if users == 1 then
+        ev['userId'] = ids[1]
+      end
+      redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(ev))
+    end
+  end
+end
+return out
