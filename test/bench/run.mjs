@@ -2,6 +2,8 @@
 // ceiling measured in the same run (a bare hyper-express route; raw argon2id verify).
 //   node test/bench/run.mjs [--seconds 10] [--processes 1] [--smoke] [--only login]
 // --only login: the ceilings and the login scenarios alone (quick iteration on the login path).
+// --only import: `tessera users import` of pre-hashed users (import.mjs); --only legacy: login cost of
+// each legacy password hash format before and after its upgrade (legacy.mjs).
 // Needs wrk and redis-server (Debian packages) and a build (npm run build). Loopback only, bounded
 // in time. Writes bench-results/latest.json and bench-results/latest.svg, prints a table.
 import { execFile, spawn, spawnSync } from 'node:child_process';
@@ -16,6 +18,8 @@ import { jwtSigner, mintToken } from '@tessera/core';
 import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
 import { PasswordHasher } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
+import { importLine, measureImport } from './import.mjs';
+import { legacyLines, measureLegacyLogins } from './legacy.mjs';
 import { measureTokenMemory } from './memory.mjs';
 
 const { values } = parseArgs({
@@ -28,11 +32,11 @@ const { values } = parseArgs({
     profile: { type: 'string' },
   },
 });
-// --only login,refresh,check,introspect,revoke,half-rate,scaling,memory: a part of the run (ceilings always)
+// --only login,refresh,check,introspect,revoke,half-rate,scaling,memory,import,legacy: a part of the run (ceilings always)
 const only = values.only === undefined ? null : new Set(values.only.split(','));
 const part = (name) => only === null || only.has(name);
 const smoke = values.smoke === true;
-const PARTS = ['login', 'refresh', 'check', 'introspect', 'revoke', 'half-rate', 'scaling', 'memory'];
+const PARTS = ['login', 'refresh', 'check', 'introspect', 'revoke', 'half-rate', 'scaling', 'memory', 'import', 'legacy'];
 for (const p of only ?? []) {
   if (!PARTS.includes(p)) {
     console.error(`bench: --only ${values.only}: expected some of ${PARTS.join(',')}`);
@@ -385,7 +389,16 @@ if (part('revoke'))
     bareRun.rps,
     undefined,
   );
+// Legacy password hashes: sequential logins through this ingress, each scheme's first login
+// (legacy verify + rehash) and later ones (legacy.mjs says how; `node test/bench/legacy.mjs` runs it alone).
+const legacy = part('legacy')
+  ? await measureLegacyLogins({ baseUrl: t, redisUrl, prefix: 'tessera:', env, k: smoke ? 3 : 20, repeats: smoke ? 3 : 5 })
+  : null;
 await ingress.stop();
+
+// `tessera users import` of pre-hashed users on a private Redis of the embedded settings, against
+// bare pipelined writes to it (import.mjs says how; `node test/bench/import.mjs` runs it alone).
+const imported = part('import') ? await measureImport({ users: smoke ? 10_000 : 100_000 }) : null;
 
 // Scaling from 1 to 2 ingress processes: the bare route and UUID introspection with each.
 let scaling = null;
@@ -428,6 +441,8 @@ const report = {
   halfRate,
   scaling,
   redisBytesPerOpaqueToken: bytesPerToken,
+  import: imported,
+  legacyLogins: legacy,
   ingressMaxRssBytes: maxRss,
   targets: {
     login: '>= 90% of raw argon2 verify',
@@ -435,6 +450,7 @@ const report = {
     refresh: '>= 50% of the bare route',
     redisBytesPerToken: '<= 300',
     ingressRss: '<= 150 MB',
+    import: '>= 20000 users/s (absolute, as the issue states it; the ratio to bare pipelined writes is printed too)',
   },
 };
 const name = smoke ? 'smoke' : only === null ? 'latest' : 'partial';
@@ -470,6 +486,8 @@ if (Number.isFinite(bytesPerToken))
     `Redis memory per live opaque token: ${num(bytesPerToken, 0)} bytes (target <= 300) ${bytesPerToken <= 300 ? 'met' : 'MISSED'}`,
   );
 console.log(`Ingress RSS max during the run (per process): ${mb(maxRss)} (target <= 150 MB) ${maxRss <= 150 * 1048576 ? 'met' : 'MISSED'}`);
+if (imported !== null) console.log(importLine(imported));
+if (legacy !== null) console.log(`\n${legacyLines(legacy).join('\n')}`);
 
 // Chart: each scenario's ratio to its ceiling against its target
 const rows = results.filter((r) => r.ceiling !== 'itself');

@@ -132,6 +132,40 @@ describe('parseHash refuses what it cannot verify, with the reason', () => {
   });
 });
 
+describe('timing', () => {
+  /** Counts the verifications against the dummy hash (the work unknown users cost). */
+  class CountingHasher extends PasswordHasher {
+    dummyVerifies = 0;
+    protected override dummyHashed() {
+      return super.dummyHashed().then((d) => ({
+        text: d.text,
+        parsed: {
+          ...d.parsed,
+          verify: (p: string) => {
+            this.dummyVerifies++;
+            return d.parsed.verify(p);
+          },
+        },
+      }));
+    }
+  }
+
+  it("a one-digest format (Django's sha1, md5, unsalted) also does the dummy's argon2 work; the others do their own", async () => {
+    for (const f of FIXTURES.hashes.filter((x) => x.password !== null)) {
+      const h = new CountingHasher(CHEAP);
+      expect(await h.verify(f.hash, wrong(f.password as string))).toBe(false);
+      expect(await h.verify(f.hash, f.password as string)).toBe(true);
+      const cheap = ['django-sha1', 'django-md5', 'django-unsalted_sha1', 'django-unsalted_md5'].includes(f.scheme);
+      expect([f.scheme, h.dummyVerifies]).toStrictEqual([f.scheme, cheap ? 2 : 0]);
+    }
+    const h = new CountingHasher(CHEAP);
+    await h.verify(null, 'x');
+    await h.verify('!unusable', 'x');
+    await h.verify('not a hash', 'x');
+    expect(h.dummyVerifies).toBe(3);
+  });
+});
+
 describe('rehash policy', () => {
   it('argon2id at the current cost or above stays; below it, or of version 16, is rehashed', async () => {
     const current = new PasswordHasher({ memoryCost: 2048, timeCost: 2, parallelism: 1 });
