@@ -14,6 +14,7 @@ describe('ingress on Deno', () => {
   let deno: ChildProcess;
   let base: string;
   let redis: TesseraRedis;
+  let closedPort: number;
   const prefix = testPrefix();
 
   beforeAll(async () => {
@@ -27,6 +28,7 @@ describe('ingress on Deno', () => {
       passwordHash: await hasher.hash('Some3xtraLong4nd5afe9assword'),
     });
     const port = await freePort();
+    closedPort = await freePort();
     base = `http://127.0.0.1:${port}`;
     deno = spawn('npm', ['run', '--silent', 'start:deno'], {
       env: {
@@ -37,6 +39,8 @@ describe('ingress on Deno', () => {
         TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
         TESSERA_HOST: '127.0.0.1',
         TESSERA_PORT: String(port),
+        // lazy migration to an old system that is not there: Deno's fetch must tell it from one that failed
+        TESSERA_UPSTREAM_NEHR_URL: `http://127.0.0.1:${closedPort}/nehrapi/login/getToken`,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
@@ -59,6 +63,19 @@ describe('ingress on Deno', () => {
     }
     await dropPrefix(redis, prefix);
     redis.disconnect();
+  });
+
+  it('an old system that cannot be reached is "unavailable" and not counted against the user, as on Node', async () => {
+    for (let i = 0; i < 7; i++) {
+      const res = await fetch(`${base}/nehrapi/login/getToken`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'not.here.yet', password: 'whatever' }),
+      });
+      expect(res.status).toBe(503);
+      await res.body?.cancel();
+    }
+    expect(await redis.hget(`${prefix}{users}:lk:u:not.here.yet`, 'fails')).toBeNull();
   });
 
   it('issues the ministry envelope exactly as on Node', async () => {

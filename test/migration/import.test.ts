@@ -156,7 +156,7 @@ describe('tessera users import --format ndjson', () => {
       { line: 5, code: 'bad_json', reason: expect.stringMatching(/^not JSON: /) },
       { line: 7, username: 'scrypt', code: 'bad_hash', reason: 'unknown password hash format "scrypt$"' },
       { line: 8, username: 'nopass', code: 'missing_password', reason: 'no password_hash, password or pendingUpstream' },
-      { line: 13, username: 'badid', code: 'bad_id', reason: 'id -3 is not a positive integer' },
+      { line: 13, username: 'badid', code: 'bad_id', reason: 'id -3 is not a whole number from 1 to 99999999999999' },
       {
         line: 14,
         username: 'badscopes',

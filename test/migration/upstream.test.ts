@@ -152,6 +152,35 @@ describe('first logins go to the old system, then stay here', () => {
   });
 });
 
+describe('who may become whom', () => {
+  it('a username Tessera could not hold is never sent to the old system: it is an unknown user', async () => {
+    expect((await LOGIN.moh(fresh, 'john smith', 'whatever')).body.code).toBe(3);
+    expect(await seenByOld(old, 'u:john smith')).toBe(0);
+  });
+
+  it("an old user_id held here by the same person under another spelling is that person's account", async () => {
+    const there = await oldUser('case.user', 'Case-pass-1');
+    await fresh.users.create({ id: there.id, username: 'Case.User', passwordHash: await fresh.hasher.hash('Case-pass-1') });
+    const r = await LOGIN.simplejwt(fresh, 'case.user', 'Case-pass-1');
+    expect(r.status).toBe(200);
+    expect(await fresh.users.get('case.user')).toBeNull();
+    const claims = JSON.parse(Buffer.from((r.body.access as string).split('.')[1] as string, 'base64url').toString()) as {
+      user_id: number;
+    };
+    expect(claims.user_id).toBe(there.id);
+  });
+
+  it("an old user_id held here by someone else is refused, never renumbered: 'unavailable', nothing created, not counted", async () => {
+    const there = await oldUser('id.victim', 'Victim-pass-1');
+    await fresh.users.create({ id: there.id, username: 'id.squatter', passwordHash: await fresh.hasher.hash('Squatter-pass-1') });
+    const r = await LOGIN.simplejwt(fresh, 'id.victim', 'Victim-pass-1');
+    expect(r).toMatchObject({ status: 503, body: { detail: 'Service temporarily unavailable, try again later.' } });
+    expect(await fresh.users.get('id.victim')).toBeNull();
+    expect(await fresh.redis.hget(`${fresh.settings.redisPrefix}{users}:lk:u:id.victim`, 'fails')).toBeNull();
+    expect(fresh.logs.some((l) => l.includes('upstream user id is another user here'))).toBe(true);
+  });
+});
+
 describe('the lockout holds, and concurrent first logins create the user once', () => {
   it('wrong passwords: the old system sees exactly as many attempts as the lockout lets through', async () => {
     await oldUser('target.user', 'Target-pass-1');
@@ -204,6 +233,51 @@ describe('an old system that is down or slow: "unavailable" in each dialect, nev
       expect(failures.filter((e) => e.type === 'lockout.engaged')).toStrictEqual([]);
     } finally {
       await s.close();
+    }
+  });
+
+  it("refusals anyone can earn (a 4xx, the old system's own error ids) never open the circuit", async () => {
+    // PEB refuses a password this long as malformed (error 8): answered "unavailable", counted, circuit closed
+    const long = '中'.repeat(5000);
+    for (let i = 0; i < 8; i++) {
+      const r = await fresh.post('/v1/login', JSON.stringify({ username: `tripper${i}`, password: long }), json);
+      expect(((await r.json()) as { error_id: number }).error_id).toBe(3);
+    }
+    await oldUser('after.trip', 'After-pass-1');
+    expect((await LOGIN.peb(fresh, 'username', 'after.trip', 'After-pass-1')).ok).toBe(true);
+  });
+
+  it('at most TESSERA_UPSTREAM_CONCURRENCY calls in flight; the rest "unavailable" at once, not counted', async () => {
+    let requests = 0;
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('data', (d: Buffer) => {
+        if (d.toString('latin1').startsWith('POST ')) requests++;
+      });
+    });
+    const port = await new Promise<number>((resolve) =>
+      silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)),
+    );
+    const s = await startStack(
+      upstreamEnv(`http://127.0.0.1:${port}`, { TESSERA_UPSTREAM_TIMEOUT_MS: '1000', TESSERA_UPSTREAM_CONCURRENCY: '2' }),
+      {
+        seed: false,
+      },
+    );
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => LOGIN.nehr(s, `many${i}`, 'pw')));
+      expect(answers.map((a) => a.status)).toStrictEqual(Array(6).fill(503));
+      expect(requests).toBe(2);
+      // the four kept back were not counted against their users
+      const counted = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => s.redis.hget(`${s.settings.redisPrefix}{users}:lk:u:many${i}`, 'fails')),
+      );
+      expect(counted.filter((c) => c === '1')).toHaveLength(2);
+    } finally {
+      await s.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
     }
   });
 

@@ -34,7 +34,7 @@ const DEFAULTS: Settings = {
   ops: { user: 'ops', password: '' },
   tokenCache: { enabled: true, maxEntries: 20_000, maxAgeMs: 5000 },
   ingressProcesses: 1,
-  upstream: { urls: {}, timeoutMs: 3000, breakerVolume: 5, breakerCooldownMs: 30_000 },
+  upstream: { urls: {}, timeoutMs: 3000, breakerVolume: 5, breakerCooldownMs: 30_000, concurrency: 32, sharedUsers: false },
   demo: false,
   logLevel: 'info',
 };
@@ -99,6 +99,8 @@ describe('loadSettings defaults', () => {
       TESSERA_UPSTREAM_TIMEOUT_MS: String(s.upstream.timeoutMs),
       TESSERA_UPSTREAM_BREAKER_VOLUME: String(s.upstream.breakerVolume),
       TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS: String(s.upstream.breakerCooldownMs),
+      TESSERA_UPSTREAM_CONCURRENCY: String(s.upstream.concurrency),
+      TESSERA_UPSTREAM_SHARED_USERS: s.upstream.sharedUsers ? '1' : '0',
       TESSERA_DEMO: s.demo ? '1' : '0',
       TESSERA_LOG_LEVEL: s.logLevel,
     };
@@ -124,17 +126,20 @@ describe('loadSettings defaults', () => {
   it('reads the upstreams of lazy migration: http(s) URLs without credentials, one problem line each', () => {
     const s = loadSettings({
       ...BASE,
-      TESSERA_UPSTREAM_MOH_URL: 'http://old.example:8080/getUserToken',
-      TESSERA_UPSTREAM_PEB_URL: 'https://old.example/v1/login',
+      TESSERA_UPSTREAM_MOH_URL: 'https://old.example/getUserToken',
+      TESSERA_UPSTREAM_NEHR_URL: 'https://old.example/nehrapi/login/getToken',
       TESSERA_UPSTREAM_TIMEOUT_MS: '500',
       TESSERA_UPSTREAM_BREAKER_VOLUME: '3',
       TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS: '1000',
+      TESSERA_UPSTREAM_CONCURRENCY: '8',
     });
     expect(s.upstream).toStrictEqual({
-      urls: { moh: 'http://old.example:8080/getUserToken', peb: 'https://old.example/v1/login' },
+      urls: { moh: 'https://old.example/getUserToken', nehr: 'https://old.example/nehrapi/login/getToken' },
       timeoutMs: 500,
       breakerVolume: 3,
       breakerCooldownMs: 1000,
+      concurrency: 8,
+      sharedUsers: false,
     });
     expect(
       problemsOf({
@@ -150,6 +155,19 @@ describe('loadSettings defaults', () => {
       'TESSERA_UPSTREAM_PEB_URL="not a url": expected an http:// or https:// URL without credentials',
       'TESSERA_UPSTREAM_TIMEOUT_MS="10": expected a whole number from 50 to 60000',
     ]);
+  });
+
+  it('refuses upstreams of different systems unless their usernames are declared to name the same people', () => {
+    const two = {
+      ...BASE,
+      TESSERA_UPSTREAM_MOH_URL: 'https://moh.example/getUserToken',
+      TESSERA_UPSTREAM_PEB_URL: 'https://peb.example/v1/login',
+    };
+    expect(problemsOf(two)).toStrictEqual([
+      'TESSERA_UPSTREAM_*_URL name 2 systems (https://moh.example, https://peb.example): one username would go to whichever vouches first; ' +
+        'set TESSERA_UPSTREAM_SHARED_USERS=1 if their usernames name the same people, or migrate one system at a time',
+    ]);
+    expect(loadSettings({ ...two, TESSERA_UPSTREAM_SHARED_USERS: '1' }).upstream.sharedUsers).toBe(true);
   });
 
   it('never prints a Redis password', () => {

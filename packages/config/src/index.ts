@@ -65,6 +65,10 @@ export interface Settings {
     readonly breakerVolume: number;
     /** An open breaker lets one call through again after this long. */
     readonly breakerCooldownMs: number;
+    /** Calls in flight to one upstream at most; more are answered "unavailable" at once. */
+    readonly concurrency: number;
+    /** The upstreams are different systems whose usernames name the same people (else they must be one system). */
+    readonly sharedUsers: boolean;
   };
   readonly demo: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -191,6 +195,17 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
     meaning: "an upstream's circuit opens when half its calls of the last 10 s failed and there were at least this many",
   },
   { name: 'TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS', default: '30000', meaning: 'an open circuit tries one call again after this long' },
+  {
+    name: 'TESSERA_UPSTREAM_CONCURRENCY',
+    default: '32',
+    meaning: 'upstream logins in flight per old system at most; more are answered "unavailable"',
+  },
+  {
+    name: 'TESSERA_UPSTREAM_SHARED_USERS',
+    default: '0',
+    meaning:
+      '1: upstreams on different hosts are systems whose usernames name the same people (without it, the upstreams must be one system: the first to vouch for a name would own it)',
+  },
   { name: 'TESSERA_DEMO', default: '0', meaning: '1: seed the demo users of the documents on start' },
   { name: 'TESSERA_LOG_LEVEL', default: 'info', meaning: 'debug, info, warn or error' },
 ];
@@ -362,10 +377,18 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
       timeoutMs: r.int('TESSERA_UPSTREAM_TIMEOUT_MS', 3000, 50, 60_000),
       breakerVolume: r.int('TESSERA_UPSTREAM_BREAKER_VOLUME', 5, 1, 10_000),
       breakerCooldownMs: r.int('TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS', 30_000, 100, 3_600_000),
+      concurrency: r.int('TESSERA_UPSTREAM_CONCURRENCY', 32, 1, 10_000),
+      sharedUsers: r.bool('TESSERA_UPSTREAM_SHARED_USERS', false),
     },
     demo: r.bool('TESSERA_DEMO', false),
     logLevel: logLevel as Settings['logLevel'],
   };
+  const origins = [...new Set(Object.values(settings.upstream.urls).map((u) => new URL(u).origin))];
+  if (origins.length > 1 && !settings.upstream.sharedUsers)
+    r.problems.push(
+      `TESSERA_UPSTREAM_*_URL name ${origins.length} systems (${origins.join(', ')}): one username would go to whichever vouches first; ` +
+        'set TESSERA_UPSTREAM_SHARED_USERS=1 if their usernames name the same people, or migrate one system at a time',
+    );
   if (settings.ingressProcesses > 1 && settings.port === 0)
     r.problems.push('TESSERA_INGRESS_PROCESSES > 1 needs a fixed TESSERA_PORT (the processes share it)');
   if (r.problems.length > 0) throw new ConfigError(r.problems);

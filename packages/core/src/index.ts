@@ -15,3 +15,4 @@ export * from './token-cache.ts';
 export * from './tokens.ts';
 export type * from './types.ts';
 export * from './upstream.ts';
+export * from './user-fields.ts';

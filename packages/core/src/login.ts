@@ -15,7 +15,7 @@ import type {
   TokenRecord,
   UserRecord,
 } from './types.ts';
-import type { UpstreamUser, UpstreamVerdict } from './upstream.ts';
+import { type MigrationPlan, migratable, migrationPlan, type UpstreamVerdict } from './upstream.ts';
 
 /** Who is logging in through which dialect, for the attempt's audit event. */
 export interface LoginContext {
@@ -61,12 +61,13 @@ export interface LoginPorts {
   /** Asks the dialect's old system about the credentials (bounded by a timeout and a circuit breaker; never throws). */
   askUpstream(dialect: Dialect, command: LoginCommand, ctx: LoginContext): Promise<UpstreamVerdict>;
   /**
-   * Takes over the user the old system just vouched for: creates it with argon2id of the password
-   * (or sets a pending user's password) and records `user.migrated`, in one step. When a
-   * concurrent first login got there first, the user it made, if this password verifies against
-   * it; else null.
+   * Takes over the user the old system just vouched for: creates it as planned with argon2id of
+   * the password (or sets a pending user's password) and records `user.migrated`, in one step.
+   * When the username or the old id is a user's here already (a concurrent first login, the same
+   * person under another spelling), that user if this password verifies against it, else null;
+   * 'conflict' when the old id is another person's here (the operator must resolve it).
    */
-  adoptUser(command: LoginCommand, pending: UserRecord | null, told: UpstreamUser, ctx: LoginContext): Promise<UserRecord | null>;
+  adoptUser(plan: MigrationPlan, password: string, pending: UserRecord | null, ctx: LoginContext): Promise<UserRecord | null | 'conflict'>;
   /** Persists every token under its hash with a TTL equal to its lifetime. */
   saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void>;
   now(): number;
@@ -128,7 +129,12 @@ export async function decideLogin(dialect: Dialect, req: RawRequest, ports: Logi
     if (gate.status === 'throttled') return { kind: 'throttled', retryAfter: gate.retryAfterMs / 1000 };
     if (gate.status === 'busy') return { kind: 'unavailable' };
     const { user } = gate;
-    if ((user === null || user.pendingUpstream === true) && user?.disabled !== true && ports.hasUpstream(dialect.name))
+    if (
+      (user === null || user.pendingUpstream === true) &&
+      user?.disabled !== true &&
+      ports.hasUpstream(dialect.name) &&
+      migratable(parsed.command)
+    )
       return await upstreamLogin(dialect, parsed.command, gate.reservation, user, ctx, ports, policy);
     const release = await ports.acquireVerifySlot();
     if (release === null) {
@@ -218,11 +224,15 @@ async function upstreamLogin(
     await ports.abortLogin(identifier, ctx, reservation, 'unavailable');
     return { kind: 'unavailable' };
   }
-  let user: UserRecord | null;
+  let user: UserRecord | null | 'conflict';
   try {
-    user = await ports.adoptUser(command, pending, verdict.user, ctx);
+    user = await ports.adoptUser(migrationPlan(command, verdict.user), command.password, pending, ctx);
   } finally {
     release();
+  }
+  if (user === 'conflict') {
+    await ports.abortLogin(identifier, ctx, reservation, 'unavailable');
+    return { kind: 'unavailable' };
   }
   if (user === null) {
     await ports.finishLogin(identifier, ctx, reservation, { success: false, user: pending });

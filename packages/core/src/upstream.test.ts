@@ -6,6 +6,7 @@ import { createPeb } from './dialects/peb.ts';
 import { simplejwt } from './dialects/simplejwt.ts';
 import { decideLogin } from './login.ts';
 import { jwtSigner, mintToken } from './tokens.ts';
+import { migrationPlan } from './upstream.ts';
 
 const peb = createPeb({ mirrorStatus: false });
 const unknown = request({ json: { username: 'newcomer', password: PASSWORD } });
@@ -19,8 +20,13 @@ describe('decideLogin with an upstream (lazy migration)', () => {
     expect(ports.asked).toStrictEqual([
       { dialect: 'moh', command: { identifier: { by: 'username', value: 'newcomer' }, password: PASSWORD } },
     ]);
-    expect(ports.adopted.map(({ pending, told, slotHeld }) => ({ pending, told, slotHeld }))).toStrictEqual([
-      { pending: null, told: { scopes: ['read'] }, slotHeld: true },
+    expect(ports.adopted).toStrictEqual([
+      {
+        plan: { username: 'newcomer', email: null, emailLogin: false, scopes: ['read'] },
+        password: PASSWORD,
+        pending: null,
+        slotHeld: true,
+      },
     ]);
     // no local verification at all: the upstream decided
     expect(ports.verifications).toStrictEqual([]);
@@ -62,11 +68,58 @@ describe('decideLogin with an upstream (lazy migration)', () => {
     expect(ports.verifications.map((v) => v.hash)).toStrictEqual([HASH, HASH, null]);
   });
 
-  it('a user a concurrent first login made with another password is bad credentials', async () => {
+  it('a user a concurrent first login made with another password is bad credentials; an old id held here by another is unavailable', async () => {
     const ports = new MemoryPorts();
     ports.upstreams.set('simplejwt', { kind: 'accepted', user: { id: 9 } });
-    ports.adoptRefused = true;
+    ports.adoptAnswer = null;
     expect(await decideLogin(simplejwt, unknown, ports, POLICY)).toStrictEqual({ kind: 'bad_credentials' });
+    expect(ports.finished.map((f) => f.result.success)).toStrictEqual([false]);
+    ports.adoptAnswer = 'conflict';
+    expect(await decideLogin(simplejwt, unknown, ports, POLICY)).toStrictEqual({ kind: 'unavailable' });
+    // not the user's fault: not counted
+    expect(ports.finished).toHaveLength(1);
+    expect(ports.refused.map((r) => r.outcome)).toStrictEqual(['unavailable']);
+  });
+
+  it('never asks about a username Tessera could not hold: it is an unknown user, verified against the dummy', async () => {
+    const ports = new MemoryPorts();
+    ports.upstreams.set('moh', { kind: 'accepted', user: {} });
+    for (const username of ['john smith', 'a:b', 'x'.repeat(151)])
+      expect(await decideLogin(moh, request({ json: { username, password: 'p' } }), ports, POLICY)).toStrictEqual({
+        kind: 'bad_credentials',
+      });
+    expect(ports.asked).toStrictEqual([]);
+    expect(ports.verifications.map((v) => v.hash)).toStrictEqual([null, null, null]);
+  });
+});
+
+describe('migrationPlan: what a vouched-for user becomes', () => {
+  const byName = { identifier: { by: 'username' as const, value: 'Alice' }, password: 'p' };
+  const byEmail = { identifier: { by: 'email' as const, value: "o'brien@example.com" }, password: 'p' };
+
+  it("takes the old system's spelling of the username when it gives a valid one, else the login's", () => {
+    expect(migrationPlan(byName, { username: 'alice', id: 5 })).toStrictEqual({ username: 'alice', email: null, emailLogin: false, id: 5 });
+    expect(migrationPlan(byName, { username: 'not valid!' }).username).toBe('Alice');
+    expect(migrationPlan(byName, {}).username).toBe('Alice');
+  });
+
+  it('a login by email: the email stays the identity; the username is the named one, or the email made valid', () => {
+    expect(migrationPlan(byEmail, { username: 'obrien', email: 'other@example.com' })).toStrictEqual({
+      username: 'obrien',
+      email: "o'brien@example.com",
+      emailLogin: true,
+    });
+    expect(migrationPlan(byEmail, {}).username).toBe('o_brien@example.com');
+    expect(migrationPlan({ identifier: { by: 'email', value: 'Ann@Example.com' }, password: 'p' }, {})).toStrictEqual({
+      username: 'Ann@Example.com',
+      email: 'ann@example.com',
+      emailLogin: true,
+    });
+  });
+
+  it("keeps the old system's email only when it is one", () => {
+    expect(migrationPlan(byName, { email: 'A@B.example' }).email).toBe('a@b.example');
+    expect(migrationPlan(byName, { email: 'not an email' }).email).toBeNull();
   });
 });
 

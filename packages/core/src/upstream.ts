@@ -1,4 +1,6 @@
+import { looksLikeEmail, normaliseEmail } from './fields.ts';
 import type { LoginCommand, UserProfile } from './types.ts';
+import { validUsername } from './user-fields.ts';
 
 /*
  * Lazy migration: a dialect's old system decides the first login of a user Tessera does not know
@@ -73,15 +75,52 @@ export const formRequest = (fields: Record<string, string>): UpstreamRequest => 
   body: new URLSearchParams(fields).toString(),
 });
 
-/** A positive safe integer, or undefined. */
-export function positiveId(v: unknown): number | undefined {
-  const n = typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : v;
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
-}
-
 /** A text field as stored: strings as they are, numbers as text, anything else absent. */
 export function textOf(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   return undefined;
+}
+
+/** The user a lazy migration creates: what the old system told, under a username Tessera can hold. */
+export interface MigrationPlan {
+  readonly username: string;
+  readonly email: string | null;
+  /** The email is the one the login named (PEB by email): it stays, or the migration does not happen. */
+  readonly emailLogin: boolean;
+  readonly id?: number;
+  readonly scopes?: readonly string[];
+  readonly profile?: Partial<UserProfile>;
+}
+
+/** An email made into a username Tessera can hold: characters it cannot hold become `_`. */
+function usernameFromEmail(email: string): string {
+  return email.replace(/[^\p{L}\p{N}@.+\-_]/gu, '_').slice(0, 150);
+}
+
+/**
+ * What to create for a user the old system vouched for. The username is the one the old system
+ * names when it names a valid one (its canonical spelling: one account, whatever case the login
+ * typed), else the login's own username, else (a login by email) the email made a valid
+ * username. The email is the login's own, or the one the old system gives when it is one.
+ */
+export function migrationPlan(command: LoginCommand, told: UpstreamUser): MigrationPlan {
+  const { identifier } = command;
+  const byEmail = identifier.by === 'email';
+  const named = told.username !== undefined && validUsername(told.username) ? told.username : undefined;
+  const username = named ?? (byEmail ? usernameFromEmail(identifier.value) : identifier.value);
+  const toldEmail = told.email !== undefined && looksLikeEmail(normaliseEmail(told.email)) ? normaliseEmail(told.email) : null;
+  return {
+    username,
+    email: byEmail ? normaliseEmail(identifier.value) : toldEmail,
+    emailLogin: byEmail,
+    ...(told.id === undefined ? {} : { id: told.id }),
+    ...(told.scopes === undefined ? {} : { scopes: told.scopes }),
+    ...(told.profile === undefined ? {} : { profile: told.profile }),
+  };
+}
+
+/** Whether a login's identifier could become a Tessera user at all (else the old system is not asked). */
+export function migratable(command: LoginCommand): boolean {
+  return command.identifier.by === 'email' || validUsername(command.identifier.value);
 }

@@ -9,7 +9,7 @@ import type { GateResult, LoginContext, LoginPolicy, LoginPorts, LoginResult } f
 import type { Outcome, Problem, ProblemReason } from '../src/outcome.ts';
 import { DEFAULT_LIFETIMES, jwtSigner } from '../src/tokens.ts';
 import type { DialectName, Identifier, IssuedTokens, LoginCommand, RawRequest, TokenGrant, TokenRecord, UserRecord } from '../src/types.ts';
-import type { UpstreamUser, UpstreamVerdict } from '../src/upstream.ts';
+import type { MigrationPlan, UpstreamVerdict } from '../src/upstream.ts';
 
 export const enc = new TextEncoder();
 
@@ -125,9 +125,9 @@ export class MemoryPorts implements LoginPorts {
   readonly upstreams = new Map<DialectName, UpstreamVerdict>();
   /** Every upstream question and every adoption, in order (with whether a verify slot was held). */
   readonly asked: { dialect: DialectName; command: LoginCommand }[] = [];
-  readonly adopted: { command: LoginCommand; pending: UserRecord | null; told: UpstreamUser; slotHeld: boolean }[] = [];
-  /** adoptUser answers null (a concurrent first login made the user with another password) when set. */
-  adoptRefused = false;
+  readonly adopted: { plan: MigrationPlan; password: string; pending: UserRecord | null; slotHeld: boolean }[] = [];
+  /** What adoptUser answers instead of the user: null (bad credentials) or 'conflict'. */
+  adoptAnswer: null | 'conflict' | undefined = undefined;
   private slotsHeld = 0;
   private families = 0;
   private reservations = 0;
@@ -192,10 +192,10 @@ export class MemoryPorts implements LoginPorts {
     return this.upstreams.get(dialect.name) ?? { kind: 'unreachable', detail: 'none' };
   }
 
-  async adoptUser(command: LoginCommand, pending: UserRecord | null, told: UpstreamUser): Promise<UserRecord | null> {
-    this.adopted.push({ command, pending, told, slotHeld: this.slotsHeld > 0 });
-    if (this.adoptRefused) return null;
-    return makeUser({ id: told.id ?? 7, username: pending?.username ?? command.identifier.value, passwordHash: HASH });
+  async adoptUser(plan: MigrationPlan, password: string, pending: UserRecord | null): Promise<UserRecord | null | 'conflict'> {
+    this.adopted.push({ plan, password, pending, slotHeld: this.slotsHeld > 0 });
+    if (this.adoptAnswer !== undefined) return this.adoptAnswer;
+    return makeUser({ id: plan.id ?? 7, username: pending?.username ?? plan.username, passwordHash: HASH });
   }
 
   async saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void> {

@@ -2,10 +2,17 @@ import {
   type Identifier,
   InvalidStateError,
   looksLikeEmail,
+  MAX_PROFILE_JSON_BYTES,
+  MAX_USER_ID,
   normaliseEmail,
+  PROFILE_JSON_FIELDS,
+  PROFILE_TEXT_FIELDS,
+  profileJson,
   TesseraError,
   type UserProfile,
   type UserRecord,
+  userIdOf,
+  validUsername,
 } from '@tessera/core';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
@@ -67,13 +74,7 @@ export interface PutOptions {
   readonly event?: string;
 }
 
-const JSON_FIELDS = ['userIntitutes', 'firstLogin', 'loggedInUser', 'userDetails'] as const;
-const TEXT_FIELDS = ['persCode', 'civilId', 'userMobile'] as const;
-
-/** Usernames as Django allows them: 1–150 of letters, digits and @.+-_ */
-export function validUsername(username: string): boolean {
-  return /^[\p{L}\p{N}@.+\-_]{1,150}$/u.test(username);
-}
+export { validUsername } from '@tessera/core';
 
 /** The user hash's fields but `id` (the script sets it). */
 function encode(u: NewUser): string[] {
@@ -89,13 +90,16 @@ function encode(u: NewUser): string[] {
   ];
   if (u.email) out.push('email', normaliseEmail(u.email));
   if (u.pendingUpstream === true) out.push('pending', '1');
-  for (const f of TEXT_FIELDS) {
+  for (const f of PROFILE_TEXT_FIELDS) {
     const v = u.profile?.[f];
     if (v !== undefined && v !== null) out.push(f, v);
   }
-  for (const f of JSON_FIELDS) {
+  for (const f of PROFILE_JSON_FIELDS) {
     const v = u.profile?.[f];
-    if (v !== undefined && v !== null) out.push(f, JSON.stringify(v));
+    if (v === undefined || v === null) continue;
+    const text = profileJson(v);
+    if (text === null) throw new TypeError(`profile field ${f} is not JSON of at most ${MAX_PROFILE_JSON_BYTES} bytes`);
+    out.push(f, text);
   }
   return out;
 }
@@ -170,8 +174,8 @@ export class UserRepository {
         throw new TypeError(`invalid username ${JSON.stringify(user.username)}: 1-150 letters, digits or @.+-_`);
       const email = user.email ? normaliseEmail(user.email) : '';
       if (email !== '' && !looksLikeEmail(email)) throw new TypeError(`invalid email ${JSON.stringify(user.email)}`);
-      if (user.id !== undefined && !(Number.isSafeInteger(user.id) && user.id >= 1))
-        throw new TypeError(`invalid id ${user.id}: a positive integer`);
+      if (user.id !== undefined && userIdOf(user.id) === undefined)
+        throw new TypeError(`invalid id ${user.id}: a positive integer up to ${MAX_USER_ID}`);
       const fields = encode(user);
       args.push(user.username, email, user.id === undefined ? '' : String(user.id), String(fields.length), ...fields);
     }

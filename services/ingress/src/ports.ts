@@ -2,19 +2,18 @@ import { createHmac } from 'node:crypto';
 import type { Settings } from '@tessera/config';
 import type {
   Identifier,
-  LoginCommand,
   LoginContext,
   LoginPolicy,
   LoginPorts,
+  MigrationPlan,
   OAuthPolicy,
   OAuthPorts,
   TokenCache,
   TokenPolicy,
   TokenPorts,
-  UpstreamUser,
   UserRecord,
 } from '@tessera/core';
-import { type JwtSigner, jwtSigner, looksLikeEmail, normaliseEmail } from '@tessera/core';
+import { type JwtSigner, jwtSigner } from '@tessera/core';
 import { type EventFields, type EventType, newEvent } from '@tessera/events';
 import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import {
@@ -102,7 +101,7 @@ export function loginPorts(deps: Deps): LoginPorts {
     hasUpstream: (dialect) => deps.upstreams?.has(dialect) === true,
     askUpstream: (dialect, command, ctx) =>
       deps.upstreams?.ask(dialect, command, ctx.ip) ?? Promise.resolve({ kind: 'unreachable', detail: 'no upstream' }),
-    adoptUser: (command, pending, told, ctx) => adoptUser(deps, command, pending, told, ctx),
+    adoptUser: (plan, password, pending, ctx) => adoptUser(deps, plan, password, pending, ctx),
     saveTokens: (grants, record) => deps.tokens.save(grants, record),
     now: () => Date.now(),
     waitForTurn: (identifier, ms) =>
@@ -124,45 +123,47 @@ export function loginPorts(deps: Deps): LoginPorts {
 }
 
 /**
- * Takes over a user the old system vouched for, in one step with its user.migrated event: a pending
- * user gets the password (if no one changed it meanwhile); an unknown one is created with the
- * old system's id when that is free here, its email when free, its profile and scopes. A user a
- * concurrent first login made is used if this password verifies against it.
+ * Takes over a user the old system vouched for (the plan is core's), in one step with its
+ * user.migrated event: a pending user gets the password (if no one changed it meanwhile); an
+ * unknown one is created. A user already here under that name, or holding the old id, is this
+ * person only if the password verifies against it; an old id held by someone else is a conflict
+ * for the operator, never renumbered silently (services reading SimpleJWT's user_id rely on it).
  */
-async function adoptUser(deps: Deps, command: LoginCommand, pending: UserRecord | null, told: UpstreamUser, ctx: LoginContext) {
-  const passwordHash = await deps.hasher.hash(command.password);
-  const byEmail = command.identifier.by === 'email';
-  const username = pending?.username ?? (byEmail ? (told.username ?? command.identifier.value) : command.identifier.value);
+async function adoptUser(
+  deps: Deps,
+  plan: MigrationPlan,
+  password: string,
+  pending: UserRecord | null,
+  ctx: LoginContext,
+): Promise<UserRecord | null | 'conflict'> {
+  const passwordHash = await deps.hasher.hash(password);
+  const identifier = { by: 'username' as const, value: pending?.username ?? plan.username };
   // putUsers says "created" of a new user; a pending one keeps "updated"
-  const event = json('user.migrated', { ...attemptFields(command.identifier, ctx), reason: 'upstream', outcome: 'updated' });
-  const existing = async () => {
-    const now = await deps.users.get(username);
-    return now !== null && !now.disabled && (await deps.hasher.verify(now.passwordHash, command.password)) ? now : null;
-  };
+  const event = json('user.migrated', { ...attemptFields(identifier, ctx), reason: 'upstream', outcome: 'updated' });
+  const verified = async (user: UserRecord | null) =>
+    user !== null && !user.disabled && (await deps.hasher.verify(user.passwordHash, password)) ? user : null;
   if (pending !== null) {
-    const set = await deps.users.setPasswordHash(username, passwordHash, { expected: pending.passwordHash, event });
-    return set ? deps.users.get(username) : existing();
+    const set = await deps.users.setPasswordHash(pending.username, passwordHash, { expected: pending.passwordHash, event });
+    return set ? deps.users.get(pending.username) : verified(await deps.users.get(pending.username));
   }
-  const email = byEmail ? command.identifier.value : (told.email ?? null);
-  let user: NewUser = {
-    username,
-    email: email !== null && looksLikeEmail(normaliseEmail(email)) ? email : null,
-    passwordHash,
-    ...(told.id === undefined ? {} : { id: told.id }),
-    ...(told.scopes === undefined ? {} : { scopes: told.scopes }),
-    ...(told.profile === undefined ? {} : { profile: told.profile }),
-  };
+  const { emailLogin, ...fields } = plan;
+  let user: NewUser = { ...fields, passwordHash };
   for (;;) {
     const r = await deps.users.put(user, { mode: 'create', event });
-    if (r.status === 'created') return deps.users.get(username);
-    if (r.status === 'exists') return existing();
-    // the old id or email is another user's here: take the user over without it
-    if (r.status === 'id_taken' && user.id !== undefined) {
-      deps.log.warn('upstream user id taken here: a new id is given', { dialect: ctx.dialect, id: user.id });
-      const { id: _dropped, ...rest } = user;
-      user = rest;
-    } else if (r.status === 'email_taken' && user.email !== null && !byEmail) user = { ...user, email: null };
-    else return null;
+    if (r.status === 'created') return deps.users.get(plan.username);
+    if (r.status === 'exists') return verified(await deps.users.get(plan.username));
+    if (r.status === 'id_taken' && plan.id !== undefined) {
+      const holder = await verified(await deps.users.findById(plan.id));
+      if (holder !== null) return holder;
+      deps.log.error('upstream user id is another user here: not migrated', { dialect: ctx.dialect, id: plan.id, username: plan.username });
+      return 'conflict';
+    }
+    // the old system's email is another user's here: the user comes over without it
+    if (r.status === 'email_taken' && user.email !== null && !emailLogin) {
+      user = { ...user, email: null };
+      continue;
+    }
+    return null;
   }
 }
 

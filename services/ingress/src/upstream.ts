@@ -1,16 +1,31 @@
 import type { Settings } from '@tessera/config';
-import type { Dialect, DialectName, LoginCommand, UpstreamCodec, UpstreamRequest, UpstreamUser, UpstreamVerdict } from '@tessera/core';
+import {
+  type Dialect,
+  type DialectName,
+  jsonObject,
+  type LoginCommand,
+  type UpstreamCodec,
+  type UpstreamRequest,
+  type UpstreamUser,
+  type UpstreamVerdict,
+} from '@tessera/core';
 import CircuitBreaker from 'opossum';
 import type { Logger } from './log.ts';
 
 /** The most of an upstream answer read: a login answer is a few hundred bytes. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-/** Raised inside a call: counts as a failure for the breaker, and says whether anything was sent. */
+/**
+ * Raised inside a call. `kind` says whether anything was sent; `trips` whether it tells of a sick
+ * old system (no answer, a 5xx, not JSON) and so counts toward opening the circuit. A definite
+ * refusal (a 4xx, a lock of its own) does not: anyone could send requests that earn one, and a
+ * circuit they could open would shut every first login out for its cooldown.
+ */
 class UpstreamError extends Error {
   constructor(
     readonly kind: 'failed' | 'unreachable',
     message: string,
+    readonly trips = true,
   ) {
     super(message);
   }
@@ -21,7 +36,10 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTU
 function nothingSent(err: unknown): boolean {
   const cause = (err as { cause?: { code?: string } }).cause;
   if (cause?.code !== undefined) return CONNECT_CODES.has(cause.code);
-  return /connection refused|dns error|failed to lookup|no such host|network is unreachable/i.test(String((err as Error).message));
+  // Deno: "fetch failed", with the reason in its cause's text
+  return /connection refused|dns error|failed to lookup|no such host|network is unreachable/i.test(
+    `${(err as Error).message} ${String(cause ?? '')}`,
+  );
 }
 
 /** The answer's text, at most MAX_ANSWER_BYTES (a larger one is no answer). */
@@ -72,6 +90,9 @@ export class Upstream {
       rollingCountTimeout: 10_000,
       rollingCountBuckets: 10,
       resetTimeout: settings.breakerCooldownMs,
+      // beyond it a call is refused at once (not sent, not counted)
+      capacity: settings.concurrency,
+      errorFilter: (err: unknown) => err instanceof UpstreamError && !err.trips,
     });
     this.breaker.on('open', () => log.warn('upstream circuit open', { dialect, cooldownMs: settings.breakerCooldownMs }));
     this.breaker.on('close', () => log.info('upstream circuit closed', { dialect }));
@@ -86,7 +107,9 @@ export class Upstream {
         this.log.warn('upstream login failed', { dialect: this.dialect, kind: err.kind, detail: err.message });
         return { kind: err.kind, detail: err.message };
       }
-      if ((err as { code?: string }).code === 'EOPENBREAKER') return { kind: 'unreachable', detail: 'circuit open' };
+      const code = (err as { code?: string }).code;
+      if (code === 'EOPENBREAKER') return { kind: 'unreachable', detail: 'circuit open' };
+      if (code === 'ESEMLOCKED') return { kind: 'unreachable', detail: `over ${this.settings.concurrency} calls in flight` };
       this.log.error('upstream login failed', { dialect: this.dialect, err });
       return { kind: 'failed', detail: (err as Error).message };
     }
@@ -97,8 +120,9 @@ export class Upstream {
   }
 
   private async call(command: LoginCommand, ip: string): Promise<UpstreamVerdict> {
-    const reading = this.codec.readLogin(...(await this.post(this.url, this.codec.login(command), ip)));
-    if (reading.kind === 'failed') throw new UpstreamError('failed', reading.detail);
+    const [status, body] = await this.post(this.url, this.codec.login(command), ip);
+    const reading = this.codec.readLogin(status, body);
+    if (reading.kind === 'failed') throw new UpstreamError('failed', reading.detail, status >= 500 || jsonObject(body) === null);
     if (reading.kind === 'rejected') return reading;
     return { kind: 'accepted', user: { ...reading.user, ...(await this.details(reading.token, ip)) } };
   }
@@ -108,7 +132,9 @@ export class Upstream {
     const d = this.codec.details;
     if (d === undefined || token === undefined) return {};
     try {
-      return d.read(...(await this.post(`${this.url.replace(/\/+$/, '')}${d.path}`, d.request(token), ip))) ?? {};
+      const url = new URL(this.url);
+      url.pathname = `${url.pathname.replace(/\/+$/, '')}${d.path}`;
+      return d.read(...(await this.post(url.href, d.request(token), ip))) ?? {};
     } catch (err) {
       this.log.warn('upstream user details failed', { dialect: this.dialect, detail: (err as Error).message });
       return {};
@@ -118,14 +144,16 @@ export class Upstream {
   private async post(url: string, req: UpstreamRequest, ip: string): Promise<[number, string]> {
     const signal = AbortSignal.timeout(this.settings.timeoutMs);
     try {
-      const res = await fetch(url, {
+      const res: Response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': req.contentType, accept: 'application/json', 'user-agent': 'tessera-migration', 'x-forwarded-for': ip },
         body: req.body,
         redirect: 'error',
         signal,
       });
-      return [res.status, await readAnswer(res)];
+      const text = await readAnswer(res);
+      if (res.status >= 500) throw new UpstreamError('failed', `HTTP ${res.status}`);
+      return [res.status, text];
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
       if (signal.aborted) throw new UpstreamError('failed', `no answer within ${this.settings.timeoutMs} ms`);
@@ -144,7 +172,13 @@ export class Upstreams {
   constructor(
     private readonly settings: Settings['upstream'],
     private readonly log: Logger,
-  ) {}
+  ) {
+    for (const [dialect, url] of Object.entries(settings.urls)) {
+      const u = new URL(url);
+      if (u.protocol === 'http:' && !/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(u.hostname))
+        log.warn('upstream over plain http: the passwords of first logins cross the network in clear', { dialect, host: u.host });
+    }
+  }
 
   has(dialect: DialectName): boolean {
     return this.settings.urls[dialect] !== undefined;

@@ -1,6 +1,17 @@
-import { looksLikeEmail, normaliseEmail, type UserProfile } from '@tessera/core';
+import {
+  looksLikeEmail,
+  MAX_PROFILE_JSON_BYTES,
+  MAX_USER_ID,
+  normaliseEmail,
+  PROFILE_JSON_FIELDS,
+  PROFILE_TEXT_FIELDS,
+  profileJson,
+  type UserProfile,
+  userIdOf,
+  validUsername,
+} from '@tessera/core';
 import { parseHash } from '@tessera/passwords';
-import { type NewUser, validUsername } from '@tessera/store';
+import type { NewUser } from '@tessera/store';
 import type { ImportFormat, RowProblem } from './read.ts';
 
 /** A row read as a user: the user to write, or its plain password still to hash. */
@@ -30,9 +41,6 @@ export const ROW_COLUMNS = [
   'loggedInUser',
   'userDetails',
 ] as const;
-
-const TEXT_PROFILE = ['persCode', 'civilId', 'userMobile'] as const;
-const JSON_PROFILE = ['userIntitutes', 'firstLogin', 'loggedInUser', 'userDetails'] as const;
 
 class RowError extends Error {
   constructor(
@@ -70,21 +78,22 @@ function bool(name: string, v: unknown): boolean | undefined {
 
 function id(v: unknown): number | undefined {
   if (!given(v)) return undefined;
-  const n = typeof v === 'string' && /^\d{1,16}$/.test(v.trim()) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1)
-    return refuse('bad_id', `id ${JSON.stringify(v)} is not a positive integer`);
-  return n;
+  return userIdOf(v) ?? refuse('bad_id', `id ${JSON.stringify(v)} is not a whole number from 1 to ${MAX_USER_ID}`);
 }
 
-/** A JSON-valued profile field: any JSON in ndjson; JSON text in a CSV cell. */
+/** A JSON-valued profile field: any JSON in ndjson; JSON text in a CSV cell; at most 8 KiB of it. */
 function json(name: string, v: unknown, format: ImportFormat): unknown {
   if (v === undefined || v === '') return undefined;
-  if (format !== 'csv') return v;
-  try {
-    return JSON.parse(v as string);
-  } catch {
-    return refuse('bad_field', `${name} is not JSON`);
+  let value = v;
+  if (format === 'csv') {
+    try {
+      value = JSON.parse(v as string);
+    } catch {
+      return refuse('bad_field', `${name} is not JSON`);
+    }
   }
+  if (profileJson(value) === null) return refuse('bad_field', `${name} is over ${MAX_PROFILE_JSON_BYTES} bytes of JSON`);
+  return value;
 }
 
 function scopes(v: unknown): string[] | undefined {
@@ -115,11 +124,12 @@ function userRow(f: Record<string, unknown>, format: ImportFormat): ImportUser {
   if (hash === undefined && password === undefined && pendingUpstream !== true)
     return refuse('missing_password', 'no password_hash, password or pendingUpstream');
   const profile: Record<string, unknown> = {};
-  for (const name of TEXT_PROFILE) {
+  for (const name of PROFILE_TEXT_FIELDS) {
     const v = text(name, f[name]);
+    if (v !== undefined && v.length > 254) return refuse('bad_field', `${name} is over 254 characters`);
     if (v !== undefined) profile[name] = v;
   }
-  for (const name of JSON_PROFILE) {
+  for (const name of PROFILE_JSON_FIELDS) {
     const v = json(name, f[name], format);
     if (v !== undefined) profile[name] = v;
   }
@@ -149,8 +159,8 @@ function djangoRow(f: Record<string, unknown>): ImportUser {
   if (typeof fields !== 'object' || fields === null || !('username' in fields) || !('password' in fields))
     return refuse('not_a_user', `not a user record (model ${JSON.stringify(f.model ?? null)} without fields.username and fields.password)`);
   const d = fields as Record<string, unknown>;
-  const hash = text('password', d.password);
-  if (hash === undefined) return refuse('missing_password', 'fields.password is empty');
+  // Django takes an empty password field as no password: no one logs in with it
+  const hash = text('password', d.password) ?? '!';
   return userRow(
     {
       username: d.username,

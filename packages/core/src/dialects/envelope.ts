@@ -2,6 +2,7 @@ import type { Fields } from '../body.ts';
 import type { Outcome, TokenAction } from '../outcome.ts';
 import type { DialectName, HttpAnswer, IssuedTokens, UserRecord } from '../types.ts';
 import { jsonObject, jsonRequest, textOf, type UpstreamCodec, type UpstreamUser } from '../upstream.ts';
+import { PROFILE_JSON_FIELDS, PROFILE_TEXT_FIELDS, profileJson } from '../user-fields.ts';
 import { parseTokenField, parseUsernamePassword } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, secondsLeft, type TokenParseResult } from './dialect.ts';
 
@@ -32,18 +33,21 @@ export function ministryEnvelope(tokens: IssuedTokens, user: UserRecord, now: nu
   };
 }
 
-const TEXT_PROFILE = ['persCode', 'civilId', 'userMobile'] as const;
-const JSON_PROFILE = ['firstLogin', 'loggedInUser', 'userDetails'] as const;
-
-/** What a ministry success envelope's `result` tells of the user: scopes and profile fields. */
+/**
+ * What a ministry success envelope's `result` tells of the user: scopes and profile fields. A
+ * field a user record cannot hold (not JSON, over 8 KiB, `userIntitutes` not a list) is left out.
+ */
 function ministryUser(result: Record<string, unknown>): UpstreamUser {
   const profile: Record<string, unknown> = {};
-  for (const f of TEXT_PROFILE) {
+  for (const f of PROFILE_TEXT_FIELDS) {
     const v = textOf(result[f]);
-    if (v !== undefined) profile[f] = v;
+    if (v !== undefined && v.length <= 254) profile[f] = v;
   }
-  for (const f of JSON_PROFILE) if (result[f] !== undefined && result[f] !== null) profile[f] = result[f];
-  if (Array.isArray(result.userIntitutes)) profile.userIntitutes = result.userIntitutes;
+  for (const f of PROFILE_JSON_FIELDS) {
+    const v = result[f];
+    if (v === undefined || v === null || (f === 'userIntitutes' && !Array.isArray(v)) || profileJson(v) === null) continue;
+    profile[f] = v;
+  }
   const scope = result.scope;
   const scopes = Array.isArray(scope) && scope.every((s) => typeof s === 'string') ? (scope as string[]) : undefined;
   return { ...(scopes === undefined ? {} : { scopes }), profile };

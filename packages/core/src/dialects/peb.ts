@@ -3,7 +3,8 @@ import { looksLikeEmail, normaliseEmail, readTextField } from '../fields.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction } from '../outcome.ts';
 import { HEX128 } from '../tokens.ts';
 import type { HttpAnswer, Identifier } from '../types.ts';
-import { formRequest, jsonObject, positiveId, type UpstreamCodec } from '../upstream.ts';
+import { formRequest, jsonObject, type UpstreamCodec } from '../upstream.ts';
+import { userIdOf } from '../user-fields.ts';
 import { parseTokenField } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 
@@ -96,7 +97,7 @@ const pebUpstream: UpstreamCodec = {
     read(_status, body) {
       const b = jsonObject(body);
       if (statusOf(b) !== 200 || b?.valid !== true) return null;
-      const id = positiveId(b.user_id);
+      const id = userIdOf(b.user_id);
       return {
         ...(id === undefined ? {} : { id }),
         ...(typeof b.username === 'string' ? { username: b.username } : {}),

@@ -2,7 +2,8 @@ import { decodeJwt } from 'jose';
 import type { Fields } from '../body.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction, TokenProblem } from '../outcome.ts';
 import type { HttpAnswer } from '../types.ts';
-import { jsonObject, jsonRequest, positiveId, type UpstreamCodec } from '../upstream.ts';
+import { jsonObject, jsonRequest, type UpstreamCodec } from '../upstream.ts';
+import { userIdOf } from '../user-fields.ts';
 import { parseTokenField, parseUsernamePassword } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 
@@ -99,9 +100,9 @@ const DRF_CHAR_FIELD = { trim: true, acceptNumbers: true, whitespaceIsBlank: tru
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="api"' };
 
 /** The `user_id` claim of an access token, unverified: the upstream is trusted for its own users' ids. */
-function userIdOf(access: string): number | undefined {
+function userIdClaim(access: string): number | undefined {
   try {
-    return positiveId(decodeJwt(access).user_id);
+    return userIdOf(decodeJwt(access).user_id);
   } catch {
     return undefined;
   }
@@ -116,7 +117,7 @@ const simplejwtUpstream: UpstreamCodec = {
   readLogin(status, body) {
     const b = jsonObject(body);
     if (status === 200 && typeof b?.access === 'string') {
-      const id = userIdOf(b.access);
+      const id = userIdClaim(b.access);
       return { kind: 'accepted', user: id === undefined ? {} : { id } };
     }
     if (status === 401) return { kind: 'rejected' };

@@ -78,9 +78,14 @@ local function put(username, email, given, fields)
   end
 
   if id == '' then
-    -- the next free id: ids kept by imports move the sequence past them, so this ends at once
+    -- the next free id: ids kept by imports move the sequence past them, so this ends at once.
+    -- Ids stay under 10^14: Lua writes larger numbers as 1e+14 (MAX_USER_ID in core).
     repeat
-      id = tostring(redis.call('INCR', KEYS[1]))
+      local n = redis.call('INCR', KEYS[1])
+      if n > 99999999999999 then
+        return redis.error_reply('ERR no user ids left under 10^14')
+      end
+      id = string.format('%d', n)
     until redis.call('EXISTS', prefix .. 'id:' .. id) == 0
   elseif tonumber(id) > tonumber(redis.call('GET', KEYS[1]) or '0') then
     redis.call('SET', KEYS[1], id)
