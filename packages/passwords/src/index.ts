@@ -39,8 +39,8 @@ export class PasswordHasher {
   /**
    * Verifies `password` against `stored`, or against a fixed dummy hash of the current parameters
    * when `stored` is null (unknown user), unusable or unreadable, so those cost what a current
-   * argon2id user costs; a one-digest legacy format costs the dummy's work too. Never throws: a
-   * malformed hash verifies false.
+   * argon2id user costs; a hash that will be replaced costs its own work and the dummy's. Never
+   * throws: a malformed hash verifies false.
    */
   async verify(stored: string | null, password: string): Promise<boolean> {
     const p = stored === null ? null : parseHash(stored);
@@ -48,11 +48,12 @@ export class PasswordHasher {
       await (await this.dummyHashed()).parsed.verify(password);
       return false;
     }
-    const check = p.hash.verify(password).catch(() => false);
-    // A one-digest format would answer a wrong password in microseconds where argon2 takes
-    // milliseconds: the dummy's work beside it keeps such accounts from standing out.
-    if (p.hash.cheap === true) await (await this.dummyHashed()).parsed.verify(password);
-    return check;
+    const ok = await p.hash.verify(password).catch(() => false);
+    // A hash that will be replaced (legacy, or weaker argon2id) also does the dummy's work, so it
+    // costs at least what a current argon2id user costs: a one-digest format or a low iteration
+    // count would otherwise answer a wrong password in microseconds and stand out.
+    if (this.needsRehash(stored as string)) await (await this.dummyHashed()).parsed.verify(password);
+    return ok;
   }
 
   /**

@@ -55,8 +55,6 @@ export interface ParsedHash {
   readonly scheme: PasswordScheme;
   /** Set for argon2 hashes: what the rehash-on-login policy compares with the current settings. */
   readonly argon2?: Argon2Cost;
-  /** Verifies in microseconds (one digest): the hasher adds the dummy's work, so timing says less. */
-  readonly cheap?: true;
   verify(password: string): Promise<boolean>;
 }
 
@@ -183,7 +181,7 @@ function djangoDigest(stored: string, algorithm: 'sha1' | 'md5'): HashParse {
   if (!HEX.test(hex) || hex.length !== 2 * length) return fail(`hash is not ${2 * length} hex digits`);
   const expected = Buffer.from(hex, 'hex');
   const scheme: PasswordScheme = salt === '' ? `django-unsalted_${algorithm}` : `django-${algorithm}`;
-  return parsed({ scheme, cheap: true, verify: async (password) => same(digest(algorithm, salt + password), expected) });
+  return parsed({ scheme, verify: async (password) => same(digest(algorithm, salt + password), expected) });
 }
 
 const DJANGO_PREFIXES: readonly [string, (stored: string) => HashParse][] = [

@@ -248,9 +248,23 @@ describe('UserRepository updates', () => {
 });
 
 describe('Lua scripts on real Redis', () => {
-  /** putUsers of one user: [code, id]. */
+  /** putUsers of one user: [code, id] (its flags: putUsers below). */
   const put = async (mode: string, dry: string, username: string, email: string, id: string, event: string, ...fields: string[]) =>
-    redis.putUsers(keys.userSeq, keys.outbox, mode, dry, keys.indexPrefix, event, username, email, id, String(fields.length), ...fields);
+    (
+      await redis.putUsers(
+        keys.userSeq,
+        keys.outbox,
+        mode,
+        dry,
+        keys.indexPrefix,
+        event,
+        username,
+        email,
+        id,
+        String(fields.length),
+        ...fields,
+      )
+    ).slice(0, 2);
   const outbox = async () => (await redis.xrange(keys.outbox, '-', '+')).map(([, f]) => JSON.parse(f[1] as string));
 
   it('putUsers: creates with the next id, its indexes and its event; refusals write nothing', async () => {
@@ -280,7 +294,7 @@ describe('Lua scripts on real Redis', () => {
       ['c', '', '9', '4', 'username', 'c', 'hash', 'h'],
     ].flat();
     expect(await redis.putUsers(keys.userSeq, keys.outbox, 'create', '0', keys.indexPrefix, '{"reason":"import"}', ...batch)).toStrictEqual(
-      [1, 2, -2, 0, -1, 2, 1, 9],
+      [1, 2, 0, -2, 0, 0, -1, 2, 0, 1, 9, 0],
     );
     expect(await outbox()).toStrictEqual([{ reason: 'import', outcome: 'created', count: 2 }]);
     const update = [
@@ -290,11 +304,29 @@ describe('Lua scripts on real Redis', () => {
     ].flat();
     expect(
       await redis.putUsers(keys.userSeq, keys.outbox, 'update', '0', keys.indexPrefix, '{"reason":"import"}', ...update),
-    ).toStrictEqual([2, 2, 0, 1, 1, 10]);
+    ).toStrictEqual([2, 2, 1, 0, 1, 0, 1, 10, 0]);
     expect((await outbox()).slice(1)).toStrictEqual([
       { reason: 'import', outcome: 'created', count: 1 },
       { reason: 'import', outcome: 'updated', count: 1 },
     ]);
+  });
+
+  it('putUsers update: flags a changed password hash (1) and a user newly disabled (2), whose tokens must go', async () => {
+    await put('create', '0', 'u', '', '', '', 'username', 'u', 'hash', 'h', 'disabled', '0');
+    const update = (...fields: string[]) =>
+      redis.putUsers(keys.userSeq, keys.outbox, 'update', '0', keys.indexPrefix, '', 'u', '', '', String(fields.length), ...fields);
+    expect(await update('username', 'u', 'hash', 'h', 'disabled', '0', 'persCode', 'p')).toStrictEqual([2, 1, 0]);
+    expect(await update('username', 'u', 'hash', 'h2', 'disabled', '0')).toStrictEqual([2, 1, 1]);
+    expect(await update('username', 'u', 'hash', 'h2', 'disabled', '1')).toStrictEqual([2, 1, 2]);
+    expect(await update('username', 'u', 'hash', 'h3', 'disabled', '1', 'persCode', 'q')).toStrictEqual([2, 1, 1]);
+    await update('username', 'u', 'hash', 'h3', 'disabled', '0');
+    expect(await update('username', 'u', 'hash', 'h4', 'disabled', '1')).toStrictEqual([2, 1, 3]);
+    const users2 = new UserRepository(redis, keys);
+    expect(await users2.put({ username: 'u', passwordHash: 'h5', disabled: true }, { mode: 'update' })).toStrictEqual({
+      status: 'updated',
+      id: 1,
+      revoke: 'password_changed',
+    });
   });
 
   it('putUsers: a given id is kept and moves the sequence past it; a lower one leaves the sequence', async () => {

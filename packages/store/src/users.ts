@@ -49,8 +49,10 @@ export interface NewUser {
 
 /** How `put` ended (a dry run: how it would end). `id` is 0 for an id a dry run would allocate. */
 export type PutResult =
-  | { readonly status: 'created' | 'updated' | 'unchanged' | 'exists' | 'id_mismatch'; readonly id: number }
-  | { readonly status: 'email_taken' | 'id_taken' };
+  | { readonly status: 'created' | 'unchanged' | 'exists' | 'id_mismatch'; readonly id: number }
+  /** `revoke`: the update changed the password hash or disabled the user, so their tokens must go. */
+  | { readonly status: 'updated'; readonly id: number; readonly revoke?: 'password_changed' | 'user_disabled' }
+  | { readonly status: 'email_taken' | 'id_taken' | 'ids_exhausted' };
 
 const PUT_STATUS = {
   1: 'created',
@@ -60,6 +62,7 @@ const PUT_STATUS = {
   [-2]: 'email_taken',
   [-3]: 'id_taken',
   [-4]: 'id_mismatch',
+  [-5]: 'ids_exhausted',
 } as const;
 
 export interface PutOptions {
@@ -151,6 +154,7 @@ export class UserRepository {
     if (r.status === 'exists') throw new UserExistsError(`user ${user.username} already exists`);
     if (r.status === 'email_taken') throw new EmailTakenError(`email ${normaliseEmail(user.email ?? '')} is already used by another user`);
     if (r.status === 'id_taken') throw new UserIdTakenError(`id ${user.id} is already another user's`);
+    if (r.status === 'ids_exhausted') throw new InvalidStateError(`no user ids left under ${MAX_USER_ID + 1}`);
     const created = await this.get(user.username);
     if (created === null) throw new InvalidStateError(`user ${user.username} vanished after creation`);
     return created;
@@ -191,12 +195,13 @@ export class UserRepository {
       ),
     );
     const out: PutResult[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      const code = flat[i] as number;
-      const id = flat[i + 1] as number;
+    for (let i = 0; i < flat.length; i += 3) {
+      const [code, id, flags] = flat.slice(i, i + 3) as [number, number, number];
       const status = PUT_STATUS[code as keyof typeof PUT_STATUS];
       if (status === undefined) throw new InvalidStateError(`putUsers answered ${code}`);
-      out.push(status === 'email_taken' || status === 'id_taken' ? { status } : { status, id });
+      if (status === 'email_taken' || status === 'id_taken' || status === 'ids_exhausted') out.push({ status });
+      else if (status === 'updated' && flags !== 0) out.push({ status, id, revoke: flags & 2 ? 'user_disabled' : 'password_changed' });
+      else out.push({ status, id });
     }
     return out;
   }

@@ -1,21 +1,18 @@
-import { createReadStream, createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, realpathSync, statSync, type WriteStream } from 'node:fs';
 import { type Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { newEvent } from '@tessera/events';
-import type { PutResult } from '@tessera/store';
 import { type CliContext, CliError } from '../context.ts';
 import { type ImportCounts, showProgress } from '../import/progress.ts';
 import { type ImportFormat, type RowProblem, readRows } from '../import/read.ts';
 import { type ImportUser, ROW_COLUMNS, toImportUser } from '../import/row.ts';
+import { DryRunLedger, writeBatch } from '../import/write.ts';
 
 export const IMPORT_HELP = `tessera users import FILE|- [--format ndjson|csv|django] [--on-conflict skip|update|fail]
                     [--dry-run] [--report FILE]`;
 
-/** Rows read before a write: ten scripts of SCRIPT_USERS, sent together (ioredis pipelines them). */
+/** Rows read before a write: ten putUsers scripts, sent together (ioredis pipelines them). */
 const BATCH = 500;
-/** Users per putUsers call: one call holds Redis for all of them (50: about half a millisecond). */
-const SCRIPT_USERS = 50;
 
 const FORMATS: readonly ImportFormat[] = ['ndjson', 'csv', 'django'];
 const CONFLICTS = ['skip', 'update', 'fail'] as const;
@@ -98,26 +95,39 @@ const OPTIONS = {
 /** One bad row: the report file gets it as a JSON line; without a report, stderr gets one line. */
 type Reporter = (line: number, problem: RowProblem, username?: string) => void;
 
-/**
- * The rows this run has seen, for a dry run only: a real run learns of a username or email met
- * earlier in the file from the store, where the earlier row already is. A dry run writes nothing,
- * so it remembers them (about 100 bytes a row).
- */
-class SeenInFile {
-  private readonly users = new Set<string>();
-  private readonly emails = new Map<string, string>();
-
-  /** What the store will say of this row once the earlier rows are in. */
-  check(user: ImportUser['user'], mode: 'create' | 'update'): PutResult | null {
-    const email = user.email ? user.email.trim().toLowerCase() : '';
-    const owner = email === '' ? undefined : this.emails.get(email);
-    const exists = this.users.has(user.username);
-    if (exists && mode === 'create') return { status: 'exists', id: 0 };
-    if (owner !== undefined && owner !== user.username) return { status: 'email_taken' };
-    this.users.add(user.username);
-    if (email !== '') this.emails.set(email, user.username);
-    return exists ? { status: 'updated', id: 0 } : null;
+/** The size of an input file (for the progress display); a usage error when it is not a readable file. */
+function inputSize(file: string): number {
+  let size: number;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw new CliError(`cannot read ${file}: it is a folder`, 2);
+    size = st.size;
+    closeSync(openSync(file, 'r'));
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
   }
+  return size;
+}
+
+/** Opens the report file before anything is read; a usage error when it cannot be written or is the input. */
+async function openReport(path: string, input: string): Promise<WriteStream> {
+  const same = (a: string, b: string) => {
+    try {
+      return realpathSync(a) === realpathSync(b);
+    } catch {
+      return false;
+    }
+  };
+  if (input !== '-' && same(path, input)) throw new CliError(`--report ${path} is the input file`, 2);
+  const out = createWriteStream(path);
+  await new Promise<void>((resolve, reject) => {
+    out.once('open', () => resolve());
+    out.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new CliError(`cannot write the report ${path}: ${err.code ?? err.message}`, 2)),
+    );
+  });
+  return out;
 }
 
 /** The username a row names, if it names one (for the report). */
@@ -130,18 +140,11 @@ function usernameOf(fields: Record<string, unknown>, format: ImportFormat): stri
 /** `tessera users import`: streams a file of users into the store in pipelined batches. */
 export async function importCommand(argv: string[], ctx: () => Promise<CliContext>, io: ImportIo): Promise<ImportSummary> {
   const o = options(argv);
-  let totalBytes: number | null = null;
-  if (o.file !== '-') {
-    try {
-      totalBytes = statSync(o.file).size;
-    } catch (err) {
-      throw new CliError(`cannot read ${o.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
-    }
-  }
+  const totalBytes = o.file === '-' ? null : inputSize(o.file);
+  const reportFile = o.report === null ? null : await openReport(o.report, o.file);
   const c = await ctx();
   const counts: ImportCounts = { rows: 0, failed: 0, bytes: 0, totalBytes };
   const summary: ImportSummary = { rows: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 };
-  let reportFile: WriteStream | null = null;
   const report: Reporter = (line, problem, username) => {
     summary.failed++;
     counts.failed++;
@@ -152,16 +155,20 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
   const progress = showProgress(io.stdout, counts);
   const started = Date.now();
   try {
-    if (o.report !== null) reportFile = createWriteStream(o.report);
     const source = o.file === '-' ? io.stdin : createReadStream(o.file);
     const input = source.pipe(byteCounter(counts));
     source.on('error', (err: Error) => input.destroy(err));
     const mode = o.onConflict === 'update' ? 'update' : 'create';
-    const seen = o.dryRun ? new SeenInFile() : null;
+    const ledger = o.dryRun ? new DryRunLedger() : null;
     const ignored = new Set<string>();
     let batch: { line: number; row: ImportUser }[] = [];
     const flush = async () => {
-      const results = await writeBatch(c, batch, mode, o.dryRun, seen);
+      const results = await writeBatch(
+        c,
+        batch.map((b) => b.row),
+        mode,
+        ledger,
+      );
       for (const [i, r] of results.entries()) {
         const { line, row } = batch[i] as { line: number; row: ImportUser };
         const name = row.user.username;
@@ -183,6 +190,9 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
             break;
           case 'id_mismatch':
             report(line, { code: 'id_mismatch', reason: `user ${name} exists with id ${r.id}, not ${row.user.id}` }, name);
+            break;
+          case 'ids_exhausted':
+            report(line, { code: 'id_taken', reason: 'no user id left to give' }, name);
             break;
         }
       }
@@ -223,40 +233,4 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
       `${s.failed > 0 && o.report !== null ? ` (reasons in ${o.report})` : ''}; ${seconds.toFixed(1)} s, ${Math.round(s.rows / Math.max(seconds, 0.001))} rows/s\n`,
   );
   return summary;
-}
-
-/**
- * Writes one batch in file order: plain passwords hashed first (all at once, on the thread pool),
- * then putUsers scripts of SCRIPT_USERS users sent together, so they run in order. Each script
- * records what it created and updated as one event each, with their count: an import of a
- * million users is a few thousand audit events, not a million.
- */
-async function writeBatch(
-  c: CliContext,
-  batch: readonly { line: number; row: ImportUser }[],
-  mode: 'create' | 'update',
-  dryRun: boolean,
-  seen: SeenInFile | null,
-): Promise<PutResult[]> {
-  const users = await Promise.all(
-    batch.map(async ({ row }) => {
-      if (row.password === undefined) return row.user;
-      if (dryRun) return { ...row.user, passwordHash: '!' };
-      const existing = await c.users.get(row.user.username);
-      // Re-importing a plain password keeps the hash it already has, so a re-run changes nothing.
-      if (existing !== null && (mode === 'create' || (await c.hasher.verify(existing.passwordHash, row.password))))
-        return { ...row.user, passwordHash: existing.passwordHash };
-      return { ...row.user, passwordHash: await c.hasher.hash(row.password) };
-    }),
-  );
-  // A dry run learns of rows met earlier in the file from memory, the store answers for the rest.
-  const earlier = users.map((u) => seen?.check(u, mode) ?? null);
-  const ask = users.filter((_, i) => earlier[i] === null);
-  const calls: Promise<PutResult[]>[] = [];
-  for (let i = 0; i < ask.length; i += SCRIPT_USERS) {
-    const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
-    calls.push(c.users.putMany(ask.slice(i, i + SCRIPT_USERS), { mode, dryRun, event }));
-  }
-  const answers = (await Promise.all(calls)).flat();
-  return earlier.map((e) => e ?? (answers.shift() as PutResult));
 }

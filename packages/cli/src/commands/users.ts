@@ -4,6 +4,7 @@ import { newEvent } from '@tessera/events';
 import { passwordScheme } from '@tessera/passwords';
 import { EmailTakenError, UnknownUserError, UserExistsError } from '@tessera/store';
 import { type CliContext, CliError, unknownVerb } from '../context.ts';
+import { revokeUserTokens } from '../import/write.ts';
 
 export const USERS_HELP = `tessera users add <username> --password-stdin [--email E] [--pers-code P] [--civil-id C]
                     [--mobile M] [--scope S ...] [--disabled]
@@ -47,11 +48,7 @@ export function describeUser(u: UserRecord): string[] {
 export async function revokeAll(c: CliContext, username: string, reason: RevokeReason): Promise<number> {
   const user = await c.users.get(username);
   if (user === null) throw new CliError(`no user ${username}`);
-  const count = await c.tokens.revokeUser(user.id, reason);
-  await c.gate.appendEvent(
-    JSON.stringify(newEvent('token.revoked', { dialect: 'cli', userId: user.id, reason, count, outcome: 'revoked' })),
-  );
-  return count;
+  return revokeUserTokens(c, user.id, reason);
 }
 
 /** The event of a change an admin made to a user; scripts that commit it with the change fill in userId. */

@@ -1,5 +1,4 @@
-import { createInterface } from 'node:readline';
-import { type Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 
 export type ImportFormat = 'ndjson' | 'csv' | 'django';
@@ -15,6 +14,73 @@ export type SourceRow =
   | { readonly line: number; readonly fields: Record<string, unknown> }
   | { readonly line: number; readonly problem: RowProblem };
 
+/**
+ * The longest row read, in characters: a user is a few hundred; a longer row is refused and its
+ * text never held, so one bad line cannot take the importer's memory.
+ */
+export const MAX_ROW_CHARS = 65_536;
+
+const tooLarge = (line: number): SourceRow => ({
+  line,
+  problem: { code: 'row_too_large', reason: `the row is over ${MAX_ROW_CHARS} characters` },
+});
+
+/** Reading cannot go on past this point (not UTF-8, a CSV quote never closed): reported, the rest left. */
+class InputError extends Error {
+  constructor(
+    readonly line: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const countLines = (text: string, upTo = text.length) => {
+  let n = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < upTo; at = text.indexOf('\n', at + 1)) n++;
+  return n;
+};
+
+/**
+ * The input as text: strict UTF-8, decoded across chunk boundaries, a leading BOM dropped. A byte
+ * that is not UTF-8 stops the read, reported with its line (a CSV saved as Latin-1 or UTF-16 from
+ * a spreadsheet is the usual cause, and the reason says how to convert it).
+ */
+async function* utf8(input: Readable): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 1;
+  let first = true;
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    if (first && chunk.length >= 2 && ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)))
+      throw new InputError(1, 'bad_encoding', 'the input is UTF-16: convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)');
+    first = false;
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      // the whole lines before the bad byte are read; its own line is the problem
+      const seen = new TextDecoder('utf-8').decode(chunk);
+      const bad = seen.indexOf('\uFFFD');
+      const whole = seen.slice(0, seen.lastIndexOf('\n', bad) + 1);
+      if (whole !== '') yield whole;
+      throw new InputError(
+        line + countLines(seen, bad),
+        'bad_encoding',
+        'the input is not UTF-8 here: convert it (iconv -f LATIN1 -t UTF-8, or from the encoding it was saved in)',
+      );
+    }
+    line += countLines(text);
+    if (text !== '') yield text;
+  }
+  try {
+    const tail = decoder.decode();
+    if (tail !== '') yield tail;
+  } catch {
+    throw new InputError(line, 'bad_encoding', 'the input ends inside a UTF-8 character');
+  }
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function jsonRow(line: number, text: string): SourceRow {
@@ -27,29 +93,91 @@ function jsonRow(line: number, text: string): SourceRow {
   return isObject(value) ? { line, fields: value } : { line, problem: { code: 'bad_json', reason: 'not a JSON object' } };
 }
 
-/** NDJSON: one JSON object a line; blank lines are skipped. */
-async function* ndjson(input: Readable): AsyncGenerator<SourceRow> {
-  let line = 0;
-  for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+/** NDJSON: one JSON object a line (LF or CRLF); blank lines are skipped. */
+async function* ndjson(text: AsyncIterable<string>): AsyncGenerator<SourceRow> {
+  let line = 1;
+  let parts: string[] = [];
+  let size = 0;
+  const row = (): SourceRow | null => {
+    const whole = parts.join('');
+    const r = size > MAX_ROW_CHARS ? tooLarge(line) : whole.trim() === '' ? null : jsonRow(line, whole);
+    parts = [];
+    size = 0;
     line++;
-    if (text.trim() !== '') yield jsonRow(line, text);
+    return r;
+  };
+  for await (const chunk of text) {
+    let from = 0;
+    for (let at = chunk.indexOf('\n'); at !== -1; at = chunk.indexOf('\n', from)) {
+      if (size <= MAX_ROW_CHARS) parts.push(chunk.slice(from, at));
+      size += at - from;
+      from = at + 1;
+      const r = row();
+      if (r !== null) yield r;
+    }
+    if (size <= MAX_ROW_CHARS) parts.push(chunk.slice(from));
+    size += chunk.length - from;
   }
+  const r = row();
+  if (r !== null) yield r;
 }
 
 /**
- * CSV (RFC 4180, by csv-parse): a header row names the columns; quoted values may span lines, and
- * a row's line is the one it ends on. A row with the wrong number of columns is reported and the
- * rows after it are still read; a stray quote inside a value is kept as text (relax_quotes), so the
- * row's own checks judge the value; a quote never closed takes the rest of the file with it (as in
- * any CSV reader), and is reported.
+ * CRLF to LF before the CSV parser, which counts a CRLF inside a quoted value as two lines (so
+ * every later line number would be off); values spanning lines keep LF line ends.
  */
-async function* csv(input: Readable): AsyncGenerator<SourceRow> {
+async function* lfLineEnds(text: AsyncIterable<string>): AsyncGenerator<string> {
+  let held = '';
+  for await (const chunk of text) {
+    const t = held + chunk;
+    held = t.endsWith('\r') ? '\r' : '';
+    yield t.slice(0, t.length - held.length).replaceAll('\r\n', '\n');
+  }
+  if (held !== '') yield held;
+}
+
+/**
+ * CSV (RFC 4180, by csv-parse): a header row names the columns (each once); quoted values may span
+ * lines, and a row's line is the one it ends on. A row with the wrong number of columns is
+ * reported and the rows after it are still read; a stray quote inside a value is kept as text
+ * (relax_quotes), so the row's own checks judge the value. A quote never closed would take the
+ * rest of the file into one value: reading stops at MAX_ROW_CHARS, and says so.
+ */
+async function* csv(text: AsyncIterable<string>): AsyncGenerator<SourceRow> {
   const skipped: SourceRow[] = [];
-  const parser = input
-    .pipe(lfLineEnds())
-    .pipe(parseCsv({ columns: true, bom: true, info: true, skip_empty_lines: true, skip_records_with_error: true, relax_quotes: true }));
-  parser.on('skip', (err: Error & { lines?: number }) => {
-    skipped.push({ line: err.lines ?? 0, problem: { code: 'bad_csv', reason: err.message } });
+  const header = (names: string[]) => {
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new InputError(1, 'bad_csv', `the header names the column ${JSON.stringify(twice)} twice`);
+    return names;
+  };
+  const source = Readable.from(lfLineEnds(text));
+  const parser = source.pipe(
+    parseCsv({
+      columns: header,
+      bom: true,
+      info: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      relax_quotes: true,
+      max_record_size: MAX_ROW_CHARS,
+    }),
+  );
+  source.on('error', (err) => parser.destroy(err));
+  let stopped: SourceRow | null = null;
+  parser.on('skip', (err: Error & { code?: string; lines?: number }) => {
+    const line = err.lines ?? 0;
+    if (err.code === 'CSV_MAX_RECORD_SIZE') {
+      // csv-parse reads no further after this one
+      stopped = {
+        line,
+        problem: {
+          code: 'bad_csv',
+          reason: `a row over ${MAX_ROW_CHARS} characters (a quote never closed?): the rest of the file was not read`,
+        },
+      };
+      return;
+    }
+    skipped.push({ line, problem: { code: 'bad_csv', reason: err.message } });
   });
   // The parser reports a skipped row as soon as it meets it, ahead of rows still buffered: in line order again.
   const before = (line: number) => {
@@ -57,50 +185,41 @@ async function* csv(input: Readable): AsyncGenerator<SourceRow> {
     skipped.splice(0, due.length);
     return due;
   };
-  for await (const { info, record } of parser as AsyncIterable<{ info: { lines: number }; record: Record<string, string> }>) {
-    yield* before(info.lines);
-    yield { line: info.lines, fields: record };
+  try {
+    for await (const { info, record } of parser as AsyncIterable<{ info: { lines: number }; record: Record<string, string> }>) {
+      yield* before(info.lines);
+      yield { line: info.lines, fields: record };
+    }
+  } catch (err) {
+    // csv-parse wraps what the header check threw
+    const cause = (err as { cause?: unknown }).cause ?? err;
+    throw cause instanceof InputError ? cause : err;
   }
   yield* skipped.splice(0);
-}
-
-/**
- * CRLF to LF before the CSV parser, which counts a CRLF inside a quoted value as two lines (so
- * every later line number would be off); values spanning lines keep LF line ends.
- */
-function lfLineEnds(): Transform {
-  let held = '';
-  return new Transform({
-    decodeStrings: false,
-    transform(chunk: Buffer | string, _enc, done) {
-      const text = held + chunk.toString();
-      held = text.endsWith('\r') ? '\r' : '';
-      done(null, text.slice(0, text.length - held.length).replaceAll('\r\n', '\n'));
-    },
-    flush(done) {
-      done(null, held);
-    },
-  });
+  if (stopped !== null) yield stopped;
 }
 
 /**
  * Django's `manage.py dumpdata auth.user`: one JSON array of `{"model","pk","fields"}`, on one line
  * by default. Its elements are cut out one at a time (string- and nesting-aware), so a dump of any
- * size streams, each element keeps the line it starts on, and a broken element or a truncated
- * end is reported while every whole element before and after it is still read.
+ * size streams, each element keeps the line it starts on, and a broken element, one that is not
+ * an object, one over MAX_ROW_CHARS or a truncated end is reported while every whole element
+ * before and after it is still read.
  */
-async function* django(input: Readable): AsyncGenerator<SourceRow> {
+async function* django(text: AsyncIterable<string>): AsyncGenerator<SourceRow> {
   let line = 1;
   let started = false;
+  let ended = false;
   let depth = 0;
   let inString = false;
   let escaped = false;
+  /** An element that is not an object or array: reported once, skipped to the next comma. */
+  let scalar = false;
   let element: string[] = [];
-  let chunkStart = 0;
+  let size = 0;
   let elementLine = 0;
-  let ended = false;
-  for await (const chunk of input.setEncoding('utf8') as AsyncIterable<string>) {
-    chunkStart = -1;
+  for await (const chunk of text) {
+    let from = -1;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk.charCodeAt(i);
       if (c === 10) line++;
@@ -126,18 +245,20 @@ async function* django(input: Readable): AsyncGenerator<SourceRow> {
         continue;
       }
       if (depth === 0) {
-        if (c === 93) ended = true;
-        else if (c === 123 || c === 91) {
+        if (c === 44 || c === 93) {
+          scalar = false;
+          if (c === 93) ended = true;
+        } else if (c === 123 || c === 91) {
           depth = 1;
           elementLine = line;
-          chunkStart = i;
+          from = i;
           element = [];
-        } else if (c === 34) {
+          size = 0;
+        } else if (c > 32 && !scalar) {
+          scalar = true;
           yield { line, problem: { code: 'bad_json', reason: 'not a JSON object' } };
-          inString = true;
-        } else if (c !== 44 && c > 32) {
-          yield { line, problem: { code: 'bad_json', reason: `unexpected ${JSON.stringify(chunk[i])} between elements` } };
-        }
+          if (c === 34) inString = true;
+        } else if (c === 34) inString = true;
         continue;
       }
       if (c === 34) inString = true;
@@ -145,16 +266,18 @@ async function* django(input: Readable): AsyncGenerator<SourceRow> {
       else if (c === 125 || c === 93) {
         depth--;
         if (depth === 0) {
-          element.push(chunk.slice(Math.max(chunkStart, 0), i + 1));
-          chunkStart = -1;
-          yield jsonRow(elementLine, element.join(''));
+          size += i + 1 - Math.max(from, 0);
+          if (size <= MAX_ROW_CHARS) element.push(chunk.slice(Math.max(from, 0), i + 1));
+          from = -1;
+          yield size > MAX_ROW_CHARS ? tooLarge(elementLine) : jsonRow(elementLine, element.join(''));
           element = [];
         }
       }
     }
     if (depth > 0) {
-      element.push(chunk.slice(Math.max(chunkStart, 0)));
-      chunkStart = -1;
+      size += chunk.length - Math.max(from, 0);
+      if (size <= MAX_ROW_CHARS) element.push(chunk.slice(Math.max(from, 0)));
+      from = -1;
     }
   }
   if (!started) yield { line, problem: { code: 'bad_json', reason: 'empty input: not a JSON array' } };
@@ -162,14 +285,14 @@ async function* django(input: Readable): AsyncGenerator<SourceRow> {
   else if (!ended) yield { line, problem: { code: 'bad_json', reason: 'truncated: the array is not closed' } };
 }
 
-/** The rows of an input in a format, in order. */
-export function readRows(input: Readable, format: ImportFormat): AsyncGenerator<SourceRow> {
-  switch (format) {
-    case 'ndjson':
-      return ndjson(input);
-    case 'csv':
-      return csv(input);
-    case 'django':
-      return django(input);
+const READERS: Record<ImportFormat, (text: AsyncIterable<string>) => AsyncGenerator<SourceRow>> = { ndjson, csv, django };
+
+/** The rows of an input in a format, in order; an input that cannot be read on ends with its reason. */
+export async function* readRows(input: Readable, format: ImportFormat): AsyncGenerator<SourceRow> {
+  try {
+    yield* READERS[format](utf8(input));
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    yield { line: err.line, problem: { code: err.code, reason: err.message } };
   }
 }

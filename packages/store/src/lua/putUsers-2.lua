@@ -19,38 +19,60 @@
           sequence), the number n of field/value items, then those n items (the record without
           id; it is replaced whole)
 
-  Returns per user, flat: code, id
+  Returns per user, flat: code, id, flags
           1 created   2 updated   0 unchanged (same data)
           -1 username taken ('create'; id: the existing user's)
           -2 email taken by another user (id 0)
           -3 id taken by another user (id 0)
           -4 'update' of a user whose id is another than the one given (id: the existing one)
+          -5 no id left under 10^14 to give (nothing written)
   A dry run returns what it would do; an id it would take from the sequence shows as 0.
+  flags (updates only): 1 the password hash changed, 2 the user became disabled: their tokens
+  must go, as with `users passwd` and `users disable`.
 ]]
 local mode, dry, prefix = ARGV[1], ARGV[2] == '1', ARGV[3]
 local out = {}
 local written = {created = {}, updated = {}}
 
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      return fields[i + 1]
+    end
+  end
+  return nil
+end
+
 local function put(username, email, given, fields)
   local key = prefix .. 'u:' .. username
   local existing = redis.call('HGET', key, 'id')
   if existing and mode == 'create' then
-    return -1, tonumber(existing)
+    return -1, tonumber(existing), 0
   end
   if existing and given ~= '' and given ~= existing then
-    return -4, tonumber(existing)
+    return -4, tonumber(existing), 0
   end
   if email ~= '' then
     local owner = redis.call('GET', prefix .. 'email:' .. email)
     if owner and owner ~= username then
-      return -2, 0
+      return -2, 0, 0
     end
   end
   local id = existing or given
   if id ~= '' and not existing then
     local holder = redis.call('GET', prefix .. 'id:' .. id)
     if holder and holder ~= username then
-      return -3, 0
+      return -3, 0, 0
+    end
+  end
+  local flags = 0
+  if existing then
+    local old = redis.call('HMGET', key, 'hash', 'disabled')
+    if old[1] ~= field(fields, 'hash') then
+      flags = flags + 1
+    end
+    if old[2] ~= '1' and field(fields, 'disabled') == '1' then
+      flags = flags + 2
     end
   end
   if existing then
@@ -69,12 +91,12 @@ local function put(username, email, given, fields)
         end
       end
       if same then
-        return 0, tonumber(existing)
+        return 0, tonumber(existing), 0
       end
     end
   end
   if dry then
-    return existing and 2 or 1, tonumber(id ~= '' and id or '0')
+    return existing and 2 or 1, tonumber(id ~= '' and id or '0'), flags
   end
 
   if id == '' then
@@ -83,7 +105,7 @@ local function put(username, email, given, fields)
     repeat
       local n = redis.call('INCR', KEYS[1])
       if n > 99999999999999 then
-        return redis.error_reply('ERR no user ids left under 10^14')
+        return -5, 0, 0
       end
       id = string.format('%d', n)
     until redis.call('EXISTS', prefix .. 'id:' .. id) == 0
@@ -102,7 +124,7 @@ local function put(username, email, given, fields)
     redis.call('SET', prefix .. 'email:' .. email, username)
   end
   redis.call('SET', prefix .. 'id:' .. id, username)
-  return existing and 2 or 1, tonumber(id)
+  return existing and 2 or 1, tonumber(id), flags
 end
 
 local users = 0
@@ -113,9 +135,10 @@ while i <= #ARGV do
   for j = 1, n do
     fields[j] = ARGV[i + 3 + j]
   end
-  local code, id = put(ARGV[i], ARGV[i + 1], ARGV[i + 2], fields)
+  local code, id, flags = put(ARGV[i], ARGV[i + 1], ARGV[i + 2], fields)
   out[#out + 1] = code
   out[#out + 1] = id
+  out[#out + 1] = flags
   if not dry and code == 1 then
     written.created[#written.created + 1] = id
   elseif not dry and code == 2 then
