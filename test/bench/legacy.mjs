@@ -201,8 +201,8 @@ export function legacyLines(r) {
     'Note: an unknown username costs what an argon2id account costs (the dummy hash), but an account that still holds a legacy hash costs',
     "its format's verify instead (the wrong pw column: what an observer without the password sees) until its first successful login",
     'rehashes it: the difference between that and the argon2id/unknown cost tells an observer timing logins that an account with an old',
-    "hash exists. One-digest formats (Django's sha1, md5, unsalted) do the dummy's argon2 work beside their own, so they cost what argon2id",
-    'costs. argon2id hashes at or above the current settings are kept as they are (rehashed 0/K), and keep their cost.',
+    "hash exists. Every hash that will be replaced does the dummy's argon2 work beside its own, so none costs less than argon2id (one-digest",
+    'formats cost what argon2id costs). argon2id hashes at or above the current settings are kept as they are (rehashed 0/K), and keep their cost.',
   );
   return lines;
 }

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { passwordScheme } from '@tessera/passwords';
 import { connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { storeSnapshot, tessera } from '../support/cli.ts';
 import { dropPrefix, startStack, testPrefix } from '../support/stack.ts';
-import { storeSnapshot, tessera } from './support.ts';
 
 /*
  * What a broken or hostile file does to the importer: it reports, imports what it can, and never

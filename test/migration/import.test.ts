@@ -6,19 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PasswordHasher, passwordScheme } from '@tessera/passwords';
 import { connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { BIN, FIXTURES, LEGACY_HASHES as LEGACY, outboxEvents, outcome, startTessera, storeSnapshot, tessera } from '../support/cli.ts';
 import { dropPrefix, testPrefix } from '../support/stack.ts';
-import { BIN, FIXTURES, outboxEvents, outcome, startTessera, storeSnapshot, tessera } from './support.ts';
 
-interface LegacyFixture {
-  readonly scheme: string;
-  readonly password: string | null;
-  readonly hash: string;
-}
-const LEGACY = (
-  JSON.parse(readFileSync(new URL('../../packages/passwords/test/fixtures/legacy-hashes.json', import.meta.url), 'utf8')) as {
-    hashes: LegacyFixture[];
-  }
-).hashes;
+type LegacyFixture = (typeof LEGACY)[number];
 const DJANGO_PASSWORDS = (
   JSON.parse(readFileSync(join(FIXTURES, 'django-dumpdata.passwords.json'), 'utf8')) as { users: Record<string, string | null> }
 ).users;

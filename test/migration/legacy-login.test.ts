@@ -1,21 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { AuditEvent } from '@tessera/events';
 import { passwordScheme } from '@tessera/passwords';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEGACY_HASHES as FIXTURES, type LegacyHash as Fixture } from '../support/cli.ts';
 import { type Stack, startStack } from '../support/stack.ts';
-
-/** Hashes made by the reference implementations (packages/passwords/test/fixtures/make-legacy-hashes.sh). */
-interface Fixture {
-  readonly scheme: string;
-  readonly tool: string;
-  readonly password: string | null;
-  readonly hash: string;
-}
-const FIXTURES = (
-  JSON.parse(readFileSync(new URL('../../packages/passwords/test/fixtures/legacy-hashes.json', import.meta.url), 'utf8')) as {
-    hashes: Fixture[];
-  }
-).hashes;
 
 /** One login per route, and how each dialect says "yes" and "bad credentials". */
 interface Route {

@@ -55,6 +55,30 @@ function upstreamEnv(old: string, extra: Record<string, string> = {}): Record<st
   };
 }
 
+/** An old system that accepts connections and never answers; counts the requests it reads. */
+async function silentServer(): Promise<{ url: string; requests(): number; close(): void }> {
+  const sockets: Socket[] = [];
+  let requests = 0;
+  const server: Server = createServer((socket) => {
+    sockets.push(socket);
+    // fetch may open more connections than it sends requests: count what is sent
+    socket.on('data', (d: Buffer) => {
+      if (d.toString('latin1').startsWith('POST ')) requests++;
+    });
+  });
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => requests,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
 let old: Stack;
 let fresh: Stack;
 beforeAll(async () => {
@@ -248,27 +272,14 @@ describe('an old system that is down or slow: "unavailable" in each dialect, nev
   });
 
   it('at most TESSERA_UPSTREAM_CONCURRENCY calls in flight; the rest "unavailable" at once, not counted', async () => {
-    let requests = 0;
-    const sockets: Socket[] = [];
-    const silent: Server = createServer((socket) => {
-      sockets.push(socket);
-      socket.on('data', (d: Buffer) => {
-        if (d.toString('latin1').startsWith('POST ')) requests++;
-      });
+    const silent = await silentServer();
+    const s = await startStack(upstreamEnv(silent.url, { TESSERA_UPSTREAM_TIMEOUT_MS: '1000', TESSERA_UPSTREAM_CONCURRENCY: '2' }), {
+      seed: false,
     });
-    const port = await new Promise<number>((resolve) =>
-      silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)),
-    );
-    const s = await startStack(
-      upstreamEnv(`http://127.0.0.1:${port}`, { TESSERA_UPSTREAM_TIMEOUT_MS: '1000', TESSERA_UPSTREAM_CONCURRENCY: '2' }),
-      {
-        seed: false,
-      },
-    );
     try {
       const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => LOGIN.nehr(s, `many${i}`, 'pw')));
       expect(answers.map((a) => a.status)).toStrictEqual(Array(6).fill(503));
-      expect(requests).toBe(2);
+      expect(silent.requests()).toBe(2);
       // the four kept back were not counted against their users
       const counted = await Promise.all(
         Array.from({ length: 6 }, (_, i) => s.redis.hget(`${s.settings.redisPrefix}{users}:lk:u:many${i}`, 'fails')),
@@ -276,26 +287,14 @@ describe('an old system that is down or slow: "unavailable" in each dialect, nev
       expect(counted.filter((c) => c === '1')).toHaveLength(2);
     } finally {
       await s.close();
-      for (const socket of sockets) socket.destroy();
       silent.close();
     }
   });
 
   it('an old system that accepts and never answers: unavailable after the timeout; the circuit then opens and stops calling it', async () => {
-    // counts the requests it reads (fetch may open more connections than it sends requests)
-    const sockets: Socket[] = [];
-    let requests = 0;
-    const silent: Server = createServer((socket) => {
-      sockets.push(socket);
-      socket.on('data', (d: Buffer) => {
-        if (d.toString('latin1').startsWith('POST ')) requests++;
-      });
-    });
-    const port = await new Promise<number>((resolve) =>
-      silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)),
-    );
+    const silent = await silentServer();
     const s = await startStack(
-      upstreamEnv(`http://127.0.0.1:${port}`, {
+      upstreamEnv(silent.url, {
         TESSERA_UPSTREAM_TIMEOUT_MS: '300',
         TESSERA_UPSTREAM_BREAKER_VOLUME: '3',
         TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS: '60000',
@@ -308,10 +307,10 @@ describe('an old system that is down or slow: "unavailable" in each dialect, nev
         expect((await LOGIN.nehr(s, 'slow.user', 'pw')).status).toBe(503);
         expect(performance.now() - started).toBeGreaterThanOrEqual(250);
       }
-      expect(requests).toBe(3);
+      expect(silent.requests()).toBe(3);
       // open now: further logins are answered without calling the old system at all
       for (let i = 0; i < 5; i++) expect((await LOGIN.nehr(s, 'slow.user', 'pw')).status).toBe(503);
-      expect(requests).toBe(3);
+      expect(silent.requests()).toBe(3);
       // the timed-out attempts were sent, so they count against the identifier (3 of 5); the
       // ones the open circuit kept back do not, or the 6th would have locked it
       expect(await s.redis.hget(`${s.settings.redisPrefix}{users}:lk:u:slow.user`, 'fails')).toBe('3');
@@ -319,7 +318,6 @@ describe('an old system that is down or slow: "unavailable" in each dialect, nev
       expect(failed.map((e) => e.outcome)).toStrictEqual(Array(8).fill('unavailable'));
     } finally {
       await s.close();
-      for (const socket of sockets) socket.destroy();
       silent.close();
     }
   });

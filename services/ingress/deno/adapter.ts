@@ -1,4 +1,5 @@
 import type { HttpAnswer, RawRequest } from '@tessera/core';
+import { readLimited } from '@tessera/ingress/portable';
 
 /**
  * The Deno edge: converts Deno.serve's WHATWG Request into Tessera's RawRequest (reading at most
@@ -17,31 +18,6 @@ export async function toRawRequest(req: Request, info: Deno.ServeHandlerInfo<Den
     authorization: req.headers.get('authorization') ?? '',
     requestId: req.headers.get('x-request-id') ?? '',
   };
-}
-
-/** Reads at most `limit` bytes of a body stream; null (and the stream cancelled) past that. */
-async function readLimited(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array | null> {
-  if (stream === null) return new Uint8Array(0);
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
-  return body;
 }
 
 export function toResponse(answer: HttpAnswer & { readonly requestId?: string }): Response {

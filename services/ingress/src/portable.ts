@@ -2,3 +2,4 @@
 export { type OpenDeps, openDeps } from './deps.ts';
 export { createHandler, type Handler, type HandlerDeps, INTERNAL_ERROR, NOT_FOUND } from './handler.ts';
 export { createLogger, type Logger } from './log.ts';
+export { readLimited } from './read-limited.ts';

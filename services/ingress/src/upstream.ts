@@ -11,6 +11,7 @@ import {
 } from '@tessera/core';
 import CircuitBreaker from 'opossum';
 import type { Logger } from './log.ts';
+import { readLimited } from './read-limited.ts';
 
 /** The most of an upstream answer read: a login answer is a few hundred bytes. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -44,27 +45,9 @@ function nothingSent(err: unknown): boolean {
 
 /** The answer's text, at most MAX_ANSWER_BYTES (a larger one is no answer). */
 async function readAnswer(res: Response): Promise<string> {
-  const reader = res.body?.getReader();
-  if (reader === undefined) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      throw new UpstreamError('failed', `answer over ${MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const body = await readLimited(res.body, MAX_ANSWER_BYTES);
+  if (body === null) throw new UpstreamError('failed', `answer over ${MAX_ANSWER_BYTES} bytes`);
+  return new TextDecoder().decode(body);
 }
 
 /**

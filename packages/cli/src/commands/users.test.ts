@@ -1,50 +1,16 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { PasswordHasher } from '@tessera/passwords';
 import { connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { type Run, tessera as run } from '../../../../test/support/cli.ts';
 import { freePort } from '../../../../test/support/redis-source.ts';
 import { dropPrefix, testPrefix } from '../../../../test/support/stack.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url));
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let redis: TesseraRedis;
 let prefix: string;
 let users: UserRepository;
 
-/** Runs `node packages/cli/bin/tessera.js ...args` with `input` on standard input. */
-function tessera(args: string[], input = '', env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: inject('redisUrl'), TESSERA_REDIS_PREFIX: prefix, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString('utf8');
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString('utf8');
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tessera ${args.join(' ')} did not exit within 15 s`));
-    }, 15_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
+/** Runs `tessera ...args` under this test's prefix with `input` on standard input. */
+const tessera = (args: string[], input = '', env: Record<string, string> = {}): Promise<Run> => run(args, prefix, input, env);
 
 /** Asserts a one-line error on stderr, nothing on stdout, and the exit code. */
 function expectError(run: Run, line: string, code: number): void {

@@ -1,10 +1,25 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TesseraRedis } from '@tessera/store';
 import { inject } from 'vitest';
 
 export const BIN = fileURLToPath(new URL('../../packages/cli/bin/tessera.js', import.meta.url));
-export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+/** test/migration/fixtures/: Django dumps made by Django (make-django-dump.sh). */
+export const FIXTURES = fileURLToPath(new URL('../migration/fixtures/', import.meta.url));
+
+/** A legacy password hash made by its reference implementation (packages/passwords/test/fixtures/make-legacy-hashes.sh). */
+export interface LegacyHash {
+  readonly scheme: string;
+  readonly tool: string;
+  readonly password: string | null;
+  readonly hash: string;
+}
+export const LEGACY_HASHES: readonly LegacyHash[] = (
+  JSON.parse(readFileSync(new URL('../../packages/passwords/test/fixtures/legacy-hashes.json', import.meta.url), 'utf8')) as {
+    hashes: LegacyHash[];
+  }
+).hashes;
 
 export interface Run {
   readonly code: number | null;
