@@ -313,6 +313,12 @@ describe('conflicts, re-runs, interruptions and dry runs', () => {
     expect(await users.find({ by: 'email', value: 'old@example.com' })).toBeNull();
     const again = await tessera(['users', 'import', path, '--on-conflict', 'update'], prefix);
     expect(summaryLine(again.stdout)).toMatch(/^imported 3 rows: 0 created, 0 updated, 3 unchanged, 0 skipped, 0 failed; /);
+    // an update naming another id than the user's is refused: ids never change
+    const moved = file('moved.ndjson', JSON.stringify({ username: 'user1', id: 999, password_hash: h() }));
+    const mismatch = await tessera(['users', 'import', moved, '--on-conflict', 'update'], prefix);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toBe('tessera: line 1 (user1): user user1 exists with id 1, not 999\n');
+    expect((await users.get('user1'))?.id).toBe(1);
   });
 
   it('is idempotent: a second run leaves the same store, plain passwords included', async () => {
