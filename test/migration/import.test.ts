@@ -229,6 +229,8 @@ describe('tessera users import --format csv, line ends and quotes', () => {
 describe('tessera users import --format django', () => {
   for (const dump of ['django-dumpdata.json', 'django-dumpdata-indent2.json']) {
     it(`imports ${dump} as manage.py dumpdata auth.user printed it, and each user logs in with their password`, async () => {
+      // as Django prints it: the default dump is one line (no formatter may have touched the fixture)
+      expect(readFileSync(join(FIXTURES, dump), 'utf8').includes('\n')).toBe(dump.includes('indent2'));
       const run = await tessera(['users', 'import', join(FIXTURES, dump)], prefix);
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
