@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AuditEvent } from '@tessera/events';
 import { passwordScheme } from '@tessera/passwords';
@@ -50,9 +51,25 @@ function upstreamEnv(old: string, extra: Record<string, string> = {}): Record<st
     TESSERA_UPSTREAM_SIMPLEJWT_URL: `${old}/api/token/`,
     TESSERA_UPSTREAM_PEB_URL: `${old}/v1/login`,
     TESSERA_UPSTREAM_TIMEOUT_MS: '2000',
+    // the second Tessera plays all four old systems, on one user store
+    TESSERA_UPSTREAM_SHARED_USERS: '1',
     TESSERA_LOGIN_RATE_LIMIT: '0',
     ...extra,
   };
+}
+
+/** An old system whose answers a test scripts: status, body and delay; counts the requests. */
+async function scriptedServer(answer: { status: number; body: string; delayMs?: number }) {
+  let requests = 0;
+  const server = createHttpServer((req, res) => {
+    requests++;
+    req.resume();
+    setTimeout(() => res.writeHead(answer.status, { 'content-type': 'text/html' }).end(answer.body), answer.delayMs ?? 0);
+  });
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
+  return { url: `http://127.0.0.1:${port}`, answer, requests: () => requests, close: () => server.close() };
 }
 
 /** An old system that accepts connections and never answers; counts the requests it reads. */
@@ -201,7 +218,42 @@ describe('who may become whom', () => {
     expect(r).toMatchObject({ status: 503, body: { detail: 'Service temporarily unavailable, try again later.' } });
     expect(await fresh.users.get('id.victim')).toBeNull();
     expect(await fresh.redis.hget(`${fresh.settings.redisPrefix}{users}:lk:u:id.victim`, 'fails')).toBeNull();
-    expect(fresh.logs.some((l) => l.includes('upstream user id is another user here'))).toBe(true);
+    expect(fresh.logs.some((l) => l.includes("upstream user's id is another user here: not migrated"))).toBe(true);
+  });
+});
+
+describe('an old system that names an account here that is not the login', () => {
+  it("is a conflict: that account's password is never tried, its lockout untouched", async () => {
+    const token = 'ab'.repeat(64);
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      const body = req.url?.endsWith('/check')
+        ? { status: 200, valid: true, user_id: 1, username: 'victim.here', email: 'victim@example.com' }
+        : { status: 200, token };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+    );
+    const s = await startStack(upstreamEnv(`http://127.0.0.1:${port}`, { TESSERA_UPSTREAM_PEB_URL: `http://127.0.0.1:${port}/v1/login` }), {
+      seed: false,
+    });
+    try {
+      await s.users.create({ username: 'victim.here', email: 'victim@example.com', passwordHash: await s.hasher.hash('Victim-pass-1') });
+      const tried: string[] = [];
+      const verify = s.hasher.verify.bind(s.hasher);
+      s.hasher.verify = (hash, password) => {
+        tried.push(password);
+        return verify(hash, password);
+      };
+      for (const guess of ['guess-1', 'Victim-pass-1'])
+        expect((await LOGIN.peb(s, 'username', 'attacker', guess)).body).toMatchObject({ status: 503 });
+      expect(tried).toStrictEqual([]);
+      expect(await s.users.get('attacker')).toBeNull();
+    } finally {
+      await s.close();
+      server.close();
+    }
   });
 });
 
@@ -288,6 +340,39 @@ describe('an old system that is down or slow: "unavailable" in each dialect, nev
     } finally {
       await s.close();
       silent.close();
+    }
+  });
+
+  it('neither a burst over the concurrency limit nor 4xx pages of a proxy open the circuit', async () => {
+    const nehrNo = JSON.stringify({ code: 401, message: 'Unauthorized: Access is denied due to invalid credentials.' });
+    const old = await scriptedServer({ status: 401, body: nehrNo, delayMs: 300 });
+    const s = await startStack(
+      upstreamEnv(old.url, {
+        TESSERA_UPSTREAM_CONCURRENCY: '2',
+        TESSERA_UPSTREAM_BREAKER_VOLUME: '3',
+        TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS: '60000',
+      }),
+      { seed: false },
+    );
+    try {
+      // 12 at once: 2 reach the old system (bad credentials), 10 are kept back; none is a failure
+      const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => LOGIN.nehr(s, `burst${i}`, 'pw')));
+      expect(burst.filter((a) => a.status === 401)).toHaveLength(2);
+      expect(burst.filter((a) => a.status === 503)).toHaveLength(10);
+      // a WAF's HTML 403 for an odd password, five times: refusals, not a sick old system
+      old.answer.status = 403;
+      old.answer.body = '<html><body>Request blocked</body></html>';
+      old.answer.delayMs = 0;
+      for (let i = 0; i < 5; i++) expect((await LOGIN.nehr(s, `waf${i}`, '<script>')).status).toBe(503);
+      // the circuit is still closed: the next login is sent, and answered
+      old.answer.status = 401;
+      old.answer.body = nehrNo;
+      const before = old.requests();
+      expect((await LOGIN.nehr(s, 'after.burst', 'pw')).status).toBe(401);
+      expect(old.requests()).toBe(before + 1);
+    } finally {
+      await s.close();
+      old.close();
     }
   });
 

@@ -120,7 +120,7 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
     name: 'TESSERA_UPSTREAM_SHARED_USERS',
     default: '0',
     meaning:
-      '1: upstreams on different hosts are systems whose usernames name the same people (without it, the upstreams must be one system: the first to vouch for a name would own it)',
+      "1: the upstreams of different old systems (the ministry's moh/nehr, SimpleJWT, PEB) name the same people by the same username (without it, only one system's may be set: the first to vouch for a name would own it)",
   },
   { name: 'TESSERA_DEMO', default: '0', meaning: '1: seed the demo users of the documents on start' },
   { name: 'TESSERA_LOG_LEVEL', default: 'info', meaning: 'debug, info, warn or error' },

@@ -157,17 +157,24 @@ describe('loadSettings defaults', () => {
     ]);
   });
 
-  it('refuses upstreams of different systems unless their usernames are declared to name the same people', () => {
+  it('refuses upstreams of different old systems unless their usernames are declared to name the same people', () => {
+    // one gateway in front of two systems is still two systems; moh and nehr are one, wherever they are
     const two = {
       ...BASE,
-      TESSERA_UPSTREAM_MOH_URL: 'https://moh.example/getUserToken',
-      TESSERA_UPSTREAM_PEB_URL: 'https://peb.example/v1/login',
+      TESSERA_UPSTREAM_MOH_URL: 'https://gw.example/ministry/getUserToken',
+      TESSERA_UPSTREAM_PEB_URL: 'https://gw.example/peb/v1/login',
     };
     expect(problemsOf(two)).toStrictEqual([
-      'TESSERA_UPSTREAM_*_URL name 2 systems (https://moh.example, https://peb.example): one username would go to whichever vouches first; ' +
+      'TESSERA_UPSTREAM_*_URL name 2 old systems (moh, peb): one username would go to whichever vouches first; ' +
         'set TESSERA_UPSTREAM_SHARED_USERS=1 if their usernames name the same people, or migrate one system at a time',
     ]);
     expect(loadSettings({ ...two, TESSERA_UPSTREAM_SHARED_USERS: '1' }).upstream.sharedUsers).toBe(true);
+    const ministry = {
+      ...BASE,
+      TESSERA_UPSTREAM_MOH_URL: 'https://a.example/getUserToken',
+      TESSERA_UPSTREAM_NEHR_URL: 'https://b.example:8443/nehr',
+    };
+    expect(Object.keys(loadSettings(ministry).upstream.urls)).toStrictEqual(['moh', 'nehr']);
   });
 
   it('never prints a Redis password', () => {

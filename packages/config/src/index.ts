@@ -67,7 +67,7 @@ export interface Settings {
     readonly breakerCooldownMs: number;
     /** Calls in flight to one upstream at most; more are answered "unavailable" at once. */
     readonly concurrency: number;
-    /** The upstreams are different systems whose usernames name the same people (else they must be one system). */
+    /** The upstreams are different old systems whose usernames name the same people (else only one system's may be set). */
     readonly sharedUsers: boolean;
   };
   readonly demo: boolean;
@@ -259,10 +259,11 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     demo: r.bool('TESSERA_DEMO', false),
     logLevel: logLevel as Settings['logLevel'],
   };
-  const origins = [...new Set(Object.values(settings.upstream.urls).map((u) => new URL(u).origin))];
-  if (origins.length > 1 && !settings.upstream.sharedUsers)
+  // moh and nehr are one system (the ministry's); SimpleJWT and PEB are others
+  const systems = [...new Set(Object.keys(settings.upstream.urls).map((d) => (d === 'nehr' ? 'moh' : d)))];
+  if (systems.length > 1 && !settings.upstream.sharedUsers)
     r.problems.push(
-      `TESSERA_UPSTREAM_*_URL name ${origins.length} systems (${origins.join(', ')}): one username would go to whichever vouches first; ` +
+      `TESSERA_UPSTREAM_*_URL name ${systems.length} old systems (${systems.join(', ')}): one username would go to whichever vouches first; ` +
         'set TESSERA_UPSTREAM_SHARED_USERS=1 if their usernames name the same people, or migrate one system at a time',
     );
   if (settings.ingressProcesses > 1 && settings.port === 0)

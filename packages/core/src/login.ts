@@ -63,11 +63,17 @@ export interface LoginPorts {
   /**
    * Takes over the user the old system just vouched for: creates it as planned with argon2id of
    * the password (or sets a pending user's password) and records `user.migrated`, in one step.
-   * When the username or the old id is a user's here already (a concurrent first login, the same
-   * person under another spelling), that user if this password verifies against it, else null;
-   * 'conflict' when the old id is another person's here (the operator must resolve it).
+   * When the username or the old id is a user's here already: if that account is the login's own
+   * (the same username but for case, or the same email for a login by email: a concurrent first
+   * login made it), that user when this password verifies against it, else null; any other
+   * account is a 'conflict' for the operator, and its password is never tried.
    */
-  adoptUser(plan: MigrationPlan, password: string, pending: UserRecord | null, ctx: LoginContext): Promise<UserRecord | null | 'conflict'>;
+  adoptUser(
+    plan: MigrationPlan,
+    command: LoginCommand,
+    pending: UserRecord | null,
+    ctx: LoginContext,
+  ): Promise<UserRecord | null | 'conflict'>;
   /** Persists every token under its hash with a TTL equal to its lifetime. */
   saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void>;
   now(): number;
@@ -226,7 +232,7 @@ async function upstreamLogin(
   }
   let user: UserRecord | null | 'conflict';
   try {
-    user = await ports.adoptUser(migrationPlan(command, verdict.user), command.password, pending, ctx);
+    user = await ports.adoptUser(migrationPlan(command, verdict.user), command, pending, ctx);
   } finally {
     release();
   }

@@ -23,7 +23,7 @@ describe('decideLogin with an upstream (lazy migration)', () => {
     expect(ports.adopted).toStrictEqual([
       {
         plan: { username: 'newcomer', email: null, emailLogin: false, scopes: ['read'] },
-        password: PASSWORD,
+        command: { identifier: { by: 'username', value: 'newcomer' }, password: PASSWORD },
         pending: null,
         slotHeld: true,
       },
@@ -109,7 +109,12 @@ describe('migrationPlan: what a vouched-for user becomes', () => {
       email: "o'brien@example.com",
       emailLogin: true,
     });
-    expect(migrationPlan(byEmail, {}).username).toBe('o_brien@example.com');
+    // made a valid username, told apart from emails that read alike
+    const obrien = migrationPlan(byEmail, {}).username;
+    expect(obrien).toMatch(/^o_brien@example\.com\.[0-9a-f]{8}$/);
+    expect(migrationPlan({ identifier: { by: 'email', value: 'o#brien@example.com' }, password: 'p' }, {}).username).not.toBe(obrien);
+    const long = `${'a'.repeat(60)}'${'b'.repeat(60)}@example.com`;
+    expect(migrationPlan({ identifier: { by: 'email', value: long }, password: 'p' }, {}).username.length).toBeLessThanOrEqual(150);
     expect(migrationPlan({ identifier: { by: 'email', value: 'Ann@Example.com' }, password: 'p' }, {})).toStrictEqual({
       username: 'Ann@Example.com',
       email: 'ann@example.com',

@@ -93,9 +93,24 @@ export interface MigrationPlan {
   readonly profile?: Partial<UserProfile>;
 }
 
-/** An email made into a username Tessera can hold: characters it cannot hold become `_`. */
+/** FNV-1a of a text, 8 hex digits: tells apart usernames made from different emails (not a secret). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * An email made into a username Tessera can hold: the email itself when it is one, else with the
+ * characters it cannot hold as `_` (cut to fit) and a short hash of the email, so two emails that
+ * read alike (o'brien@, o#brien@) never become one username.
+ */
 function usernameFromEmail(email: string): string {
-  return email.replace(/[^\p{L}\p{N}@.+\-_]/gu, '_').slice(0, 150);
+  if (validUsername(email)) return email;
+  return `${email.replace(/[^\p{L}\p{N}@.+\-_]/gu, '_').slice(0, 140)}.${fnv1a(email)}`;
 }
 
 /**

@@ -125,7 +125,7 @@ export class MemoryPorts implements LoginPorts {
   readonly upstreams = new Map<DialectName, UpstreamVerdict>();
   /** Every upstream question and every adoption, in order (with whether a verify slot was held). */
   readonly asked: { dialect: DialectName; command: LoginCommand }[] = [];
-  readonly adopted: { plan: MigrationPlan; password: string; pending: UserRecord | null; slotHeld: boolean }[] = [];
+  readonly adopted: { plan: MigrationPlan; command: LoginCommand; pending: UserRecord | null; slotHeld: boolean }[] = [];
   /** What adoptUser answers instead of the user: null (bad credentials) or 'conflict'. */
   adoptAnswer: null | 'conflict' | undefined = undefined;
   private slotsHeld = 0;
@@ -192,8 +192,8 @@ export class MemoryPorts implements LoginPorts {
     return this.upstreams.get(dialect.name) ?? { kind: 'unreachable', detail: 'none' };
   }
 
-  async adoptUser(plan: MigrationPlan, password: string, pending: UserRecord | null): Promise<UserRecord | null | 'conflict'> {
-    this.adopted.push({ plan, password, pending, slotHeld: this.slotsHeld > 0 });
+  async adoptUser(plan: MigrationPlan, command: LoginCommand, pending: UserRecord | null): Promise<UserRecord | null | 'conflict'> {
+    this.adopted.push({ plan, command, pending, slotHeld: this.slotsHeld > 0 });
     if (this.adoptAnswer !== undefined) return this.adoptAnswer;
     return makeUser({ id: plan.id ?? 7, username: pending?.username ?? plan.username, passwordHash: HASH });
   }

@@ -48,12 +48,13 @@ export class PasswordHasher {
       await (await this.dummyHashed()).parsed.verify(password);
       return false;
     }
-    const ok = await p.hash.verify(password).catch(() => false);
+    const ok = await p.hash.verify(password).catch(() => null);
     // A hash that will be replaced (legacy, or weaker argon2id) also does the dummy's work, so it
     // costs at least what a current argon2id user costs: a one-digest format or a low iteration
-    // count would otherwise answer a wrong password in microseconds and stand out.
-    if (this.needsRehash(stored as string)) await (await this.dummyHashed()).parsed.verify(password);
-    return ok;
+    // count would otherwise answer a wrong password in microseconds and stand out. So does one
+    // whose verification failed outright.
+    if (ok === null || this.needsRehash(stored as string)) await (await this.dummyHashed()).parsed.verify(password);
+    return ok === true;
   }
 
   /**

@@ -148,6 +148,10 @@ function argon2Phc(phc: string, scheme: PasswordScheme): HashParse {
   if (cost.parallelism < 1 || cost.parallelism > COST_LIMITS.argon2Parallelism)
     return fail(`argon2 parallelism ${cost.parallelism} is not 1-16`);
   if (cost.memoryCost < 8 * cost.parallelism) return fail('argon2 memory is under 8 KiB per lane');
+  // what argon2 itself requires: a salt of 8 bytes or more, a hash of 4 or more
+  const [salt, hash] = [m[6] as string, m[7] as string].map((b64) => Buffer.from(b64, 'base64').length) as [number, number];
+  if (salt < 8) return fail(`argon2 salt of ${salt} bytes is under 8`);
+  if (hash < 4) return fail(`argon2 hash of ${hash} bytes is under 4`);
   return parsed({
     scheme,
     argon2: cost,

@@ -32,6 +32,8 @@ export interface KeyLayout {
   readonly lockouts: string;
   /** Events committed with their change, drained by the worker. */
   readonly outbox: string;
+  /** Users whose tokens an import must still revoke (putUsers-3.lua): user id → reason. */
+  readonly revocationsDue: string;
   /** A registered introspection client. */
   client(id: string): string;
   /** Ids of all registered clients. */
@@ -60,6 +62,7 @@ export function keyLayout(prefix: string): KeyLayout {
     rate: (address) => `${users}rl:${address}`,
     lockouts: `${users}lockouts`,
     outbox: `${users}outbox`,
+    revocationsDue: `${users}revoke`,
     client: (id) => `${prefix}{clients}:${id}`,
     clientIndex: `${prefix}{clients}`,
     revocations: `${prefix}revocations`,

@@ -9,7 +9,7 @@ export interface RedisConnectOptions {
 }
 
 const SCRIPTS = [
-  'putUsers-2',
+  'putUsers-3',
   'setPassword-2',
   'getUserByIndex-1',
   'patchUser-1',
@@ -25,7 +25,7 @@ const SCRIPTS = [
 ] as const;
 
 export type TesseraRedis = Redis & {
-  putUsers(seq: string, outbox: string, ...argv: string[]): Promise<number[]>;
+  putUsers(seq: string, outbox: string, revoke: string, ...argv: string[]): Promise<number[]>;
   setPassword(k1: string, k2: string, expected: string, hash: string, event: string): Promise<number>;
   getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;

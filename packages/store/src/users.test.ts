@@ -254,6 +254,7 @@ describe('Lua scripts on real Redis', () => {
       await redis.putUsers(
         keys.userSeq,
         keys.outbox,
+        keys.revocationsDue,
         mode,
         dry,
         keys.indexPrefix,
@@ -293,9 +294,18 @@ describe('Lua scripts on real Redis', () => {
       ['a', '', '', '2', 'username', 'a'], // a again: exists now
       ['c', '', '9', '4', 'username', 'c', 'hash', 'h'],
     ].flat();
-    expect(await redis.putUsers(keys.userSeq, keys.outbox, 'create', '0', keys.indexPrefix, '{"reason":"import"}', ...batch)).toStrictEqual(
-      [1, 2, 0, -2, 0, 0, -1, 2, 0, 1, 9, 0],
-    );
+    expect(
+      await redis.putUsers(
+        keys.userSeq,
+        keys.outbox,
+        keys.revocationsDue,
+        'create',
+        '0',
+        keys.indexPrefix,
+        '{"reason":"import"}',
+        ...batch,
+      ),
+    ).toStrictEqual([1, 2, 0, -2, 0, 0, -1, 2, 0, 1, 9, 0]);
     expect(await outbox()).toStrictEqual([{ reason: 'import', outcome: 'created', count: 2 }]);
     const update = [
       ['a', '', '', '4', 'username', 'a', 'hash', 'x'],
@@ -303,7 +313,16 @@ describe('Lua scripts on real Redis', () => {
       ['d', '', '', '0'],
     ].flat();
     expect(
-      await redis.putUsers(keys.userSeq, keys.outbox, 'update', '0', keys.indexPrefix, '{"reason":"import"}', ...update),
+      await redis.putUsers(
+        keys.userSeq,
+        keys.outbox,
+        keys.revocationsDue,
+        'update',
+        '0',
+        keys.indexPrefix,
+        '{"reason":"import"}',
+        ...update,
+      ),
     ).toStrictEqual([2, 2, 1, 0, 1, 0, 1, 10, 0]);
     expect((await outbox()).slice(1)).toStrictEqual([
       { reason: 'import', outcome: 'created', count: 1 },
@@ -314,14 +333,31 @@ describe('Lua scripts on real Redis', () => {
   it('putUsers update: flags a changed password hash (1) and a user newly disabled (2), whose tokens must go', async () => {
     await put('create', '0', 'u', '', '', '', 'username', 'u', 'hash', 'h', 'disabled', '0');
     const update = (...fields: string[]) =>
-      redis.putUsers(keys.userSeq, keys.outbox, 'update', '0', keys.indexPrefix, '', 'u', '', '', String(fields.length), ...fields);
+      redis.putUsers(
+        keys.userSeq,
+        keys.outbox,
+        keys.revocationsDue,
+        'update',
+        '0',
+        keys.indexPrefix,
+        '',
+        'u',
+        '',
+        '',
+        String(fields.length),
+        ...fields,
+      );
     expect(await update('username', 'u', 'hash', 'h', 'disabled', '0', 'persCode', 'p')).toStrictEqual([2, 1, 0]);
     expect(await update('username', 'u', 'hash', 'h2', 'disabled', '0')).toStrictEqual([2, 1, 1]);
     expect(await update('username', 'u', 'hash', 'h2', 'disabled', '1')).toStrictEqual([2, 1, 2]);
     expect(await update('username', 'u', 'hash', 'h3', 'disabled', '1', 'persCode', 'q')).toStrictEqual([2, 1, 1]);
     await update('username', 'u', 'hash', 'h3', 'disabled', '0');
     expect(await update('username', 'u', 'hash', 'h4', 'disabled', '1')).toStrictEqual([2, 1, 3]);
+    // each flagged update left the user's revocation due, in the same step
     const users2 = new UserRepository(redis, keys);
+    expect(await users2.revocationsDue()).toStrictEqual([{ id: 1, reason: 'user_disabled' }]);
+    await users2.revocationDone(1);
+    expect(await users2.revocationsDue()).toStrictEqual([]);
     expect(await users2.put({ username: 'u', passwordHash: 'h5', disabled: true }, { mode: 'update' })).toStrictEqual({
       status: 'updated',
       id: 1,

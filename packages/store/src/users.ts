@@ -160,6 +160,17 @@ export class UserRepository {
     return created;
   }
 
+  /** Users whose tokens an update left to revoke (password changed, disabled), oldest first. */
+  async revocationsDue(): Promise<{ readonly id: number; readonly reason: 'password_changed' | 'user_disabled' }[]> {
+    const due = await guarded(() => this.redis.hgetall(this.keys.revocationsDue));
+    return Object.entries(due).map(([id, reason]) => ({ id: Number(id), reason: reason as 'password_changed' | 'user_disabled' }));
+  }
+
+  /** Done: the user's tokens were revoked. */
+  async revocationDone(id: number): Promise<void> {
+    await guarded(() => this.redis.hdel(this.keys.revocationsDue, String(id)));
+  }
+
   /** Writes one user with its indexes and its event in one step: `putMany` of one. */
   async put(user: NewUser, options: PutOptions): Promise<PutResult> {
     return (await this.putMany([user], options))[0] as PutResult;
@@ -167,7 +178,7 @@ export class UserRepository {
 
   /**
    * Writes users in order, each with its indexes, in one step with the events that record them
-   * (putUsers-2.lua): created, or with mode 'update' replacing an existing record whole (its id
+   * (putUsers-3.lua): created, or with mode 'update' replacing an existing record whole (its id
    * stays). Keep batches small (50): one call holds Redis for all of them. Throws `TypeError` for
    * an invalid username, email or id, writing nothing.
    */
@@ -187,6 +198,7 @@ export class UserRepository {
       this.redis.putUsers(
         this.keys.userSeq,
         this.keys.outbox,
+        this.keys.revocationsDue,
         options.mode,
         options.dryRun === true ? '1' : '0',
         this.keys.indexPrefix,

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Settings } from '@tessera/config';
 import type {
   Identifier,
+  LoginCommand,
   LoginContext,
   LoginPolicy,
   LoginPorts,
@@ -101,7 +102,7 @@ export function loginPorts(deps: Deps): LoginPorts {
     hasUpstream: (dialect) => deps.upstreams?.has(dialect) === true,
     askUpstream: (dialect, command, ctx) =>
       deps.upstreams?.ask(dialect, command, ctx.ip) ?? Promise.resolve({ kind: 'unreachable', detail: 'no upstream' }),
-    adoptUser: (plan, password, pending, ctx) => adoptUser(deps, plan, password, pending, ctx),
+    adoptUser: (plan, command, pending, ctx) => adoptUser(deps, plan, command, pending, ctx),
     saveTokens: (grants, record) => deps.tokens.save(grants, record),
     now: () => Date.now(),
     waitForTurn: (identifier, ms) =>
@@ -132,16 +133,25 @@ export function loginPorts(deps: Deps): LoginPorts {
 async function adoptUser(
   deps: Deps,
   plan: MigrationPlan,
-  password: string,
+  command: LoginCommand,
   pending: UserRecord | null,
   ctx: LoginContext,
 ): Promise<UserRecord | null | 'conflict'> {
+  const { password } = command;
   const passwordHash = await deps.hasher.hash(password);
   const identifier = { by: 'username' as const, value: pending?.username ?? plan.username };
   // putUsers says "created" of a new user; a pending one keeps "updated"
   const event = json('user.migrated', { ...attemptFields(identifier, ctx), reason: 'upstream', outcome: 'updated' });
   const verified = async (user: UserRecord | null) =>
     user !== null && !user.disabled && (await deps.hasher.verify(user.passwordHash, password)) ? user : null;
+  // An account already here is tried only when it is the login's own: a concurrent first login
+  // made it, or it is the same name but for case. Any other is never tried with this password: the
+  // lockout guards the login's identifier, not that account.
+  const own = (user: UserRecord | null): user is UserRecord =>
+    user !== null &&
+    (command.identifier.by === 'email'
+      ? user.email === plan.email
+      : user.username.toLowerCase() === command.identifier.value.toLowerCase());
   if (pending !== null) {
     const set = await deps.users.setPasswordHash(pending.username, passwordHash, { expected: pending.passwordHash, event });
     return set ? deps.users.get(pending.username) : verified(await deps.users.get(pending.username));
@@ -151,11 +161,16 @@ async function adoptUser(
   for (;;) {
     const r = await deps.users.put(user, { mode: 'create', event });
     if (r.status === 'created') return deps.users.get(plan.username);
-    if (r.status === 'exists') return verified(await deps.users.get(plan.username));
-    if (r.status === 'id_taken' && plan.id !== undefined) {
-      const holder = await verified(await deps.users.findById(plan.id));
-      if (holder !== null) return holder;
-      deps.log.error('upstream user id is another user here: not migrated', { dialect: ctx.dialect, id: plan.id, username: plan.username });
+    const there = r.status === 'exists' ? await deps.users.get(plan.username) : null;
+    if (r.status === 'exists' && own(there)) return verified(there);
+    const holder = r.status === 'id_taken' && plan.id !== undefined ? await deps.users.findById(plan.id) : null;
+    if (r.status === 'id_taken' && own(holder)) return verified(holder);
+    if (r.status === 'exists' || r.status === 'id_taken') {
+      deps.log.error(`upstream user's ${r.status === 'exists' ? 'username' : 'id'} is another user here: not migrated`, {
+        dialect: ctx.dialect,
+        id: plan.id,
+        username: plan.username,
+      });
       return 'conflict';
     }
     // the old system's email is another user's here: the user comes over without it

@@ -32,13 +32,16 @@ class UpstreamError extends Error {
   }
 }
 
-/** Errors of the connection phase (nothing was sent), by Node's codes and Deno's messages. */
+/**
+ * Errors of the connection phase, TLS handshake included (nothing was sent), by Node's codes and
+ * Deno's messages: an expired certificate on the old system must not lock its users out.
+ */
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 function nothingSent(err: unknown): boolean {
   const cause = (err as { cause?: { code?: string } }).cause;
-  if (cause?.code !== undefined) return CONNECT_CODES.has(cause.code);
+  if (cause?.code !== undefined) return CONNECT_CODES.has(cause.code) || /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY/.test(cause.code);
   // Deno: "fetch failed", with the reason in its cause's text
-  return /connection refused|dns error|failed to lookup|no such host|network is unreachable/i.test(
+  return /connection refused|dns error|failed to lookup|no such host|network is unreachable|no route to host|client error \(connect\)|certificate|tls/i.test(
     `${(err as Error).message} ${String(cause ?? '')}`,
   );
 }
@@ -73,16 +76,22 @@ export class Upstream {
       rollingCountTimeout: 10_000,
       rollingCountBuckets: 10,
       resetTimeout: settings.breakerCooldownMs,
-      // beyond it a call is refused at once (not sent, not counted)
-      capacity: settings.concurrency,
       errorFilter: (err: unknown) => err instanceof UpstreamError && !err.trips,
     });
     this.breaker.on('open', () => log.warn('upstream circuit open', { dialect, cooldownMs: settings.breakerCooldownMs }));
     this.breaker.on('close', () => log.info('upstream circuit closed', { dialect }));
   }
 
+  /** Calls in flight now: beyond `concurrency` a login is refused before the breaker sees it. */
+  private inFlight = 0;
+
   /** What the old system says of these credentials; never throws. */
   async ask(command: LoginCommand, ip: string): Promise<UpstreamVerdict> {
+    // Kept outside the breaker: opossum counts its own capacity refusals as failures, so a burst
+    // of anonymous first logins would open the circuit for everyone.
+    if (this.inFlight >= this.settings.concurrency)
+      return { kind: 'unreachable', detail: `over ${this.settings.concurrency} calls in flight` };
+    this.inFlight++;
     try {
       return await this.breaker.fire(command, ip);
     } catch (err) {
@@ -90,11 +99,11 @@ export class Upstream {
         this.log.warn('upstream login failed', { dialect: this.dialect, kind: err.kind, detail: err.message });
         return { kind: err.kind, detail: err.message };
       }
-      const code = (err as { code?: string }).code;
-      if (code === 'EOPENBREAKER') return { kind: 'unreachable', detail: 'circuit open' };
-      if (code === 'ESEMLOCKED') return { kind: 'unreachable', detail: `over ${this.settings.concurrency} calls in flight` };
+      if ((err as { code?: string }).code === 'EOPENBREAKER') return { kind: 'unreachable', detail: 'circuit open' };
       this.log.error('upstream login failed', { dialect: this.dialect, err });
       return { kind: 'failed', detail: (err as Error).message };
+    } finally {
+      this.inFlight--;
     }
   }
 
@@ -105,23 +114,30 @@ export class Upstream {
   private async call(command: LoginCommand, ip: string): Promise<UpstreamVerdict> {
     const [status, body] = await this.post(this.url, this.codec.login(command), ip);
     const reading = this.codec.readLogin(status, body);
-    if (reading.kind === 'failed') throw new UpstreamError('failed', reading.detail, status >= 500 || jsonObject(body) === null);
+    // a 4xx never opens the circuit, whatever its body: anyone can earn one (a proxy's error page too)
+    if (reading.kind === 'failed') throw new UpstreamError('failed', reading.detail, status < 400 && jsonObject(body) === null);
     if (reading.kind === 'rejected') return reading;
     return { kind: 'accepted', user: { ...reading.user, ...(await this.details(reading.token, ip)) } };
   }
 
-  /** What the old system's second call says of the user; nothing when it has none or it fails. */
+  /**
+   * What the old system's second call says of the user (PEB's check). When it has one and it
+   * fails, the login is not taken: a user created without the old system's username and id would
+   * become a second account at its next login by username. Not counted: the password was right.
+   */
   private async details(token: string | undefined, ip: string): Promise<UpstreamUser> {
     const d = this.codec.details;
     if (d === undefined || token === undefined) return {};
+    const url = new URL(this.url);
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}${d.path}`;
+    let told: UpstreamUser | null;
     try {
-      const url = new URL(this.url);
-      url.pathname = `${url.pathname.replace(/\/+$/, '')}${d.path}`;
-      return d.read(...(await this.post(url.href, d.request(token), ip))) ?? {};
+      told = d.read(...(await this.post(url.href, d.request(token), ip)));
     } catch (err) {
-      this.log.warn('upstream user details failed', { dialect: this.dialect, detail: (err as Error).message });
-      return {};
+      throw new UpstreamError('unreachable', `the old system vouched, but its check failed: ${(err as Error).message}`);
     }
+    if (told === null) throw new UpstreamError('unreachable', 'the old system vouched, but its check did not name the user');
+    return told;
   }
 
   private async post(url: string, req: UpstreamRequest, ip: string): Promise<[number, string]> {

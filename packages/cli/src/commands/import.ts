@@ -2,11 +2,12 @@ import { closeSync, createReadStream, createWriteStream, openSync, realpathSync,
 import { type Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { keyLayout } from '@tessera/store';
 import { type CliContext, CliError } from '../context.ts';
 import { type ImportCounts, showProgress } from '../import/progress.ts';
 import { type ImportFormat, type RowProblem, readRows } from '../import/read.ts';
 import { type ImportUser, ROW_COLUMNS, toImportUser } from '../import/row.ts';
-import { DryRunLedger, writeBatch } from '../import/write.ts';
+import { DryRunLedger, revokeDue, writeBatch } from '../import/write.ts';
 
 export const IMPORT_HELP = `tessera users import FILE|- [--format ndjson|csv|django] [--on-conflict skip|update|fail]
                     [--dry-run] [--report FILE]`;
@@ -159,7 +160,9 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
     const input = source.pipe(byteCounter(counts));
     source.on('error', (err: Error) => input.destroy(err));
     const mode = o.onConflict === 'update' ? 'update' : 'create';
-    const ledger = o.dryRun ? new DryRunLedger() : null;
+    const ledger = o.dryRun ? new DryRunLedger(Number((await c.redis.get(keyLayout(c.settings.redisPrefix).userSeq)) ?? 0)) : null;
+    // what an earlier run that was killed left to revoke
+    if (!o.dryRun) await revokeDue(c);
     const ignored = new Set<string>();
     let batch: { line: number; row: ImportUser }[] = [];
     const flush = async () => {

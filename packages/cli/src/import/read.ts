@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 
@@ -42,42 +43,79 @@ const countLines = (text: string, upTo = text.length) => {
   return n;
 };
 
+/** After the last whole UTF-8 character of `bytes` (a character cut at the end waits for more). */
+function wholeCharacters(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
+    const b = bytes[bytes.length - back] as number;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const need = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
+/** The index of the first byte that is not UTF-8 in `bytes` (whole characters only), or -1. */
+function firstBadByte(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i] as number;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > bytes.length) return i;
+    const b1 = bytes[i + 1] as number;
+    // no overlong forms, no surrogates, nothing over U+10FFFF
+    if ((b === 0xe0 && b1 < 0xa0) || (b === 0xed && b1 > 0x9f) || (b === 0xf0 && b1 < 0x90) || (b === 0xf4 && b1 > 0x8f)) return i;
+    for (let k = 1; k < len; k++) if (((bytes[i + k] as number) & 0xc0) !== 0x80) return i;
+    i += len;
+  }
+  return -1;
+}
+
 /**
- * The input as text: strict UTF-8, decoded across chunk boundaries, a leading BOM dropped. A byte
- * that is not UTF-8 stops the read, reported with its line (a CSV saved as Latin-1 or UTF-16 from
- * a spreadsheet is the usual cause, and the reason says how to convert it).
+ * The input as text: strict UTF-8, a character cut between two reads joined again, a leading BOM
+ * dropped. A byte that is not UTF-8 stops the read, reported with its line, after every whole
+ * line before it (a CSV saved as Latin-1 or UTF-16 from a spreadsheet is the usual cause, and the
+ * reason says how to convert it).
  */
 async function* utf8(input: Readable): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decoder = new TextDecoder('utf-8');
   let line = 1;
+  let pending: Buffer = Buffer.alloc(0);
   let first = true;
   for await (const chunk of input as AsyncIterable<Buffer>) {
-    if (first && chunk.length >= 2 && ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)))
-      throw new InputError(1, 'bad_encoding', 'the input is UTF-16: convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)');
-    first = false;
-    let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: true });
-    } catch {
+    const bytes = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    if (first) {
+      if (bytes.length < 2) {
+        pending = bytes;
+        continue;
+      }
+      first = false;
+      if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
+        throw new InputError(1, 'bad_encoding', 'the input is UTF-16: convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)');
+    }
+    const whole = wholeCharacters(bytes);
+    const head = bytes.subarray(0, whole);
+    const bad = isUtf8(head) ? -1 : firstBadByte(head);
+    const text = decoder.decode(bad === -1 ? head : head.subarray(0, bad), { stream: true });
+    if (bad !== -1) {
       // the whole lines before the bad byte are read; its own line is the problem
-      const seen = new TextDecoder('utf-8').decode(chunk);
-      const bad = seen.indexOf('\uFFFD');
-      const whole = seen.slice(0, seen.lastIndexOf('\n', bad) + 1);
-      if (whole !== '') yield whole;
+      const lines = text.slice(0, text.lastIndexOf('\n') + 1);
+      if (lines !== '') yield lines;
       throw new InputError(
-        line + countLines(seen, bad),
+        line + countLines(text),
         'bad_encoding',
         'the input is not UTF-8 here: convert it (iconv -f LATIN1 -t UTF-8, or from the encoding it was saved in)',
       );
     }
     line += countLines(text);
     if (text !== '') yield text;
+    pending = Buffer.from(bytes.subarray(whole));
   }
-  try {
-    const tail = decoder.decode();
-    if (tail !== '') yield tail;
-  } catch {
-    throw new InputError(line, 'bad_encoding', 'the input ends inside a UTF-8 character');
+  if (pending.length > 0) {
+    if (!isUtf8(pending)) throw new InputError(line, 'bad_encoding', 'the input ends inside a UTF-8 character, or is not UTF-8');
+    yield decoder.decode(pending);
   }
 }
 
@@ -110,7 +148,8 @@ async function* ndjson(text: AsyncIterable<string>): AsyncGenerator<SourceRow> {
     let from = 0;
     for (let at = chunk.indexOf('\n'); at !== -1; at = chunk.indexOf('\n', from)) {
       if (size <= MAX_ROW_CHARS) parts.push(chunk.slice(from, at));
-      size += at - from;
+      // the CR of a CRLF line end is not the row's
+      size += at - from - (at > from && chunk.charCodeAt(at - 1) === 13 ? 1 : 0);
       from = at + 1;
       const r = row();
       if (r !== null) yield r;
@@ -150,7 +189,17 @@ async function* csv(text: AsyncIterable<string>): AsyncGenerator<SourceRow> {
     if (twice !== undefined) throw new InputError(1, 'bad_csv', `the header names the column ${JSON.stringify(twice)} twice`);
     return names;
   };
-  const source = Readable.from(lfLineEnds(text));
+  // An input that stops being readable ends the CSV there: the parser keeps the rows it has.
+  let broken: InputError | null = null;
+  const upTo = async function* () {
+    try {
+      yield* lfLineEnds(text);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      broken = err;
+    }
+  };
+  const source = Readable.from(upTo());
   const parser = source.pipe(
     parseCsv({
       columns: header,
@@ -197,6 +246,7 @@ async function* csv(text: AsyncIterable<string>): AsyncGenerator<SourceRow> {
   }
   yield* skipped.splice(0);
   if (stopped !== null) yield stopped;
+  if (broken !== null) throw broken;
 }
 
 /**

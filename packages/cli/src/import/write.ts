@@ -10,28 +10,64 @@ export const SCRIPT_USERS = 50;
 /**
  * What the earlier rows of this file did, for a dry run only: a real run learns of a username,
  * email or id met earlier in the file from the store, where the earlier row already is. A dry run
- * writes nothing, so it remembers the rows that would have been written (about 100 bytes a row).
+ * writes nothing, so it keeps the rows it would have written (about 150 bytes a row) and the id
+ * sequence, and judges each row against them the way putUsers-3.lua would. What it cannot follow:
+ * an email an update in the same file frees for a later row (the dry run says email_taken).
  */
 export class DryRunLedger {
-  private readonly users = new Set<string>();
+  private readonly records = new Map<string, { readonly id: number; readonly email: string; readonly data: string }>();
   private readonly emails = new Map<string, string>();
   private readonly ids = new Map<number, string>();
+
+  /** `seq`: the store's id sequence now. */
+  constructor(private seq: number) {}
 
   /** What this row would come to, given what the store said of it alone. */
   decide(user: NewUser, mode: 'create' | 'update', store: PutResult): PutResult {
     const email = user.email ? user.email.trim().toLowerCase() : '';
+    const data = JSON.stringify([
+      email,
+      user.passwordHash,
+      user.scopes,
+      user.disabled === true,
+      user.profile,
+      user.pendingUpstream === true,
+    ]);
+    const earlier = this.records.get(user.username);
     const emailOwner = email === '' ? undefined : this.emails.get(email);
-    const idOwner = user.id === undefined ? undefined : this.ids.get(user.id);
-    let result = store;
-    if (this.users.has(user.username)) result = mode === 'create' ? { status: 'exists', id: 0 } : { status: 'updated', id: 0 };
-    else if (emailOwner !== undefined && emailOwner !== user.username) result = { status: 'email_taken' };
-    else if (idOwner !== undefined && idOwner !== user.username) result = { status: 'id_taken' };
+    let result: PutResult;
+    if (earlier !== undefined) {
+      if (mode === 'create') result = { status: 'exists', id: earlier.id };
+      else if (user.id !== undefined && user.id !== earlier.id) result = { status: 'id_mismatch', id: earlier.id };
+      else if (emailOwner !== undefined && emailOwner !== user.username) result = { status: 'email_taken' };
+      else if (email !== earlier.email && store.status === 'email_taken') result = store;
+      else result = earlier.data === data ? { status: 'unchanged', id: earlier.id } : { status: 'updated', id: earlier.id };
+    } else if (store.status === 'created' || store.status === 'updated' || store.status === 'unchanged') {
+      const idOwner = user.id === undefined ? undefined : this.ids.get(user.id);
+      if (emailOwner !== undefined && emailOwner !== user.username) result = { status: 'email_taken' };
+      else if (idOwner !== undefined && idOwner !== user.username) result = { status: 'id_taken' };
+      else if (store.status === 'created') result = { status: 'created', id: this.allocate(user.id) };
+      else result = store;
+    } else result = store;
     if (result.status === 'created' || result.status === 'updated' || result.status === 'unchanged') {
-      this.users.add(user.username);
+      const previous = this.records.get(user.username);
+      if (previous !== undefined && previous.email !== email) this.emails.delete(previous.email);
+      this.records.set(user.username, { id: result.id, email, data });
       if (email !== '') this.emails.set(email, user.username);
-      if (user.id !== undefined) this.ids.set(user.id, user.username);
+      this.ids.set(result.id, user.username);
     }
     return result;
+  }
+
+  /** The id a created user gets: its own (moving the sequence past it), or the next free one. */
+  private allocate(kept: number | undefined): number {
+    if (kept !== undefined) {
+      this.seq = Math.max(this.seq, kept);
+      return kept;
+    }
+    do this.seq++;
+    while (this.ids.has(this.seq));
+    return this.seq;
   }
 }
 
@@ -70,8 +106,20 @@ export async function writeBatch(
   }
   const answers = (await Promise.all(calls)).flat();
   if (ledger !== null) return answers.map((a, i) => ledger.decide(users[i] as NewUser, mode, a));
-  for (const a of answers) if (a.status === 'updated' && a.revoke !== undefined) await revokeUserTokens(c, a.id, a.revoke);
+  await revokeDue(c);
   return answers;
+}
+
+/**
+ * Revokes the tokens of every user an update left due (putUsers-3.lua records them in the same
+ * step as the update): after each batch, and at the start of a run, so a run that was killed in
+ * between is finished by the next one.
+ */
+export async function revokeDue(c: CliContext): Promise<void> {
+  for (const { id, reason } of await c.users.revocationsDue()) {
+    await revokeUserTokens(c, id, reason);
+    await c.users.revocationDone(id);
+  }
 }
 
 /** Revokes every token of a user (a password changed, a user disabled), with its token.revoked event. */

@@ -8,6 +8,9 @@
 
   KEYS[1] id sequence      <prefix>{users}:seq
   KEYS[2] outbox stream    <prefix>{users}:outbox
+  KEYS[3] revocations due  <prefix>{users}:revoke   field user id, value reason: an update that
+          changed a password or disabled a user leaves one, in this same step, until the caller
+          has revoked the user's tokens (so a crash in between cannot forget it)
 
   ARGV[1] 'create' (an existing username is refused) or 'update' (an existing user is replaced)
   ARGV[2] '1': dry run
@@ -143,6 +146,9 @@ while i <= #ARGV do
     written.created[#written.created + 1] = id
   elseif not dry and code == 2 then
     written.updated[#written.updated + 1] = id
+    if flags > 0 then
+      redis.call('HSET', KEYS[3], id, flags >= 2 and 'user_disabled' or 'password_changed')
+    end
   end
   users = users + 1
   i = i + 4 + n
