@@ -3,7 +3,7 @@ import { type Stack, startStack } from '../support/stack.ts';
 import { bytes, concat, expectAnswer, jsonOf, multipart, postJson, type Reply, ROUTES, send } from './http.ts';
 
 type Dialect = 'moh' | 'nehr' | 'simplejwt' | 'peb';
-type Reason = 'missing' | 'blank' | 'null' | 'invalid_type';
+type Reason = 'missing' | 'blank' | 'null' | 'invalid_type' | 'too_long';
 type Field = 'id' | 'password';
 
 interface Want {
@@ -38,6 +38,15 @@ const ROUTE_CASES: RouteCase[] = [
   },
   { dialect: 'peb', path: '/v1/login', idName: 'email', ...pair(ROUTES.peb.creds.email, ROUTES.peb.creds.password) },
 ];
+
+/** An identifier of `n` characters in the route's form: a valid email for PEB (64-character local part, labels of at most 63), 2-byte characters else. */
+function long(c: RouteCase, n: number): string {
+  if (c.idName === 'username') return 'ü'.repeat(n);
+  const local = 'a'.repeat(64);
+  const labels = [];
+  for (let left = n - 65 - 4; left > 0; left -= 64) labels.push('b'.repeat(Math.min(63, left - 1)));
+  return `${local}@${labels.join('.')}.com`.padEnd(n, 'm');
+}
 
 function pair(id: string, password: string): { id: string; password: string } {
   return { id, password };
@@ -84,6 +93,7 @@ const DRF: Record<Reason, string> = {
   blank: 'This field may not be blank.',
   null: 'This field may not be null.',
   invalid_type: 'Not a valid string.',
+  too_long: 'Ensure this field has no more than 254 characters.',
 };
 
 /** The answer to field problems, listed in the dialect's field order (user, then password). */
@@ -96,6 +106,7 @@ function fieldAnswer(r: RouteCase, problems: [Field, Reason][]): Want {
       const [f, reason] = problems[0] as [Field, Reason];
       if (reason === 'missing') return nehr(400, `Bad Request: Required field '${name(f)}' is missing.`);
       if (reason === 'blank') return nehr(400, `Bad Request: Required field '${name(f)}' is empty.`);
+      if (reason === 'too_long') return nehr(400, `Bad Request: Field '${name(f)}' is longer than 254 characters.`);
       return nehr(400, `Bad Request: Field '${name(f)}' must be a string.`);
     }
     case 'simplejwt':
@@ -237,6 +248,9 @@ describe('bad input on every login route', () => {
         ],
       ],
       ['user field blank', (c) => ({ [c.idName]: '', password: c.password }), [['id', 'blank']]],
+      // an identifier is kept in Redis (lockout state) before anyone knows it names a user: 254 characters at most
+      ['user field 255 characters', (c) => ({ [c.idName]: long(c, 255), password: c.password }), [['id', 'too_long']]],
+      ['user field 7000 characters', (c) => ({ [c.idName]: long(c, 7000), password: c.password }), [['id', 'too_long']]],
       ['password blank', (c) => ({ [c.idName]: c.id, password: '' }), [['password', 'blank']]],
       ['user field white space', (c) => ({ [c.idName]: '  \t ', password: c.password }), [['id', 'blank']]],
       ['password white space', (c) => ({ [c.idName]: c.id, password: ' \n ' }), [['password', 'blank']]],
@@ -439,6 +453,21 @@ describe('bad input on every login route', () => {
     it('urlencoded: the last repetition of a field wins', async () => {
       const body = `${r.idName}=nobody&${r.idName}=${encodeURIComponent(r.id)}&password=${encodeURIComponent(r.password)}`;
       expectLoggedIn(r, await send(stack.base, r.path, { body, contentType: 'application/x-www-form-urlencoded' }));
+    });
+
+    it('takes an identifier of 254 characters (the longest email) as any other: an unknown user, and nothing of it kept', async () => {
+      const keysBefore = (await stack.redis.keys(`${stack.settings.redisPrefix}*`)).length;
+      const refused = await json(r.path, { [r.idName]: long(r, 255), password: 'x' });
+      expect(refused.status).toBeLessThan(500);
+      expect((await stack.redis.keys(`${stack.settings.redisPrefix}*`)).length).toBe(keysBefore);
+      const reply = await json(r.path, { [r.idName]: long(r, 254), password: 'x' });
+      const want = {
+        moh: MOH_BAD_CREDENTIALS,
+        nehr: nehr(401, 'Unauthorized: Access is denied due to invalid credentials.'),
+        simplejwt: SJ_BAD_CREDENTIALS,
+        peb: peb(401, 'User with given credentials not found.', 11),
+      }[r.dialect];
+      expectWant(reply, want);
     });
 
     it('urlencoded that is not UTF-8 decodes leniently (U+FFFD), as Django QueryDict does: an unknown user', async () => {

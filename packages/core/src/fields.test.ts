@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { looksLikeEmail, normaliseEmail, readTextField, type TextFieldRules } from './fields.ts';
+import { looksLikeEmail, MAX_IDENTIFIER_CHARS, normaliseEmail, readTextField, type TextFieldRules } from './fields.ts';
 
 const STRICT: TextFieldRules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true };
 const DRF: TextFieldRules = { trim: true, acceptNumbers: true, whitespaceIsBlank: true };
@@ -117,5 +117,19 @@ describe('looksLikeEmail', () => {
 describe('normaliseEmail', () => {
   it('trims and lower-cases', () => {
     expect(normaliseEmail('  Someone@Example.COM \t')).toBe('someone@example.com');
+  });
+});
+
+describe('readTextField: maxChars (identifiers)', () => {
+  const rules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true, maxChars: MAX_IDENTIFIER_CHARS };
+  it('counts characters, not UTF-16 units: 254 emoji pass, 255 are too long; the bound is 254', () => {
+    expect(MAX_IDENTIFIER_CHARS).toBe(254);
+    expect(readTextField({ u: '🔑'.repeat(254) }, 'u', rules)).toStrictEqual({ ok: true, value: '🔑'.repeat(254) });
+    expect(readTextField({ u: '🔑'.repeat(255) }, 'u', rules)).toStrictEqual({ ok: false, problem: { field: 'u', reason: 'too_long' } });
+    expect(readTextField({ u: 'x'.repeat(255) }, 'u', rules)).toStrictEqual({ ok: false, problem: { field: 'u', reason: 'too_long' } });
+    expect(readTextField({ u: 'x'.repeat(255) }, 'u', { ...rules, maxChars: undefined })).toStrictEqual({
+      ok: true,
+      value: 'x'.repeat(255),
+    });
   });
 });

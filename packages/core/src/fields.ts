@@ -8,6 +8,22 @@ export interface TextFieldRules {
   readonly acceptNumbers: boolean;
   /** A value of only white space counts as blank (true unless the field keeps white space). */
   readonly whitespaceIsBlank: boolean;
+  /** The most characters the value may have (identifiers: MAX_IDENTIFIER_CHARS). */
+  readonly maxChars?: number;
+}
+
+/**
+ * The longest login identifier, in characters: the longest valid email is 254. Identifiers are
+ * kept in Redis (lockout state) before anyone knows whether they name a user, so a longer one is
+ * refused as malformed before anything is written.
+ */
+export const MAX_IDENTIFIER_CHARS = 254;
+
+/** Characters (code points) of a text: UTF-16 length, less its surrogate pairs. */
+function chars(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) if ((text.charCodeAt(i) & 0xfc00) === 0xd800) n--;
+  return n;
 }
 
 export type TextFieldResult =
@@ -25,7 +41,10 @@ export function readTextField(fields: Fields, name: string, rules: TextFieldRule
   else if (rules.acceptNumbers && typeof raw === 'number' && Number.isFinite(raw)) text = String(raw);
   else return { ok: false, problem: { field: name, reason: 'invalid_type' } };
   if (text === '' || (rules.whitespaceIsBlank && text.trim() === '')) return { ok: false, problem: { field: name, reason: 'blank' } };
-  return { ok: true, value: rules.trim ? text.trim() : text };
+  const value = rules.trim ? text.trim() : text;
+  if (rules.maxChars !== undefined && value.length > rules.maxChars && chars(value) > rules.maxChars)
+    return { ok: false, problem: { field: name, reason: 'too_long' } };
+  return { ok: true, value };
 }
 
 /**

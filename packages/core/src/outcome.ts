@@ -7,6 +7,7 @@ export type ProblemReason =
   | 'null' // a required field is JSON null
   | 'invalid_type' // a field has a type the dialect refuses (object, list, boolean...)
   | 'invalid_format' // a field is a string of the wrong shape (e.g. a malformed email)
+  | 'too_long' // an identifier over MAX_IDENTIFIER_CHARS (it would be stored in lockout keys)
   | 'not_object' // the JSON body is valid but not an object
   | 'bad_json' // the body does not parse as JSON
   | 'bad_encoding' // the body is not valid UTF-8, or a form that does not decode
@@ -16,7 +17,7 @@ export type ProblemReason =
 /** One field-level complaint, in dialect-neutral terms. */
 export interface FieldProblem {
   readonly field: string;
-  readonly reason: 'missing' | 'blank' | 'null' | 'invalid_type' | 'invalid_format';
+  readonly reason: 'missing' | 'blank' | 'null' | 'invalid_type' | 'invalid_format' | 'too_long';
 }
 
 export interface Problem {

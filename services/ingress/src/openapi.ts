@@ -297,6 +297,7 @@ function nehrBadRequest(fields: readonly string[]): string[] {
       `Bad Request: Required field '${f}' is missing.`,
       `Bad Request: Required field '${f}' is empty.`,
       `Bad Request: Field '${f}' must be a string.`,
+      `Bad Request: Field '${f}' is longer than 254 characters.`,
     ]),
     NEHR.unparseable,
     NEHR.unsupportedMediaType,
@@ -375,6 +376,7 @@ const DRF_FIELD_MESSAGES = [
   'This field may not be null.',
   'Not a valid string.',
   'Enter a valid value.',
+  'Ensure this field has no more than 254 characters.',
 ];
 
 const SIMPLEJWT = {

@@ -1,5 +1,5 @@
 import type { Fields } from '../body.ts';
-import { readTextField, type TextFieldRules } from '../fields.ts';
+import { MAX_IDENTIFIER_CHARS, readTextField, type TextFieldRules } from '../fields.ts';
 import type { FieldProblem } from '../outcome.ts';
 import type { ParseResult, TokenParseResult } from './dialect.ts';
 
@@ -9,7 +9,7 @@ import type { ParseResult, TokenParseResult } from './dialect.ts';
  */
 export function parseUsernamePassword(fields: Fields, username: TextFieldRules, password: TextFieldRules): ParseResult {
   const problems: FieldProblem[] = [];
-  const u = readTextField(fields, 'username', username);
+  const u = readTextField(fields, 'username', { ...username, maxChars: MAX_IDENTIFIER_CHARS });
   const p = readTextField(fields, 'password', password);
   if (u.ok === 'absent') problems.push({ field: 'username', reason: 'missing' });
   else if (u.ok === false) problems.push(u.problem);

@@ -82,6 +82,7 @@ describe('nehr.render', () => {
       ['null', "Bad Request: Field 'password' must be a string."],
       ['invalid_type', "Bad Request: Field 'password' must be a string."],
       ['invalid_format', "Bad Request: Field 'password' must be a string."],
+      ['too_long', "Bad Request: Field 'password' is longer than 254 characters."],
       ['not_object', 'Bad Request: The request body could not be parsed.'],
       ['bad_json', 'Bad Request: The request body could not be parsed.'],
       ['bad_encoding', 'Bad Request: The request body could not be parsed.'],

@@ -35,6 +35,7 @@ function badRequestMessage(problem: Problem): string {
       const name = f?.field ?? 'field';
       if (problem.reason === 'missing') return `Bad Request: Required field '${name}' is missing.`;
       if (problem.reason === 'blank') return `Bad Request: Required field '${name}' is empty.`;
+      if (problem.reason === 'too_long') return `Bad Request: Field '${name}' is longer than 254 characters.`;
       return `Bad Request: Field '${name}' must be a string.`;
     }
   }

@@ -1,5 +1,5 @@
 import type { Fields } from '../body.ts';
-import { looksLikeEmail, normaliseEmail, readTextField } from '../fields.ts';
+import { looksLikeEmail, MAX_IDENTIFIER_CHARS, normaliseEmail, readTextField } from '../fields.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction } from '../outcome.ts';
 import { HEX128 } from '../tokens.ts';
 import type { HttpAnswer, Identifier } from '../types.ts';
@@ -60,7 +60,7 @@ function problemError(problem: Problem): PebError {
 /** The login identifier: `user` (email or username, told apart by `@`), else `email`, else `username`. */
 function readIdentifier(fields: Fields): { ok: true; id: Identifier } | { ok: false; problem: FieldProblem } | { ok: 'absent' } {
   for (const name of ['user', 'email', 'username'] as const) {
-    const r = readTextField(fields, name, rules);
+    const r = readTextField(fields, name, { ...rules, maxChars: MAX_IDENTIFIER_CHARS });
     if (r.ok === 'absent') continue;
     if (r.ok === false) return r;
     const asEmail = name === 'email' || (name === 'user' && r.value.includes('@'));
@@ -129,7 +129,7 @@ export function createPeb(options: PebOptions): Dialect {
       if (pw.ok === false) problems.push(pw.problem);
       if (id.ok === true && pw.ok === true) return { ok: true, command: { identifier: id.id, password: pw.value } };
       // Missing beats empty beats malformed: the order of PEB's error ids.
-      const rank = { missing: 0, blank: 1, null: 2, invalid_type: 2, invalid_format: 2 } as const;
+      const rank = { missing: 0, blank: 1, null: 2, invalid_type: 2, invalid_format: 2, too_long: 2 } as const;
       problems.sort((a, b) => rank[a.reason] - rank[b.reason]);
       const first = problems[0] as FieldProblem;
       return { ok: false, problem: { reason: first.reason, fields: problems } };

@@ -130,6 +130,7 @@ describe('simplejwt.render', () => {
       ['null', 'This field may not be null.'],
       ['invalid_type', 'Not a valid string.'],
       ['invalid_format', 'Enter a valid value.'],
+      ['too_long', 'Ensure this field has no more than 254 characters.'],
     ];
     for (const [reason, message] of messages) {
       expect(DRF_FIELD_MESSAGES[reason]).toBe(message);

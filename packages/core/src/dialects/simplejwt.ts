@@ -14,6 +14,8 @@ export const DRF_FIELD_MESSAGES: Readonly<Record<FieldProblem['reason'], string>
   null: 'This field may not be null.',
   invalid_type: 'Not a valid string.',
   invalid_format: 'Enter a valid value.',
+  // DRF's CharField(max_length=254) words it so
+  too_long: 'Ensure this field has no more than 254 characters.',
 };
 
 export const SIMPLEJWT_MESSAGES = {
