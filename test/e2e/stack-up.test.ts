@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/redis-source.ts';
 
@@ -46,23 +48,18 @@ describe('tessera up (npm start) with the embedded Redis', () => {
     delete env.REDIS_URL;
     delete env.TESSERA_JWT_SIGNING_KEY;
     up = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/tessera.js'), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines = createInterface({ input: up.stdout as NodeJS.ReadableStream });
+    // every line of both streams, for the whole test (a restarted child says it is up again)
+    createInterface({ input: up.stdout as NodeJS.ReadableStream }).on('line', (l) => output.push(l));
     createInterface({ input: up.stderr as NodeJS.ReadableStream }).on('line', (l) => output.push(l));
-    let ingress = false;
-    let worker = false;
-    await Promise.race([
-      (async () => {
-        for await (const line of lines) {
-          output.push(line);
-          if (line.includes('"ingress listening"')) ingress = true;
-          if (line.includes('"worker running"')) worker = true;
-          if (ingress && worker) return;
-        }
-      })(),
-      once(up, 'exit').then(([code]) => {
-        throw new Error(`tessera up exited with ${code}:\n${output.join('\n')}`);
-      }),
-    ]);
+    const exited = once(up, 'exit').then(([code]) => {
+      throw new Error(`tessera up exited with ${code}:\n${output.join('\n')}`);
+    });
+    const ready = (async () => {
+      while (!(output.some((l) => l.includes('"ingress listening"')) && output.some((l) => l.includes('"worker running"'))))
+        await sleep(50);
+    })();
+    await Promise.race([ready, exited]);
+    exited.catch(() => {}); // its later exit (SIGINT below) is the test's own doing
   }, 60_000);
 
   afterAll(async () => {
@@ -113,6 +110,71 @@ describe('tessera up (npm start) with the embedded Redis', () => {
     expect(conf).toContain(`embedded redis-server`);
     expect(conf).toContain('demo users created: MOH-90008, sampleUser, someone, someone.example');
   });
+
+  it('starts a crashed worker or ingress again, the other serving meanwhile; no audit event lost or doubled', async () => {
+    const login = async () =>
+      (
+        (await (
+          await fetch(`${base}/getUserToken`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"username":"MOH-90008","password":"Moh@-90008"}',
+          })
+        ).json()) as { code: number }
+      ).code;
+    /** The pid of the child of `tessera up` running `entry`. */
+    const childPid = (entry: string): number => {
+      for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+          if (ppid === up.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(entry)) return Number(pid);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      throw new Error(`no child running ${entry}`);
+    };
+    const seen = () => output.join('\n');
+    const waitFor = async (text: string, after: number) => {
+      for (let i = 0; i < 200 && !output.slice(after).join('\n').includes(text); i++) await sleep(50);
+      expect(output.slice(after).join('\n')).toContain(text);
+    };
+    const redis = new Redis(`redis://127.0.0.1:${redisPort}`);
+    try {
+      const ours = async () =>
+        (await redis.xrange('tessera:{audit}:stream', '-', '+'))
+          .map(([, f]) => JSON.parse(f[f.indexOf('e') + 1] as string) as { id: string; type: string; identifier?: string })
+          .filter((e) => e.type === 'login.succeeded' && e.identifier === 'u:MOH-90008');
+      const before = (await ours()).length;
+      let logins = 0;
+      for (let i = 0; i < 10; i++) logins += (await login()) === 0 ? 1 : 0;
+
+      // the worker dies: logins go on, their events wait in the outbox
+      const mark = output.length;
+      process.kill(childPid('worker/dist/main.js'), 'SIGKILL');
+      for (let i = 0; i < 10; i++) logins += (await login()) === 0 ? 1 : 0;
+      await waitFor('worker exited (SIGKILL); starting it again in 1 s', mark);
+      await waitFor('"worker running"', mark);
+
+      // the ingress dies: started again, serving again
+      const mark2 = output.length;
+      process.kill(childPid('ingress/dist/main.js'), 'SIGKILL');
+      await waitFor('ingress exited (SIGKILL); starting it again in 1 s', mark2);
+      await waitFor('"ingress listening"', mark2);
+      for (let i = 0; i < 5; i++) logins += (await login()) === 0 ? 1 : 0;
+      expect(logins).toBe(25);
+
+      // every login recorded once in the audit stream
+      for (let i = 0; i < 100 && (await ours()).length < before + 25; i++) await sleep(100);
+      const events = await ours();
+      expect(events.length - before).toBe(25);
+      expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+      expect(seen()).not.toContain('stopping the stack');
+    } finally {
+      redis.disconnect();
+    }
+  }, 60_000);
 
   it('stops ingress, worker and Redis on SIGINT', async () => {
     up.kill('SIGINT');

@@ -108,14 +108,20 @@ function signingKey(stateDir: string): string {
   return key;
 }
 
+/** How `tessera up` starts a crashed ingress or worker again. */
+export const RESTART = Object.freeze({ firstDelayMs: 1000, maxDelayMs: 30_000, maxDeaths: 5, windowMs: 60_000 });
+
 /**
  * `tessera up` (what `npm start` runs): Redis (embedded when REDIS_URL is unset), demo users,
- * then ingress and worker as child processes. Ctrl-C stops all of them.
+ * then ingress and worker as child processes, each started again if it crashes. Ctrl-C stops
+ * all of them.
  */
 export async function upCommand(log: (line: string) => void): Promise<number> {
   const stateDir = resolve(process.env.TESSERA_STATE_DIR ?? '.tessera');
   mkdirSync(join(stateDir, 'redis'), { recursive: true });
-  const children: ChildProcess[] = [];
+  /** The ingress and worker processes running now (a restarted one replaces its predecessor). */
+  const children = new Map<string, ChildProcess>();
+  const restarts: ReturnType<typeof setTimeout>[] = [];
   let redisChild: ChildProcess | null = null;
   let redisUrl = process.env.REDIS_URL ?? '';
   const embedded = redisUrl === '';
@@ -148,8 +154,10 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
     log(`embedded redis-server (pid ${redisChild.pid}) on ${redisUrl}, data in ${join(stateDir, 'redis')}`);
   }
   const stopAll = async (code: number): Promise<number> => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    for (const t of restarts) clearTimeout(t);
+    const running = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of running) c.kill('SIGTERM');
+    await Promise.all(running.map((c) => new Promise((r) => c.once('exit', r))));
     if (redisChild !== null && redisChild.exitCode === null) {
       redisChild.kill('SIGTERM'); // redis-server flushes the AOF and exits on SIGTERM
       await new Promise((r) => redisChild?.once('exit', r));
@@ -180,13 +188,6 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
       await ctx.close();
     }
   }
-  const start = (entry: string, flags: readonly string[] = []) => {
-    const child = spawn(process.execPath, [...flags, entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    children.push(child);
-    return child;
-  };
-  start(require.resolve('@tessera/ingress/main'), INGRESS_NODE_FLAGS);
-  start(require.resolve('@tessera/worker/main'));
   return new Promise<number>((done) => {
     let stopping = false;
     const stop = (code: number) => {
@@ -196,12 +197,43 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
     };
     process.once('SIGINT', () => stop(0));
     process.once('SIGTERM', () => stop(0));
-    for (const c of children) {
-      c.once('exit', (code) => {
-        if (!stopping) log(`a child process exited (code ${code}); stopping the stack`);
-        stop(code === 0 || code === null ? 1 : code);
-      });
-    }
+    /**
+     * Runs one child, and starts it again when it dies: after 1 s, doubling up to 30 s (back to 1 s
+     * once it has run a minute); the others keep serving meanwhile. A child that dies 5 times
+     * within a minute, or exits with a settings or set-up error (codes 2 and 3: starting it again
+     * cannot help), stops the stack with exit code 1.
+     */
+    const supervise = (name: string, entry: string, flags: readonly string[] = []) => {
+      const deaths: number[] = [];
+      let delay: number = RESTART.firstDelayMs;
+      const launch = () => {
+        const child = spawn(process.execPath, [...flags, entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+        const startedAt = Date.now();
+        children.set(name, child);
+        child.once('exit', (code, signal) => {
+          if (stopping) return;
+          const how = signal === null ? `code ${code}` : signal;
+          if (code === 2 || code === 3) {
+            log(`${name} cannot start (${how}); stopping the stack`);
+            return stop(code);
+          }
+          const now = Date.now();
+          deaths.push(now);
+          while ((deaths[0] as number) < now - RESTART.windowMs) deaths.shift();
+          if (deaths.length >= RESTART.maxDeaths) {
+            log(`${name} died ${deaths.length} times within a minute (last: ${how}); stopping the stack`);
+            return stop(1);
+          }
+          if (now - startedAt >= RESTART.windowMs) delay = RESTART.firstDelayMs;
+          log(`${name} exited (${how}); starting it again in ${delay / 1000} s`);
+          restarts.push(setTimeout(launch, delay));
+          delay = Math.min(delay * 2, RESTART.maxDelayMs);
+        });
+      };
+      launch();
+    };
+    supervise('ingress', require.resolve('@tessera/ingress/main'), INGRESS_NODE_FLAGS);
+    supervise('worker', require.resolve('@tessera/worker/main'));
     redisChild?.once('exit', (code) => {
       if (!stopping) log(`embedded redis-server exited (code ${code}); stopping the stack`);
       stop(1);
