@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalAddress, type ProxyHeader, parseCidr, rateGroup, TrustedProxies } from './client-address.ts';
+import { canonicalAddress, type ProxyHeader, parseCidr, rateGroup, TrustedProxies, trustedProxies } from './client-address.ts';
 
 /** A header reader for one header; fails the test when the other header is asked for. */
 const only =
@@ -74,6 +74,11 @@ describe('addresses', () => {
 describe('TrustedProxies', () => {
   const xff = new TrustedProxies(['10.0.0.0/8', '2001:db8:ffff::/48', '127.0.0.1'], 'x-forwarded-for');
   const fwd = new TrustedProxies(['10.0.0.0/8', '2001:db8:ffff::/48', '127.0.0.1'], 'forwarded');
+
+  it('is none without ranges', () => {
+    expect(trustedProxies({ trusted: [], header: 'x-forwarded-for' })).toBe(null);
+    expect(trustedProxies({ trusted: ['::1'], header: 'forwarded' })?.header).toBe('forwarded');
+  });
 
   it('refuses an entry that is not an address or CIDR', () => {
     expect(() => new TrustedProxies(['10.0.0.0/8', '10.0.0.0/40'], 'forwarded')).toThrow('not an IP address or CIDR: "10.0.0.0/40"');

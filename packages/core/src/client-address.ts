@@ -317,3 +317,8 @@ export class TrustedProxies {
     return formatWords(client);
   }
 }
+
+/** The trusted proxies of the settings, or null when there are none (the peer is the client, no header is read). */
+export function trustedProxies(settings: { readonly trusted: readonly string[]; readonly header: ProxyHeader }): TrustedProxies | null {
+  return settings.trusted.length === 0 ? null : new TrustedProxies(settings.trusted, settings.header);
+}
