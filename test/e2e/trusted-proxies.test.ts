@@ -66,6 +66,18 @@ describe('TESSERA_TRUSTED_PROXIES=127.0.0.1/32 (X-Forwarded-For)', () => {
     expect(seen['u:f']).toStrictEqual(['203.0.113.20']);
   });
 
+  it('gives an IPv6 /64 one bucket, and keeps each full address in the audit trail', async () => {
+    const from = (address: string) => ({ 'x-forwarded-for': address });
+    expect(await statuses(stack, 'g', from('2001:db8:1:2::a'), 2)).toStrictEqual([401, 401]);
+    expect(await statuses(stack, 'h', from('[2001:DB8:1:2:ffff:ffff:ffff:ffff]:4711'), 2)).toStrictEqual([401, 429]);
+    expect(await statuses(stack, 'i', from('2001:db8:1:3::a'), 1)).toStrictEqual([401]);
+    const seen = await loginAddresses(stack.redis, stack.settings.redisPrefix);
+    expect(seen['u:g']).toStrictEqual(['2001:db8:1:2::a', '2001:db8:1:2::a']);
+    expect(seen['u:h']).toStrictEqual(['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2:ffff:ffff:ffff:ffff']);
+    expect(seen['u:i']).toStrictEqual(['2001:db8:1:3::a']);
+    expect(await stack.redis.exists(`${stack.settings.redisPrefix}{users}:rl:2001:db8:1:2::/64`)).toBe(1);
+  });
+
   it('falls back to the proxy when the nearest hop names no address', async () => {
     expect(await statuses(stack, 'j', { 'x-forwarded-for': '203.0.113.30, unknown' }, 1)).toStrictEqual([401]);
     expect((await loginAddresses(stack.redis, stack.settings.redisPrefix))['u:j']).toStrictEqual(['127.0.0.1']);
