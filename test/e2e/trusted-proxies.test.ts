@@ -8,7 +8,7 @@ const RATE = { TESSERA_LOGIN_RATE_LIMIT: '3', TESSERA_LOGIN_RATE_WINDOW_S: '60' 
 
 async function statuses(stack: Stack, username: string, headers: Record<string, string | string[]>, n: number, from?: string) {
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(await loginFrom(stack.base, username, headers, from));
+  for (let i = 0; i < n; i++) out.push(await loginFrom(stack.base, username, { headers, from }));
   return out;
 }
 

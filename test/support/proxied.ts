@@ -2,18 +2,22 @@ import { request } from 'node:http';
 import type { TesseraRedis } from '@tessera/store';
 import { validateResponse } from './openapi.ts';
 
+export interface LoginFromOptions {
+  /** Sent as given; an array is sent as that many field lines. */
+  readonly headers?: Record<string, string | string[]>;
+  /** The local address to send from (default 127.0.0.1). */
+  readonly from?: string;
+  /** A JSON login route (default NEHR's). */
+  readonly path?: string;
+}
+
 /**
- * A wrong-password NEHR login sent from `localAddress` (any 127.x.y.z: the loopback network is
- * local, so a test can be a trusted proxy at 127.0.0.1 and an untrusted peer at 127.0.0.2), with
- * the headers given (an array is sent as that many field lines). Resolves with the HTTP status.
+ * A wrong-password login sent from `from`: any 127.x.y.z, as the loopback network is local, so a
+ * test can be a trusted proxy at 127.0.0.1 and an untrusted peer at 127.0.0.2. Resolves with the
+ * HTTP status.
  */
-export function loginFrom(
-  base: string,
-  username: string,
-  headers: Record<string, string | string[]> = {},
-  localAddress = '127.0.0.1',
-): Promise<number> {
-  const path = '/nehrapi/login/getToken';
+export function loginFrom(base: string, username: string, options: LoginFromOptions = {}): Promise<number> {
+  const { headers = {}, from: localAddress = '127.0.0.1', path = '/nehrapi/login/getToken' } = options;
   const body = JSON.stringify({ username, password: 'not-the-password' });
   const url = new URL(base);
   return new Promise((resolve, reject) => {
