@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { PasswordHasher } from '@tessera/passwords';
 import { connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loginAddresses, loginFrom } from '../support/proxied.ts';
 import { freePort } from '../support/redis-source.ts';
 import { dropPrefix, TEST_ARGON2, TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
 
@@ -41,6 +42,9 @@ describe('ingress on Deno', () => {
         TESSERA_PORT: String(port),
         // lazy migration to an old system that is not there: Deno's fetch must tell it from one that failed
         TESSERA_UPSTREAM_NEHR_URL: `http://127.0.0.1:${closedPort}/nehrapi/login/getToken`,
+        // this test is the proxy (from 127.0.0.1); 127.0.0.2 is a client reaching the ingress directly
+        TESSERA_TRUSTED_PROXIES: '127.0.0.1/32',
+        TESSERA_PROXY_HEADER: 'forwarded',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
@@ -138,5 +142,29 @@ describe('ingress on Deno', () => {
     expect(await get.json()).toEqual({ detail: 'Method "GET" not allowed.' });
     const missing = await fetch(`${base}/nope`);
     expect(missing.status).toBe(404);
+  });
+
+  it("takes the client from a trusted proxy's Forwarded header as on Node, and nothing from another peer", async () => {
+    const login = (username: string, headers: Record<string, string | string[]>, from?: string) =>
+      loginFrom(base, username, { headers, from, path: '/api/token/' });
+    expect(
+      await login('p1', { forwarded: 'for=6.6.6.6, for="[2001:db8:cafe::17]:4711";proto=https', 'x-forwarded-for': '203.0.113.1' }),
+    ).toBe(401);
+    // two field lines: Deno joins them, the last is nearest
+    expect(await login('p2', { forwarded: ['for=6.6.6.6', 'for="[2001:DB8:CAFE::18]"'] })).toBe(401);
+    expect(await login('p3', { forwarded: 'for=203.0.113.2' }, '127.0.0.2')).toBe(401);
+    expect(await login('p4', { forwarded: 'for=unknown' })).toBe(401);
+    const seen = await loginAddresses(redis, prefix);
+    expect([seen['u:p1'], seen['u:p2'], seen['u:p3'], seen['u:p4']]).toStrictEqual([
+      ['2001:db8:cafe::17'],
+      ['2001:db8:cafe::18'],
+      ['127.0.0.2'],
+      ['127.0.0.1'],
+    ]);
+    // the rate limit: one bucket for the /64, the untrusted peer's own, none for what it claimed
+    const bucket = (group: string) => redis.get(`${prefix}{users}:rl:${group}`);
+    expect(await bucket('2001:db8:cafe::/64')).toBe('2');
+    expect(await bucket('127.0.0.2')).toBe('1');
+    expect(await bucket('203.0.113.2')).toBeNull();
   });
 });

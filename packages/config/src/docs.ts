@@ -92,6 +92,17 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
     meaning: 'ingress processes sharing the HTTP port (SO_REUSEPORT); the first starts the others',
   },
   {
+    name: 'TESSERA_TRUSTED_PROXIES',
+    default: '(none)',
+    meaning:
+      'addresses and CIDRs of the proxies in front of the ingress (`10.0.0.0/8, 2001:db8::/32`): only from these is the client address taken from TESSERA_PROXY_HEADER (docs/security.md); none: the peer is the client',
+  },
+  {
+    name: 'TESSERA_PROXY_HEADER',
+    default: 'x-forwarded-for',
+    meaning: 'the header the trusted proxies write the client into: `x-forwarded-for` or `forwarded` (RFC 7239); the other is ignored',
+  },
+  {
     name: 'TESSERA_UPSTREAM_MOH_URL',
     default: '(none)',
     meaning:

@@ -34,6 +34,7 @@ const DEFAULTS: Settings = {
   ops: { user: 'ops', password: '' },
   tokenCache: { enabled: true, maxEntries: 20_000, maxAgeMs: 5000 },
   ingressProcesses: 1,
+  proxies: { trusted: [], header: 'x-forwarded-for' },
   upstream: { urls: {}, timeoutMs: 3000, breakerVolume: 5, breakerCooldownMs: 30_000, concurrency: 32, sharedUsers: false },
   demo: false,
   logLevel: 'info',
@@ -96,6 +97,7 @@ describe('loadSettings defaults', () => {
       TESSERA_TOKEN_CACHE_ENTRIES: String(s.tokenCache.maxEntries),
       TESSERA_TOKEN_CACHE_MAX_AGE_MS: String(s.tokenCache.maxAgeMs),
       TESSERA_INGRESS_PROCESSES: String(s.ingressProcesses),
+      TESSERA_PROXY_HEADER: s.proxies.header,
       TESSERA_UPSTREAM_TIMEOUT_MS: String(s.upstream.timeoutMs),
       TESSERA_UPSTREAM_BREAKER_VOLUME: String(s.upstream.breakerVolume),
       TESSERA_UPSTREAM_BREAKER_COOLDOWN_MS: String(s.upstream.breakerCooldownMs),
@@ -115,6 +117,7 @@ describe('loadSettings defaults', () => {
         'TESSERA_OPS_PASSWORD',
         'TESSERA_TOKEN_CACHE',
         'TESSERA_ARGON2_CONCURRENCY',
+        'TESSERA_TRUSTED_PROXIES',
         'TESSERA_UPSTREAM_MOH_URL',
         'TESSERA_UPSTREAM_NEHR_URL',
         'TESSERA_UPSTREAM_SIMPLEJWT_URL',
@@ -222,6 +225,8 @@ describe('loadSettings values', () => {
       TESSERA_TOKEN_CACHE_ENTRIES: '500',
       TESSERA_TOKEN_CACHE_MAX_AGE_MS: '250',
       TESSERA_INGRESS_PROCESSES: '2',
+      TESSERA_TRUSTED_PROXIES: '10.0.0.0/8',
+      TESSERA_PROXY_HEADER: 'Forwarded',
       TESSERA_DEMO: 'yes',
       TESSERA_LOG_LEVEL: 'debug',
     });
@@ -246,10 +251,30 @@ describe('loadSettings values', () => {
       ops: DEFAULTS.ops,
       tokenCache: { enabled: false, maxEntries: 500, maxAgeMs: 250 },
       ingressProcesses: 2,
+      proxies: { trusted: ['10.0.0.0/8'], header: 'forwarded' },
       upstream: DEFAULTS.upstream,
       demo: true,
       logLevel: 'debug',
     });
+  });
+
+  it('reads the trusted proxies, IPv4 and IPv6, separated by commas or spaces; one problem line per bad entry', () => {
+    expect(loadSettings({ ...BASE, TESSERA_TRUSTED_PROXIES: ' 10.0.0.0/8,192.0.2.1 ,\t2001:db8::/32 ::1, ' }).proxies).toStrictEqual({
+      trusted: ['10.0.0.0/8', '192.0.2.1', '2001:db8::/32', '::1'],
+      header: 'x-forwarded-for',
+    });
+    expect(
+      problemsOf({
+        ...BASE,
+        TESSERA_TRUSTED_PROXIES: '10.0.0.0/8, 10.0.0.300, 2001:db8::/129 proxy.local',
+        TESSERA_PROXY_HEADER: 'x-real-ip',
+      }),
+    ).toStrictEqual([
+      'TESSERA_TRUSTED_PROXIES: "10.0.0.300": expected an IPv4 or IPv6 address or CIDR (a.b.c.d/n, x:x::/n)',
+      'TESSERA_TRUSTED_PROXIES: "2001:db8::/129": expected an IPv4 or IPv6 address or CIDR (a.b.c.d/n, x:x::/n)',
+      'TESSERA_TRUSTED_PROXIES: "proxy.local": expected an IPv4 or IPv6 address or CIDR (a.b.c.d/n, x:x::/n)',
+      'TESSERA_PROXY_HEADER="x-real-ip": expected x-forwarded-for or forwarded',
+    ]);
   });
 
   it('refuses several ingress processes on port 0', () => {

@@ -2,6 +2,7 @@
  * Environment → typed, validated settings. Every bad value is reported, one line each, in a single
  * `ConfigError`; nothing reads `process.env` elsewhere.
  */
+import { PROXY_HEADERS, type ProxyHeader, parseCidr } from '@tessera/core';
 
 export interface Settings {
   readonly host: string;
@@ -54,6 +55,12 @@ export interface Settings {
   readonly tokenCache: { readonly enabled: boolean; readonly maxEntries: number; readonly maxAgeMs: number };
   /** Ingress processes sharing the port (SO_REUSEPORT); started by the first one. */
   readonly ingressProcesses: number;
+  /**
+   * The proxies whose word on the client address is taken (addresses and CIDRs, as given): only
+   * when the peer is one of them is `header` read, for its rightmost address that is not one of
+   * them. None (the default): the client is the peer, and no header is read.
+   */
+  readonly proxies: { readonly trusted: readonly string[]; readonly header: ProxyHeader };
   /**
    * Lazy migration: per dialect, the old system's login endpoint that decides the first login of a
    * user Tessera does not know (or one imported as pending), with a timeout and a circuit breaker.
@@ -182,6 +189,23 @@ function upstreamUrls(r: Reader): Settings['upstream']['urls'] {
   return urls;
 }
 
+/** TESSERA_TRUSTED_PROXIES (addresses and CIDRs, separated by commas or spaces) and TESSERA_PROXY_HEADER. */
+function proxies(r: Reader): Settings['proxies'] {
+  const trusted: string[] = [];
+  for (const entry of (r.raw('TESSERA_TRUSTED_PROXIES') ?? '').split(/[\s,]+/)) {
+    if (entry === '') continue;
+    if (parseCidr(entry) === null)
+      r.problems.push(`TESSERA_TRUSTED_PROXIES: ${JSON.stringify(entry)}: expected an IPv4 or IPv6 address or CIDR (a.b.c.d/n, x:x::/n)`);
+    else trusted.push(entry);
+  }
+  const header = r.string('TESSERA_PROXY_HEADER', 'x-forwarded-for').toLowerCase();
+  if (!(PROXY_HEADERS as readonly string[]).includes(header)) {
+    r.problems.push(`TESSERA_PROXY_HEADER=${JSON.stringify(header)}: expected x-forwarded-for or forwarded`);
+    return { trusted, header: 'x-forwarded-for' };
+  }
+  return { trusted, header: header as ProxyHeader };
+}
+
 /** Reads and validates settings. `REDIS_URL` and (for services) the JWT key are required. Throws `ConfigError`. */
 export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   const r = new Reader(env);
@@ -248,6 +272,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
       maxAgeMs: r.int('TESSERA_TOKEN_CACHE_MAX_AGE_MS', 5000, 1, 60_000),
     },
     ingressProcesses: r.int('TESSERA_INGRESS_PROCESSES', 1, 1, 256),
+    proxies: proxies(r),
     upstream: {
       urls: upstreamUrls(r),
       timeoutMs: r.int('TESSERA_UPSTREAM_TIMEOUT_MS', 3000, 50, 60_000),

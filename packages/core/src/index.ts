@@ -1,4 +1,5 @@
 export * from './body.ts';
+export * from './client-address.ts';
 export * from './dialects/dialect.ts';
 export { MOH_CODES, moh } from './dialects/moh.ts';
 export { NEHR_MESSAGES, nehr } from './dialects/nehr.ts';

@@ -1,4 +1,4 @@
-import { type Identifier, normaliseEmail, type UserRecord } from '@tessera/core';
+import { type Identifier, normaliseEmail, rateGroup, type UserRecord } from '@tessera/core';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
 import type { TesseraRedis } from './redis.ts';
@@ -13,7 +13,7 @@ export interface LockoutSettings {
   readonly growth: number;
   /** From the K-th lockout on, the lock is permanent (0: never). */
   readonly permanentAfter: number;
-  /** Login attempts per client address per rate window (0: no limit). */
+  /** Login attempts per client address (an IPv6 client: per /64) per rate window (0: no limit). */
   readonly rateLimit: number;
   readonly rateWindowMs: number;
 }
@@ -46,8 +46,9 @@ export class LoginGate {
   ) {}
 
   /**
-   * Opens an attempt: `reservation` names it for `finish`. `refusalEvent` (JSON) is appended to
-   * the outbox, with its outcome filled in, when the answer is locked or throttled.
+   * Opens an attempt: `reservation` names it for `finish`; the attempt counts against the rate
+   * bucket of `address`'s group (an IPv6 client's /64, see rateGroup). `refusalEvent` (JSON) is
+   * appended to the outbox, with its outcome filled in, when the answer is locked or throttled.
    */
   async begin(identifier: Identifier, address: string, firstTry: boolean, reservation: string, refusalEvent: string): Promise<BeginResult> {
     const id = identifierKey(identifier);
@@ -57,7 +58,7 @@ export class LoginGate {
       this.redis.beginLogin(
         this.keys.lockout(id),
         this.keys.reservations(id),
-        this.keys.rate(address),
+        this.keys.rate(rateGroup(address)),
         lookup,
         s.maxFailures,
         s.windowMs,

@@ -26,7 +26,7 @@ export interface KeyLayout {
   lockout(identifier: string): string;
   /** Verifications in flight for one identifier. */
   reservations(identifier: string): string;
-  /** Login attempts of one client address in the current rate window. */
+  /** Login attempts of one client address (an IPv6 /64, see rateGroup) in the current rate window. */
   rate(address: string): string;
   /** Locked identifiers, scored by the lock's end. */
   readonly lockouts: string;

@@ -1,19 +1,27 @@
-import type { HttpAnswer, RawRequest } from '@tessera/core';
+import type { HttpAnswer, RawRequest, TrustedProxies } from '@tessera/core';
 import { readLimited } from '@tessera/ingress/portable';
 
 /**
  * The Deno edge: converts Deno.serve's WHATWG Request into Tessera's RawRequest (reading at most
  * `limit` body bytes) and an HttpAnswer back into a Response. Nothing else is Deno-specific.
+ * `proxies`: whose word on the client address to take (null: the peer is the client); their header
+ * is read only when the peer is one of them (Headers.get joins its field lines).
  */
-export async function toRawRequest(req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>, limit: number): Promise<RawRequest> {
+export async function toRawRequest(
+  req: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  limit: number,
+  proxies: TrustedProxies | null = null,
+): Promise<RawRequest> {
   const url = new URL(req.url);
+  const peer = info.remoteAddr.hostname;
   const declared = Number(req.headers.get('content-length') ?? '0');
   return {
     method: req.method,
     path: url.pathname,
     contentType: req.headers.get('content-type') ?? '',
     body: declared > limit ? null : await readLimited(req.body, limit),
-    ip: info.remoteAddr.hostname,
+    ip: proxies === null ? peer : proxies.clientAddress(peer, (name) => req.headers.get(name)),
     userAgent: req.headers.get('user-agent') ?? '',
     authorization: req.headers.get('authorization') ?? '',
     requestId: req.headers.get('x-request-id') ?? '',

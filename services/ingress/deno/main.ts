@@ -1,12 +1,14 @@
 // Ingress on Deno: `npm run start:deno` (needs REDIS_URL and TESSERA_JWT_SIGNING_KEY).
 // The same handler as on Node; ioredis and @node-rs/argon2 load from node_modules.
 import { loadSettings } from '@tessera/config';
+import { trustedProxies } from '@tessera/core';
 import { createHandler, createLogger, INTERNAL_ERROR, openDeps } from '@tessera/ingress/portable';
 import { toRawRequest, toResponse } from './adapter.ts';
 
 const settings = loadSettings(Deno.env.toObject(), { cpus: navigator.hardwareConcurrency });
 const log = createLogger('ingress-deno', settings.logLevel, (line) => console.log(line.trimEnd()));
 const handle = createHandler(settings, await openDeps(settings, log, 'tessera-ingress-deno'));
+const proxies = trustedProxies(settings.proxies);
 Deno.serve(
   {
     port: settings.port,
@@ -17,5 +19,6 @@ Deno.serve(
       return toResponse(INTERNAL_ERROR);
     },
   },
-  async (req, info) => toResponse(await handle(await toRawRequest(req, info as Deno.ServeHandlerInfo<Deno.NetAddr>, settings.bodyLimit))),
+  async (req, info) =>
+    toResponse(await handle(await toRawRequest(req, info as Deno.ServeHandlerInfo<Deno.NetAddr>, settings.bodyLimit, proxies))),
 );

@@ -1,4 +1,5 @@
 import type { Settings } from '@tessera/config';
+import { trustedProxies } from '@tessera/core';
 import type { TesseraRedis } from '@tessera/store';
 import HyperExpress from 'hyper-express';
 import { readRequest, writeAnswer } from './adapter/hyper-express.ts';
@@ -29,11 +30,12 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
     },
   };
   const handle = createHandler(settings, { ...deps, ping: () => deps.redis.ping(), observer });
+  const proxies = trustedProxies(settings.proxies);
   server.get('/metrics', async (_req, res) => {
     res.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   server.any('/*', (req, res) => {
-    readRequest(req, res, settings.bodyLimit, (raw) => {
+    readRequest(req, res, settings.bodyLimit, proxies, (raw) => {
       const close = raw.body === null;
       // Nothing thrown here may escape: not into uWS's onData callback, not as an unhandled rejection.
       const fail = (err: unknown) => {

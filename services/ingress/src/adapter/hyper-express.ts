@@ -1,4 +1,4 @@
-import type { HttpAnswer, RawRequest } from '@tessera/core';
+import type { HttpAnswer, RawRequest, TrustedProxies } from '@tessera/core';
 import type { Request, Response } from 'hyper-express';
 
 /**
@@ -10,13 +10,28 @@ import type { Request, Response } from 'hyper-express';
  * (16 KiB and up), and it does not read chunked bodies at all. Must be called in the request's
  * first tick, before any await, as uWS requires of `onData`.
  */
-export function toRawRequest(req: Request, res: Response, limit: number): Promise<RawRequest> {
-  return new Promise((resolve) => readRequest(req, res, limit, resolve));
+export function toRawRequest(req: Request, res: Response, limit: number, proxies: TrustedProxies | null = null): Promise<RawRequest> {
+  return new Promise((resolve) => readRequest(req, res, limit, proxies, resolve));
 }
 
-/** As toRawRequest, calling `then` (at once when there is no body to read) instead of a promise. */
-export function readRequest(req: Request, res: Response, limit: number, then: (raw: RawRequest) => void): void {
+/**
+ * As toRawRequest, calling `then` (at once when there is no body to read) instead of a promise.
+ * `proxies`: whose word on the client address to take (null: the peer is the client).
+ */
+export function readRequest(
+  req: Request,
+  res: Response,
+  limit: number,
+  proxies: TrustedProxies | null,
+  then: (raw: RawRequest) => void,
+): void {
   const headers = req.headers;
+  // Behind trusted proxies the client is settled now: uWS's request, which alone holds every field
+  // line of a header (hyper-express keeps the last), is gone after this tick.
+  const ip =
+    proxies === null
+      ? undefined
+      : proxies.clientAddress(peerOf(req), (name) => (headers[name] === undefined ? null : fieldLines(req, name)));
   const length = headers['content-length'];
   const chunked = length === undefined && headers['transfer-encoding'] !== undefined;
   const declared = Number(length ?? '0');
@@ -24,15 +39,36 @@ export function readRequest(req: Request, res: Response, limit: number, then: (r
   // closed after the answer (see writeAnswer) instead of waiting for the rest of the upload.
   if (!chunked && declared > limit) {
     req.received = true;
-    then(new IncomingRequest(req, headers, null));
+    then(new IncomingRequest(req, headers, null, ip));
   } else if (!chunked && !(declared > 0)) {
-    then(new IncomingRequest(req, headers, EMPTY));
-  } else readBody(req, res, limit, (body) => then(new IncomingRequest(req, headers, body)));
+    then(new IncomingRequest(req, headers, EMPTY, ip));
+  } else readBody(req, res, limit, (body) => then(new IncomingRequest(req, headers, body, ip)));
+}
+
+/** The peer's address, or '' when the client went away before anyone asked. */
+function peerOf(req: Request): string {
+  try {
+    return req.ip;
+  } catch {
+    return '';
+  }
+}
+
+/** Every field line of a header, joined by commas (RFC 9110 §5.3). Only in the request's first tick. */
+function fieldLines(req: Request, name: string): string {
+  let value: string | null = null;
+  req.raw.forEach((key, line) => {
+    if (key === name) value = value === null ? line : `${value}, ${line}`;
+  });
+  return value ?? '';
 }
 
 const EMPTY = new Uint8Array(0);
 
-/** A RawRequest over hyper-express's request; the peer address is read only when asked for (logins, logs). */
+/**
+ * A RawRequest over hyper-express's request. Without trusted proxies the peer address is read only
+ * when asked for (logins, logs); with them, `ip` is the client address settled in the first tick.
+ */
 class IncomingRequest implements RawRequest {
   readonly method: string;
   readonly path: string;
@@ -46,7 +82,9 @@ class IncomingRequest implements RawRequest {
     private readonly req: Request,
     headers: Record<string, string | undefined>,
     readonly body: Uint8Array | null,
+    ip: string | undefined,
   ) {
+    this.#ip = ip;
     this.method = req.method;
     this.path = req.path;
     this.contentType = headers['content-type'] ?? '';
@@ -56,14 +94,7 @@ class IncomingRequest implements RawRequest {
   }
 
   get ip(): string {
-    if (this.#ip === undefined) {
-      try {
-        this.#ip = this.req.ip;
-      } catch {
-        // the client went away before anyone asked
-        this.#ip = '';
-      }
-    }
+    this.#ip ??= peerOf(this.req);
     return this.#ip;
   }
 }
