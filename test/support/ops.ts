@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { createLogger } from '@tessera/config/log';
 import { newRedisClient } from '@tessera/store';
 import { createOpsServer, createWorkerMetrics, type Pipeline, startPipeline } from '@tessera/worker';
 import type { Redis } from 'ioredis';
@@ -25,7 +26,7 @@ export async function startOps(stack: Stack, consumer: string): Promise<Ops> {
     },
     stack.redis,
     consumer,
-    () => {},
+    createLogger('worker', 'error', () => {}),
   );
   const metrics = createWorkerMetrics(stack.settings, stack.redis, pipeline.queue);
   const server: Server = createOpsServer({
