@@ -61,7 +61,8 @@ function consoleText(args: readonly unknown[]): string {
  * it writes is JSON: console calls of libraries (BullMQ warns about Redis settings that way, and
  * prints errors nobody listens to), Node's process warnings, and an uncaught exception or
  * unhandled rejection (logged as an error with its stack serialised, then exit 1, as Node does).
- * For a process's entry point only (tests keep their console).
+ * For a Node process's entry point only (tests keep their console), with a logger that does not
+ * itself write through console (the Deno ingress's does: it does not call this).
  */
 export function routeProcessOutput(log: Logger, exit: (code: number) => never = (code) => process.exit(code)): void {
   const route =
