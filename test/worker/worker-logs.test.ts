@@ -1,13 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@tessera/config/log';
+import { type Pipeline, startPipeline } from '@tessera/worker';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startRedisServer } from '../support/redis-source.ts';
-import { TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
+import { type Stack, startStack, TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'];
@@ -140,5 +143,52 @@ describe('worker logs while Redis stops and comes back', () => {
     expect(quiet.child.exitCode).toBe(0);
     const entries = expectJsonLines(quiet.lines);
     expect(entries.filter((e) => e.level !== 'error')).toStrictEqual([]);
+  });
+});
+
+describe('worker logs a failed event at warn while attempts remain', () => {
+  let stack: Stack;
+  let pipeline: Pipeline;
+  let dir: string;
+  const lines: string[] = [];
+  const connections: Redis[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-worker-logs-'));
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, '');
+    // the audit files cannot be written: every processing attempt fails (ENOTDIR)
+    stack = await startStack({ TESSERA_AUDIT_DIR: join(file, 'audit'), TESSERA_LOGIN_RATE_LIMIT: '0' });
+    const connect = () => {
+      const c = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+      connections.push(c);
+      return c;
+    };
+    pipeline = await startPipeline(
+      stack.settings,
+      connect,
+      stack.redis,
+      'log-test',
+      createLogger('worker', 'info', (l) => lines.push(l)),
+    );
+  });
+  afterAll(async () => {
+    await pipeline?.close();
+    for (const c of connections) c.disconnect();
+    await stack?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('with the error serialised into the line', async () => {
+    const res = await stack.post('/api/token/', JSON.stringify({ username: 'nobody', password: 'x' }), {
+      'content-type': 'application/json',
+    });
+    expect(res.status).toBe(401);
+    await until(async () => lines.some((l) => l.includes('event processing failed')), 'a failed attempt');
+    const entries = expectJsonLines(lines.map((text) => ({ stream: 'stdout' as const, text: text.trimEnd() })));
+    const failed = entries.filter((e) => e.msg.startsWith('event processing failed'));
+    expect(failed[0]).toMatchObject({ level: 'warn', msg: 'event processing failed; will retry', attempt: 1, attempts: 10 });
+    expect(failed[0]?.err).toMatchObject({ code: 'ENOTDIR' });
+    expect(String((failed[0]?.err as { stack?: string } | undefined)?.stack)).toContain('    at ');
   });
 });
