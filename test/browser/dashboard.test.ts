@@ -1,11 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { newRedisClient } from '@tessera/store';
-import { createOpsServer, createWorkerMetrics, type Pipeline, startPipeline } from '@tessera/worker';
-import type { Redis } from 'ioredis';
 import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockOut, type Ops, startOps } from '../support/ops.ts';
 import { freePort } from '../support/redis-source.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -15,36 +13,14 @@ const OPS = { username: 'ops', password: 'dashboard-test-password' };
 // The ops dashboard in Debian's Chromium, headless, driven by playwright-core (never a downloaded browser).
 describe('ops dashboard in a real browser', () => {
   let stack: Stack;
-  let pipeline: Pipeline;
-  let ops: Server;
+  let ops: Ops;
   let base: string;
   let browser: Browser;
-  const connections: Redis[] = [];
 
   beforeAll(async () => {
     stack = await startStack({ TESSERA_OPS_PASSWORD: OPS.password, TESSERA_LOGIN_RATE_LIMIT: '0' });
-    pipeline = await startPipeline(
-      stack.settings,
-      () => {
-        const c = newRedisClient(inject('redisUrl'), { maxRetriesPerRequest: null });
-        connections.push(c);
-        return c;
-      },
-      stack.redis,
-      'dashboard-test',
-      () => {},
-    );
-    const metrics = createWorkerMetrics(stack.settings, stack.redis, pipeline.queue);
-    ops = createOpsServer({
-      settings: stack.settings,
-      redis: stack.redis,
-      queue: pipeline.queue,
-      registry: metrics.registry,
-      isRunning: () => true,
-    });
-    const port = await freePort();
-    await new Promise<void>((r) => ops.listen(port, '127.0.0.1', r));
-    base = `http://127.0.0.1:${port}`;
+    ops = await startOps(stack, 'dashboard-test');
+    base = ops.base;
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -53,9 +29,7 @@ describe('ops dashboard in a real browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    ops?.close();
-    await pipeline?.close();
-    for (const c of connections) c.disconnect();
+    await ops?.close();
     await stack?.close();
   });
 
@@ -79,11 +53,7 @@ describe('ops dashboard in a real browser', () => {
     await page.locator(`#events div[data-identifier="u:${probe}"]`).waitFor({ timeout: 2000 });
     expect(Date.now() - sent).toBeLessThan(2000);
 
-    for (let i = 0; i < 5; i++) {
-      await stack.post('/nehrapi/login/getToken', JSON.stringify({ username: 'someone.example', password: 'wrong' }), {
-        'content-type': 'application/json',
-      });
-    }
+    await lockOut(stack, 'someone.example');
     const unlock = page.locator('button.unlock[data-id="u:someone.example"]');
     await unlock.waitFor({ timeout: 5000 });
     expect(await page.locator('#lockcount').textContent()).toBe('1');
@@ -101,5 +71,45 @@ describe('ops dashboard in a real browser', () => {
     );
     expect(ok.status).toBe(200);
     await context.close();
+  }, 60_000);
+
+  it("a page on another site cannot unlock through a logged-in operator's browser (form post, no-cors fetch)", async () => {
+    await lockOut(stack, 'someone.example');
+    const locked = async () => (await stack.gate.locked()).some((l) => l.identifier === 'u:someone.example');
+    expect(await locked()).toBe(true);
+    // The attack: a text/plain form whose body is JSON, and a no-cors fetch (neither needs a CORS preflight).
+    const attack = `<!doctype html><form method="POST" action="${base}/api/unlock" enctype="text/plain">
+<input name='{"identifier":"u:someone.example","x":"' value='"}'></form>
+<script>
+fetch('${base}/api/unlock', { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' },
+  body: JSON.stringify({ identifier: 'u:someone.example' }) }).finally(() => document.forms[0].submit());
+</script>`;
+    const evil: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(attack);
+    });
+    const evilPort = await freePort();
+    await new Promise<void>((r) => evil.listen(evilPort, '127.0.0.1', r));
+    const seen: number[] = [];
+    const context = await browser.newContext({ httpCredentials: OPS });
+    try {
+      // the operator is logged in to the dashboard...
+      const dashboard = await context.newPage();
+      await dashboard.goto(`${base}/dashboard`);
+      // ...and opens the other site (localhost, not 127.0.0.1: another site) in a second tab
+      const page = await context.newPage();
+      page.on('response', (r) => {
+        if (r.url() === `${base}/api/unlock`) seen.push(r.status());
+      });
+      const submitted = page.waitForURL(`${base}/api/unlock`, { timeout: 10_000 });
+      await page.goto(`http://localhost:${evilPort}/`);
+      await submitted;
+      expect(seen).toContain(403);
+      expect(seen).not.toContain(200);
+      expect(await locked()).toBe(true);
+    } finally {
+      await context.close();
+      evil.close();
+    }
   }, 60_000);
 });

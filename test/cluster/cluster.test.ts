@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { createLogger } from '@tessera/config/log';
 import type { AuditEvent } from '@tessera/events';
 import { newRedisClient } from '@tessera/store';
 import { type Pipeline, startPipeline } from '@tessera/worker';
@@ -52,7 +53,7 @@ describe('on Redis Cluster', () => {
       },
       stack.redis,
       'cluster-test',
-      () => {},
+      createLogger('worker', 'error', () => {}),
     );
   }, 120_000);
 

@@ -330,6 +330,20 @@ describe('bad input on every login route', () => {
       },
     );
 
+    // Nesting deeper than 64 levels is malformed JSON (packages/core/src/body.ts, MAX_JSON_DEPTH).
+    it.each([
+      ['16,000 unclosed [', '['.repeat(16_000), 'line 1 column 65 (char 64)'],
+      ['8,000 [ closed', `${'['.repeat(8000)}${']'.repeat(8000)}`, 'line 1 column 65 (char 64)'],
+      ['2,000 objects in objects', `${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}`, 'line 1 column 321 (char 320)'],
+    ])('JSON nested too deep: %s', async (_, text, where) => {
+      const reply = await send(stack.base, r.path, { body: text, contentType: 'application/json' });
+      const want =
+        r.dialect === 'simplejwt'
+          ? sj(400, { detail: `JSON parse error - Nesting deeper than 64 levels: ${where}` })
+          : bodyAnswer(r, 'unparseable');
+      expectWant(reply, want);
+    });
+
     it.each([
       ['[1,2]', 'list'],
       ['[]', 'list'],

@@ -43,29 +43,33 @@ export async function waitForPing(url: string, timeoutMs: number): Promise<void>
   }
 }
 
-/** Starts a private redis-server on a free loopback port, data in a temporary folder. */
+/**
+ * Starts a private redis-server on a free loopback port (or on `port`, to start one again where a
+ * stopped one was), data in a temporary folder.
+ */
 export async function startRedisServer(
   extraArgs: readonly string[] = [],
+  port?: number,
 ): Promise<RedisSource & { readonly port: number; readonly child: ChildProcess }> {
   if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) {
     throw new Error(
       'no Redis for the tests: REDIS_URL is unset, no Docker engine answers, and redis-server is not installed (apt-get install -y redis-server)',
     );
   }
-  const port = await freePort();
+  const at = port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs],
+    ['--port', String(at), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs],
     {
       stdio: 'ignore',
     },
   );
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://127.0.0.1:${at}`;
   await waitForPing(url, 10_000);
   return {
     url,
-    port,
+    port: at,
     child,
     kind: 'redis-server',
     stop: async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger } from '@tessera/config/log';
 import { AUDIT_EVENT_SCHEMA, type AuditEvent, auditStreamKey, consumeAudit, EVENT_TYPES } from '@tessera/events';
 import { createProcessor, type Pipeline, startPipeline } from '@tessera/worker';
 import { Redis } from 'ioredis';
@@ -43,6 +44,9 @@ function expectSchemaValid(e: AuditEvent): void {
   expect(EVENT_TYPES).toContain(e.type);
 }
 
+/** The worker's log lines are not under test here. */
+const SILENT = createLogger('worker', 'error', () => {});
+
 describe('worker: outbox → BullMQ → audit stream and NDJSON files', () => {
   let stack: Stack;
   let pipeline: Pipeline;
@@ -63,7 +67,7 @@ describe('worker: outbox → BullMQ → audit stream and NDJSON files', () => {
       TESSERA_LOCKOUT_PERMANENT_AFTER: '2',
       TESSERA_LOGIN_RATE_LIMIT: '0',
     });
-    pipeline = await startPipeline(stack.settings, connect, stack.redis, 'test-worker', () => {});
+    pipeline = await startPipeline(stack.settings, connect, stack.redis, 'test-worker', SILENT);
   });
   afterAll(async () => {
     await pipeline.close();
@@ -145,7 +149,7 @@ describe('worker: outbox → BullMQ → audit stream and NDJSON files', () => {
   });
 
   it('duplicate deliveries are harmless: one stream entry and one file line per event id', async () => {
-    const process = createProcessor(stack.settings, stack.redis, () => {});
+    const process = createProcessor(stack.settings, stack.redis, SILENT);
     const [event] = (await streamEvents(stack)).slice(-1) as [AuditEvent];
     const count = async () => (await streamEvents(stack)).filter((e) => e.id === event.id).length;
     const lines = () =>

@@ -134,5 +134,5 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
       "1: the upstreams of different old systems (the ministry's moh/nehr, SimpleJWT, PEB) name the same people by the same username (without it, only one system's may be set: the first to vouch for a name would own it)",
   },
   { name: 'TESSERA_DEMO', default: '0', meaning: '1: seed the demo users of the documents on start' },
-  { name: 'TESSERA_LOG_LEVEL', default: 'info', meaning: 'debug, info, warn or error' },
+  { name: 'TESSERA_LOG_LEVEL', default: 'info', meaning: 'level of the JSON log lines of ingress and worker: debug, info, warn or error' },
 ];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytes, concat, FORM_CT, JSON_CT, multipart } from '../test/fixtures.ts';
-import { ACCEPTED_MEDIA_TYPES, decodeBody, decodeMultipart, jsonErrorDetail, parseContentType } from './body.ts';
+import { ACCEPTED_MEDIA_TYPES, decodeBody, decodeMultipart, jsonErrorDetail, MAX_JSON_DEPTH, parseContentType } from './body.ts';
 
 const LIMIT = 16 * 1024;
 const MALFORMED_MULTIPART = { ok: false, problem: { reason: 'bad_encoding', detail: 'malformed multipart body' } };
@@ -363,5 +363,59 @@ describe('jsonErrorDetail', () => {
     expect(detail.includes('hunter2')).toBe(false);
     const r = decodeBody('application/json', new TextEncoder().encode('{"password":hunter2}'), 1024);
     expect(r).toStrictEqual({ ok: false, problem: { reason: 'bad_json', detail: 'Expecting value: line 1 column 13 (char 12)' } });
+  });
+});
+
+describe('decodeBody: JSON nested deeper than MAX_JSON_DEPTH', () => {
+  const TOO_DEEP = `Nesting deeper than ${MAX_JSON_DEPTH} levels: line 1 column ${MAX_JSON_DEPTH + 1} (char ${MAX_JSON_DEPTH})`;
+  const decode = (text: string) => decodeBody('application/json', bytes(text), LIMIT);
+  const tooDeep = (detail = TOO_DEEP) => ({ ok: false, problem: { reason: 'bad_json', detail } });
+
+  it('is 64 levels: a login body is 1', () => {
+    expect(MAX_JSON_DEPTH).toBe(64);
+  });
+
+  it("refuses 16,000 unclosed [ as malformed JSON in the json module's words, never the runtime's", () => {
+    const r = decode('['.repeat(16_000));
+    expect(r).toStrictEqual(tooDeep());
+    expect(JSON.stringify(r).includes('call stack')).toBe(false);
+  });
+
+  it('refuses deep documents that JSON.parse would accept: arrays, objects, mixed', () => {
+    expect(decode(`${'['.repeat(8000)}${']'.repeat(8000)}`)).toStrictEqual(tooDeep());
+    expect(decode(`${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}`)).toStrictEqual(
+      tooDeep(`Nesting deeper than ${MAX_JSON_DEPTH} levels: line 1 column ${5 * MAX_JSON_DEPTH + 1} (char ${5 * MAX_JSON_DEPTH})`),
+    );
+    expect(decode(`{"username":"u","x":${'[{"a":'.repeat(100)}`)).toStrictEqual(
+      tooDeep(`Nesting deeper than ${MAX_JSON_DEPTH} levels: line 1 column 208 (char 207)`),
+    );
+  });
+
+  it('accepts exactly 64 levels', () => {
+    const deepest = `${'['.repeat(MAX_JSON_DEPTH - 1)}1${']'.repeat(MAX_JSON_DEPTH - 1)}`;
+    expect(decode(`{"username":"u","password":"p","x":${deepest}}`).ok).toBe(true);
+    expect(decode(`${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`)).toStrictEqual({
+      ok: false,
+      problem: { reason: 'not_object', detail: 'list' },
+    });
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    const f = fieldsOf('application/json', bytes(JSON.stringify({ username: 'u', password: `\\"${'['.repeat(5000)}{` })));
+    expect(f.password).toBe(`\\"${'['.repeat(5000)}{`);
+  });
+
+  it('reports an error that comes before the depth limit first, as a parser reading left to right does', () => {
+    expect(decode(`[1 2${'['.repeat(200)}`)).toStrictEqual(tooDeep("Expecting ',' delimiter: line 1 column 4 (char 3)"));
+    expect(decode(`\n${'['.repeat(200)}`)).toStrictEqual(
+      tooDeep(`Nesting deeper than ${MAX_JSON_DEPTH} levels: line 2 column ${MAX_JSON_DEPTH + 1} (char ${MAX_JSON_DEPTH + 1})`),
+    );
+  });
+
+  it('jsonErrorDetail words a deep text without running out of stack, however deep', () => {
+    expect(jsonErrorDetail('['.repeat(1_000_000))).toBe(TOO_DEEP);
+    expect(jsonErrorDetail('{"a":'.repeat(200_000))).toBe(
+      `Nesting deeper than ${MAX_JSON_DEPTH} levels: line 1 column ${5 * MAX_JSON_DEPTH + 1} (char ${5 * MAX_JSON_DEPTH})`,
+    );
   });
 });

@@ -83,11 +83,44 @@ export function decodeBody(contentTypeHeader: string, body: Uint8Array | null, l
   }
 }
 
+/**
+ * The deepest JSON body accepted: arrays and objects nested at most this many levels (a login body
+ * is 1). Deeper is malformed JSON ("Nesting deeper than 64 levels: line 1 column 65 (char 64)"),
+ * refused before `JSON.parse`, so no code after the decoder ever walks a deeper value.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether a JSON text opens more than `max` arrays or objects at once: one linear pass that skips
+ * strings (and the escapes in them), no recursion. Exact for valid JSON; for invalid JSON only a
+ * hint, since `jsonErrorDetail` then finds the first problem in order.
+ */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: up to the next quote that no backslash escapes
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 function decodeJson(body: Uint8Array): BodyResult {
   // Django REST framework treats an empty body as no data at all (its "required" answers).
   if (body.byteLength === 0) return { ok: true, fields: {} };
   const text = decodeUtf8(body);
   if (text === null) return { ok: false, problem: { reason: 'bad_json', detail: "'utf-8' codec can't decode the body" } };
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return { ok: false, problem: { reason: 'bad_json', detail: jsonErrorDetail(text) } };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -101,17 +134,24 @@ function decodeJson(body: Uint8Array): BodyResult {
   return { ok: true, fields: value as Fields };
 }
 
+/** What `jsonErrorDetail` throws to report a problem; anything else thrown is not worded. */
+class JsonTextError extends Error {}
+
 /**
  * Where and why a JSON text is invalid, worded as Python's json module (which DRF quotes):
  * "Expecting value: line 1 column 1 (char 0)". Never echoes the input. Positions are in UTF-16
  * code units, which equal Python's for the ASCII texts that such errors nearly always are.
+ *
+ * An array or object opened deeper than `MAX_JSON_DEPTH` is an error of its own, "Nesting deeper
+ * than 64 levels" at that bracket, in the same form. Python's parser would fail there with a
+ * RecursionError (which DRF does not catch: a 500); this reader recurses at most that deep.
  */
 export function jsonErrorDetail(text: string): string {
   let i = 0;
   const fail = (msg: string, at: number): never => {
     const before = text.slice(0, at);
     const line = before.split('\n').length;
-    throw new Error(`${msg}: line ${line} column ${at - before.lastIndexOf('\n')} (char ${at})`);
+    throw new JsonTextError(`${msg}: line ${line} column ${at - before.lastIndexOf('\n')} (char ${at})`);
   };
   const ws = () => {
     while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
@@ -126,13 +166,14 @@ export function jsonErrorDetail(text: string): string {
     if (i >= text.length) fail('Unterminated string starting at', start);
     i++;
   };
-  const value = (): void => {
+  const value = (depth: number): void => {
     ws();
     const c = text[i];
     if (c === '"') {
       string();
       return;
     }
+    if ((c === '{' || c === '[') && depth === MAX_JSON_DEPTH) fail(`Nesting deeper than ${MAX_JSON_DEPTH} levels`, i);
     if (c === '{') {
       i++;
       ws();
@@ -147,7 +188,7 @@ export function jsonErrorDetail(text: string): string {
         ws();
         if (text[i] !== ':') fail("Expecting ':' delimiter", i);
         i++;
-        value();
+        value(depth + 1);
         ws();
         if (text[i] === '}') {
           i++;
@@ -165,7 +206,7 @@ export function jsonErrorDetail(text: string): string {
         return;
       }
       for (;;) {
-        value();
+        value(depth + 1);
         ws();
         if (text[i] === ']') {
           i++;
@@ -186,12 +227,13 @@ export function jsonErrorDetail(text: string): string {
     i += (num as RegExpExecArray)[0].length;
   };
   try {
-    value();
+    value(0);
     ws();
     if (i < text.length) fail('Extra data', i);
     return 'Invalid JSON';
   } catch (err) {
-    return (err as Error).message;
+    // only this reader's own words: never a runtime's message (V8's quote the input)
+    return err instanceof JsonTextError ? err.message : 'Invalid JSON';
   }
 }
 

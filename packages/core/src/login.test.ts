@@ -1,7 +1,7 @@
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { bytes, FORM_CT, HASH, LEGACY_HASH, MemoryPorts, makeUser, NOW, PASSWORD, POLICY, request, unavailable } from '../test/fixtures.ts';
-import type { Dialect } from './dialects/dialect.ts';
+import { type Dialect, jsonAnswer } from './dialects/dialect.ts';
 import { moh } from './dialects/moh.ts';
 import { nehr } from './dialects/nehr.ts';
 import { createPeb } from './dialects/peb.ts';
@@ -344,6 +344,22 @@ describe('handleLogin', () => {
     expect(await handleLogin(nehr, req({ method: 'OPTIONS' }), new MemoryPorts(), POLICY)).toStrictEqual(
       nehr.render({ kind: 'method_not_allowed', method: 'OPTIONS', allow: ['POST'] }),
     );
+  });
+
+  it("answers 16,000 nested [ as any other malformed JSON, in each dialect's words", async () => {
+    const deep = req({ body: bytes('['.repeat(16_000)) });
+    const malformed = req({ body: bytes('{"username":') });
+    for (const dialect of DIALECTS) {
+      const a = await handleLogin(dialect, deep, new MemoryPorts(), POLICY);
+      expect(a.body.includes('call stack')).toBe(false);
+      if (dialect === simplejwt) {
+        expect(a).toStrictEqual(
+          jsonAnswer(400, { detail: 'JSON parse error - Nesting deeper than 64 levels: line 1 column 65 (char 64)' }),
+        );
+      } else {
+        expect(a).toStrictEqual(await handleLogin(dialect, malformed, new MemoryPorts(), POLICY));
+      }
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { TesseraError, UnavailableError } from '@tessera/core';
+import { isUnavailable, TesseraError, UnavailableError } from '@tessera/core';
 import { ReplyError } from 'ioredis';
 
 /**
@@ -18,4 +18,38 @@ export async function guarded<T>(op: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw storeError(err);
   }
+}
+
+/** Socket errors that mean the server cannot be reached now. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+]);
+
+/** What ioredis rejects commands with while it has no connection (plain Errors, told apart by message). */
+const IOREDIS_OFFLINE = new Set([
+  'Connection is closed.',
+  "Stream isn't writeable and enableOfflineQueue options is false",
+  'Command timed out',
+]);
+
+/**
+ * Whether an error only says that Redis cannot be reached now (refused, reset, closed, timed out,
+ * out of retries): an outage, expected and passing, not a bug. Stricter than `storeError`, which
+ * may assume that anything a Redis command throws is about Redis; this one is for code that also
+ * does other things (files, parsing), where anything else is a real error.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (isUnavailable(err)) return true;
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError') return true;
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && NETWORK_CODES.has(code)) || IOREDIS_OFFLINE.has(err.message);
 }

@@ -1,5 +1,5 @@
 export { ClientExistsError, type ClientInfo, ClientRepository, validClientId } from './clients.ts';
-export { guarded, storeError } from './errors.ts';
+export { guarded, isRedisUnavailable, storeError } from './errors.ts';
 export { type BeginResult, identifierKey, type LockoutSettings, LoginGate } from './gate.ts';
 export { tokenHash } from './hash.ts';
 export { type KeyLayout, keyLayout } from './keys.ts';

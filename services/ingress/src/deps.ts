@@ -1,4 +1,5 @@
 import type { Settings } from '@tessera/config';
+import type { Logger } from '@tessera/config/log';
 import { TokenCache } from '@tessera/core';
 import { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import {
@@ -14,7 +15,6 @@ import {
   UserRepository,
 } from '@tessera/store';
 import type { HandlerDeps } from './handler.ts';
-import type { Logger } from './log.ts';
 import { Upstreams } from './upstream.ts';
 
 export interface OpenDeps extends HandlerDeps {

@@ -1,24 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { settingsOrExit } from '@tessera/config';
+import { type Settings, settingsOrExit } from '@tessera/config';
+import { createLogger, type Logger, routeProcessOutput } from '@tessera/config/log';
 import { createServer, listen } from './app.ts';
 import { openDeps } from './deps.ts';
-import { createLogger, type Logger } from './log.ts';
 import { assertNativeUws } from './uws-check.ts';
 
 /** Set in the processes the first one starts (TESSERA_INGRESS_PROCESSES > 1). */
 const SIBLING = 'TESSERA_INGRESS_SIBLING';
 
-/** Ingress process entry: settings, native uWS check, Redis, then the server. */
-async function main(): Promise<void> {
-  const settings = settingsOrExit(
-    'ingress',
-    process.env,
-    (t) => process.stderr.write(t),
-    (c) => process.exit(c),
-    { cpus: availableParallelism() },
-  );
-  const log = createLogger('ingress', settings.logLevel);
+/** Ingress process entry: native uWS check, Redis, then the server. */
+async function main(settings: Settings, log: Logger): Promise<void> {
   try {
     assertNativeUws();
   } catch (err) {
@@ -110,7 +102,17 @@ function startSiblings(count: number, log: Logger, giveUp: () => void): { stop()
   };
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`tessera ingress: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+// Bad settings are reported before any logger exists (its level is one of them): plain lines on stderr.
+const settings = settingsOrExit(
+  'ingress',
+  process.env,
+  (t) => process.stderr.write(t),
+  (c) => process.exit(c),
+  { cpus: availableParallelism() },
+);
+const log = createLogger('ingress', settings.logLevel);
+routeProcessOutput(log);
+main(settings, log).catch((err: unknown) => {
+  log.error('ingress failed to start', { err });
   process.exit(1);
 });

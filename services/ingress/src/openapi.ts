@@ -409,9 +409,12 @@ const VIEWS: Readonly<Record<JwtAction, readonly [name: string, docstring: strin
   ],
 };
 
-/** Python's json module messages, as DRF quotes them ("JSON parse error - ..."); never the body. */
+/**
+ * Python's json module messages, as DRF quotes them ("JSON parse error - ..."), and in the same
+ * form Tessera's nesting limit (64 levels, `MAX_JSON_DEPTH` in core); never the body.
+ */
 const JSON_PARSE_DETAIL =
-  "^JSON parse error - (?:(?:Expecting value|Expecting property name enclosed in double quotes|Expecting ':' delimiter|Expecting ',' delimiter|Extra data|Invalid control character at|Unterminated string starting at): line \\d+ column \\d+ \\(char \\d+\\)|'utf-8' codec can't decode the body|Invalid JSON)$";
+  "^JSON parse error - (?:(?:Expecting value|Expecting property name enclosed in double quotes|Expecting ':' delimiter|Expecting ',' delimiter|Extra data|Invalid control character at|Unterminated string starting at|Nesting deeper than 64 levels): line \\d+ column \\d+ \\(char \\d+\\)|'utf-8' codec can't decode the body|Invalid JSON)$";
 
 function drfDetail(detail: JsonSchema): JsonSchema {
   return narrowed('DrfDetail', { properties: { detail } });
@@ -902,7 +905,7 @@ export const OPENAPI: OpenApiDocument = {
     description: [
       'Token service speaking four existing login APIs on one user store and one token store: the ministry v2 envelope (`moh`, document 000), its NEHR variant (`nehr`, document 001), Django SimpleJWT (`simplejwt`, document 002) and the PEB API (`peb`, document 003), plus RFC 7662 introspection and RFC 7009 revocation.',
       '',
-      'Body rules of every token route: bodies are `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data`, UTF-8 (a `charset` other than UTF-8 is an unsupported media type), at most TESSERA_BODY_LIMIT bytes (16 KiB; bigger bodies are refused unread). An empty body, whatever its content type, is a body without fields: the answer is the dialect\'s "field missing" answer. In urlencoded bodies the last repetition of a field wins, and bytes that are not UTF-8 decode leniently (U+FFFD), as Django\'s QueryDict does; a multipart file part where a text field is expected counts as a value of the wrong type.',
+      'Body rules of every token route: bodies are `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data`, UTF-8 (a `charset` other than UTF-8 is an unsupported media type), at most TESSERA_BODY_LIMIT bytes (16 KiB; bigger bodies are refused unread). An empty body, whatever its content type, is a body without fields: the answer is the dialect\'s "field missing" answer. JSON nested deeper than 64 levels (arrays and objects; a login body is 1) is malformed JSON, refused before it is parsed. In urlencoded bodies the last repetition of a field wins, and bytes that are not UTF-8 decode leniently (U+FFFD), as Django\'s QueryDict does; a multipart file part where a text field is expected counts as a value of the wrong type.',
       '',
       'Answers of every token route: every answer is JSON with `Cache-Control: no-store` and `Pragma: no-cache`; an unknown user, a wrong password and a disabled user get byte-identical answers after the same argon2 work; every outcome (success, bad credentials, locked, throttled, malformed, unavailable, unexpected error) has a documented answer in the dialect, never an HTML page or a dropped connection. A path that is no route answers the JSON 404 `{"error":"not_found","message":"No such route."}`; the query string never changes the route.',
       '',
@@ -1027,7 +1030,8 @@ export const OPENAPI: OpenApiDocument = {
         ...drfDetail({
           anyOf: [{ type: 'string', pattern: JSON_PARSE_DETAIL }, constant('Multipart form parse error - malformed multipart body')],
         }),
-        description: "DRF's answer to a body that does not parse; Python's json module message, never the body itself.",
+        description:
+          "DRF's answer to a body that does not parse; Python's json module message, never the body itself. JSON nested deeper than 64 levels gets `Nesting deeper than 64 levels: line L column C (char N)` at its 65th opening bracket, in the same form (Python would raise a RecursionError there, which DRF leaves uncaught).",
       },
       DrfNonFieldErrors: closed({ non_field_errors: { type: 'array', minItems: 1, maxItems: 1, items: { type: 'string' } } }),
       DrfOptions: closed({

@@ -1,5 +1,6 @@
 // What a non-Node runtime adapter needs, without loading hyper-express (uWebSockets.js).
+
+export { createLogger, type Logger } from '@tessera/config/log';
 export { type OpenDeps, openDeps } from './deps.ts';
 export { createHandler, type Handler, type HandlerDeps, INTERNAL_ERROR, NOT_FOUND } from './handler.ts';
-export { createLogger, type Logger } from './log.ts';
 export { readLimited } from './read-limited.ts';

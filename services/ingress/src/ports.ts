@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Settings } from '@tessera/config';
+import type { Logger } from '@tessera/config/log';
 import type {
   Identifier,
   LoginCommand,
@@ -26,7 +27,6 @@ import {
   tokenHash,
   type UserRepository,
 } from '@tessera/store';
-import type { Logger } from './log.ts';
 import type { Upstreams } from './upstream.ts';
 
 export interface Deps {

@@ -1,4 +1,5 @@
 import type { Settings } from '@tessera/config';
+import type { Logger } from '@tessera/config/log';
 import {
   type Dialect,
   type DialectName,
@@ -10,7 +11,6 @@ import {
   type UpstreamVerdict,
 } from '@tessera/core';
 import CircuitBreaker from 'opossum';
-import type { Logger } from './log.ts';
 import { readLimited } from './read-limited.ts';
 
 /** The most of an upstream answer read: a login answer is a few hundred bytes. */

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
-import { settingsOrExit } from '@tessera/config';
+import { type Settings, settingsOrExit } from '@tessera/config';
+import { createLogger, type Logger, routeProcessOutput } from '@tessera/config/log';
 import { connectRedis, newRedisClient } from '@tessera/store';
+import { failureFields } from './failures.ts';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
 import { createOpsServer } from './ops.ts';
 import { startPipeline } from './pipeline.ts';
@@ -9,19 +11,13 @@ import { startPipeline } from './pipeline.ts';
  * Worker process: drains the outbox into BullMQ and processes events (lockout escalation, audit
  * stream, NDJSON files); answers /healthz on the ops port.
  */
-async function main(): Promise<void> {
-  const settings = settingsOrExit(
-    'worker',
-    process.env,
-    (t) => process.stderr.write(t),
-    (c) => process.exit(c),
-  );
-  const log = (msg: string, fields: Record<string, unknown> = {}) =>
-    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', service: 'worker', msg, ...fields })}\n`);
+async function main(settings: Settings, log: Logger): Promise<void> {
   const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: 10_000, connectionName: 'tessera-worker' });
   // BullMQ and the drainer block: their connections wait forever and never give up a command.
   const connect = () => {
     const c = newRedisClient(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tessera-worker-queue' });
+    // BullMQ passes its connections' errors on to the queue and the worker, which log them; the
+    // drainer's commands wait until the connection is back
     c.on('error', () => {});
     return c;
   };
@@ -36,13 +32,13 @@ async function main(): Promise<void> {
     isRunning: () => pipeline.worker.isRunning(),
   });
   await new Promise<void>((resolve) => health.listen(settings.opsPort, settings.host, resolve));
-  log('worker running', {
+  log.info('worker running', {
     opsPort: settings.opsPort,
     pid: process.pid,
     dashboard: settings.ops.password === '' ? 'off (no TESSERA_OPS_PASSWORD)' : `http://${settings.host}:${settings.opsPort}/dashboard`,
   });
   const stop = async (signal: string) => {
-    log('worker stopping', { signal });
+    log.info('worker stopping', { signal });
     health.close();
     await pipeline.close();
     redis.disconnect();
@@ -52,7 +48,16 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`tessera worker: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+// Bad settings are reported before any logger exists (its level is one of them): plain lines on stderr.
+const settings = settingsOrExit(
+  'worker',
+  process.env,
+  (t) => process.stderr.write(t),
+  (c) => process.exit(c),
+);
+const log = createLogger('worker', settings.logLevel);
+routeProcessOutput(log);
+main(settings, log).catch((err: unknown) => {
+  log.error('worker failed to start', failureFields(err));
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Settings } from '@tessera/config';
+import { parseContentType } from '@tessera/core';
 import { auditStreamKey, newEvent } from '@tessera/events';
 import { identifierKey, keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
 import type { Queue } from 'bullmq';
@@ -35,6 +36,30 @@ function authorized(req: IncomingMessage, settings: Settings): boolean {
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * Whether a request comes from a page of this server, or from no page at all. A browser names the
+ * page's origin in `Origin` (on every POST) and, in `Sec-Fetch-Site`, how it relates to the target;
+ * either, when present, must say "this server": `Origin` equal to this server's own origin (the
+ * `Host` it was reached by, over http, or the scheme a TLS proxy gives in `X-Forwarded-Proto`, a
+ * header no page can add to a cross-site request without a CORS preflight, which this server never
+ * grants), `Sec-Fetch-Site` `same-origin` or `none` (typed in by the user). Without either (curl
+ * and other non-browser clients) the request is allowed: HTTP Basic still guards it.
+ */
+function sameOrigin(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  const host = req.headers.host;
+  if (host === undefined) return false;
+  const proto = (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim().toLowerCase();
+  try {
+    return new URL(origin).origin === new URL(`${proto === 'https' ? 'https' : 'http'}://${host}`).origin;
+  } catch {
+    return false;
+  }
 }
 
 async function readJson(req: IncomingMessage, limit = 4096): Promise<unknown> {
@@ -123,12 +148,18 @@ export function createOpsServer(deps: OpsDeps): Server {
       })();
       return;
     }
-    // POST /api/unlock {"identifier": "u:alice" | "alice" | "alice@example.com"}
+    // POST /api/unlock {"identifier": "u:alice" | "alice" | "alice@example.com"}: a change of state,
+    // so only JSON (a page elsewhere can post forms and text/plain without a CORS preflight, not
+    // JSON) and only from this server's own pages (cross-site request forgery against an operator
+    // whose browser holds the Basic credential)
     if (req.method !== 'POST') {
       res.writeHead(405, { allow: 'POST' });
       res.end();
       return;
     }
+    if (!sameOrigin(req)) return json(res, 403, { error: 'cross-origin request refused: use the dashboard on this server' });
+    if (parseContentType(req.headers['content-type'] ?? '').mediaType !== 'application/json')
+      return json(res, 415, { error: 'unsupported media type: send application/json' });
     readJson(req).then(
       async (body) => {
         const raw = (body as { identifier?: unknown }).identifier;

@@ -1,15 +1,15 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '@tessera/config';
+import type { Logger } from '@tessera/config/log';
 import { AUDIT_QUEUE, type AuditEvent, auditStreamKey, outboxKey, queuePrefix } from '@tessera/events';
 import { keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { failureFields, logFailure } from './failures.ts';
 
 /** How long the audit sinks remember an event id to drop duplicate deliveries, s. */
 const SEEN_TTL_S = 7 * 86_400;
-
-export type PipelineLog = (msg: string, fields?: Record<string, unknown>) => void;
 
 /** The day file of an event: `audit-YYYY-MM-DD.ndjson` (UTC), so files rotate daily. */
 export function auditFile(dir: string, event: AuditEvent): string {
@@ -20,7 +20,7 @@ export function auditFile(dir: string, event: AuditEvent): string {
  * The worker's processing of one event, idempotent by event id: lockout escalation, the capped
  * audit stream (any number of consumer groups read it), and the daily NDJSON file.
  */
-export function createProcessor(settings: Settings, redis: TesseraRedis, log: PipelineLog, onProcessed?: (type: string) => void) {
+export function createProcessor(settings: Settings, redis: TesseraRedis, log: Logger, onProcessed?: (type: string) => void) {
   const keys = keyLayout(settings.redisPrefix);
   const gate = new LoginGate(redis, keys, settings.lockout);
   const stream = auditStreamKey(settings.redisPrefix);
@@ -28,7 +28,8 @@ export function createProcessor(settings: Settings, redis: TesseraRedis, log: Pi
   return async (event: AuditEvent): Promise<void> => {
     if (event.type === 'lockout.engaged' && event.identifier !== undefined && event.until !== undefined && event.count !== undefined) {
       const until = await gate.escalate(event.identifier, event.count, event.until - settings.lockout.lockMs);
-      if (until === -1) log('lockout made permanent', { identifier: event.identifier, count: event.count });
+      // a warning: it lasts until an operator unlocks it
+      if (until === -1) log.warn('lockout made permanent', { identifier: event.identifier, count: event.count });
     }
     await redis.appendAudit(stream, seen('seen', event.id), event.id, JSON.stringify(event), settings.audit.streamMaxLen, SEEN_TTL_S);
     // The file copy is at least once: a crash between the append and the marker repeats the line
@@ -58,7 +59,7 @@ export async function drainOutbox(
   queue: Queue,
   consumer: string,
   signal: AbortSignal,
-  log: PipelineLog,
+  log: Logger,
 ): Promise<void> {
   const outbox = outboxKey(settings.redisPrefix);
   const group = 'drain';
@@ -118,7 +119,7 @@ export async function drainOutbox(
     } catch (err) {
       if (signal.aborted) return;
       // anything left unacknowledged is read again (own pending) or claimed by another drainer
-      log('outbox drain failed; retrying', { err: (err as Error).message });
+      logFailure(log, 'outbox drain failed; retrying', err);
       cursor = '0';
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -137,11 +138,13 @@ export async function startPipeline(
   connect: () => Redis,
   redis: TesseraRedis,
   consumer: string,
-  log: PipelineLog,
+  log: Logger,
   onProcessed?: (type: string) => void,
 ): Promise<Pipeline> {
   const prefix = queuePrefix(settings.redisPrefix);
   const queue = new Queue(AUDIT_QUEUE, { connection: connect(), prefix });
+  // without a listener BullMQ prints the error and its stack to stderr itself
+  queue.on('error', (err) => logFailure(log, 'audit queue error', err));
   const process = createProcessor(settings, redis, log, onProcessed);
   // Jobs are short: a job whose worker died is taken up again within ~10 s (lock 5 s, stall check 5 s).
   const worker = new Worker(AUDIT_QUEUE, async (job: Job<AuditEvent>) => process(job.data), {
@@ -152,8 +155,15 @@ export async function startPipeline(
     stalledInterval: 5000,
     maxStalledCount: 100,
   });
-  worker.on('error', (err) => log('worker error', { err: err.message }));
-  worker.on('failed', (job, err) => log('event processing failed', { id: job?.id, err: err.message }));
+  worker.on('error', (err) => logFailure(log, 'audit worker error', err));
+  worker.on('failed', (job, err) => {
+    // a failed attempt is tried again (with backoff): an error only once the attempts are spent
+    const attempts = job?.opts.attempts ?? 1;
+    const final = job === undefined || job.attemptsMade >= attempts;
+    const fields = { id: job?.id, type: job?.name, attempt: job?.attemptsMade, attempts, ...failureFields(err) };
+    if (final) log.error('event processing failed; no attempts left', fields);
+    else log.warn('event processing failed; will retry', fields);
+  });
   await worker.waitUntilReady();
   const stop = new AbortController();
   const drainConnection = connect();
