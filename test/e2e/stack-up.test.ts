@@ -166,7 +166,9 @@ describe('tessera up (npm start) with the embedded Redis', () => {
       expect(logins).toBe(25);
 
       // every login recorded once in the audit stream
-      for (let i = 0; i < 100 && (await ours()).length < before + 25; i++) await sleep(100);
+      // an event the killed worker held is taken up again once its lock (5 s) lapses and the next
+      // stalled-job check (every 5 s) finds it: up to ~11 s after the worker is back
+      for (let i = 0; i < 300 && (await ours()).length < before + 25; i++) await sleep(100);
       const events = await ours();
       expect(events.length - before).toBe(25);
       expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
