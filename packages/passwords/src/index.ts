@@ -53,7 +53,7 @@ export class PasswordHasher {
     // costs at least what a current argon2id user costs: a one-digest format or a low iteration
     // count would otherwise answer a wrong password in microseconds and stand out. So does one
     // whose verification failed outright.
-    if (ok === null || this.needsRehash(stored as string)) await (await this.dummyHashed()).parsed.verify(password);
+    if (ok === null || this.stale(p.hash)) await (await this.dummyHashed()).parsed.verify(password);
     return ok === true;
   }
 
@@ -65,9 +65,13 @@ export class PasswordHasher {
    */
   needsRehash(stored: string): boolean {
     const p = parseHash(stored);
-    if (!p.ok) return false;
-    if (p.hash.scheme !== 'argon2id') return p.hash.scheme !== 'unusable';
-    const c = p.hash.argon2;
+    return p.ok && this.stale(p.hash);
+  }
+
+  /** needsRehash of a hash already parsed (verify has one in hand). */
+  private stale(h: ParsedHash): boolean {
+    if (h.scheme !== 'argon2id') return h.scheme !== 'unusable';
+    const c = h.argon2;
     return c === undefined || c.version < 19 || c.memoryCost < this.params.memoryCost || c.timeCost < this.params.timeCost;
   }
 
