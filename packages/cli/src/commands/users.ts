@@ -3,8 +3,7 @@ import type { RevokeReason, UserRecord } from '@tessera/core';
 import { newEvent } from '@tessera/events';
 import { passwordScheme } from '@tessera/passwords';
 import { EmailTakenError, UnknownUserError, UserExistsError } from '@tessera/store';
-import { type CliContext, CliError, unknownVerb } from '../context.ts';
-import { revokeUserTokens } from '../import/write.ts';
+import { type CliContext, CliError, revokeUserTokens, unknownVerb } from '../context.ts';
 
 export const USERS_HELP = `tessera users add <username> --password-stdin [--email E] [--pers-code P] [--civil-id C]
                     [--mobile M] [--scope S ...] [--disabled]
@@ -52,15 +51,14 @@ export async function revokeAll(c: CliContext, username: string, reason: RevokeR
 }
 
 /** The event of a change an admin made to a user; scripts that commit it with the change fill in userId. */
-export function userChangedEvent(username: string, outcome?: string, reason?: string): string {
-  return JSON.stringify(newEvent('user.changed', { dialect: 'cli', identifier: `u:${username}`, outcome, reason }));
+export function userChangedEvent(username: string, outcome?: string, userId?: number): string {
+  return JSON.stringify(newEvent('user.changed', { dialect: 'cli', identifier: `u:${username}`, outcome, userId }));
 }
 
 /** Records a change to a user made outside a script (disabled, enabled). */
 async function userChanged(c: CliContext, username: string, outcome: string): Promise<void> {
   const user = await c.users.get(username);
-  const event = JSON.parse(userChangedEvent(username, outcome)) as Record<string, unknown>;
-  await c.gate.appendEvent(JSON.stringify(user === null ? event : { ...event, userId: user.id }));
+  await c.gate.appendEvent(userChangedEvent(username, outcome, user?.id));
 }
 
 export interface Io {

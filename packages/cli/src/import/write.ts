@@ -1,7 +1,6 @@
-import type { RevokeReason } from '@tessera/core';
 import { newEvent } from '@tessera/events';
 import type { NewUser, PutResult } from '@tessera/store';
-import type { CliContext } from '../context.ts';
+import { type CliContext, revokeUserTokens } from '../context.ts';
 import type { ImportUser } from './row.ts';
 
 /** Users per putUsers call: one call holds Redis for all of them (50: about half a millisecond). */
@@ -120,11 +119,4 @@ export async function revokeDue(c: CliContext): Promise<void> {
     await revokeUserTokens(c, id, reason);
     await c.users.revocationDone(id);
   }
-}
-
-/** Revokes every token of a user (a password changed, a user disabled), with its token.revoked event. */
-export async function revokeUserTokens(c: CliContext, userId: number, reason: RevokeReason): Promise<number> {
-  const count = await c.tokens.revokeUser(userId, reason);
-  await c.gate.appendEvent(JSON.stringify(newEvent('token.revoked', { dialect: 'cli', userId, reason, count, outcome: 'revoked' })));
-  return count;
 }
