@@ -1,6 +1,6 @@
-// The settings as the README's table lists them; index.test.ts keeps the defaults equal to the loader's.
+// The settings as docs/settings.md's table lists them; index.test.ts keeps the defaults equal to the loader's.
 
-/** One documented setting: its variable, default and meaning (the README table is built from these). */
+/** One documented setting: its variable, default and meaning (docs/settings.md's table is built from these). */
 export interface SettingDoc {
   readonly name: string;
   readonly default: string;

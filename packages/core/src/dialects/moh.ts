@@ -4,7 +4,7 @@ import { ministryDialect, ministryUpstream } from './envelope.ts';
 
 /**
  * `moh` result codes. Document 000 fixes 0 and 3; the others are Tessera's, documented in the
- * README and the OpenAPI document. HTTP status is always 200.
+ * docs/api.md and the OpenAPI document. HTTP status is always 200.
  */
 export const MOH_CODES = {
   ok: { code: 0, message: '1 Records found' },
