@@ -54,14 +54,16 @@ describe('ops dashboard in a real browser', () => {
     expect(Date.now() - sent).toBeLessThan(2000);
 
     await lockOut(stack, 'someone.example');
-    const unlock = page.locator('button.unlock[data-id="u:someone.example"]');
+    const lock = `a:${(await stack.users.get('someone.example'))?.id}`;
+    const unlock = page.locator(`button.unlock[data-id="${lock}"]`);
     await unlock.waitFor({ timeout: 5000 });
     expect(await page.locator('#lockcount').textContent()).toBe('1');
+    expect(await page.locator('#lockouts').textContent()).toContain(`someone.example (${lock})`);
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-results', 'dashboard.png'), fullPage: true });
     await unlock.click();
-    await page.locator('button.unlock[data-id="u:someone.example"]').waitFor({ state: 'detached', timeout: 5000 });
-    expect((await stack.gate.locked()).map((l) => l.identifier)).not.toContain('u:someone.example');
+    await page.locator(`button.unlock[data-id="${lock}"]`).waitFor({ state: 'detached', timeout: 5000 });
+    expect((await stack.gate.locked()).map((l) => l.identifier)).not.toContain(lock);
     const ok = await stack.post(
       '/nehrapi/login/getToken',
       JSON.stringify({ username: 'someone.example', password: 'Some3xtraLong4nd5afe9assword4gain' }),
@@ -75,14 +77,15 @@ describe('ops dashboard in a real browser', () => {
 
   it("a page on another site cannot unlock through a logged-in operator's browser (form post, no-cors fetch)", async () => {
     await lockOut(stack, 'someone.example');
-    const locked = async () => (await stack.gate.locked()).some((l) => l.identifier === 'u:someone.example');
+    const lock = `a:${(await stack.users.get('someone.example'))?.id}`;
+    const locked = async () => (await stack.gate.locked()).some((l) => l.identifier === lock);
     expect(await locked()).toBe(true);
     // The attack: a text/plain form whose body is JSON, and a no-cors fetch (neither needs a CORS preflight).
     const attack = `<!doctype html><form method="POST" action="${base}/api/unlock" enctype="text/plain">
-<input name='{"identifier":"u:someone.example","x":"' value='"}'></form>
+<input name='{"identifier":"${lock}","x":"' value='"}'></form>
 <script>
 fetch('${base}/api/unlock', { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' },
-  body: JSON.stringify({ identifier: 'u:someone.example' }) }).finally(() => document.forms[0].submit());
+  body: JSON.stringify({ identifier: '${lock}' }) }).finally(() => document.forms[0].submit());
 </script>`;
     const evil: Server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });

@@ -26,6 +26,21 @@ async function outboxTypes(stack: Stack): Promise<string[]> {
   return entries.map(([, f]) => (JSON.parse(f[1] as string) as { type: string }).type);
 }
 
+/** 5 attempts answered bad credentials, every other one the NEHR lock answer with a Retry-After within the lock. */
+function expectLockedAfterFive(answers: Awaited<ReturnType<typeof nehr>>[]): void {
+  expect(answers.filter((r) => r.status === 401)).toHaveLength(5);
+  const locked = answers.filter((r) => r.status === 429);
+  expect(locked).toHaveLength(answers.length - 5);
+  for (const r of locked) {
+    expect(r.body).toStrictEqual({
+      code: 429,
+      message: 'Too Many Requests: The account is temporarily locked after repeated failed logins.',
+    });
+    expect(Number(r.retryAfter)).toBeGreaterThan(0);
+    expect(Number(r.retryAfter)).toBeLessThanOrEqual(900);
+  }
+}
+
 describe('lockout, exact under concurrency', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -47,17 +62,7 @@ describe('lockout, exact under concurrency', () => {
     const others = Array.from({ length: 20 }, (_, i) => nehr(stack, `other${i}`, `Other-pass-${i}`));
     const [attacked, logins] = await Promise.all([Promise.all(attack), Promise.all(others)]);
     expect(counts.get(target?.passwordHash ?? '')).toBe(5);
-    expect(attacked.filter((r) => r.status === 401)).toHaveLength(5);
-    const locked = attacked.filter((r) => r.status === 429);
-    expect(locked).toHaveLength(195);
-    for (const r of locked) {
-      expect(r.body).toStrictEqual({
-        code: 429,
-        message: 'Too Many Requests: The account is temporarily locked after repeated failed logins.',
-      });
-      expect(Number(r.retryAfter)).toBeGreaterThan(0);
-      expect(Number(r.retryAfter)).toBeLessThanOrEqual(900);
-    }
+    expectLockedAfterFive(attacked);
     expect(logins.map((r) => r.status)).toStrictEqual(Array(20).fill(200));
     // the right password is refused too while locked
     expect((await nehr(stack, 'MOH-90008', 'Moh@-90008')).status).toBe(429);
@@ -67,6 +72,46 @@ describe('lockout, exact under concurrency', () => {
     expect(types.filter((t) => t === 'lockout.engaged')).toHaveLength(1);
     expect(types.filter((t) => t === 'login.succeeded')).toHaveLength(20);
     expect(types.filter((t) => t === 'token.issued')).toHaveLength(20);
+  });
+
+  it('200 parallel wrong passwords naming one account by username and by email, on every route: exactly 5 verifications', async () => {
+    const counts = countVerifications(stack);
+    const target = await stack.users.get('someone');
+    const form = { 'content-type': 'application/json' };
+    const wrong = 'not-the-password';
+    const forms = [
+      () => stack.post('/nehrapi/login/getToken', JSON.stringify({ username: 'someone', password: wrong }), form),
+      () => stack.post('/api/token/', JSON.stringify({ username: 'someone', password: wrong }), form),
+      () => stack.post('/getUserToken', JSON.stringify({ username: 'someone', password: wrong }), form),
+      () => stack.post('/v1/login', new URLSearchParams({ email: 'SomeOne@Example.com', password: wrong })),
+      () => stack.post('/v1/login', new URLSearchParams({ username: 'someone', password: wrong })),
+    ];
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => (forms[i % forms.length] as () => Promise<Response>)()));
+    await Promise.all(answers.map((a) => a.arrayBuffer()));
+    expect(counts.get(target?.passwordHash ?? '')).toBe(5);
+    // the right password, by either form, on any route, is refused now
+    expect((await nehr(stack, 'someone', 'Some3xtraLong4nd5afe9assword')).status).toBe(429);
+    const byEmail = await stack.post(
+      '/v1/login',
+      new URLSearchParams({ email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' }),
+    );
+    expect(((await byEmail.json()) as { error_id: number }).error_id).toBe(18);
+    // one lock, the account's, named in its event
+    const entries = await stack.redis.xrange(`${stack.settings.redisPrefix}{users}:outbox`, '-', '+');
+    const locks = entries.map(([, f]) => JSON.parse(f[1] as string) as { type: string; identifier: string; userId?: number });
+    expect(locks.filter((e) => e.type === 'lockout.engaged' && e.userId === target?.id).map((e) => e.identifier)).toStrictEqual([
+      `a:${target?.id}`,
+    ]);
+  });
+
+  it('an unknown identifier keeps a counter of its own and locks as an account does', async () => {
+    const counts = countVerifications(stack);
+    const attack = await Promise.all(Array.from({ length: 100 }, () => nehr(stack, 'nobody.here', 'wrong-password')));
+    expect(counts.get(null)).toBe(5);
+    expectLockedAfterFive(attack);
+    // its lock is its own: another unknown identifier, and an account, are untouched
+    expect((await nehr(stack, 'nobody.else', 'wrong-password')).status).toBe(401);
+    expect((await nehr(stack, 'sampleUser', 'userpassword123')).status).toBe(200);
   });
 
   it('parallel correct logins of one user are never refused, below or above the threshold in number', async () => {
@@ -114,9 +159,19 @@ describe('lockout in every dialect, expiry, admin unlock, rate limit', () => {
     );
     expect(locked.status).toBe(200);
     expect(await locked.json()).toStrictEqual({ status: 403, message: 'User is locked out after repeated failed logins.', error_id: 18 });
-    // the username of the same account is another identifier: counting by what was submitted
+    // the lock is the account's: its username is refused too, on every route, with the right password
     const byName = await stack.post('/v1/login', new URLSearchParams({ username: 'someone', password: 'Some3xtraLong4nd5afe9assword' }));
-    expect(((await byName.json()) as { status: number }).status).toBe(200);
+    expect(((await byName.json()) as { error_id: number }).error_id).toBe(18);
+    expect((await nehr(stack, 'someone', 'Some3xtraLong4nd5afe9assword')).status).toBe(429);
+    const jwt = await stack.post('/api/token/', JSON.stringify({ username: 'someone', password: 'Some3xtraLong4nd5afe9assword' }), {
+      'content-type': 'application/json',
+    });
+    expect(jwt.status).toBe(429);
+    expect(((await jwt.json()) as { detail: string }).detail).toMatch(/^Request was throttled\. Expected available in \d+ seconds?\.$/);
+    const moh = await stack.post('/getUserToken', JSON.stringify({ username: 'someone', password: 'Some3xtraLong4nd5afe9assword' }), {
+      'content-type': 'application/json',
+    });
+    expect(((await moh.json()) as { code: number }).code).toBe(4);
   });
 
   it('a success resets the count', async () => {
@@ -131,8 +186,9 @@ describe('lockout in every dialect, expiry, admin unlock, rate limit', () => {
     const cli = (args: string[]) => spawnSync(process.execPath, [`${ROOT}packages/cli/bin/tessera.js`, ...args], { env, encoding: 'utf8' });
     for (let i = 0; i < 5; i++) await nehr(stack, 'someone.example', 'nope');
     expect((await nehr(stack, 'someone.example', 'Some3xtraLong4nd5afe9assword4gain')).status).toBe(429);
-    expect(cli(['lockouts', 'list']).stdout).toMatch(/^u:someone\.example\t\d{4}-\d\d-\d\dT/m);
-    expect(cli(['lockouts', 'clear', 'someone.example'])).toMatchObject({ status: 0, stdout: 'cleared u:someone.example\n' });
+    const id = (await stack.users.get('someone.example'))?.id;
+    expect(cli(['lockouts', 'list']).stdout).toMatch(new RegExp(`^a:${id}\t\\d{4}-\\d\\d-\\d\\dT[^\t]+\tsomeone\\.example$`, 'm'));
+    expect(cli(['lockouts', 'clear', 'someone.example'])).toMatchObject({ status: 0, stdout: `cleared a:${id}\n` });
     expect((await nehr(stack, 'someone.example', 'Some3xtraLong4nd5afe9assword4gain')).status).toBe(200);
     expect(cli(['lockouts', 'clear', 'someone.example'])).toMatchObject({
       status: 1,

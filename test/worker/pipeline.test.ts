@@ -162,26 +162,46 @@ describe('worker: outbox → BullMQ → audit stream and NDJSON files', () => {
     expect(lines()).toBe(1);
   });
 
-  it('escalates repeated lockouts: the second lock of an identifier is permanent here', async () => {
-    for (let i = 0; i < 5; i++) expect(await nehr(stack, 'someone.example', 'nope')).toBe(401);
-    expect(await nehr(stack, 'someone.example', 'Some3xtraLong4nd5afe9assword4gain')).toBe(429);
+  it('escalates repeated lockouts: the second lock is permanent here, for an account and (bounded) for an unknown identifier', async () => {
+    const id = (await stack.users.get('someone.example'))?.id;
+    for (const [name, password] of [
+      ['someone.example', 'Some3xtraLong4nd5afe9assword4gain'],
+      ['ghost.example', 'whatever'],
+    ] as const) {
+      for (let i = 0; i < 5; i++) expect(await nehr(stack, name, 'nope')).toBe(401);
+      expect(await nehr(stack, name, password)).toBe(429);
+    }
     await sleep(1100); // first lock: 1 s
     expect(await nehr(stack, 'someone.example', 'Some3xtraLong4nd5afe9assword4gain')).toBe(200);
-    for (let i = 0; i < 5; i++) expect(await nehr(stack, 'someone.example', 'nope')).toBe(401);
+    for (const name of ['someone.example', 'ghost.example']) for (let i = 0; i < 5; i++) expect(await nehr(stack, name, 'nope')).toBe(401);
+    const permanent = (l: { identifier: string; until: number }[], lock: string) =>
+      l.some((x) => x.identifier === lock && x.until === Number.POSITIVE_INFINITY);
     const locked = await until(
       () => stack.gate.locked(),
-      (l) => l.some((x) => x.identifier === 'u:someone.example' && x.until === Number.POSITIVE_INFINITY),
+      (l) => permanent(l, `a:${id}`) && l.some((x) => x.identifier === 'u:ghost.example' && x.until > Date.now() + 86_400_000),
     );
-    expect(locked.find((x) => x.identifier === 'u:someone.example')?.until).toBe(Number.POSITIVE_INFINITY);
+    expect(locked.find((x) => x.identifier === `a:${id}`)).toStrictEqual({
+      identifier: `a:${id}`,
+      until: Number.POSITIVE_INFINITY,
+      username: 'someone.example',
+    });
     await sleep(1100);
-    const res = await stack.post(
-      '/nehrapi/login/getToken',
-      JSON.stringify({ username: 'someone.example', password: 'Some3xtraLong4nd5afe9assword4gain' }),
-      {
-        'content-type': 'application/json',
-      },
-    );
-    expect(res.status).toBe(429);
-    expect(res.headers.get('retry-after')).toBe('3600');
+    for (const name of ['someone.example', 'ghost.example']) {
+      const res = await stack.post(
+        '/nehrapi/login/getToken',
+        JSON.stringify({ username: name, password: 'Some3xtraLong4nd5afe9assword4gain' }),
+        {
+          'content-type': 'application/json',
+        },
+      );
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('3600'); // both answer as permanent
+    }
+    // the account's lock stays until an operator clears it; the unknown identifier's key goes within 30 days
+    const lk = `${stack.settings.redisPrefix}{users}:lk:`;
+    expect(await stack.redis.pttl(`${lk}a:${id}`)).toBe(-1);
+    const ttl = await stack.redis.pttl(`${lk}u:ghost.example`);
+    expect(ttl).toBeGreaterThan(29 * 86_400_000);
+    expect(ttl).toBeLessThanOrEqual(30 * 86_400_000);
   });
 });

@@ -416,7 +416,7 @@ describe('decideLogin: the gate (lockout, rate limit, verify pool)', () => {
 
   it('waits while the identifier is busy, then verifies', async () => {
     const ports = new MemoryPorts();
-    ports.gateScript.push({ status: 'busy' }, { status: 'busy' });
+    ports.gateScript.push({ status: 'busy', lock: 'u:MOH-90008' }, { status: 'busy', lock: 'u:MOH-90008' });
     issued(await decideLogin(moh, request(), ports, POLICY));
     expect(ports.lookups).toHaveLength(3);
     expect(ports.verifications).toHaveLength(1);
@@ -424,7 +424,7 @@ describe('decideLogin: the gate (lockout, rate limit, verify pool)', () => {
 
   it('answers unavailable (and records it) when the identifier stays busy past the wait', async () => {
     const ports = new MemoryPorts();
-    for (let i = 0; i < 500; i++) ports.gateScript.push({ status: 'busy' });
+    for (let i = 0; i < 500; i++) ports.gateScript.push({ status: 'busy', lock: 'u:MOH-90008' });
     expect(await decideLogin(moh, request(), ports, POLICY)).toStrictEqual({ kind: 'unavailable' });
     expect(ports.verifications).toHaveLength(0);
     expect(ports.refused).toStrictEqual([{ identifier: { by: 'username', value: 'MOH-90008' }, outcome: 'unavailable' }]);

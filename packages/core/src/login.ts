@@ -24,13 +24,22 @@ export interface LoginContext {
   readonly userAgent: string;
 }
 
+/**
+ * An opened attempt: the lock it counts against (an existing account's, whichever form of
+ * identifier named it; an unknown identifier's own) and its reservation of a verification there.
+ */
+export interface Reservation {
+  readonly id: string;
+  readonly lock: string;
+}
+
 /** What opening an attempt gave: the user (null when unknown) and the attempt's reservation, or a refusal. */
 export type GateResult =
-  | { readonly status: 'open'; readonly user: UserRecord | null; readonly reservation: string }
+  | { readonly status: 'open'; readonly user: UserRecord | null; readonly reservation: Reservation }
   | { readonly status: 'locked'; readonly retryAfterMs: number }
   | { readonly status: 'throttled'; readonly retryAfterMs: number }
-  /** N verifications for this identifier are in flight: try again in a moment. */
-  | { readonly status: 'busy' };
+  /** N verifications against this lock are in flight: try again in a moment. */
+  | { readonly status: 'busy'; readonly lock: string };
 
 /** What the login handler needs from the outside world. Implemented by the store and passwords. */
 export interface LoginPorts {
@@ -40,9 +49,9 @@ export interface LoginPorts {
    */
   beginLogin(identifier: Identifier, ctx: LoginContext, firstTry: boolean): Promise<GateResult>;
   /** One round trip: closes the attempt (counts a failure or resets the count) with its events. */
-  finishLogin(identifier: Identifier, ctx: LoginContext, reservation: string, result: LoginResult): Promise<void>;
+  finishLogin(identifier: Identifier, ctx: LoginContext, reservation: Reservation, result: LoginResult): Promise<void>;
   /** Closes an opened attempt that was refused before any verification, recording its event. */
-  abortLogin(identifier: Identifier, ctx: LoginContext, reservation: string, outcome: 'unavailable'): Promise<void>;
+  abortLogin(identifier: Identifier, ctx: LoginContext, reservation: Reservation, outcome: 'unavailable'): Promise<void>;
   /** Records an attempt refused before it could be opened. */
   refuseLogin(identifier: Identifier, ctx: LoginContext, outcome: 'unavailable'): Promise<void>;
   /** A slot for one argon2 verification (bounded wait), or null when overloaded. */
@@ -77,8 +86,8 @@ export interface LoginPorts {
   /** Persists every token under its hash with a TTL equal to its lifetime. */
   saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void>;
   now(): number;
-  /** Waits until an attempt of this identifier closes here, or `ms` pass, whichever comes first. */
-  waitForTurn(identifier: Identifier, ms: number): Promise<void>;
+  /** Waits until an attempt against this lock closes here, or `ms` pass, whichever comes first. */
+  waitForTurn(lock: string, ms: number): Promise<void>;
   newFamilyId(): string;
   /** Told about every unexpected error (for logs); never about expected outcomes. */
   onError(err: unknown, context: string): void;
@@ -111,7 +120,7 @@ async function openAttempt(identifier: Identifier, ctx: LoginContext, ports: Log
     if (gate.status !== 'busy') return gate;
     if (ports.now() >= deadline) return null;
     // woken at once when an attempt closes in this process; other processes' are polled
-    await ports.waitForTurn(identifier, 5 + Math.floor(Math.random() * 10));
+    await ports.waitForTurn(gate.lock, 5 + Math.floor(Math.random() * 10));
   }
 }
 
@@ -177,7 +186,7 @@ async function issue(
   dialect: Dialect,
   identifier: Identifier,
   ctx: LoginContext,
-  reservation: string,
+  reservation: Reservation,
   user: UserRecord,
   ports: LoginPorts,
   policy: LoginPolicy,
@@ -203,7 +212,7 @@ async function issue(
 async function upstreamLogin(
   dialect: Dialect,
   command: LoginCommand,
-  reservation: string,
+  reservation: Reservation,
   pending: UserRecord | null,
   ctx: LoginContext,
   ports: LoginPorts,

@@ -5,7 +5,7 @@
 
 import type { Dialect } from '../src/dialects/dialect.ts';
 import { UnavailableError } from '../src/errors.ts';
-import type { GateResult, LoginContext, LoginPolicy, LoginPorts, LoginResult } from '../src/login.ts';
+import type { GateResult, LoginContext, LoginPolicy, LoginPorts, LoginResult, Reservation } from '../src/login.ts';
 import type { Outcome, Problem, ProblemReason } from '../src/outcome.ts';
 import { DEFAULT_LIFETIMES, jwtSigner } from '../src/tokens.ts';
 import type { DialectName, Identifier, IssuedTokens, LoginCommand, RawRequest, TokenGrant, TokenRecord, UserRecord } from '../src/types.ts';
@@ -106,7 +106,7 @@ export class MemoryPorts implements LoginPorts {
   readonly saved: SavedBatch[] = [];
   readonly errors: { err: unknown; context: string }[] = [];
   /** Every closed attempt, in order. */
-  readonly finished: { identifier: Identifier; ctx: LoginContext; reservation: string; result: LoginResult }[] = [];
+  readonly finished: { identifier: Identifier; ctx: LoginContext; reservation: Reservation; result: LoginResult }[] = [];
   /** Attempts refused without verification (aborted after opening, or refused before). */
   readonly refused: { identifier: Identifier; outcome: string; reservation?: string }[] = [];
   /** Gate answers to give before opening normally (e.g. busy, busy, locked). */
@@ -144,15 +144,17 @@ export class MemoryPorts implements LoginPorts {
     if (scripted !== undefined) return scripted;
     const key = identifier.by === 'email' ? 'email' : 'username';
     this.reservations++;
-    return { status: 'open', user: this.users.find((u) => u[key] === identifier.value) ?? null, reservation: `r${this.reservations}` };
+    const user = this.users.find((u) => u[key] === identifier.value) ?? null;
+    const lock = user === null ? `${identifier.by === 'email' ? 'e' : 'u'}:${identifier.value}` : `a:${user.id}`;
+    return { status: 'open', user, reservation: { id: `r${this.reservations}`, lock } };
   }
 
-  async finishLogin(identifier: Identifier, ctx: LoginContext, reservation: string, result: LoginResult): Promise<void> {
+  async finishLogin(identifier: Identifier, ctx: LoginContext, reservation: Reservation, result: LoginResult): Promise<void> {
     this.finished.push({ identifier, ctx, reservation, result });
   }
 
-  async abortLogin(identifier: Identifier, _ctx: LoginContext, reservation: string, outcome: 'unavailable'): Promise<void> {
-    this.refused.push({ identifier, outcome, reservation });
+  async abortLogin(identifier: Identifier, _ctx: LoginContext, reservation: Reservation, outcome: 'unavailable'): Promise<void> {
+    this.refused.push({ identifier, outcome, reservation: reservation.id });
   }
 
   async refuseLogin(identifier: Identifier, _ctx: LoginContext, outcome: 'unavailable'): Promise<void> {
@@ -208,7 +210,7 @@ export class MemoryPorts implements LoginPorts {
   }
 
   /** Time passes only when someone waits. */
-  async waitForTurn(_identifier: Identifier, ms: number): Promise<void> {
+  async waitForTurn(_lock: string, ms: number): Promise<void> {
     this.clock += ms;
   }
 

@@ -26,3 +26,8 @@ export function newEvent(type: EventType, fields: EventFields, nowMs: number = D
   if (typeof clean.identifier === 'string') clean.identifier = clean.identifier.slice(0, 254);
   return { v: EVENT_SCHEMA_VERSION, id: ulid(nowMs, randomByteFraction), type, at: new Date(nowMs).toISOString(), ...clean } as AuditEvent;
 }
+
+/** An operator's unlock of a lock (`a:<user id>`, `u:<username>`, `e:<email>`), as JSON. */
+export function lockReleasedEvent(dialect: 'cli' | 'ops', lock: string): string {
+  return JSON.stringify(newEvent('lockout.released', { dialect, identifier: lock, reason: 'admin', outcome: 'released' }));
+}

@@ -1,7 +1,7 @@
 /** Event types, schema, queue names and stream keys shared by producers, the worker and consumers. */
 
 export { type ConsumeOptions, consumeAudit, type StreamClient } from './consumer.ts';
-export { type EventFields, newEvent } from './event.ts';
+export { type EventFields, lockReleasedEvent, newEvent } from './event.ts';
 export { AUDIT_EVENT_SCHEMA } from './schema.ts';
 export { type AuditEvent, type Dialect, EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventType } from './types.ts';
 

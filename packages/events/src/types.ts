@@ -32,7 +32,10 @@ export interface AuditEvent {
   /** ISO 8601 UTC time of the change. */
   readonly at: string;
   readonly dialect?: Dialect;
-  /** The identifier as submitted and normalised (case-folded email, or username). */
+  /**
+   * The identifier as submitted and normalised (`u:<username>`, `e:<case-folded email>`); in
+   * lockout events, the lock: `a:<user id>` for an account, else the identifier's own.
+   */
   readonly identifier?: string;
   readonly userId?: number;
   readonly ip?: string;

@@ -1,4 +1,4 @@
-import { type Identifier, normaliseEmail, rateGroup, type UserRecord } from '@tessera/core';
+import { type GateResult, type Identifier, normaliseEmail, type Reservation, rateGroup } from '@tessera/core';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
 import type { TesseraRedis } from './redis.ts';
@@ -18,20 +18,37 @@ export interface LockoutSettings {
   readonly rateWindowMs: number;
 }
 
-/** How long an identifier's lock history is kept, for escalation. */
-const LOCK_MEMORY_MS = 30 * 86_400_000;
+/** How long an account's lock history is kept after its last lock, for escalation. */
+const ACCOUNT_LOCK_MEMORY_MS = 30 * 86_400_000;
+/** An unknown identifier's lock never lasts longer ("permanent" included): its key must go. */
+const UNKNOWN_LOCK_LONGEST_MS = 30 * 86_400_000;
 /** A reservation whose request died lapses after this. */
 const RESERVATION_MS = 30_000;
+/** Most entries the lockouts index keeps (the soonest to end leave first past it). */
+export const LOCKOUT_INDEX_MAX = 100_000;
 
-export type BeginResult =
-  | { readonly status: 'open'; readonly user: UserRecord | null }
-  | { readonly status: 'locked'; readonly retryAfterMs: number }
-  | { readonly status: 'throttled'; readonly retryAfterMs: number }
-  | { readonly status: 'busy' };
-
-/** The lockout key of an identifier: usernames as given, emails case-folded. */
+/** The lock name of a submitted identifier: usernames as given, emails case-folded. */
 export function identifierKey(identifier: Identifier): string {
   return identifier.by === 'email' ? `e:${normaliseEmail(identifier.value)}` : `u:${identifier.value}`;
+}
+
+/** The lock name of an account. */
+export function accountLock(userId: number): string {
+  return `a:${userId}`;
+}
+
+/**
+ * What an operator typed to name a lock: a lock name as listed (`a:7`, `u:alice`, `e:a@b.c`), or a
+ * plain username or email.
+ */
+export function lockName(typed: string): string {
+  if (/^(a:\d+$|[ue]:)/.test(typed)) return typed;
+  return identifierKey(typed.includes('@') ? { by: 'email', value: typed } : { by: 'username', value: typed });
+}
+
+/** An account's lock history outlives its lock (escalation); an unknown identifier's, one window. */
+function memoryOf(lock: string, s: LockoutSettings): number {
+  return lock.startsWith('a:') ? ACCOUNT_LOCK_MEMORY_MS : s.windowMs;
 }
 
 /**
@@ -46,18 +63,19 @@ export class LoginGate {
   ) {}
 
   /**
-   * Opens an attempt: `reservation` names it for `finish`; the attempt counts against the rate
-   * bucket of `address`'s group (an IPv6 client's /64, see rateGroup). `refusalEvent` (JSON) is
-   * appended to the outbox, with its outcome filled in, when the answer is locked or throttled.
+   * Opens an attempt: its reservation names the lock it counts against for `finish`; the attempt
+   * counts against the rate bucket of `address`'s group (an IPv6 client's /64, see rateGroup).
+   * `refusalEvent` (JSON) is appended to the outbox, with its outcome filled in, when the answer
+   * is locked or throttled.
    */
-  async begin(identifier: Identifier, address: string, firstTry: boolean, reservation: string, refusalEvent: string): Promise<BeginResult> {
-    const id = identifierKey(identifier);
+  async begin(identifier: Identifier, address: string, firstTry: boolean, reservation: string, refusalEvent: string): Promise<GateResult> {
+    const name = identifierKey(identifier);
     const s = this.settings;
     const lookup = identifier.by === 'email' ? this.keys.email(normaliseEmail(identifier.value)) : this.keys.user(identifier.value);
     const r = await guarded(() =>
       this.redis.beginLogin(
-        this.keys.lockout(id),
-        this.keys.reservations(id),
+        this.keys.lockout(name),
+        this.keys.reservations(name),
         this.keys.rate(rateGroup(address)),
         lookup,
         s.maxFailures,
@@ -68,44 +86,45 @@ export class LoginGate {
         reservation,
         RESERVATION_MS,
         identifier.by === 'email' ? 'e' : 'u',
-        this.keys.userPrefix,
+        this.keys.indexPrefix,
         this.keys.outbox,
         refusalEvent,
+        name,
       ),
     );
     const code = Number(r[0]);
-    if (code === 2) return { status: 'busy' };
+    if (code === 2) return { status: 'busy', lock: String(r[1]) };
     if (code === 1) return { status: 'locked', retryAfterMs: Number(r[1]) };
     if (code === 3) return { status: 'throttled', retryAfterMs: Number(r[1]) };
     const fields: Record<string, string> = {};
-    for (let i = 1; i + 1 < r.length; i += 2) fields[String(r[i])] = String(r[i + 1]);
-    return { status: 'open', user: decodeUser(fields) };
+    for (let i = 2; i + 1 < r.length; i += 2) fields[String(r[i])] = String(r[i + 1]);
+    return { status: 'open', user: decodeUser(fields), reservation: { id: reservation, lock: String(r[1]) } };
   }
 
   /** Closes an attempt with its events; says whether this failure engaged a lockout. */
   async finish(
-    identifier: Identifier,
-    reservation: string,
+    reservation: Reservation,
     success: boolean,
     attemptEvent: string,
     lockEvent: string,
     more: readonly string[],
   ): Promise<boolean> {
-    const id = identifierKey(identifier);
     const s = this.settings;
+    const { lock } = reservation;
     const r = await guarded(() =>
       this.redis.finishLogin(
-        this.keys.lockout(id),
-        this.keys.reservations(id),
+        this.keys.lockout(lock),
+        this.keys.reservations(lock),
         this.keys.outbox,
         this.keys.lockouts,
-        reservation,
+        reservation.id,
         success ? '1' : '0',
         s.maxFailures,
         s.windowMs,
         s.lockMs,
-        id,
-        LOCK_MEMORY_MS,
+        lock,
+        memoryOf(lock, s),
+        LOCKOUT_INDEX_MAX,
         attemptEvent,
         lockEvent,
         ...more,
@@ -115,8 +134,8 @@ export class LoginGate {
   }
 
   /** Releases a reservation without counting it (the attempt was refused before any verify). */
-  async release(identifier: Identifier, reservation: string): Promise<void> {
-    await guarded(() => this.redis.zrem(this.keys.reservations(identifierKey(identifier)), reservation));
+  async release(reservation: Reservation): Promise<void> {
+    await guarded(() => this.redis.zrem(this.keys.reservations(reservation.lock), reservation.id));
   }
 
   /** Appends one event to the outbox on its own (a refusal with no state change). */
@@ -124,44 +143,76 @@ export class LoginGate {
     await guarded(() => this.redis.xadd(this.keys.outbox, '*', 'e', event));
   }
 
-  /** Applies growth and permanence to the n-th lockout (the worker, on lockout.engaged). */
-  async escalate(identifierKeyValue: string, n: number, lockedAtMs: number): Promise<number> {
+  /** Applies growth and permanence to the n-th lockout of a lock (the worker, on lockout.engaged). */
+  async escalate(lock: string, n: number, lockedAtMs: number): Promise<number> {
     const s = this.settings;
+    const account = lock.startsWith('a:');
     return guarded(() =>
       this.redis.escalateLock(
-        this.keys.lockout(identifierKeyValue),
+        this.keys.lockout(lock),
         this.keys.lockouts,
-        identifierKeyValue,
+        lock,
         n,
         lockedAtMs,
         s.lockMs,
         s.growth,
         s.permanentAfter,
-        LOCK_MEMORY_MS,
+        memoryOf(lock, s),
+        account ? 0 : UNKNOWN_LOCK_LONGEST_MS,
       ),
     );
   }
 
-  /** Admin unlock of an identifier key (`u:<username>` or `e:<email>`); false when it was not locked. */
-  async clear(identifierKeyValue: string, event: string): Promise<boolean> {
-    return (
-      (await guarded(() =>
-        this.redis.clearLock(this.keys.lockout(identifierKeyValue), this.keys.lockouts, this.keys.outbox, identifierKeyValue, event),
-      )) === 1
+  /**
+   * Admin unlock of what an operator typed (see lockName): a username or email of an account
+   * clears the account's lock and the identifier's own. Returns the lock cleared (the account's
+   * when there is one; `event` builds its lockout.released), or null when nothing was locked.
+   */
+  async clear(typed: string, event: (lock: string) => string): Promise<string | null> {
+    const name = lockName(typed);
+    const locks = [name];
+    if (!name.startsWith('a:')) {
+      const username = name.startsWith('e:') ? await guarded(() => this.redis.get(this.keys.email(name.slice(2)))) : name.slice(2);
+      const id = username === null ? null : await guarded(() => this.redis.hget(this.keys.user(username), 'id'));
+      if (id !== null) locks.unshift(accountLock(Number(id)));
+    }
+    const lock = locks[0] as string;
+    const cleared = await guarded(() =>
+      this.redis.clearLock(this.keys.lockouts, this.keys.outbox, this.keys.indexPrefix, event(lock), ...locks),
     );
+    return cleared === 1 ? lock : null;
   }
 
-  /** Identifiers locked now, with the lock's end (ms; Infinity when permanent). */
-  async locked(): Promise<{ identifier: string; until: number }[]> {
+  /**
+   * Locks holding now, with the lock's end (ms; Infinity when permanent) and, for an account's
+   * lock, its username.
+   */
+  async locked(): Promise<LockListing[]> {
     const now = Date.now();
     const flat = await guarded(() => this.redis.zrangebyscore(this.keys.lockouts, now, '+inf', 'WITHSCORES'));
-    const out: { identifier: string; until: number }[] = [];
+    const out: LockListing[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const score = flat[i + 1] as string;
       out.push({ identifier: flat[i] as string, until: score === 'inf' ? Number.POSITIVE_INFINITY : Number(score) });
+    }
+    const accounts = out.filter((l) => l.identifier.startsWith('a:'));
+    if (accounts.length > 0) {
+      const names = await guarded(() => this.redis.mget(accounts.map((l) => this.keys.userId(Number(l.identifier.slice(2))))));
+      accounts.forEach((l, i) => {
+        const username = names[i];
+        if (username !== null && username !== undefined) l.username = username;
+      });
     }
     // drop expired entries from the index as we go
     await guarded(() => this.redis.zremrangebyscore(this.keys.lockouts, '-inf', now - 1));
     return out;
   }
+}
+
+export interface LockListing {
+  /** The lock's name: `a:<user id>`, `u:<username>` or `e:<email>`. */
+  readonly identifier: string;
+  readonly until: number;
+  /** An account lock's username. */
+  username?: string;
 }

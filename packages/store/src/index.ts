@@ -1,6 +1,6 @@
 export { ClientExistsError, type ClientInfo, ClientRepository, validClientId } from './clients.ts';
 export { guarded, isRedisUnavailable, storeError } from './errors.ts';
-export { type BeginResult, identifierKey, type LockoutSettings, LoginGate } from './gate.ts';
+export { accountLock, identifierKey, LOCKOUT_INDEX_MAX, type LockListing, type LockoutSettings, LoginGate, lockName } from './gate.ts';
 export { tokenHash } from './hash.ts';
 export { type KeyLayout, keyLayout } from './keys.ts';
 export { decodeRecord, encodeRecord } from './record.ts';

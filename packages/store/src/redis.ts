@@ -20,7 +20,7 @@ const SCRIPTS = [
   'beginLogin-4',
   'finishLogin-4',
   'escalateLock-2',
-  'clearLock-3',
+  'clearLock-2',
   'appendAudit-2',
 ] as const;
 
@@ -34,7 +34,7 @@ export type TesseraRedis = Redis & {
   beginLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
   finishLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number[]>;
   escalateLock(k1: string, k2: string, ...argv: (string | number)[]): Promise<number>;
-  clearLock(k1: string, k2: string, k3: string, identifier: string, event: string): Promise<number>;
+  clearLock(index: string, outbox: string, prefix: string, event: string, ...locks: string[]): Promise<number>;
   appendAudit(stream: string, seen: string, id: string, event: string, maxLen: number, seenTtlS: number): Promise<number>;
   useRefresh(k1: string): Promise<[number, string?]>;
   consumeAccess(k1: string): Promise<[number, string?]>;

@@ -52,21 +52,18 @@ function attemptFields(identifier: Identifier, ctx: LoginContext): EventFields {
 
 /** Wires the login handler's ports to the gate (lockout, outbox), the store and the verify pool. */
 export function loginPorts(deps: Deps): LoginPorts {
-  // Requests waiting for a verification slot of their identifier, woken when one closes here.
+  // Requests waiting for a verification slot of a lock, woken when one closes here.
   const waiters = new Map<string, Set<() => void>>();
-  const wake = (identifier: Identifier) => {
-    const key = identifierKey(identifier);
-    const set = waiters.get(key);
+  const wake = (lock: string) => {
+    const set = waiters.get(lock);
     if (set === undefined) return;
-    waiters.delete(key);
+    waiters.delete(lock);
     for (const w of set) w();
   };
   return {
     beginLogin: async (identifier, ctx, firstTry) => {
-      const reservation = crypto.randomUUID();
       const refusal = json('login.failed', attemptFields(identifier, ctx));
-      const r = await deps.gate.begin(identifier, ctx.ip, firstTry, reservation, refusal);
-      return r.status === 'open' ? { status: 'open', user: r.user, reservation } : r;
+      return deps.gate.begin(identifier, ctx.ip, firstTry, crypto.randomUUID(), refusal);
     },
     finishLogin: async (identifier, ctx, reservation, result) => {
       const base = { ...attemptFields(identifier, ctx), ...(result.user === null ? {} : { userId: result.user.id }) };
@@ -74,14 +71,15 @@ export function loginPorts(deps: Deps): LoginPorts {
         ...base,
         outcome: result.success ? 'success' : (result.outcome ?? 'bad_credentials'),
       });
-      const lock = result.success ? '' : json('lockout.engaged', { ...base, reason: 'failures' });
+      // a lockout event names the lock (what the worker escalates and an operator clears)
+      const lock = result.success ? '' : json('lockout.engaged', { ...base, identifier: reservation.lock, reason: 'failures' });
       const more = result.tokens === undefined ? [] : [json('token.issued', { ...base, outcome: 'issued', family: result.tokens.family })];
-      await deps.gate.finish(identifier, reservation, result.success, attempt, lock, more);
-      wake(identifier);
+      await deps.gate.finish(reservation, result.success, attempt, lock, more);
+      wake(reservation.lock);
     },
     abortLogin: async (identifier, ctx, reservation, outcome) => {
-      await deps.gate.release(identifier, reservation);
-      wake(identifier);
+      await deps.gate.release(reservation);
+      wake(reservation.lock);
       await deps.gate.appendEvent(json('login.failed', { ...attemptFields(identifier, ctx), outcome }));
     },
     refuseLogin: async (identifier, ctx, outcome) => {
@@ -105,11 +103,10 @@ export function loginPorts(deps: Deps): LoginPorts {
     adoptUser: (plan, command, pending, ctx) => adoptUser(deps, plan, command, pending, ctx),
     saveTokens: (grants, record) => deps.tokens.save(grants, record),
     now: () => Date.now(),
-    waitForTurn: (identifier, ms) =>
+    waitForTurn: (lock, ms) =>
       new Promise<void>((resolve) => {
-        const key = identifierKey(identifier);
-        const set = waiters.get(key) ?? new Set();
-        waiters.set(key, set);
+        const set = waiters.get(lock) ?? new Set();
+        waiters.set(lock, set);
         const done = () => {
           clearTimeout(timer);
           set.delete(done);

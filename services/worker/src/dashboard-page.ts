@@ -40,7 +40,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <svg id="chart" viewBox="0 0 600 160" preserveAspectRatio="none"></svg></div>
   <div class="panel wide"><h2>By dialect (60 s)</h2><table id="dialects"><tr><th>dialect</th><th>success</th><th>failed</th></tr></table></div>
   <div class="panel wide"><h2>Queue and outbox</h2><table id="queue"></table></div>
-  <div class="panel wide"><h2>Locked identifiers</h2><table id="lockouts"><tr><th>identifier</th><th>until</th><th></th></tr></table></div>
+  <div class="panel wide"><h2>Locked identifiers</h2><table id="lockouts"><tr><th>locked</th><th>until</th><th></th></tr></table></div>
   <div class="panel"><h2>Top failing identifiers</h2><table id="topids"></table></div>
   <div class="panel"><h2>Top failing addresses</h2><table id="topips"></table></div>
   <div class="panel full"><h2>Audit events, live</h2><div id="events"></div></div>
@@ -70,7 +70,7 @@ async function refresh() {
     chart(s.loginsPerSecond);
     rows($('dialects'), '<tr><th>dialect</th><th>success</th><th>failed</th></tr>', Object.entries(s.byDialect).map(([d, v]) => '<tr><td>' + esc(d) + '</td><td>' + v.success + '</td><td>' + v.failed + '</td></tr>'));
     rows($('queue'), '', [...Object.entries(s.queue).map(([k, v]) => '<tr><td>queue ' + esc(k) + '</td><td>' + v + '</td></tr>'), '<tr><td>outbox length</td><td>' + s.outbox.length + '</td></tr>', '<tr><td>outbox lag</td><td>' + s.outbox.lagSeconds.toFixed(1) + ' s</td></tr>']);
-    rows($('lockouts'), '<tr><th>identifier</th><th>until</th><th></th></tr>', s.lockouts.map((l) => '<tr><td>' + esc(l.identifier) + '</td><td>' + (l.until === null ? 'permanent' : new Date(l.until).toLocaleTimeString()) + '</td><td><button data-id="' + esc(l.identifier) + '" class="unlock">Unlock</button></td></tr>'));
+    rows($('lockouts'), '<tr><th>locked</th><th>until</th><th></th></tr>', s.lockouts.map((l) => '<tr><td>' + esc(l.username === undefined ? l.identifier : l.username + ' (' + l.identifier + ')') + '</td><td>' + (l.until === null ? 'permanent' : new Date(l.until).toLocaleTimeString()) + '</td><td><button data-id="' + esc(l.identifier) + '" class="unlock">Unlock</button></td></tr>'));
     for (const b of document.querySelectorAll('button.unlock')) b.onclick = () => unlock(b.dataset.id);
     rows($('topids'), '', s.topIdentifiers.map((t) => '<tr><td>' + esc(t.key) + '</td><td>' + t.failures + '</td></tr>'));
     rows($('topips'), '', s.topAddresses.map((t) => '<tr><td>' + esc(t.key) + '</td><td>' + t.failures + '</td></tr>'));

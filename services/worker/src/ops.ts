@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Settings } from '@tessera/config';
 import { parseContentType } from '@tessera/core';
-import { auditStreamKey, newEvent } from '@tessera/events';
-import { identifierKey, keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
+import { auditStreamKey, lockReleasedEvent } from '@tessera/events';
+import { keyLayout, LoginGate, lockName, type TesseraRedis } from '@tessera/store';
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { DASHBOARD_HTML } from './dashboard-page.ts';
@@ -148,7 +148,7 @@ export function createOpsServer(deps: OpsDeps): Server {
       })();
       return;
     }
-    // POST /api/unlock {"identifier": "u:alice" | "alice" | "alice@example.com"}: a change of state,
+    // POST /api/unlock {"identifier": "a:7" | "u:alice" | "alice" | "alice@example.com"}: a change of state,
     // so only JSON (a page elsewhere can post forms and text/plain without a CORS preflight, not
     // JSON) and only from this server's own pages (cross-site request forgery against an operator
     // whose browser holds the Basic credential)
@@ -164,14 +164,8 @@ export function createOpsServer(deps: OpsDeps): Server {
       async (body) => {
         const raw = (body as { identifier?: unknown }).identifier;
         if (typeof raw !== 'string' || raw === '' || raw.length > 300) return json(res, 400, { error: 'identifier required' });
-        const key = /^[ue]:/.test(raw)
-          ? raw
-          : identifierKey(raw.includes('@') ? { by: 'email', value: raw } : { by: 'username', value: raw });
-        const event = JSON.stringify(
-          newEvent('lockout.released', { dialect: 'ops', identifier: key, reason: 'admin', outcome: 'released' }),
-        );
-        const cleared = await gate.clear(key, event);
-        return json(res, cleared ? 200 : 404, cleared ? { cleared: key } : { error: `${key} is not locked` });
+        const cleared = await gate.clear(raw, (lock) => lockReleasedEvent('ops', lock));
+        return json(res, cleared !== null ? 200 : 404, cleared !== null ? { cleared } : { error: `${lockName(raw)} is not locked` });
       },
       () => json(res, 400, { error: 'a JSON body {"identifier": ...} is required' }),
     );

@@ -16,7 +16,8 @@ export interface Summary {
   }[];
   readonly byDialect: Record<string, { success: number; failed: number }>;
   readonly failureRatio: number;
-  readonly lockouts: { identifier: string; until: number | null }[];
+  /** Locks holding: the lock (`a:<id>`, `u:…`, `e:…`), its end (null: permanent), an account's username. */
+  readonly lockouts: { identifier: string; until: number | null; username?: string }[];
   readonly topIdentifiers: { key: string; failures: number }[];
   readonly topAddresses: { key: string; failures: number }[];
   readonly queue: Record<string, number>;
@@ -92,7 +93,7 @@ export function createSummary(settings: Settings, redis: TesseraRedis, queue: Qu
       loginsPerSecond: buckets,
       byDialect,
       failureRatio: success + failed === 0 ? 0 : failed / (success + failed),
-      lockouts: locked.map((l) => ({ identifier: l.identifier, until: Number.isFinite(l.until) ? l.until : null })),
+      lockouts: locked.map((l) => ({ ...l, until: Number.isFinite(l.until) ? l.until : null })),
       topIdentifiers: top(identifiers, 5),
       topAddresses: top(addresses, 5),
       queue: counts,

@@ -1,17 +1,10 @@
 import { parseArgs } from 'node:util';
-import { newEvent } from '@tessera/events';
-import { identifierKey } from '@tessera/store';
+import { lockReleasedEvent } from '@tessera/events';
 import { type CliContext, CliError, unknownVerb } from '../context.ts';
 import type { Io } from './users.ts';
 
-export const LOCKOUTS_HELP = `tessera lockouts list
-tessera lockouts clear <identifier>       admin unlock (a username, or an email in any case)`;
-
-/** `u:<username>` or `e:<email>` as given, or the key of a plain identifier. */
-function keyOf(identifier: string): string {
-  if (/^[ue]:/.test(identifier)) return identifier;
-  return identifierKey(identifier.includes('@') ? { by: 'email', value: identifier } : { by: 'username', value: identifier });
-}
+export const LOCKOUTS_HELP = `tessera lockouts list                     locks holding now: lock, until, the account's username
+tessera lockouts clear <identifier>       admin unlock (a username, an email in any case, or a lock as listed)`;
 
 export async function lockoutsCommand(argv: string[], ctx: () => Promise<CliContext>, io: Io): Promise<void> {
   const [verb, ...rest] = argv;
@@ -26,7 +19,13 @@ export async function lockoutsCommand(argv: string[], ctx: () => Promise<CliCont
       const c = await ctx();
       try {
         for (const l of await c.gate.locked())
-          io.out(`${l.identifier}\t${Number.isFinite(l.until) ? new Date(l.until).toISOString() : 'permanent'}`);
+          io.out(
+            [
+              l.identifier,
+              Number.isFinite(l.until) ? new Date(l.until).toISOString() : 'permanent',
+              ...(l.username === undefined ? [] : [l.username]),
+            ].join('\t'),
+          );
       } finally {
         await c.close();
       }
@@ -35,14 +34,11 @@ export async function lockoutsCommand(argv: string[], ctx: () => Promise<CliCont
     case 'clear': {
       const [identifier] = positionals;
       if (identifier === undefined || positionals.length !== 1) throw new CliError('lockouts clear takes one <identifier>', 2);
-      const key = keyOf(identifier);
       const c = await ctx();
       try {
-        const event = JSON.stringify(
-          newEvent('lockout.released', { dialect: 'cli', identifier: key, reason: 'admin', outcome: 'released' }),
-        );
-        if (!(await c.gate.clear(key, event))) throw new CliError(`${identifier} has no failures or lock to clear`);
-        io.out(`cleared ${key}`);
+        const cleared = await c.gate.clear(identifier, (lock) => lockReleasedEvent('cli', lock));
+        if (cleared === null) throw new CliError(`${identifier} has no failures or lock to clear`);
+        io.out(`cleared ${cleared}`);
       } finally {
         await c.close();
       }

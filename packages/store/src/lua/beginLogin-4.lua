@@ -1,13 +1,20 @@
 --[[
-  Opens a login attempt in one round trip: per-address rate limit, lockout check, reservation of
-  one password verification, and the user record. Reserving before the verify is what keeps the
+  Opens a login attempt in one round trip: per-address rate limit, the user record, lockout check
+  and the reservation of one password verification. Reserving before the verify is what keeps the
   lockout exact under concurrency: at most N verifications can be unfinished or failed inside a
   window, however many requests arrive at once.
 
-  KEYS[1] lockout hash      <prefix>{users}:lk:<identifier>      fails, windowStart, lockedUntil, locks, permanent
-  KEYS[2] reservations zset <prefix>{users}:lki:<identifier>     member reservation id, score expiry (ms)
-  KEYS[3] rate counter      <prefix>{users}:rl:<address>
-  KEYS[4] user lookup key   <prefix>{users}:u:<username>  or  <prefix>{users}:email:<email>
+  The lock an attempt counts against: an existing account's own (`a:<user id>`), whichever form
+  named it (username, email) on whichever route; an unknown identifier's own (`u:<username>`,
+  `e:<email>`), so an unknown identifier locks exactly as an account does. An identifier's lock
+  also holds for the account it later names (a lock engaged while it was unknown, or before locks
+  were kept per account).
+
+  KEYS[1] identifier's lockout hash   <prefix>{users}:lk:<identifier>   fails, windowStart, lockedUntil, locks, permanent
+  KEYS[2] identifier's reservations   <prefix>{users}:lki:<identifier>  member reservation id, score expiry (ms)
+  KEYS[3] rate counter                <prefix>{users}:rl:<address>
+  KEYS[4] user lookup key             <prefix>{users}:u:<username>  or  <prefix>{users}:email:<email>
+  (an account's lock lives in the same slot: <prefix>{users}:lk:a:<id> and lki:a:<id>)
 
   ARGV[1] failures before lockout (N)
   ARGV[2] observation window, ms
@@ -17,15 +24,16 @@
   ARGV[6] reservation id
   ARGV[7] reservation lifetime, ms (a crashed request's reservation lapses after it)
   ARGV[8] 'u' (KEYS[4] is the user hash) or 'e' (KEYS[4] is the email index)
-  ARGV[9] user hash key prefix <prefix>{users}:u:
+  ARGV[9] key prefix <prefix>{users}: (user hashes u:<name>, account locks lk:a:<id>)
   ARGV[10] outbox stream <prefix>{users}:outbox (same slot)
   ARGV[11] event JSON to append when the answer is 'locked' or 'throttled' ('' for none);
            Lua fills in its "outcome"
+  ARGV[12] the identifier's lock name (u:<username> or e:<email>)
 
-  Returns {0, user field/value...}  reserved; the user (empty when unknown)
-          {1, retry after ms}       locked (-1: permanently)
-          {2}                       busy: N verifications already in flight, retry shortly
-          {3, retry after ms}       throttled: the address is over its rate
+  Returns {0, lock, user field/value...}  reserved against lock; the user (none when unknown)
+          {1, retry after ms}              locked (-1: permanently)
+          {2, lock}                        busy: N verifications already in flight, retry shortly
+          {3, retry after ms}              throttled: the address is over its rate
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -50,34 +58,54 @@ if rate > 0 and ARGV[5] == '1' then
   end
 end
 
-local h = redis.call('HMGET', KEYS[1], 'fails', 'windowStart', 'lockedUntil', 'permanent')
-if h[4] == '1' then
-  return refuse(1, 'locked', -1)
-end
-local lockedUntil = tonumber(h[3] or '0')
-if lockedUntil > now then
-  return refuse(1, 'locked', lockedUntil - now)
-end
-local fails = tonumber(h[1] or '0')
-if lockedUntil > 0 or now - tonumber(h[2] or '0') >= tonumber(ARGV[2]) then
-  fails = 0 -- the lock or the window has run out
-end
-
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if fails + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
-  return {2}
-end
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[7]), ARGV[6])
-redis.call('PEXPIRE', KEYS[2], ARGV[7])
-
 local user
 if ARGV[8] == 'u' then
   user = redis.call('HGETALL', KEYS[4])
 else
   local username = redis.call('GET', KEYS[4])
-  user = username and redis.call('HGETALL', ARGV[9] .. username) or {}
+  user = username and redis.call('HGETALL', ARGV[9] .. 'u:' .. username) or {}
 end
-local out = {0}
+local id
+for i = 1, #user, 2 do
+  if user[i] == 'id' then
+    id = user[i + 1]
+  end
+end
+
+local lock, lockKey, reservations = ARGV[12], KEYS[1], KEYS[2]
+if id then
+  lock = 'a:' .. id
+  lockKey = ARGV[9] .. 'lk:' .. lock
+  reservations = ARGV[9] .. 'lki:' .. lock
+end
+
+-- a lock holds: the account's, or the identifier's own
+local wait = 0
+for _, key in ipairs(id and {lockKey, KEYS[1]} or {lockKey}) do
+  local h = redis.call('HMGET', key, 'lockedUntil', 'permanent')
+  if h[2] == '1' then
+    return refuse(1, 'locked', -1)
+  end
+  wait = math.max(wait, tonumber(h[1] or '0') - now)
+end
+if wait > 0 then
+  return refuse(1, 'locked', wait)
+end
+
+local h = redis.call('HMGET', lockKey, 'fails', 'windowStart', 'lockedUntil')
+local fails = tonumber(h[1] or '0')
+if tonumber(h[3] or '0') > 0 or now - tonumber(h[2] or '0') >= tonumber(ARGV[2]) then
+  fails = 0 -- the lock or the window has run out
+end
+
+redis.call('ZREMRANGEBYSCORE', reservations, '-inf', now)
+if fails + redis.call('ZCARD', reservations) >= tonumber(ARGV[1]) then
+  return {2, lock}
+end
+redis.call('ZADD', reservations, now + tonumber(ARGV[7]), ARGV[6])
+redis.call('PEXPIRE', reservations, ARGV[7])
+
+local out = {0, lock}
 for i = 1, #user do
   out[#out + 1] = user[i]
 end

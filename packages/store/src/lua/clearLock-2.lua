@@ -1,0 +1,22 @@
+--[[
+  Admin unlock: forgets the failures and lock of each lock named (an account's, and the
+  identifier's own that the operator typed), with one lockout.released event.
+
+  KEYS[1] lockout index  <prefix>{users}:lockouts
+  KEYS[2] outbox stream  <prefix>{users}:outbox
+
+  ARGV[1] key prefix <prefix>{users}: (lock hashes are lk:<lock>, same slot)
+  ARGV[2] lockout.released event JSON
+  ARGV[3..] lock names (a:<user id>, u:<username>, e:<email>)
+
+  Returns 1 when there was something to clear, 0 otherwise (no event then)
+]]
+local existed = 0
+for i = 3, #ARGV do
+  existed = existed + redis.call('DEL', ARGV[1] .. 'lk:' .. ARGV[i]) + redis.call('ZREM', KEYS[1], ARGV[i])
+end
+if existed == 0 then
+  return 0
+end
+redis.call('XADD', KEYS[2], '*', 'e', ARGV[2])
+return 1
