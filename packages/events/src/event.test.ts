@@ -19,3 +19,13 @@ describe('newEvent ids', () => {
     for (const n of counts.values()) expect(Math.abs(n - expected) / expected).toBeLessThan(0.05);
   });
 });
+
+describe('newEvent fields', () => {
+  it('keeps the longest identifier whole behind its kind, and cuts a user agent to the schema', () => {
+    const email = `e:${'x'.repeat(64)}@${'d'.repeat(185)}.com`;
+    expect(email).toHaveLength(256);
+    const e = newEvent('login.failed', { identifier: email, userAgent: 'A'.repeat(9000) });
+    expect(e.identifier).toBe(email);
+    expect(e.userAgent).toHaveLength(512);
+  });
+});

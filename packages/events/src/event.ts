@@ -18,12 +18,17 @@ function randomByteFraction(): number {
 
 export type EventFields = Omit<AuditEvent, 'v' | 'id' | 'type' | 'at'>;
 
+/** An event's identifier: a login identifier (at most 254 characters) behind its kind, `u:` or `e:`. */
+export const MAX_EVENT_IDENTIFIER = 256;
+/** A user agent is cut to this many characters. */
+export const MAX_EVENT_USER_AGENT = 512;
+
 /** Builds an event with a fresh ULID; long free-text fields are cut to the schema's limits. */
 export function newEvent(type: EventType, fields: EventFields, nowMs: number = Date.now()): AuditEvent {
   const clean: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== '') clean[k] = v;
-  if (typeof clean.userAgent === 'string') clean.userAgent = clean.userAgent.slice(0, 512);
-  if (typeof clean.identifier === 'string') clean.identifier = clean.identifier.slice(0, 254);
+  if (typeof clean.userAgent === 'string') clean.userAgent = clean.userAgent.slice(0, MAX_EVENT_USER_AGENT);
+  if (typeof clean.identifier === 'string') clean.identifier = clean.identifier.slice(0, MAX_EVENT_IDENTIFIER);
   return { v: EVENT_SCHEMA_VERSION, id: ulid(nowMs, randomByteFraction), type, at: new Date(nowMs).toISOString(), ...clean } as AuditEvent;
 }
 

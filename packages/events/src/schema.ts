@@ -1,3 +1,4 @@
+import { MAX_EVENT_IDENTIFIER, MAX_EVENT_USER_AGENT } from './event.ts';
 import { EVENT_SCHEMA_VERSION, EVENT_TYPES } from './types.ts';
 
 /** JSON Schema (2020-12) of an audit event, published for consumers in other languages. */
@@ -14,10 +15,10 @@ export const AUDIT_EVENT_SCHEMA = {
     type: { enum: [...EVENT_TYPES] },
     at: { type: 'string', format: 'date-time' },
     dialect: { enum: ['moh', 'nehr', 'simplejwt', 'peb', 'oauth', 'cli', 'ops'] },
-    identifier: { type: 'string', maxLength: 254 },
+    identifier: { type: 'string', maxLength: MAX_EVENT_IDENTIFIER },
     userId: { type: 'integer', minimum: 1 },
     ip: { type: 'string', maxLength: 64 },
-    userAgent: { type: 'string', maxLength: 512 },
+    userAgent: { type: 'string', maxLength: MAX_EVENT_USER_AGENT },
     outcome: { type: 'string', maxLength: 64 },
     reason: { type: 'string', maxLength: 64 },
     family: { type: 'string', maxLength: 64 },
