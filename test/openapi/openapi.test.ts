@@ -266,7 +266,7 @@ describe('validateResponse', () => {
     ['a body that is not JSON', 'POST', '/oauth/introspect', 200, headers(), 'active'],
     ['an introspection answer with more than active:false', 'POST', '/oauth/introspect', 200, headers(), '{"active":false,"username":"x"}'],
     ['a body where none is documented', 'POST', '/oauth/revoke', 200, headers(), '{}'],
-    ['an undocumented method', 'POST', '/metrics', 404, headers(), '{"error":"not_found","message":"No such route."}'],
+    ['a method the document cannot hold', 'SEARCH', '/metrics', 404, headers(), '{"error":"not_found","message":"No such route."}'],
     ['a path that is no route answering 200', 'POST', '/api/tokens', 200, headers(), '{}'],
     ['a 404 that is not the JSON 404', 'GET', '/nope', 404, headers(), '<html>not found</html>'],
   ])('rejects %s', (_title, method, path, status, hdrs, body) => {

@@ -826,16 +826,35 @@ function oauthItem(kind: 'introspect' | 'revoke'): PathItemObject {
 
 // ---- operations routes ----
 
-function plainGet(
+/**
+ * An operations route that answers every method alike: each method documented with the same
+ * answers (GET and HEAD named as such, the others as answered the same way).
+ */
+function anyMethod(
   id: string,
   summary: string,
   responses: Record<string, ResponseObject | ReferenceObject>,
   description: string,
 ): PathItemObject {
-  return {
-    get: op(id, 'operations', summary, responses, { description }),
-    head: op(`${id}Head`, 'operations', `${summary} (headers only)`, responses, { description }),
-  };
+  const item: { [M in HttpMethod]?: OperationObject } = {};
+  for (const m of HTTP_METHODS) {
+    const name = m === 'get' ? id : `${id}${m[0]?.toUpperCase()}${m.slice(1)}`;
+    const what = m === 'get' ? summary : m === 'head' ? `${summary} (headers only)` : `${m.toUpperCase()}: answered as GET`;
+    item[m] = op(name, 'operations', what, responses, { description });
+  }
+  return item;
+}
+
+/** The JSON 404 for every method but GET: /metrics is served by the edge for GET only. */
+function notFoundButGet(id: string): { [M in HttpMethod]?: OperationObject } {
+  const out: { [M in HttpMethod]?: OperationObject } = {};
+  for (const m of HTTP_METHODS) {
+    if (m === 'get') continue;
+    out[m] = op(`${id}${m[0]?.toUpperCase()}${m.slice(1)}`, 'operations', `${m.toUpperCase()}: no such route`, {
+      '404': { $ref: '#/components/responses/NotFound' },
+    });
+  }
+  return out;
 }
 
 // ---- the document ----
@@ -860,20 +879,20 @@ const PATHS: Readonly<Record<string, PathItemObject>> = {
   '/v1/login/check': pebItem('check'),
   '/oauth/introspect': oauthItem('introspect'),
   '/oauth/revoke': oauthItem('revoke'),
-  '/healthz': plainGet(
+  '/healthz': anyMethod(
     'healthz',
     'Liveness',
     { '200': json('The process answers.', schema('Health'), {}, PLAIN_HEADERS) },
-    'Answers every method alike; GET and HEAD are documented.',
+    'Answers every method alike.',
   ),
-  '/readyz': plainGet(
+  '/readyz': anyMethod(
     'readyz',
     'Readiness: Redis answers',
     {
       '200': json('Redis answered a PING.', schema('Ready'), {}, PLAIN_HEADERS),
       '503': json('Redis did not answer within TESSERA_REDIS_TIMEOUT_MS.', schema('NotReady'), {}, PLAIN_HEADERS),
     },
-    'Answers every method alike; GET and HEAD are documented.',
+    'Answers every method alike.',
   ),
   '/metrics': {
     get: op(
@@ -889,12 +908,14 @@ const PATHS: Readonly<Record<string, PathItemObject>> = {
       },
       { description: 'Only GET; any other method on this path is the JSON 404 of the handler.' },
     ),
+    ...notFoundButGet('metrics'),
   },
-  '/openapi.json': {
-    get: op('openapi', 'operations', 'This document', {
-      '200': { description: 'This OpenAPI 3.1 document.', content: { 'application/json': { schema: schema('OpenApiDocument') } } },
-    }),
-  },
+  '/openapi.json': anyMethod(
+    'openapi',
+    'This document',
+    { '200': { description: 'This OpenAPI 3.1 document.', content: { 'application/json': { schema: schema('OpenApiDocument') } } } },
+    'Answers every method alike.',
+  ),
 };
 
 export const OPENAPI: OpenApiDocument = {
