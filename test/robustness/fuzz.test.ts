@@ -14,7 +14,17 @@ import { startService, stopService } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
 import { dropPrefix, TEST_ARGON2, TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
 import { attemptOn, authorization, nearPath, tokenBodies } from './generators.ts';
-import { badLogLines, budget, Counts, describeAttempt, FUZZ_MINUTES, sendAndJudge, sendAttempt, timeoutFor } from './support.ts';
+import {
+  type Attempt,
+  badLogLines,
+  budget,
+  Counts,
+  describeAttempt,
+  FUZZ_MINUTES,
+  sendAndJudge,
+  sendAttempt,
+  timeoutFor,
+} from './support.ts';
 
 /**
  * Generated hostile requests on every route of a real ingress and worker (processes of their own,
@@ -97,24 +107,36 @@ describe('robustness: generated bad input on every route', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs a property whose every attempt is sent and judged; `route` names the count it adds to. */
+  /**
+   * Runs a property whose every attempt is sent and judged; `route` names the count it adds to.
+   * `examples` run first, every time: requests that once broke something.
+   */
   const fuzz = async (
     name: keyof typeof SHARE,
     runs: number,
-    attempts: fc.Arbitrary<import('./support.ts').Attempt>,
+    attempts: fc.Arbitrary<Attempt>,
     route: (path: string) => string,
+    examples: Attempt[] = [],
   ) => {
     await fc.assert(
       fc.asyncProperty(attempts, async (a) => {
         await sendAndJudge(port, a, counts, route(a.path.split('?')[0] ?? a.path));
       }),
-      budget(name, runs, shareMs(name)),
+      { ...budget(name, runs, shareMs(name)), examples: examples.map((e) => [e] as [Attempt]) },
     );
   };
   const asIs = (path: string) => path;
+  const json = (method: string, path: string, text: string): Attempt => ({
+    method,
+    path,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(text),
+  });
 
   it('login routes: any body, content type, method and header', { timeout: timeoutFor(shareMs('login')) }, async () => {
-    await fuzz('login', 300, attemptOn(fc.constantFrom(...LOGIN_PATHS)), asIs);
+    // lone surrogates reached Redis's cjson in the lockout script: an internal error from the third attempt on
+    const surrogates = LOGIN_PATHS.map((path) => json('POST', path, '{"username":"\\ud800","password":"\\udfff"}'));
+    await fuzz('login', 300, attemptOn(fc.constantFrom(...LOGIN_PATHS)), asIs, [...surrogates, ...surrogates, ...surrogates]);
   });
 
   it('token routes (refresh, verify, blacklist, renew, check): real tokens cut and changed, and any body', {
