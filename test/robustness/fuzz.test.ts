@@ -189,7 +189,7 @@ describe('robustness: generated bad input on every route', () => {
         if ((answer.status >= 500 && !stopped) || STACK_TRACE.test(answer.body))
           throw new Error(`ops server answered ${answer.status} ${answer.body.slice(0, 400)}\n  request: ${describeAttempt(a)}`);
       }),
-      budget('worker', 60, shareMs('worker')),
+      budget('worker', 150, shareMs('worker')),
     );
   });
 
