@@ -48,7 +48,7 @@ describe('Redis restarted under login load on all four dialects', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers every login in dialect (success or its documented "unavailable"), never a 5xx or a hang; recovers within 10 s', async () => {
+  it('answers every login in dialect (success or its documented "unavailable"), never a 5xx or a hang; recovers within 5 s', async () => {
     interface Seen {
       readonly speaker: Speaker;
       readonly at: number;
@@ -112,8 +112,8 @@ describe('Redis restarted under login load on all four dialects', () => {
         during.some((s) => s.speaker === l.speaker && s.kind === 'unavailable'),
         l.speaker,
       ).toBe(true);
-    // each logs in again soon after Redis is back (ioredis retries at most every second)
-    for (const r of recovery) expect(r.ms, r.speaker).toBeLessThan(10_000);
+    // each logs in again soon after Redis is back (ioredis retries at least every second; slack for a loaded machine)
+    for (const r of recovery) expect(r.ms, r.speaker).toBeLessThan(5000);
     expect(badLogLines(stack.logs).slice(0, 5)).toStrictEqual([]);
   }, 60_000);
 });
