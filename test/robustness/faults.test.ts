@@ -12,7 +12,7 @@ import { ROUTES, send } from '../e2e/http.ts';
 import { type Speaker, UNAVAILABLE } from '../support/answers.ts';
 import { childPid, startUp, waitForLine } from '../support/processes.ts';
 import { freePort, startRedisServer } from '../support/redis-source.ts';
-import { dropPrefix, type Stack, startStack, TEST_ARGON2, TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
+import { dropPrefix, type Stack, serviceEnv, startStack, testPrefix } from '../support/stack.ts';
 import { badLogLines, REQUEST_TIMEOUT_MS } from './support.ts';
 
 /**
@@ -133,19 +133,16 @@ describe('tessera up: worker and ingress killed (SIGKILL) under login load', () 
     for (let i = 0; i < 8; i++) await users.create({ username: `load${i}`, passwordHash: await hasher.hash(`Load-pass-${i}`) });
     state = mkdtempSync(join(tmpdir(), 'tessera-fault-up-'));
     port = await freePort();
-    ({ child: up, output } = await startUp({
-      ...TEST_ARGON2,
-      REDIS_URL: inject('redisUrl'),
-      TESSERA_REDIS_PREFIX: prefix,
-      TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
-      TESSERA_STATE_DIR: state,
-      TESSERA_HOST: '127.0.0.1',
-      TESSERA_PORT: String(port),
-      TESSERA_OPS_PORT: String(await freePort()),
-      TESSERA_AUDIT_DIR: join(state, 'audit'),
-      TESSERA_LOGIN_RATE_LIMIT: '0',
-      TESSERA_LOCKOUT_FAILURES: '1000',
-    }));
+    ({ child: up, output } = await startUp(
+      serviceEnv(prefix, {
+        TESSERA_STATE_DIR: state,
+        TESSERA_PORT: String(port),
+        TESSERA_OPS_PORT: String(await freePort()),
+        TESSERA_AUDIT_DIR: join(state, 'audit'),
+        TESSERA_LOGIN_RATE_LIMIT: '0',
+        TESSERA_LOCKOUT_FAILURES: '1000',
+      }),
+    ));
   }, 60_000);
   afterAll(async () => {
     if (up.exitCode === null && up.signalCode === null) {

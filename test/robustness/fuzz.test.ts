@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { STACK_TRACE } from '../support/answers.ts';
 import { startService, stopService } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
-import { dropPrefix, TEST_ARGON2, TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
+import { dropPrefix, serviceEnv, testPrefix } from '../support/stack.ts';
 import { attemptOn, authorization, nearPath, tokenBodies } from './generators.ts';
 import {
   type Attempt,
@@ -65,18 +65,12 @@ describe('robustness: generated bad input on every route', () => {
     goodBasic = `Basic ${Buffer.from(`fuzz:${await new ClientRepository(redis, keys).add('fuzz')}`).toString('base64')}`;
     dir = mkdtempSync(join(tmpdir(), 'tessera-fuzz-'));
     [port, opsPort] = [await freePort(), await freePort()];
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      ...TEST_ARGON2,
-      REDIS_URL: inject('redisUrl'),
-      TESSERA_REDIS_PREFIX: prefix,
-      TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
-      TESSERA_HOST: '127.0.0.1',
+    const env = serviceEnv(prefix, {
       TESSERA_PORT: String(port),
       TESSERA_OPS_PORT: String(opsPort),
       TESSERA_AUDIT_DIR: dir,
       TESSERA_LOGIN_RATE_LIMIT: '0',
-    };
+    });
     ingress = await startService('services/ingress/dist/main.js', env, '"ingress listening"', ingressLines);
     worker = await startService('services/worker/dist/main.js', env, '"worker running"', workerLines);
     // real tokens of every dialect, for the token routes to be fed whole, cut and changed
