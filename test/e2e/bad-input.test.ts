@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverFailure } from '../support/answers.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { bytes, concat, expectAnswer, jsonOf, multipart, postJson, type Reply, ROUTES, send } from './http.ts';
 
@@ -226,6 +227,16 @@ describe('bad input on every login route', () => {
 
     it('accepts the good JSON request (control)', async () => {
       expectLoggedIn(r, await json(r.path, good()));
+    });
+
+    it('lone surrogates (JSON \\ud800 escapes) in both fields, past the lockout threshold: answered in dialect, never an internal error', async () => {
+      const text = `{"username":"\\ud800${r.dialect}","password":"\\udfff"}`;
+      const marks = stack.logs.length;
+      for (let i = 0; i < 7; i++) {
+        const reply = await send(stack.base, r.path, { body: text, contentType: 'application/json' });
+        expect(serverFailure(r.path, reply.status, reply.text), reply.text).toBeNull();
+      }
+      expect(stack.logs.slice(marks).filter((l) => l.includes('"level":"error"'))).toStrictEqual([]);
     });
 
     it.each<[string, (r: RouteCase) => Record<string, unknown>, [Field, Reason][]]>([

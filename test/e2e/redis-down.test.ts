@@ -1,20 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { speakerOf, UNAVAILABLE as UNAVAILABLE_OF } from '../support/answers.ts';
 import { startRedisServer } from '../support/redis-source.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { expectAnswer, jsonOf, postJson, type Reply, ROUTES, send } from './http.ts';
 
-/** Each route's documented "unavailable" answer (packages/core/src/dialects/*.ts). */
-const UNAVAILABLE = [
-  { path: '/getUserToken', status: 200, body: '{"version":"v2","code":7,"message":"Service Unavailable","result":null}' },
-  {
-    path: '/nehrapi/login/getToken',
-    status: 503,
-    body: '{"code":503,"message":"Service Unavailable: The service is temporarily unable to process the request."}',
-  },
-  { path: '/api/token', status: 503, body: '{"detail":"Service temporarily unavailable, try again later."}' },
-  { path: '/api/token/', status: 503, body: '{"detail":"Service temporarily unavailable, try again later."}' },
-  { path: '/v1/login', status: 200, body: '{"status":503,"message":"API is temporary unavailable.","error_id":3}' },
-] as const;
+/** Each login route's documented "unavailable" answer (test/support/answers.ts). */
+const UNAVAILABLE = ['/getUserToken', '/nehrapi/login/getToken', '/api/token', '/api/token/', '/v1/login'].map((path) => ({
+  path,
+  ...UNAVAILABLE_OF[speakerOf(path)],
+}));
 
 const CREDS: Record<string, Record<string, string>> = {
   '/getUserToken': ROUTES.moh.creds,

@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childPid, startUp, waitForLine } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -30,36 +30,20 @@ describe('tessera up (npm start) with the embedded Redis', () => {
   let base: string;
   let redisPort: number;
   let opsPort: number;
-  const output: string[] = [];
+  let output: string[];
 
   beforeAll(async () => {
     state = mkdtempSync(join(tmpdir(), 'tessera-up-'));
     [redisPort, opsPort] = [await freePort(), await freePort()];
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    ({ child: up, output } = await startUp({
       TESSERA_STATE_DIR: state,
       TESSERA_EMBEDDED_REDIS_PORT: String(redisPort),
       TESSERA_PORT: String(port),
       TESSERA_OPS_PORT: String(opsPort),
       TESSERA_HOST: '127.0.0.1',
-    };
-    delete env.REDIS_URL;
-    delete env.TESSERA_JWT_SIGNING_KEY;
-    up = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/tessera.js'), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    // every line of both streams, for the whole test (a restarted child says it is up again)
-    createInterface({ input: up.stdout as NodeJS.ReadableStream }).on('line', (l) => output.push(l));
-    createInterface({ input: up.stderr as NodeJS.ReadableStream }).on('line', (l) => output.push(l));
-    const exited = once(up, 'exit').then(([code]) => {
-      throw new Error(`tessera up exited with ${code}:\n${output.join('\n')}`);
-    });
-    const ready = (async () => {
-      while (!(output.some((l) => l.includes('"ingress listening"')) && output.some((l) => l.includes('"worker running"'))))
-        await sleep(50);
-    })();
-    await Promise.race([ready, exited]);
-    exited.catch(() => {}); // its later exit (SIGINT below) is the test's own doing
+    }));
   }, 60_000);
 
   afterAll(async () => {
@@ -122,24 +106,9 @@ describe('tessera up (npm start) with the embedded Redis', () => {
           })
         ).json()) as { code: number }
       ).code;
-    /** The pid of the child of `tessera up` running `entry`. */
-    const childPid = (entry: string): number => {
-      for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-        try {
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-          if (ppid === up.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(entry)) return Number(pid);
-        } catch {
-          // gone meanwhile
-        }
-      }
-      throw new Error(`no child running ${entry}`);
-    };
+    const childPidOf = (entry: string) => childPid(up.pid as number, entry);
     const seen = () => output.join('\n');
-    const waitFor = async (text: string, after: number) => {
-      for (let i = 0; i < 200 && !output.slice(after).join('\n').includes(text); i++) await sleep(50);
-      expect(output.slice(after).join('\n')).toContain(text);
-    };
+    const waitFor = (text: string, after: number) => waitForLine(output, text, after);
     const redis = new Redis(`redis://127.0.0.1:${redisPort}`);
     try {
       const ours = async () =>
@@ -152,14 +121,14 @@ describe('tessera up (npm start) with the embedded Redis', () => {
 
       // the worker dies: logins go on, their events wait in the outbox
       const mark = output.length;
-      process.kill(childPid('worker/dist/main.js'), 'SIGKILL');
+      process.kill(childPidOf('worker/dist/main.js'), 'SIGKILL');
       for (let i = 0; i < 10; i++) logins += (await login()) === 0 ? 1 : 0;
       await waitFor('worker exited (SIGKILL); starting it again in 1 s', mark);
       await waitFor('"worker running"', mark);
 
       // the ingress dies: started again, serving again
       const mark2 = output.length;
-      process.kill(childPid('ingress/dist/main.js'), 'SIGKILL');
+      process.kill(childPidOf('ingress/dist/main.js'), 'SIGKILL');
       await waitFor('ingress exited (SIGKILL); starting it again in 1 s', mark2);
       await waitFor('"ingress listening"', mark2);
       for (let i = 0; i < 5; i++) logins += (await login()) === 0 ? 1 : 0;

@@ -195,6 +195,16 @@ describe('validateResponse', () => {
     validateResponse('GET', '/metrics', 200, new Headers({ 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }), '# HELP x\n');
   });
 
+  it('documents what the operations routes answer to any method (found by test/robustness)', () => {
+    const plain = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+    for (const m of ['POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE']) {
+      validateResponse(m, '/healthz', 200, plain, '{"status":"ok"}');
+      validateResponse(m, '/readyz', 503, plain, '{"status":"unavailable","redis":"unreachable"}');
+      validateResponse(m, '/metrics', 404, plain, '{"error":"not_found","message":"No such route."}');
+      validateResponse(m, '/openapi.json', 200, new Headers({ 'content-type': 'application/json' }), JSON.stringify(OPENAPI));
+    }
+  });
+
   it.each<[string, string, string, number, Headers, string]>([
     [
       'a moh message that does not match its code',
@@ -266,7 +276,7 @@ describe('validateResponse', () => {
     ['a body that is not JSON', 'POST', '/oauth/introspect', 200, headers(), 'active'],
     ['an introspection answer with more than active:false', 'POST', '/oauth/introspect', 200, headers(), '{"active":false,"username":"x"}'],
     ['a body where none is documented', 'POST', '/oauth/revoke', 200, headers(), '{}'],
-    ['an undocumented method', 'POST', '/metrics', 404, headers(), '{"error":"not_found","message":"No such route."}'],
+    ['a method the document cannot hold', 'SEARCH', '/metrics', 404, headers(), '{"error":"not_found","message":"No such route."}'],
     ['a path that is no route answering 200', 'POST', '/api/tokens', 200, headers(), '{}'],
     ['a 404 that is not the JSON 404', 'GET', '/nope', 404, headers(), '<html>not found</html>'],
   ])('rejects %s', (_title, method, path, status, hdrs, body) => {

@@ -73,7 +73,8 @@ export async function startRedisServer(
     child,
     kind: 'redis-server',
     stop: async () => {
-      if (child.exitCode === null) {
+      // a child killed by a signal has exitCode null and signalCode set: it is gone all the same
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await exited;

@@ -59,6 +59,22 @@ export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<v
 }
 
 /**
+ * The environment of a Tessera process (ingress, worker, `tessera up`) on the run's Redis under
+ * `prefix`, on loopback, with the test argon2 cost; `env` adds to it.
+ */
+export function serviceEnv(prefix: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    ...TEST_ARGON2,
+    REDIS_URL: inject('redisUrl'),
+    TESSERA_REDIS_PREFIX: prefix,
+    TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
+    TESSERA_HOST: '127.0.0.1',
+    ...env,
+  };
+}
+
+/**
  * Starts a real ingress in this process on a free port, on the run's Redis, under a fresh key
  * prefix, with the documents' demo users seeded (unless `seed: false`).
  */

@@ -17,6 +17,14 @@ describe('readTextField', () => {
     expect(readTextField({ username: 'MOH-90008' }, 'username', STRICT)).toStrictEqual({ ok: true, value: 'MOH-90008' });
   });
 
+  it('reads a lone surrogate as U+FFFD (as UTF-8 has it), and keeps surrogate pairs', () => {
+    for (const rules of [STRICT, DRF]) {
+      expect(readTextField({ u: '\ud800' }, 'u', rules)).toStrictEqual({ ok: true, value: '\ufffd' });
+      expect(readTextField({ u: 'a\udfffb\ud83d' }, 'u', rules)).toStrictEqual({ ok: true, value: 'a\ufffdb\ufffd' });
+      expect(readTextField({ u: 'x\ud83d\ude00' }, 'u', rules)).toStrictEqual({ ok: true, value: 'x\ud83d\ude00' });
+    }
+  });
+
   it('reports JSON null as null, whatever the rules', () => {
     for (const rules of [STRICT, DRF, KEEP_SPACE]) {
       expect(readTextField({ username: null }, 'username', rules)).toStrictEqual({

@@ -31,13 +31,20 @@ export type TextFieldResult =
   | { readonly ok: false; readonly problem: FieldProblem }
   | { readonly ok: 'absent' };
 
-/** Reads one text field by the dialect's rules. */
+/** A surrogate code unit not in a pair (`\p{Cs}` matches only those in a `u` pattern). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Reads one text field by the dialect's rules. A lone surrogate (a JSON `\ud800` escape) reads as
+ * U+FFFD, as UTF-8 has it anyway: the value is the one its bytes in Redis, in argon2 and in the
+ * audit trail stand for, and every JSON reader downstream (Redis's cjson among them) can read it.
+ */
 export function readTextField(fields: Fields, name: string, rules: TextFieldRules): TextFieldResult {
   if (!Object.hasOwn(fields, name)) return { ok: 'absent' };
   const raw = fields[name];
   if (raw === null) return { ok: false, problem: { field: name, reason: 'null' } };
   let text: string;
-  if (typeof raw === 'string') text = raw;
+  if (typeof raw === 'string') text = LONE_SURROGATE.test(raw) ? raw.replace(/\p{Cs}/gu, '\ufffd') : raw;
   else if (rules.acceptNumbers && typeof raw === 'number' && Number.isFinite(raw)) text = String(raw);
   else return { ok: false, problem: { field: name, reason: 'invalid_type' } };
   if (text === '' || (rules.whitespaceIsBlank && text.trim() === '')) return { ok: false, problem: { field: name, reason: 'blank' } };

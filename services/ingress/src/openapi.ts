@@ -826,16 +826,35 @@ function oauthItem(kind: 'introspect' | 'revoke'): PathItemObject {
 
 // ---- operations routes ----
 
-function plainGet(
+/**
+ * An operations route that answers every method alike: each method documented with the same
+ * answers (GET and HEAD named as such, the others as answered the same way).
+ */
+function anyMethod(
   id: string,
   summary: string,
   responses: Record<string, ResponseObject | ReferenceObject>,
   description: string,
 ): PathItemObject {
-  return {
-    get: op(id, 'operations', summary, responses, { description }),
-    head: op(`${id}Head`, 'operations', `${summary} (headers only)`, responses, { description }),
-  };
+  const item: { [M in HttpMethod]?: OperationObject } = {};
+  for (const m of HTTP_METHODS) {
+    const name = m === 'get' ? id : `${id}${m[0]?.toUpperCase()}${m.slice(1)}`;
+    const what = m === 'get' ? summary : m === 'head' ? `${summary} (headers only)` : `${m.toUpperCase()}: answered as GET`;
+    item[m] = op(name, 'operations', what, responses, { description });
+  }
+  return item;
+}
+
+/** The JSON 404 for every method but GET: /metrics is served by the edge for GET only. */
+function notFoundButGet(id: string): { [M in HttpMethod]?: OperationObject } {
+  const out: { [M in HttpMethod]?: OperationObject } = {};
+  for (const m of HTTP_METHODS) {
+    if (m === 'get') continue;
+    out[m] = op(`${id}${m[0]?.toUpperCase()}${m.slice(1)}`, 'operations', `${m.toUpperCase()}: no such route`, {
+      '404': { $ref: '#/components/responses/NotFound' },
+    });
+  }
+  return out;
 }
 
 // ---- the document ----
@@ -860,20 +879,20 @@ const PATHS: Readonly<Record<string, PathItemObject>> = {
   '/v1/login/check': pebItem('check'),
   '/oauth/introspect': oauthItem('introspect'),
   '/oauth/revoke': oauthItem('revoke'),
-  '/healthz': plainGet(
+  '/healthz': anyMethod(
     'healthz',
     'Liveness',
     { '200': json('The process answers.', schema('Health'), {}, PLAIN_HEADERS) },
-    'Answers every method alike; GET and HEAD are documented.',
+    'Answers every method alike.',
   ),
-  '/readyz': plainGet(
+  '/readyz': anyMethod(
     'readyz',
     'Readiness: Redis answers',
     {
       '200': json('Redis answered a PING.', schema('Ready'), {}, PLAIN_HEADERS),
       '503': json('Redis did not answer within TESSERA_REDIS_TIMEOUT_MS.', schema('NotReady'), {}, PLAIN_HEADERS),
     },
-    'Answers every method alike; GET and HEAD are documented.',
+    'Answers every method alike.',
   ),
   '/metrics': {
     get: op(
@@ -889,12 +908,14 @@ const PATHS: Readonly<Record<string, PathItemObject>> = {
       },
       { description: 'Only GET; any other method on this path is the JSON 404 of the handler.' },
     ),
+    ...notFoundButGet('metrics'),
   },
-  '/openapi.json': {
-    get: op('openapi', 'operations', 'This document', {
-      '200': { description: 'This OpenAPI 3.1 document.', content: { 'application/json': { schema: schema('OpenApiDocument') } } },
-    }),
-  },
+  '/openapi.json': anyMethod(
+    'openapi',
+    'This document',
+    { '200': { description: 'This OpenAPI 3.1 document.', content: { 'application/json': { schema: schema('OpenApiDocument') } } } },
+    'Answers every method alike.',
+  ),
 };
 
 export const OPENAPI: OpenApiDocument = {
@@ -905,7 +926,7 @@ export const OPENAPI: OpenApiDocument = {
     description: [
       'Token service speaking four existing login APIs on one user store and one token store: the ministry v2 envelope (`moh`, document 000), its NEHR variant (`nehr`, document 001), Django SimpleJWT (`simplejwt`, document 002) and the PEB API (`peb`, document 003), plus RFC 7662 introspection and RFC 7009 revocation.',
       '',
-      'Body rules of every token route: bodies are `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data`, UTF-8 (a `charset` other than UTF-8 is an unsupported media type), at most TESSERA_BODY_LIMIT bytes (16 KiB; bigger bodies are refused unread). An empty body, whatever its content type, is a body without fields: the answer is the dialect\'s "field missing" answer. JSON nested deeper than 64 levels (arrays and objects; a login body is 1) is malformed JSON, refused before it is parsed. In urlencoded bodies the last repetition of a field wins, and bytes that are not UTF-8 decode leniently (U+FFFD), as Django\'s QueryDict does; a multipart file part where a text field is expected counts as a value of the wrong type.',
+      'Body rules of every token route: bodies are `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data`, UTF-8 (a `charset` other than UTF-8 is an unsupported media type), at most TESSERA_BODY_LIMIT bytes (16 KiB; bigger bodies are refused unread). An empty body, whatever its content type, is a body without fields: the answer is the dialect\'s "field missing" answer. JSON nested deeper than 64 levels (arrays and objects; a login body is 1) is malformed JSON, refused before it is parsed. In urlencoded bodies the last repetition of a field wins, and bytes that are not UTF-8 decode leniently (U+FFFD), as Django\'s QueryDict does; in JSON a lone surrogate escape (`\\ud800`) in a text field reads as U+FFFD, as its UTF-8 bytes would; a multipart file part where a text field is expected counts as a value of the wrong type.',
       '',
       'Answers of every token route: every answer is JSON with `Cache-Control: no-store` and `Pragma: no-cache`; an unknown user, a wrong password and a disabled user get byte-identical answers after the same argon2 work; every outcome (success, bad credentials, locked, throttled, malformed, unavailable, unexpected error) has a documented answer in the dialect, never an HTML page or a dropped connection. A path that is no route answers the JSON 404 `{"error":"not_found","message":"No such route."}`; the query string never changes the route.',
       '',
