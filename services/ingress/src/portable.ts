@@ -1,4 +1,4 @@
-// What a non-Node runtime adapter needs, without loading hyper-express (uWebSockets.js).
+// What a non-Node runtime adapter needs, without loading node:http.
 
 export { createLogger, type Logger } from '@tessera/config/log';
 export { type OpenDeps, openDeps } from './deps.ts';
