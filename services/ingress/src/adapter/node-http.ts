@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpAnswer, RawRequest, TrustedProxies } from '@tessera/core';
+import { framingRefusal } from '../framing.ts';
 
 /**
  * The only code that knows node:http: converts its request into Tessera's small RawRequest
@@ -9,15 +10,9 @@ import type { HttpAnswer, RawRequest, TrustedProxies } from '@tessera/core';
  * Node's parser (llhttp, strict) already refuses what RFC 9112 does not allow (bare LF, obs-fold,
  * NUL and other control characters, duplicate or malformed Content-Length, Transfer-Encoding with
  * Content-Length or not ending in chunked) with 400, and a header block over `maxHeaderSize` with
- * 431, closing the connection. `refusal` adds what it lets through and a proxy in front could
- * still read differently: more than MAX_HEADER_LINES header lines, any Transfer-Encoding other than
- * exactly one `chunked`.
+ * 431, closing the connection. `refusal` adds framingRefusal's checks (the server keeps one header
+ * line more than allowed, `maxHeadersCount`, so that too many are told apart).
  */
-
-/** More header lines than this: 431. The server keeps one more than this (`maxHeadersCount`) to tell. */
-export const MAX_HEADER_LINES = 100;
-/** Largest request head (request line and header lines): 431 past it (Node's own default). */
-export const MAX_HEADER_BYTES = 16 * 1024;
 
 /** Connections that were refused: whatever was pipelined behind the refused request is never handled. */
 const refused = new WeakSet<Socket>();
@@ -25,10 +20,7 @@ const refused = new WeakSet<Socket>();
 /** 400 or 431 when the request's framing is one Tessera refuses, else 0. */
 export function refusal(req: IncomingMessage): number {
   if (refused.has(req.socket)) return 400;
-  if (req.rawHeaders.length > 2 * MAX_HEADER_LINES) return 431;
-  const te = req.headers['transfer-encoding'];
-  if (te !== undefined && te !== 'chunked') return 400;
-  return 0;
+  return framingRefusal(req.rawHeaders.length / 2, req.headers['transfer-encoding']);
 }
 
 /**
