@@ -29,6 +29,7 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
     // a request's head within 10 s, the whole request within 30 s (slow clients hold no connection)
     headersTimeout: 10_000,
     requestTimeout: 30_000,
+    connectionsCheckingInterval: 1000,
   });
   // one more than allowed, so that a request with too many is told apart (refusal)
   server.maxHeadersCount = MAX_HEADER_LINES + 1;
