@@ -4,12 +4,8 @@
 #   docker build -f infra/docker/ingress.Dockerfile -t tessera/ingress .
 # (infra/compose.yaml does the same.) infra/docker/ingress.Dockerfile.dockerignore trims the context.
 #
-# Base image: Debian bookworm (glibc), never Alpine (musl). The ingress serves HTTP with the native
-# uWebSockets.js build of `@trufflesuite/uws-js-unofficial` (pinned in package.json through
-# `overrides`). It ships only glibc binaries (binaries/uws_linux_<arch>_115.node, ABI 115 = Node 20,
-# linked against libc.so.6); on musl the binary does not load, the package silently falls back to a
-# slow JavaScript server, and the ingress refuses to start (services/ingress/src/uws-check.ts, exit 3).
-# The argon2 binary (@node-rs/argon2-linux-*-gnu) is a glibc build too. Node 20 exactly: ABI 115.
+# Base image: Debian bookworm (glibc), never Alpine (musl): the argon2 binary in the lockfile
+# (@node-rs/argon2-linux-*-gnu) is a glibc build. The ingress serves HTTP with node:http. Node 20.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 ############################################################################
@@ -35,7 +31,7 @@ COPY services/worker/package.json services/worker/
 
 # --ignore-scripts: the repository approves no install script the build needs (package.json
 # `allowScripts` approves only deno's, which the image does not use); the native modules used at run
-# time (uWS, argon2) ship prebuilt binaries. npm ci first; if it calls the lockfile out of sync
+# time (argon2) ship prebuilt binaries. npm ci first; if it calls the lockfile out of sync
 # (it holds one platform's optional binaries only, see DEVELOPERS.md) install the locked versions.
 RUN npm ci --ignore-scripts || npm install --ignore-scripts
 
@@ -60,12 +56,7 @@ COPY packages/passwords/package.json packages/passwords/
 COPY packages/store/package.json packages/store/
 COPY services/ingress/package.json services/ingress/
 COPY services/worker/package.json services/worker/
-# Then keep only this platform's uWS binary for this Node (the package ships ~90 MB for every
-# platform); the `test -f` fails the build if the one the ingress needs is missing.
-RUN (npm ci --omit=dev --ignore-scripts || npm install --omit=dev --ignore-scripts) \
- && keep="uws_linux_$(node -p process.arch)_$(node -p process.versions.modules).node" \
- && test -f "node_modules/uWebSockets.js/binaries/$keep" \
- && find node_modules/uWebSockets.js/binaries -name 'uws_*.node' ! -name "$keep" -delete
+RUN npm ci --omit=dev --ignore-scripts || npm install --omit=dev --ignore-scripts
 
 ############################################################################
 # Stage 3: the runtime image: Node, production node_modules and the compiled JavaScript only.

@@ -6,8 +6,8 @@
 # (infra/compose.yaml does the same.) infra/docker/worker.Dockerfile.dockerignore trims the context.
 #
 # Base image: Debian bookworm (glibc), never Alpine (musl), for the same reason as the ingress: the
-# workspace installs native prebuilt binaries built for glibc only (the uWebSockets.js build of
-# `@trufflesuite/uws-js-unofficial`, and @node-rs/argon2-linux-*-gnu in this lockfile), and one
+# workspace installs native prebuilt binaries built for glibc only (@node-rs/argon2-linux-*-gnu in
+# this lockfile), and one
 # base image for both services keeps `npm ci` and the lockfile identical. Node 20 (ABI 115).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -34,7 +34,7 @@ COPY services/worker/package.json services/worker/
 
 # --ignore-scripts: the repository approves no install script the build needs (package.json
 # `allowScripts` approves only deno's, which the image does not use); the native modules used at run
-# time (uWS, argon2) ship prebuilt binaries. npm ci first; if it calls the lockfile out of sync
+# time (argon2) ship prebuilt binaries. npm ci first; if it calls the lockfile out of sync
 # (it holds one platform's optional binaries only, see DEVELOPERS.md) install the locked versions.
 RUN npm ci --ignore-scripts || npm install --ignore-scripts
 
@@ -59,12 +59,7 @@ COPY packages/passwords/package.json packages/passwords/
 COPY packages/store/package.json packages/store/
 COPY services/ingress/package.json services/ingress/
 COPY services/worker/package.json services/worker/
-# Then keep only this platform's uWS binary for this Node (the package ships ~90 MB for every
-# platform). The worker does not load uWS; the workspace install still brings it (ingress dependency).
-RUN (npm ci --omit=dev --ignore-scripts || npm install --omit=dev --ignore-scripts) \
- && keep="uws_linux_$(node -p process.arch)_$(node -p process.versions.modules).node" \
- && test -f "node_modules/uWebSockets.js/binaries/$keep" \
- && find node_modules/uWebSockets.js/binaries -name 'uws_*.node' ! -name "$keep" -delete
+RUN npm ci --omit=dev --ignore-scripts || npm install --omit=dev --ignore-scripts
 
 ############################################################################
 # Stage 3: the runtime image: Node, production node_modules and the compiled JavaScript only.

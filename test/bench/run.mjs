@@ -146,8 +146,10 @@ const bytesPerToken = !part('memory')
   : await measureTokenMemory({ redisUrl: `${redisUrl}/1`, tokens: memoryTokens, users: memoryTokens / 10 });
 
 // The ceilings: a bare hyper-express JSON route, in as many processes as the ingress has; raw
-// argon2id verify with the service's number of threads.
+// argon2id verify with the service's number of threads. Beside them, not a ceiling: the same
+// bare route on node:http, the server the ingress runs on (what the server costs, what Tessera does).
 const BARE = `import H from 'hyper-express'; const s = new H.Server(); s.post('/bare', (q, r) => r.json({ active: false })); await s.listen(${barePort}, '127.0.0.1');`;
+const BARE_NODE = `import { createServer } from 'node:http'; createServer((q, r) => { q.resume(); q.on('end', () => { const b = '{"active":false}'; r.writeHead(200, { 'content-type': 'application/json', 'content-length': String(b.length) }); r.end(b); }); }).listen(${barePort}, '127.0.0.1');`;
 
 /** Descendant pids of a process (the ingress's sibling processes). */
 function family(pid) {
@@ -159,9 +161,9 @@ function family(pid) {
   return out;
 }
 
-async function startBare(n) {
+async function startBare(n, code = BARE) {
   const procs = Array.from({ length: n }, () =>
-    spawn(process.execPath, ['--input-type=module', '-e', BARE], { cwd: 'services/ingress', stdio: 'inherit' }),
+    spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: 'services/ingress', stdio: 'inherit' }),
   );
   children.push(...procs);
   await sleep(800);
@@ -309,9 +311,14 @@ const record = async (name, r, ceilingName, ceiling, target) => {
 let bare = await startBare(processes);
 const bareRun = await wrk(bareUrl, { body: 'token=x' }, bare.pids);
 await bare.stop();
+// one process: node:http cannot share a port between processes on Node 20 (no SO_REUSEPORT)
+bare = await startBare(1, BARE_NODE);
+const bareNodeRun = await wrk(bareUrl, { body: 'token=x' }, bare.pids);
+await bare.stop();
 let ingress = await startIngress(processes);
 const pids = () => ingress.pids();
 results.push({ name: 'bare hyper-express route (ceiling)', ...bareRun, ceiling: 'itself', ratio: 1 });
+results.push({ name: 'bare node:http route (its server)', ...bareNodeRun, ceiling: 'bare', ratio: bareNodeRun.rps / bareRun.rps });
 results.push({
   name: 'raw argon2id verify (ceiling)',
   rps: argonCeiling,

@@ -158,20 +158,6 @@ describe('tessera up (npm start) with the embedded Redis', () => {
 });
 
 describe('ingress start-up checks', () => {
-  it('refuses to run on the JavaScript fallback of uWebSockets.js', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
-      env: { ...process.env, UWS_USE_FALLBACK: '1', REDIS_URL: 'redis://127.0.0.1:1', TESSERA_JWT_SIGNING_KEY: 'k'.repeat(40) },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr?.on('data', (d) => {
-      err += String(d);
-    });
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(3);
-    expect(err).toContain('tessera ingress: uWebSockets.js: UWS_USE_FALLBACK is set');
-  });
-
   it('stops with one line per bad setting', async () => {
     const child = spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
       env: { PATH: process.env.PATH, REDIS_URL: 'nope', TESSERA_PORT: 'x' },

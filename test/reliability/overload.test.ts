@@ -70,18 +70,31 @@ describe('overload: login demand at 3x the argon2 capacity', () => {
       );
     }
     await Promise.all(inflight);
+    // The service's own time per request (from its request log: request read to answer written).
+    // The client's figures include its connection set-up: this test's client shares the event loop
+    // with the server and opens hundreds of connections at 3x overload, so they measure the
+    // harness as much as the service, and are printed for information only.
+    const served = { accepted: [] as number[], refused: [] as number[] };
+    for (const line of stack.logs) {
+      const l = JSON.parse(line) as { msg?: string; path?: string; status?: number; ms?: number };
+      if (l.msg !== 'request' || l.path !== '/nehrapi/login/getToken' || l.ms === undefined) continue;
+      if (l.status === 200) served.accepted.push(l.ms);
+      else if (l.status === 503) served.refused.push(l.ms);
+    }
     const verifyMs = 1000 / (capacity / POOL);
     process.stdout.write(
       `overload: capacity ${capacity} verifies/s (${POOL} threads, ${verifyMs.toFixed(1)} ms each); demand ${rate}/s for ${seconds} s; ` +
-        `accepted ${accepted.length} (p99 ${p99(accepted).toFixed(0)} ms), refused ${refused.length} (p99 ${p99(refused).toFixed(0)} ms)\n`,
+        `accepted ${accepted.length} (p99 ${p99(served.accepted).toFixed(0)} ms served, ${p99(accepted).toFixed(0)} ms at the client), ` +
+        `refused ${refused.length} (p99 ${p99(served.refused).toFixed(0)} ms served, ${p99(refused).toFixed(0)} ms at the client)\n`,
     );
+    expect([served.accepted.length, served.refused.length]).toStrictEqual([accepted.length, refused.length]);
     expect(other).toStrictEqual([]);
     expect(refused.length).toBeGreaterThan(0);
     // some get through (how many is a throughput figure: benchmarks measure it, this test prints it)
     expect(accepted.length).toBeGreaterThan(0);
     // Bounded, not queued without limit: 3 s of 3x overload queued would wait seconds. The slack
     // is for a shared machine running other suites at the same time (speed is the benchmarks' job).
-    expect(p99(accepted)).toBeLessThanOrEqual(MAX_WAIT_MS + 30 * verifyMs + 1500);
-    expect(p99(refused)).toBeLessThanOrEqual(MAX_WAIT_MS + 1500);
+    expect(p99(served.accepted)).toBeLessThanOrEqual(MAX_WAIT_MS + 30 * verifyMs + 1500);
+    expect(p99(served.refused)).toBeLessThanOrEqual(MAX_WAIT_MS + 1500);
   }, 60_000);
 });

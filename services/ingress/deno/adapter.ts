@@ -1,5 +1,22 @@
 import type { HttpAnswer, RawRequest, TrustedProxies } from '@tessera/core';
-import { readLimited } from '@tessera/ingress/portable';
+import { framingRefusal, MAX_HEADER_BYTES, readLimited } from '@tessera/ingress/portable';
+
+/**
+ * Deno's parser (hyper) refuses duplicate Content-Length, unknown transfer codings, obs-fold and NUL
+ * itself; this adds framingRefusal's checks and the head size (Headers hold each name once, its
+ * lines joined, so a name counts as one line). `Connection: close`: nothing pipelined behind the
+ * refused request is read. Bare LF line ends are accepted by hyper (RFC 9112 §2.2 allows it).
+ */
+export function refusal(req: Request): Response | null {
+  let lines = 0;
+  let bytes = 0;
+  req.headers.forEach((value, name) => {
+    lines++;
+    bytes += name.length + value.length + 4;
+  });
+  const status = bytes > MAX_HEADER_BYTES ? 431 : framingRefusal(lines, req.headers.get('transfer-encoding'));
+  return status === 0 ? null : new Response(null, { status, headers: { connection: 'close' } });
+}
 
 /**
  * The Deno edge: converts Deno.serve's WHATWG Request into Tessera's RawRequest (reading at most

@@ -3,7 +3,7 @@
 import { loadSettings } from '@tessera/config';
 import { trustedProxies } from '@tessera/core';
 import { createHandler, createLogger, INTERNAL_ERROR, openDeps } from '@tessera/ingress/portable';
-import { toRawRequest, toResponse } from './adapter.ts';
+import { refusal, toRawRequest, toResponse } from './adapter.ts';
 
 const settings = loadSettings(Deno.env.toObject(), { cpus: navigator.hardwareConcurrency });
 const log = createLogger('ingress-deno', settings.logLevel, (line) => console.log(line.trimEnd()));
@@ -20,5 +20,6 @@ Deno.serve(
     },
   },
   async (req, info) =>
+    refusal(req) ??
     toResponse(await handle(await toRawRequest(req, info as Deno.ServeHandlerInfo<Deno.NetAddr>, settings.bodyLimit, proxies))),
 );

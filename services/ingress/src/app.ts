@@ -1,8 +1,10 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Settings } from '@tessera/config';
 import { trustedProxies } from '@tessera/core';
 import type { TesseraRedis } from '@tessera/store';
-import HyperExpress from 'hyper-express';
-import { readRequest, writeAnswer } from './adapter/hyper-express.ts';
+import { readRequest, refusal, refuse, writeAnswer } from './adapter/node-http.ts';
+import { MAX_HEADER_BYTES, MAX_HEADER_LINES } from './framing.ts';
 import { createHandler, INTERNAL_ERROR } from './handler.ts';
 import { createIngressMetrics } from './metrics.ts';
 import type { Deps } from './ports.ts';
@@ -14,12 +16,23 @@ export interface Ingress {
 }
 
 /**
- * The Node edge: hyper-express (uWebSockets.js) in front of the shared handler. The body limit is
- * enforced by the handler, per route, so an oversized body is answered in the route's dialect;
- * hyper-express's own limit is set far above it and never answers.
+ * The Node edge: node:http (its strict llhttp parser, pipelining answered in order) in front of
+ * the shared handler. The body limit is enforced by the handler, per route, so an oversized body
+ * is answered in the route's dialect.
  */
-export function createServer(settings: Settings, deps: Deps & { readonly redis: TesseraRedis }): HyperExpress.Server {
-  const server = new HyperExpress.Server({ max_body_length: Number.MAX_SAFE_INTEGER, trust_proxy: false });
+export function createServer(settings: Settings, deps: Deps & { readonly redis: TesseraRedis }): Server {
+  const server = createHttpServer({
+    maxHeaderSize: MAX_HEADER_BYTES,
+    // explicit: never the lenient parser, whatever --insecure-http-parser says
+    insecureHTTPParser: false,
+    requireHostHeader: true,
+    // a request's head within 10 s, the whole request within 30 s (slow clients hold no connection)
+    headersTimeout: 10_000,
+    requestTimeout: 30_000,
+    connectionsCheckingInterval: 1000,
+  });
+  // one more than allowed, so that a request with too many is told apart (refusal)
+  server.maxHeadersCount = MAX_HEADER_LINES + 1;
   const metrics = createIngressMetrics(deps.pool);
   deps.pool.onWait = (seconds, admitted) => metrics.argon2Wait(seconds, admitted);
   const stats = createStatsFlusher(deps.redis, settings.redisPrefix);
@@ -31,44 +44,68 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
   };
   const handle = createHandler(settings, { ...deps, ping: () => deps.redis.ping(), observer });
   const proxies = trustedProxies(settings.proxies);
-  server.get('/metrics', async (_req, res) => {
-    res.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-  server.any('/*', (req, res) => {
-    readRequest(req, res, settings.bodyLimit, proxies, (raw) => {
+  const fail = (res: ServerResponse, close: boolean) => (err: unknown) => {
+    // Nothing thrown here may escape: not out of a stream callback, not as an unhandled rejection.
+    deps.log.error('unhandled error', { err });
+    try {
+      writeAnswer(res, INTERNAL_ERROR, close);
+    } catch {
+      // the client is gone
+    }
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const refused = refusal(req);
+    if (refused !== 0) return refuse(req, res, refused);
+    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        },
+        fail(res, false),
+      );
+      return;
+    }
+    readRequest(req, settings.bodyLimit, proxies, (raw) => {
       const close = raw.body === null;
-      // Nothing thrown here may escape: not into uWS's onData callback, not as an unhandled rejection.
-      const fail = (err: unknown) => {
-        deps.log.error('unhandled error', { err });
-        try {
-          writeAnswer(res, INTERNAL_ERROR, close);
-        } catch {
-          // the client is gone
-        }
-      };
       try {
         const answer = handle(raw);
-        if (answer instanceof Promise) answer.then((a) => writeAnswer(res, a, close)).catch(fail);
+        if (answer instanceof Promise) answer.then((a) => writeAnswer(res, a, close)).catch(fail(res, close));
         else writeAnswer(res, answer, close);
       } catch (err) {
-        fail(err);
+        fail(res, close)(err);
       }
     });
-  });
-  server.set_error_handler((_req, res, err) => {
-    deps.log.error('unhandled error', { err });
-    writeAnswer(res, INTERNAL_ERROR);
-  });
+  };
+  server.on('request', onRequest);
+  // An Expect other than 100-continue: node:http would answer 417 outside any route's dialect;
+  // RFC 9110 lets a server ignore it, and the route answers as for any other request.
+  server.on('checkExpectation', onRequest);
   return server;
 }
 
-/** Starts listening; resolves with the bound port (useful with port 0). */
-export async function listen(server: HyperExpress.Server, port: number, host: string): Promise<Ingress> {
-  await server.listen(port, host);
+/**
+ * Starts listening; resolves with the bound port (useful with port 0). `port` may instead be a
+ * listening socket another process sent (the siblings of TESSERA_INGRESS_PROCESSES share one).
+ */
+export async function listen(server: Server, port: number | NetServer, host?: string): Promise<Ingress> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const listening = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (typeof port === 'number') server.listen(port, host, listening);
+    else server.listen(port, listening);
+  });
   return {
-    port: server.port,
-    close: async () => {
-      server.close();
-    },
+    port: (server.address() as AddressInfo).port,
+    // answers under way get a second to be written; idle keep-alive connections close at once
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 1000).unref();
+      }),
   };
 }

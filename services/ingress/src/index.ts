@@ -1,9 +1,8 @@
 export { createLogger, type Logger } from '@tessera/config/log';
-export { toRawRequest, writeAnswer } from './adapter/hyper-express.ts';
+export { readRequest, writeAnswer } from './adapter/node-http.ts';
 export { createServer, type Ingress, listen } from './app.ts';
 export { openTokenCache } from './deps.ts';
 export { createHandler, type Handler, type HandlerDeps } from './handler.ts';
 export * from './openapi.ts';
 export { type Deps, loginPolicy, loginPorts } from './ports.ts';
 export { Upstreams } from './upstream.ts';
-export { assertNativeUws } from './uws-check.ts';

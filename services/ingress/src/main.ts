@@ -1,24 +1,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { type Settings, settingsOrExit } from '@tessera/config';
 import { createLogger, type Logger, routeProcessOutput } from '@tessera/config/log';
-import { createServer, listen } from './app.ts';
+import { createServer, type Ingress, listen } from './app.ts';
 import { openDeps } from './deps.ts';
-import { assertNativeUws } from './uws-check.ts';
 
 /** Set in the processes the first one starts (TESSERA_INGRESS_PROCESSES > 1). */
 const SIBLING = 'TESSERA_INGRESS_SIBLING';
 
-/** Ingress process entry: native uWS check, Redis, then the server. */
+/** The first process asks each sibling it starts for this message, then sends the listening socket. */
+const READY = 'tessera:ready';
+const LISTEN = 'tessera:listen';
+
+/** Ingress process entry: Redis, then the server (on the first process's listening socket in a sibling). */
 async function main(settings: Settings, log: Logger): Promise<void> {
-  try {
-    assertNativeUws();
-  } catch (err) {
-    process.stderr.write(`tessera ingress: ${(err as Error).message}\n`);
-    process.exit(3);
-  }
   const deps = await openDeps(settings, log, 'tessera-ingress');
-  const ingress = await listen(createServer(settings, deps), settings.port, settings.host);
+  const server = createServer(settings, deps);
+  const ingress = process.env[SIBLING] === undefined ? await listen(server, settings.port, settings.host) : await shared(server);
   log.info('ingress listening', { host: settings.host, port: ingress.port, pid: process.pid });
   let stopping = false;
   const stop = async (signal: string, code = 0) => {
@@ -34,7 +34,7 @@ async function main(settings: Settings, log: Logger): Promise<void> {
   };
   const siblings =
     process.env[SIBLING] === undefined
-      ? startSiblings(settings.ingressProcesses - 1, log, () => void stop('siblings keep dying', 1))
+      ? startSiblings(settings.ingressProcesses - 1, server, log, () => void stop('siblings keep dying', 1))
       : null;
   // a sibling ends with the process that started it, however that one ends (even SIGKILL)
   if (process.env[SIBLING] !== undefined) process.once('disconnect', () => void stop('first ingress process gone'));
@@ -43,13 +43,30 @@ async function main(settings: Settings, log: Logger): Promise<void> {
 }
 
 /**
- * The other ingress processes of TESSERA_INGRESS_PROCESSES: the same program, listening on the
- * same port (uWebSockets.js sets SO_REUSEPORT, so the kernel spreads connections over them). One
+ * A sibling accepts on the first process's listening socket, which that process sends over the
+ * IPC channel once asked (Node 20 has no SO_REUSEPORT).
+ */
+function shared(server: Server): Promise<Ingress> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown, handle: unknown) => {
+      if (message !== LISTEN) return;
+      process.off('message', onMessage);
+      listen(server, handle as NetServer).then(resolve, reject);
+    };
+    process.on('message', onMessage);
+    process.send?.(READY);
+  });
+}
+
+/**
+ * The other ingress processes of TESSERA_INGRESS_PROCESSES: the same program, accepting on the
+ * first process's listening socket (sent to each over IPC; the kernel hands each new connection
+ * to whichever process accepts first, so a busy process takes fewer). One
  * that dies is started again after a second; one that keeps dying (5 times in a minute) takes the
  * whole ingress down with exit code 1, so the supervisor above it notices. Each sibling stops when
  * this process goes, even if it is killed (their IPC channel closes).
  */
-function startSiblings(count: number, log: Logger, giveUp: () => void): { stop(): Promise<void> } | null {
+function startSiblings(count: number, server: Server, log: Logger, giveUp: () => void): { stop(): Promise<void> } | null {
   if (count <= 0) return null;
   let stopping = false;
   const deaths: number[] = [];
@@ -61,6 +78,9 @@ function startSiblings(count: number, log: Logger, giveUp: () => void): { stop()
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     });
     running.add(child);
+    child.on('message', (message) => {
+      if (message === READY) child.send(LISTEN, server);
+    });
     child.once('exit', (code, signal) => {
       running.delete(child);
       if (stopping) return;
