@@ -50,7 +50,7 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
   {
     name: 'TESSERA_MAX_SESSIONS_PER_USER',
     default: '128',
-    meaning: "login families (sessions) kept per user (1 to 1024); past it the one that ends first goes, with its tokens (`evicted`)",
+    meaning: 'login families (sessions) kept per user (1 to 1024); past it the one that ends first goes, with its tokens (`evicted`)',
   },
   { name: 'TESSERA_ARGON2_MEMORY_KIB', default: '19456', meaning: 'argon2id memory cost, KiB (OWASP)' },
   { name: 'TESSERA_ARGON2_TIME_COST', default: '2', meaning: 'argon2id iterations' },
