@@ -60,10 +60,14 @@ export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<v
 
 /**
  * Starts a real ingress in this process on a free port, on the run's Redis, under a fresh key
- * prefix, with the documents' demo users seeded (unless `seed: false`).
+ * prefix (or another stack's `prefix`: a second ingress of the same deployment), with the
+ * documents' demo users seeded (unless `seed: false`).
  */
-export async function startStack(env: Record<string, string> = {}, options: { readonly seed?: boolean } = {}): Promise<Stack> {
-  const prefix = testPrefix();
+export async function startStack(
+  env: Record<string, string> = {},
+  options: { readonly seed?: boolean; readonly prefix?: string } = {},
+): Promise<Stack> {
+  const prefix = options.prefix ?? testPrefix();
   const settings = loadSettings({
     REDIS_URL: inject('redisUrl'),
     TESSERA_REDIS_PREFIX: prefix,
