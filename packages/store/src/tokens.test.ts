@@ -325,6 +325,7 @@ describe('TokenRepository bounds', () => {
     }
     const family = `${prefix}ft:{u7}:~family-1`;
     expect(await redis.zcard(family)).toBe(4);
+    expect(await redis.object('ENCODING', family)).toBe('listpack');
     // the refresh token and the newest three access tokens are left; the first four went, one per save
     const kept = [tokenHash(REFRESH), ...accesses.slice(4).map((g) => tokenHash(g.value))];
     expect((await redis.zrange(family, 0, -1)).map((m) => m.slice(1)).sort()).toStrictEqual(kept.sort());

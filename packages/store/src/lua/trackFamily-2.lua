@@ -56,26 +56,33 @@ end
 if latest == 0 then
   return {}
 end
-redis.call('ZADD', KEYS[2], unpack(add))
-
+-- room first, then the new tokens: a family at its bound never holds more, so at the default
+-- bound (128) it stays a listpack (Redis does not convert a skiplist back)
 local out = {}
-local excess = redis.call('ZCARD', KEYS[2]) - maxTokens
+local excess = redis.call('ZCARD', KEYS[2]) + #add / 2 - maxTokens
 if excess > 0 then
   local taken = { family, '0' }
   local spared = addsRefresh
   local n = math.min(excess, MAX_TOKENS)
   while n > 0 do
     local member = redis.call('ZPOPMIN', KEYS[2])[1]
+    if member == nil then
+      break
+    end
     if not spared and string.sub(member, 1, 1) == 'r' then
       spared = true
-      redis.call('ZADD', KEYS[2], now, member)
+      add[#add + 1] = now
+      add[#add + 1] = member
     else
       taken[#taken + 1] = member
       n = n - 1
     end
   end
-  out[#out + 1] = taken
+  if #taken > 2 then
+    out[#out + 1] = taken
+  end
 end
+redis.call('ZADD', KEYS[2], unpack(add))
 
 -- the family lives as long as its latest token
 local at = redis.call('PEXPIRETIME', KEYS[2])
