@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadSettings } from '@tessera/config';
 import { DEFAULT_LIFETIMES, jwtSigner, mintToken, newUuid, tokenRecord } from '@tessera/core';
 import { connectRedis, DEFAULT_SCOPES, keyLayout, TokenRepository } from '@tessera/store';
 
@@ -28,7 +29,7 @@ export async function measureTokenMemory({ redisUrl, tokens: count = 100_000, us
   const redis = await connectRedis({ url: redisUrl, commandTimeoutMs: 60_000, connectionName: 'tessera-bench-memory' });
   try {
     if ((await redis.dbsize()) !== 0) throw new Error(`measureTokenMemory needs an empty database, ${redisUrl} is not`);
-    const repo = new TokenRepository(redis, keyLayout(prefix));
+    const repo = new TokenRepository(redis, keyLayout(prefix), loadSettings({ REDIS_URL: redisUrl }, { role: 'cli' }).tokenLimits);
     const signer = jwtSigner('bench-memory-signing-key-0123456789abcdef');
     const owners = Array.from({ length: users }, (_, i) => ({ id: i + 1, username: `MOH-${90_000 + i}`, scopes: DEFAULT_SCOPES }));
     const logins = Math.ceil(count / 2);

@@ -99,7 +99,7 @@ for (let i = 0; i < USERS; i++) await users.create({ username: `bench${i}`, emai
 const owner = await users.get('bench0');
 const secret = await new ClientRepository(redis, keys).add('bench-client');
 const auth = `Basic ${Buffer.from(`bench-client:${secret}`).toString('base64')}`;
-const tokens = new TokenRepository(redis, keys);
+const tokens = new TokenRepository(redis, keys, loadSettings(env).tokenLimits);
 const lifetimes = { ministryAccess: 86_400, ministryRefresh: 2_592_000, jwtAccess: 300, jwtRefresh: 86_400, peb: 2_592_000 };
 const signer = jwtSigner(key);
 async function mintMany(format, kind, dialect, n) {

@@ -258,7 +258,8 @@ describe('a copy of the Redis data holds no usable token', () => {
     const dump = await dumpPrefix(stack);
     const p = stack.settings.redisPrefix;
     // Exactly one token key per issued token, named by its hash; an "expired" memory per PEB token,
-    // also by hash; one token index per user (field = login family); nothing else outside {users}.
+    // also by hash; per user its login families, and per family its tokens' hashes; nothing else
+    // outside {users}.
     const keysOf = (tag: string) => dump.filter((d) => d.key.startsWith(`${p}${tag}:`)).map((d) => d.key);
     expect(keysOf('t').sort()).toStrictEqual(tokens.map((t) => `${p}t:{${tokenName(t)}}`).sort());
     expect(keysOf('x').sort()).toStrictEqual(
@@ -267,16 +268,17 @@ describe('a copy of the Redis data holds no usable token', () => {
         .map((t) => `${p}x:{${tokenName(t)}}`)
         .sort(),
     );
-    expect(keysOf('ui').sort()).toStrictEqual([`${p}ui:{u1}`, `${p}ui:{u2}`, `${p}ui:{u3}`, `${p}ui:{u4}`]);
-    const indexes = dump.filter((d) => d.key.startsWith(`${p}ui:`));
-    expect(indexes.reduce((n, d) => n + d.strings.length / 2, 0)).toBe(6); // one family per login
-    // the indexes name every token by its hash
-    const indexed = indexes.flatMap((d) => d.strings.filter((_, i) => i % 2 === 1)).join('');
-    for (const t of tokens) expect(indexed).toContain(tokenName(t));
-    const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('ui'), ...keysOf('{users}')]);
+    expect(keysOf('us').sort()).toStrictEqual([`${p}us:{u1}`, `${p}us:{u2}`, `${p}us:{u3}`, `${p}us:{u4}`]);
+    const sessions = dump.filter((d) => d.key.startsWith(`${p}us:`));
+    expect(sessions.reduce((n, d) => n + d.strings.length, 0)).toBe(6); // one family per login
+    expect(keysOf('ft')).toHaveLength(6);
+    // the families name every token by its hash (after its kind, a or r)
+    const indexed = dump.filter((d) => d.key.startsWith(`${p}ft:`)).flatMap((d) => d.strings.map((m) => m.slice(1)));
+    expect(indexed.sort()).toStrictEqual(tokens.map(tokenName).sort());
+    const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('us'), ...keysOf('ft'), ...keysOf('{users}')]);
     expect(dump.filter((d) => !known.has(d.key)).map((d) => d.key)).toStrictEqual([]);
     // the outbox stream holds the attempts' events, which carry neither tokens nor passwords (checked below)
-    expect(new Set(dump.map((d) => d.type))).toStrictEqual(new Set(['string', 'hash', 'stream']));
+    expect(new Set(dump.map((d) => d.type))).toStrictEqual(new Set(['string', 'hash', 'zset', 'stream']));
     expect(dump.find((d) => d.key === `${p}{users}:outbox`)?.strings.length).toBeGreaterThan(0);
     for (const d of dump) {
       for (const s of secrets) {

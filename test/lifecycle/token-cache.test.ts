@@ -28,7 +28,7 @@ describe('introspection token memory', () => {
     stack = await startStack();
     auth = `Basic ${Buffer.from(`svc:${await stack.clients.add('svc')}`).toString('base64')}`;
     otherRedis = await connectRedis({ url: stack.settings.redisUrl });
-    other = new TokenRepository(otherRedis, keyLayout(stack.settings.redisPrefix));
+    other = new TokenRepository(otherRedis, keyLayout(stack.settings.redisPrefix), stack.settings.tokenLimits);
   });
   afterAll(async () => {
     otherRedis.disconnect();

@@ -76,10 +76,14 @@ export function serviceEnv(prefix: string, env: Record<string, string> = {}): No
 
 /**
  * Starts a real ingress in this process on a free port, on the run's Redis, under a fresh key
- * prefix, with the documents' demo users seeded (unless `seed: false`).
+ * prefix (or another stack's `prefix`: a second ingress of the same deployment), with the
+ * documents' demo users seeded (unless `seed: false`).
  */
-export async function startStack(env: Record<string, string> = {}, options: { readonly seed?: boolean } = {}): Promise<Stack> {
-  const prefix = testPrefix();
+export async function startStack(
+  env: Record<string, string> = {},
+  options: { readonly seed?: boolean; readonly prefix?: string } = {},
+): Promise<Stack> {
+  const prefix = options.prefix ?? testPrefix();
   const settings = loadSettings({
     REDIS_URL: inject('redisUrl'),
     TESSERA_REDIS_PREFIX: prefix,
@@ -92,7 +96,7 @@ export async function startStack(env: Record<string, string> = {}, options: { re
   const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: settings.redisCommandTimeoutMs });
   const keys = keyLayout(prefix);
   const users = new UserRepository(redis, keys);
-  const tokens = new TokenRepository(redis, keys);
+  const tokens = new TokenRepository(redis, keys, settings.tokenLimits);
   const clients = new ClientRepository(redis, keys);
   const gate = new LoginGate(redis, keys, settings.lockout);
   const pool = new VerifyPool(settings.verifyPool.size, settings.verifyPool.maxWaitMs);

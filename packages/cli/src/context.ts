@@ -62,7 +62,7 @@ export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
     settings,
     redis,
     users: new UserRepository(redis, keys),
-    tokens: new TokenRepository(redis, keys),
+    tokens: new TokenRepository(redis, keys, settings.tokenLimits),
     clients: new ClientRepository(redis, keys),
     gate: new LoginGate(redis, keys, settings.lockout),
     hasher: new PasswordHasher(settings.argon2),

@@ -41,6 +41,17 @@ export const SETTINGS_DOC: readonly SettingDoc[] = [
   { name: 'TESSERA_JWT_ACCESS_LIFETIME', default: '300', meaning: 'SimpleJWT ACCESS_TOKEN_LIFETIME, s' },
   { name: 'TESSERA_JWT_REFRESH_LIFETIME', default: '86400', meaning: 'SimpleJWT REFRESH_TOKEN_LIFETIME, s' },
   { name: 'TESSERA_PEB_LIFETIME', default: '2592000', meaning: 'PEB token lifetime, s (30 days)' },
+  {
+    name: 'TESSERA_MAX_TOKENS_PER_FAMILY',
+    default: '128',
+    meaning:
+      'live tokens kept per login family (4 to 1024); past it the oldest are revoked (`evicted`): room for a SimpleJWT client refreshing every 2.4 s for the 300 s access lifetime (docs/security.md)',
+  },
+  {
+    name: 'TESSERA_MAX_SESSIONS_PER_USER',
+    default: '128',
+    meaning: 'login families (sessions) kept per user (1 to 1024); past it the one that ends first goes, with its tokens (`evicted`)',
+  },
   { name: 'TESSERA_ARGON2_MEMORY_KIB', default: '19456', meaning: 'argon2id memory cost, KiB (OWASP)' },
   { name: 'TESSERA_ARGON2_TIME_COST', default: '2', meaning: 'argon2id iterations' },
   { name: 'TESSERA_ARGON2_PARALLELISM', default: '1', meaning: 'argon2id lanes' },

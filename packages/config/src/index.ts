@@ -27,6 +27,11 @@ export interface Settings {
     readonly jwtRefresh: number;
     readonly peb: number;
   };
+  /**
+   * Live tokens kept per login family and login families (sessions) per user; past either, the
+   * oldest are revoked (reason `evicted`), so every token operation costs Redis a bounded amount.
+   */
+  readonly tokenLimits: { readonly perFamily: number; readonly familiesPerUser: number };
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
   /**
    * argon2 verifications at once (each holds one libuv thread and 19 MiB) and how long a login may
@@ -244,6 +249,10 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
       jwtAccess: r.int('TESSERA_JWT_ACCESS_LIFETIME', 300, 1, 365 * DAY),
       jwtRefresh: r.int('TESSERA_JWT_REFRESH_LIFETIME', DAY, 1, 365 * DAY),
       peb: r.int('TESSERA_PEB_LIFETIME', 30 * DAY, 1, 365 * DAY),
+    },
+    tokenLimits: {
+      perFamily: r.int('TESSERA_MAX_TOKENS_PER_FAMILY', 128, 4, 1024),
+      familiesPerUser: r.int('TESSERA_MAX_SESSIONS_PER_USER', 128, 1, 1024),
     },
     argon2: {
       memoryCost: r.int('TESSERA_ARGON2_MEMORY_KIB', 19_456, 8, 4_194_304),

@@ -42,7 +42,11 @@ export interface AuditEvent {
   readonly userAgent?: string;
   /** e.g. success, bad_credentials, locked, throttled, unavailable, revoked, reuse. */
   readonly outcome?: string;
-  /** Why (revocations: client, admin, user_disabled, password_changed, reuse; lockouts: failures, admin). */
+  /**
+   * Why (revocations: client, admin, user_disabled, password_changed, reuse, and evicted: the
+   * oldest tokens of a family, or a user's session that ends first, past the bounds of
+   * TESSERA_MAX_TOKENS_PER_FAMILY and TESSERA_MAX_SESSIONS_PER_USER; lockouts: failures, admin).
+   */
   readonly reason?: string;
   /** Login family of the tokens concerned. */
   readonly family?: string;

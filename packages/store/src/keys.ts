@@ -18,8 +18,12 @@ export interface KeyLayout {
   expired(hash: string): string;
   /** Marks a revoked family, so a rotation racing the revocation notices it. */
   revokedFamily(family: string): string;
-  /** A user's token index: one hash, field = login family, value = its token hashes (trackFamily-1.lua). */
-  userFamilies(userId: number): string;
+  /** A user's login families (sessions), by their latest expiry (trackFamily-2.lua). */
+  userSessions(userId: number): string;
+  /** A login family's tokens, oldest first (trackFamily-2.lua); `family` as the record stores it ('' gives the prefix). */
+  familyTokens(userId: number, family: string): string;
+  /** A user's token index of the earlier layout (dropLegacyFamily-1.lua): read by revocations until it expires. */
+  legacyIndex(userId: number): string;
   /** A blacklisted SimpleJWT refresh token, by jti. */
   blacklist(jti: string): string;
   /** Failures and lock of one login identifier (`u:<username>` or `e:<email>`). */
@@ -55,7 +59,9 @@ export function keyLayout(prefix: string): KeyLayout {
     token: (hash) => `${prefix}t:{${hash}}`,
     expired: (hash) => `${prefix}x:{${hash}}`,
     revokedFamily: (family) => `${prefix}fr:{${family}}`,
-    userFamilies: (userId) => `${prefix}ui:{u${userId}}`,
+    userSessions: (userId) => `${prefix}us:{u${userId}}`,
+    familyTokens: (userId, family) => `${prefix}ft:{u${userId}}:${family}`,
+    legacyIndex: (userId) => `${prefix}ui:{u${userId}}`,
     blacklist: (jti) => `${prefix}jb:{${jti}}`,
     lockout: (identifier) => `${users}lk:${identifier}`,
     reservations: (identifier) => `${users}lki:${identifier}`,

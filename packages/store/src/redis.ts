@@ -15,8 +15,9 @@ const SCRIPTS = [
   'patchUser-1',
   'useRefresh-1',
   'consumeAccess-1',
-  'trackFamily-1',
-  'dropFamily-1',
+  'trackFamily-2',
+  'dropFamily-2',
+  'dropLegacyFamily-1',
   'beginLogin-4',
   'finishLogin-4',
   'escalateLock-2',
@@ -29,8 +30,16 @@ export type TesseraRedis = Redis & {
   setPassword(k1: string, k2: string, expected: string, hash: string, event: string): Promise<number>;
   getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
-  trackFamily(k1: string, family: string, entries: string): Promise<number>;
-  dropFamily(k1: string, family: string, entry: string): Promise<number>;
+  trackFamily(
+    k1: string,
+    k2: string,
+    family: string,
+    maxTokens: number,
+    maxFamilies: number,
+    ...argv: (string | number)[]
+  ): Promise<string[][]>;
+  dropFamily(k1: string, k2: string, family: string): Promise<number>;
+  dropLegacyFamily(k1: string, family: string, entry: string): Promise<number>;
   beginLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
   finishLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number[]>;
   escalateLock(k1: string, k2: string, ...argv: (string | number)[]): Promise<number>;

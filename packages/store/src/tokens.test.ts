@@ -6,12 +6,13 @@ import { tokenHash } from './hash.ts';
 import { type KeyLayout, keyLayout } from './keys.ts';
 import { decodeRecord, encodeRecord } from './record.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
-import { TokenRepository } from './tokens.ts';
+import { type TokenLimits, TokenRepository } from './tokens.ts';
 
 let redis: TesseraRedis;
 let prefix: string;
 let keys: KeyLayout;
 let tokens: TokenRepository;
+const LIMITS: TokenLimits = { perFamily: 128, familiesPerUser: 128 };
 
 beforeAll(async () => {
   redis = await connectRedis({ url: inject('redisUrl') });
@@ -22,7 +23,7 @@ afterAll(async () => {
 beforeEach(() => {
   prefix = testPrefix();
   keys = keyLayout(prefix);
-  tokens = new TokenRepository(redis, keys);
+  tokens = new TokenRepository(redis, keys, LIMITS);
 });
 afterEach(async () => {
   await dropPrefix(redis, prefix);
@@ -111,53 +112,44 @@ describe('TokenRepository', () => {
     }
     const expiry = Math.max(...grants.map((g) => g.expiresAt));
     expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
-      [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}ui:{u7}`].sort(),
+      [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}us:{u7}`, `${prefix}ft:{u7}:~family-1`].sort(),
     );
-    // the user's index: field = family, value = per token its expiry and its hash; it lives as
-    // long as the user's longest token
-    expect(await redis.hgetall(`${prefix}ui:{u7}`)).toStrictEqual({
-      '~family-1': grants.map((g) => `${(g.expiresAt / 1000).toString(36).padStart(7, '0')}${tokenHash(g.value)}`).join(''),
-    });
-    expect(await redis.object('ENCODING', `${prefix}ui:{u7}`)).toBe('listpack');
-    expect(await redis.pexpiretime(`${prefix}ui:{u7}`)).toBe(expiry);
+    // the user's sessions: family -> its latest expiry; the family's tokens: kind and hash, in the
+    // order they joined; both live as long as the latest token
+    expect(await redis.zrange(`${prefix}us:{u7}`, 0, -1, 'WITHSCORES')).toStrictEqual(['~family-1', String(expiry)]);
+    expect((await redis.zrange(`${prefix}ft:{u7}:~family-1`, 0, -1)).sort()).toStrictEqual(
+      [`a${tokenHash(ACCESS)}`, `r${tokenHash(REFRESH)}`].sort(),
+    );
+    for (const key of [`${prefix}us:{u7}`, `${prefix}ft:{u7}:~family-1`]) {
+      expect(await redis.object('ENCODING', key)).toBe('listpack');
+      expect(await redis.pexpiretime(key)).toBe(expiry);
+    }
   });
 
   it('rotated tokens join their family; the index never expires before its latest token', async () => {
     const first = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
     await tokens.save(first, recordOf);
+    await sleep(2);
     const second = [grant('0f7d4a9e-1c2b-4d3e-8f4a-5b6c7d8e9f00', 'access', 60)];
     await tokens.save(second, recordOf);
-    const value = (await redis.hget(`${prefix}ui:{u7}`, '~family-1')) as string;
-    expect(value).toBe(
-      [...first, ...second].map((g) => `${(g.expiresAt / 1000).toString(36).padStart(7, '0')}${tokenHash(g.value)}`).join(''),
-    );
-    expect(await redis.pexpiretime(`${prefix}ui:{u7}`)).toBe((first[1] as TokenGrant).expiresAt);
+    const members = await redis.zrange(`${prefix}ft:{u7}:~family-1`, 0, -1);
+    expect(members.slice(2)).toStrictEqual([`a${tokenHash(second[0]?.value as string)}`]);
+    for (const key of [`${prefix}us:{u7}`, `${prefix}ft:{u7}:~family-1`])
+      expect(await redis.pexpiretime(key)).toBe((first[1] as TokenGrant).expiresAt);
     expect(await tokens.revokeFamily(7, 'family-1', 'reuse')).toBe(3);
     expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
-  });
-
-  it("drops a family's expired tokens when the family is written again: a long session stays small", async () => {
-    const now = Date.now();
-    const short: TokenGrant = { value: ACCESS, kind: 'access', format: 'uuid', lifetime: 1, issuedAt: now, expiresAt: now + 1000 };
-    await tokens.save([short, grant(REFRESH, 'refresh', 600)], recordOf);
-    await sleep(2100);
-    const next = grant('0f7d4a9e-1c2b-4d3e-8f4a-5b6c7d8e9f00', 'access', 60);
-    await tokens.save([next], recordOf);
-    const value = (await redis.hget(`${prefix}ui:{u7}`, '~family-1')) as string;
-    expect(value.length).toBe(2 * 29);
-    expect(value).not.toContain(tokenHash(ACCESS));
-    expect(value).toContain(tokenHash(REFRESH));
-    expect(value).toContain(tokenHash(next.value));
+    expect(await redis.exists(`${prefix}us:{u7}`, `${prefix}ft:{u7}:~family-1`)).toBe(0);
   });
 
   it('drops families whose every token has expired from the index', async () => {
     const now = Date.now();
     const short: TokenGrant = { value: ACCESS, kind: 'access', format: 'uuid', lifetime: 1, issuedAt: now, expiresAt: now + 1000 };
     await tokens.save([short], (g) => ({ ...recordOf(g), family: 'old' }));
-    expect(await redis.hkeys(`${prefix}ui:{u7}`)).toStrictEqual(['~old']);
-    await sleep(2100);
+    expect(await redis.zrange(`${prefix}us:{u7}`, 0, -1)).toStrictEqual(['~old']);
+    await sleep(1100);
     await tokens.save([grant(REFRESH, 'refresh', 600)], recordOf);
-    expect(await redis.hkeys(`${prefix}ui:{u7}`)).toStrictEqual(['~family-1']);
+    expect(await redis.zrange(`${prefix}us:{u7}`, 0, -1)).toStrictEqual(['~family-1']);
+    expect(await redis.exists(`${prefix}ft:{u7}:~old`)).toBe(0);
   });
 
   it('a used refresh token is kept, marked, and recognised; kinds are checked', async () => {
@@ -198,33 +190,58 @@ describe('TokenRepository', () => {
     }));
     expect(await tokens.revokeUser(7, 'user_disabled')).toBe(2);
     expect(await tokens.isFamilyRevoked('a6c3d3a1-8b0e-4f3e-9d6c-2b1a0f9e8d7c')).toBe(true);
-    expect(await redis.exists(`${prefix}ui:{u7}`)).toBe(0);
+    expect(await redis.exists(`${prefix}us:{u7}`)).toBe(0);
     expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
     await sub.quit();
   });
 
-  it('a family revocation cut short is completed by the next one; a grown entry is left to its rotation', async () => {
+  it('a family revocation cut short is completed by the next one; a family grown again is left to its rotation', async () => {
     const grants = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
     await tokens.save(grants, recordOf);
     // as if a first revocation had deleted one token and then lost Redis before the rest
     await redis.del(tokens.keyOf(ACCESS));
     expect(await tokens.revokeFamily(7, 'family-1', 'admin')).toBe(1);
     expect(await tokens.get(REFRESH)).toBeNull();
-    expect(await redis.exists(`${prefix}ui:{u7}`)).toBe(0);
-    // the index entry leaves only if it is still what the revocation read
+    expect(await redis.exists(`${prefix}us:{u7}`)).toBe(0);
+    // the family leaves the user's sessions only once it is empty
     await tokens.save(grants, recordOf);
-    const field = (await redis.hkeys(`${prefix}ui:{u7}`))[0] as string;
-    const read = (await redis.hget(`${prefix}ui:{u7}`, field)) as string;
-    await tokens.save([grant('0c6f6f0e-3b0a-4c53-8f8e-6b0f2d1e3a4b', 'access', 86_400)], recordOf);
-    expect(await redis.dropFamily(`${prefix}ui:{u7}`, field, read)).toBe(0);
-    expect(await redis.hexists(`${prefix}ui:{u7}`, field)).toBe(1);
-    expect(await redis.dropFamily(`${prefix}ui:{u7}`, field, (await redis.hget(`${prefix}ui:{u7}`, field)) as string)).toBe(1);
+    const sessions = `${prefix}us:{u7}`;
+    const family = `${prefix}ft:{u7}:~family-1`;
+    expect(await redis.dropFamily(sessions, family, '~family-1')).toBe(0);
+    expect(await redis.zrange(sessions, 0, -1)).toStrictEqual(['~family-1']);
+    await redis.del(family);
+    expect(await redis.dropFamily(sessions, family, '~family-1')).toBe(1);
+    expect(await redis.exists(sessions)).toBe(0);
+  });
+
+  it('revocations still reach tokens indexed in the earlier layout (one hash per user)', async () => {
+    const entry = (g: TokenGrant) =>
+      `${Math.ceil(g.expiresAt / 1000)
+        .toString(36)
+        .padStart(7, '0')}${tokenHash(g.value)}`;
+    const index = `${prefix}ui:{u7}`;
+    const old = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
+    const other = grant('0c6f6f0e-3b0a-4c53-8f8e-6b0f2d1e3a4b', 'access', 86_400);
+    for (const g of [...old, other]) await redis.set(tokens.keyOf(g.value), encodeRecord(recordOf(g)), 'PXAT', g.expiresAt);
+    await redis.hset(index, '~family-1', old.map(entry).join(''), '~family-2', entry(other));
+    // a family written since has tokens in both layouts
+    const fresh = grant('7e57a9c4-2d1b-4c3a-9e8f-0a1b2c3d4e5f', 'access', 60);
+    await tokens.save([fresh], recordOf);
+    expect(await tokens.revokeFamily(7, 'family-1', 'admin')).toBe(3);
+    expect(await redis.hkeys(index)).toStrictEqual(['~family-2']);
+    expect(await tokens.get(other.value)).not.toBeNull();
+    expect(await tokens.revokeUser(7, 'user_disabled')).toBe(1);
+    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual([`${prefix}fr:{family-1}`, `${prefix}fr:{family-2}`]);
+    // an entry grown since it was read is left
+    await redis.hset(index, '~family-3', entry(other));
+    expect(await redis.dropLegacyFamily(index, '~family-3', '')).toBe(0);
+    expect(await redis.dropLegacyFamily(index, '~family-3', entry(other))).toBe(1);
   });
 
   it('never writes a raw token value, in keys or values', async () => {
     await tokens.save([grant(ACCESS, 'access', 60), grant(REFRESH, 'refresh', 60)], recordOf);
     for (const key of await redis.keys(`${prefix}*`)) {
-      const value = (await redis.type(key)) === 'hash' ? JSON.stringify(await redis.hgetall(key)) : ((await redis.get(key)) ?? '');
+      const value = (await redis.type(key)) === 'zset' ? JSON.stringify(await redis.zrange(key, 0, -1)) : ((await redis.get(key)) ?? '');
       for (const raw of [ACCESS, REFRESH]) {
         expect(key.includes(raw)).toBe(false);
         expect(value.includes(raw)).toBe(false);
@@ -268,10 +285,116 @@ describe('TokenRepository', () => {
   it('a closed connection is UnavailableError', async () => {
     const closed = await connectRedis({ url: inject('redisUrl') });
     closed.disconnect();
-    const repo = new TokenRepository(closed, keys);
+    const repo = new TokenRepository(closed, keys, LIMITS);
     for (const op of [() => repo.save([grant(ACCESS, 'access', 60)], recordOf), () => repo.get(ACCESS)]) {
       const err = await op().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UnavailableError);
     }
+  });
+});
+
+describe('TokenRepository bounds', () => {
+  const uuid = () => crypto.randomUUID();
+  /** The revocation messages of this prefix, as they arrive. */
+  async function listen(): Promise<{ messages: { hashes: string[]; reason: string }[]; close(): Promise<void> }> {
+    const sub = redis.duplicate({ enableOfflineQueue: true });
+    const messages: { hashes: string[]; reason: string }[] = [];
+    await sub.subscribe(keys.revocations);
+    sub.on('message', (_c, m) => messages.push(JSON.parse(m)));
+    return { messages, close: async () => void (await sub.quit()) };
+  }
+  const settle = async (until: () => boolean) => {
+    for (let i = 0; i < 100 && !until(); i++) await sleep(10);
+  };
+
+  it('a family keeps its newest tokens: the oldest are revoked and announced, its refresh token spared', async () => {
+    const bounded = new TokenRepository(redis, keys, { perFamily: 4, familiesPerUser: 8 });
+    const feed = await listen();
+    const forgotten: string[] = [];
+    bounded.onForget = (hs) => forgotten.push(...hs);
+    // a SimpleJWT-like family: one refresh token, then access tokens only
+    const login = [grant(uuid(), 'access', 300), grant(REFRESH, 'refresh', 86_400)];
+    expect(await bounded.save(login, recordOf)).toStrictEqual([]);
+    const accesses = [login[0] as TokenGrant];
+    const evictions = [];
+    for (let i = 0; i < 6; i++) {
+      await sleep(2);
+      const g = grant(uuid(), 'access', 300);
+      accesses.push(g);
+      evictions.push(...(await bounded.save([g], recordOf)));
+    }
+    const family = `${prefix}ft:{u7}:~family-1`;
+    expect(await redis.zcard(family)).toBe(4);
+    expect(await redis.object('ENCODING', family)).toBe('listpack');
+    // the refresh token and the newest three access tokens are left; the first four went, one per save
+    const kept = [tokenHash(REFRESH), ...accesses.slice(4).map((g) => tokenHash(g.value))];
+    expect((await redis.zrange(family, 0, -1)).map((m) => m.slice(1)).sort()).toStrictEqual(kept.sort());
+    expect(evictions).toStrictEqual(Array.from({ length: 4 }, () => ({ userId: 7, family: 'family-1', count: 1, whole: false })));
+    for (const g of accesses.slice(0, 4)) expect(await bounded.lookup(g.value)).toStrictEqual({ state: 'unknown' });
+    for (const g of accesses.slice(4)) expect(await bounded.get(g.value)).not.toBeNull();
+    expect(await bounded.get(REFRESH)).not.toBeNull();
+    // this process's memory was told first, and the channel announced them with their reason
+    const evicted = accesses.slice(0, 4).map((g) => tokenHash(g.value));
+    expect(forgotten).toStrictEqual(evicted);
+    await settle(() => feed.messages.length >= 4);
+    expect(feed.messages).toStrictEqual(evicted.map((h) => ({ hashes: [h], reason: 'evicted' })));
+    // the family is not revoked: it lives on
+    expect(await bounded.isFamilyRevoked('family-1')).toBe(false);
+    await feed.close();
+  });
+
+  it('a family that rotates keeps its newest pair, whatever it has held', async () => {
+    const bounded = new TokenRepository(redis, keys, { perFamily: 4, familiesPerUser: 8 });
+    let pair: TokenGrant[] = [];
+    for (let i = 0; i < 5; i++) {
+      await sleep(2);
+      pair = [grant(uuid(), 'access', 86_400), grant(uuid(), 'refresh', 2_592_000)];
+      await bounded.save(pair, recordOf);
+    }
+    expect(await redis.zcard(`${prefix}ft:{u7}:~family-1`)).toBe(4);
+    for (const g of pair) expect(await bounded.get(g.value)).not.toBeNull();
+    expect((await redis.keys(`${prefix}t:*`)).length).toBe(4);
+  });
+
+  it('a user keeps a bounded number of families: the one that ends first goes whole, never the one written', async () => {
+    const bounded = new TokenRepository(redis, keys, { perFamily: 8, familiesPerUser: 2 });
+    const feed = await listen();
+    const inFamily = (family: string) => (g: TokenGrant) => ({ ...recordOf(g), family });
+    const a = [grant(uuid(), 'access', 600), grant(uuid(), 'refresh', 3600)];
+    const b = [grant(uuid(), 'access', 600), grant(uuid(), 'refresh', 7200)];
+    await bounded.save(a, inFamily('a'));
+    await bounded.save(b, inFamily('b'));
+    // c ends before both: still a ends first of the others, and goes
+    const c = [grant(uuid(), 'access', 60), grant(uuid(), 'refresh', 120)];
+    expect(await bounded.save(c, inFamily('c'))).toStrictEqual([{ userId: 7, family: 'a', count: 2, whole: true }]);
+    expect(await redis.zrange(`${prefix}us:{u7}`, 0, -1)).toStrictEqual(['~c', '~b']);
+    expect(await redis.exists(`${prefix}ft:{u7}:~a`)).toBe(0);
+    for (const g of a) expect(await bounded.get(g.value)).toBeNull();
+    for (const g of [...b, ...c]) expect(await bounded.get(g.value)).not.toBeNull();
+    // the family is marked revoked, so a rotation racing the eviction revokes what it adds
+    expect(await bounded.isFamilyRevoked('a')).toBe(true);
+    expect(await redis.get(keys.revokedFamily('a'))).toBe('evicted');
+    await settle(() => feed.messages.length >= 1);
+    expect(feed.messages).toStrictEqual([{ hashes: expect.arrayContaining(a.map((g) => tokenHash(g.value))), reason: 'evicted' }]);
+    await feed.close();
+  });
+
+  it('revoking a user reaches every token of many families, in bounded steps', async () => {
+    const families = 300;
+    const bounded = new TokenRepository(redis, keys, { perFamily: 8, familiesPerUser: 1024 });
+    const all: TokenGrant[] = [];
+    for (let i = 0; i < families; i++) {
+      const pair = [grant(uuid(), 'access', 600), grant(uuid(), 'refresh', 3600)];
+      all.push(...pair);
+      await bounded.save(pair, (g) => ({ ...recordOf(g), family: `f${i}` }));
+    }
+    // more than one ZSCAN step: past 128 members the sessions are a skiplist, scanned in parts
+    expect(await redis.zcard(`${prefix}us:{u7}`)).toBe(families);
+    expect(await redis.object('ENCODING', `${prefix}us:{u7}`)).toBe('skiplist');
+    expect(await bounded.revokeUser(7, 'admin')).toBe(2 * families);
+    for (const g of all.slice(0, 10)) expect(await bounded.get(g.value)).toBeNull();
+    expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
+    expect(await redis.keys(`${prefix}ft:*`)).toStrictEqual([]);
+    expect(await redis.exists(`${prefix}us:{u7}`)).toBe(0);
   });
 });

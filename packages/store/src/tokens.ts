@@ -11,8 +11,30 @@ const EXPIRED_MEMORY_MS = 30 * 86_400_000;
 /** A revocation announcement on the revocations channel. */
 export interface RevocationMessage {
   readonly hashes: readonly string[];
-  readonly reason: RevokeReason | 'blacklist' | 'renewed';
+  readonly reason: RevokeReason | 'blacklist' | 'renewed' | 'evicted';
 }
+
+/** The bounds of the token index (settings.tokenLimits): live tokens per login family, families per user. */
+export interface TokenLimits {
+  readonly perFamily: number;
+  readonly familiesPerUser: number;
+}
+
+/** Tokens a save took out of a family past the bounds, and revoked (reason `evicted`). */
+export interface Eviction {
+  readonly userId: number;
+  readonly family: string;
+  /** How many of them were still live. */
+  readonly count: number;
+  /** The whole family went (past the families per user), not only its oldest tokens. */
+  readonly whole: boolean;
+}
+
+/** How many index entries one revocation step reads and deletes. */
+const BATCH = 128;
+
+/** A revoked family's mark lasts at least this long. */
+const MARK_MIN_MS = 60_000;
 
 function decode(raw: string): TokenState {
   return raw.startsWith('U') ? { state: 'used', record: decodeRecord(raw.slice(1)) } : { state: 'live', record: decodeRecord(raw) };
@@ -27,7 +49,7 @@ function scriptState([code, raw]: [number, string?]): TokenState {
   return { state: 'live', record };
 }
 
-/** The hashes of a family's index entry: per token, its expiry (7 characters) and its name (22). */
+/** The hashes of a family's entry in the earlier index (dropLegacyFamily-1.lua): per token, its expiry (7 characters) and its name (22). */
 function splitHashes(entry: string): string[] {
   const out: string[] = [];
   for (let i = 0; i + ENTRY_LENGTH <= entry.length; i += ENTRY_LENGTH) out.push(entry.slice(i + 7, i + ENTRY_LENGTH));
@@ -36,21 +58,20 @@ function splitHashes(entry: string): string[] {
 
 const ENTRY_LENGTH = 29;
 
-/** An expiry as the index keeps it: seconds since epoch (rounded up), base 36, 7 characters. */
-function expiryField(expiresAtMs: number): string {
-  return Math.ceil(expiresAtMs / 1000)
-    .toString(36)
-    .padStart(7, '0');
-}
+const sum = (ns: readonly number[]) => ns.reduce((a, b) => a + b, 0);
 
 /**
  * Tokens in Redis, laid out for memory (every byte is paid per live token):
  * - `<prefix>t:{tokenHash(token)}` → the record as a short string (record.ts), expiring exactly
  *   at the token's expiry (PXAT), so the key lives as long as the token and no longer;
- * - `<prefix>ui:{u<userId>}` → the user's token index, one small hash: field = login family,
- *   value = the family's token hashes (trackFamily-1.lua), so a family or a user can be revoked at
- *   once. It lives as long as the user's latest token.
+ * - `<prefix>us:{u<userId>}` → the user's login families, and `<prefix>ft:{u<userId>}:<family>`
+ *   → each family's token hashes (trackFamily-2.lua), so a family or a user can be revoked. Both
+ *   are bounded (`TokenLimits`): past them the oldest tokens, or the family that ends first, are
+ *   revoked like any other (reason `evicted`), so no token operation costs Redis more than a
+ *   bounded amount, however long a client refreshes.
  * - `<prefix>fr:{family}` marks a revoked family while a rotation could still add to it.
+ * - `<prefix>ui:{u<userId>}`, the index of the earlier layout (one hash per user), is no longer
+ *   written; revocations read it until it expires with its latest token.
  * Revocations are announced on a pub/sub channel.
  */
 export class TokenRepository {
@@ -60,37 +81,55 @@ export class TokenRepository {
   constructor(
     private readonly redis: TesseraRedis,
     private readonly keys: KeyLayout,
+    private readonly limits: TokenLimits,
   ) {}
 
   keyOf(token: string): string {
     return this.keys.token(tokenHash(token));
   }
 
-  async save(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void> {
+  /**
+   * Saves tokens and adds them to their families; revokes what the families' and the user's
+   * bounds push out (announced like any revocation) and says what that was, for the audit trail.
+   */
+  async save(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<Eviction[]> {
     const tokens: { hash: string; value: string; grant: TokenGrant }[] = [];
-    // one index entry per (user, family): the grants of one save normally share both
-    const families = new Map<string, { userId: number; family: string; entries: string }>();
+    // one index write per (user, family): the grants of one save normally share both
+    const families = new Map<string, { userId: number; family: string; argv: (string | number)[] }>();
     for (const g of grants) {
       const rec = record(g);
       const hash = tokenHash(g.value);
       tokens.push({ hash, value: encodeRecord(rec), grant: g });
       const family = encodeFamily(rec.family);
       const id = `${rec.userId} ${family}`;
-      const entry = families.get(id);
-      const add = expiryField(g.expiresAt) + hash;
-      if (entry === undefined) families.set(id, { userId: rec.userId, family, entries: add });
-      else entry.entries += add;
+      const entry = families.get(id) ?? { userId: rec.userId, family, argv: [] };
+      families.set(id, entry);
+      entry.argv.push(g.expiresAt, `${rec.kind === 'refresh' ? 'r' : 'a'}${hash}`);
     }
     const r = this.redis;
-    await guarded(() =>
+    const { perFamily, familiesPerUser } = this.limits;
+    const track = (f: { userId: number; family: string; argv: (string | number)[] }) =>
+      r.trackFamily(
+        this.keys.userSessions(f.userId),
+        this.keys.familyTokens(f.userId, f.family),
+        f.family,
+        perFamily,
+        familiesPerUser,
+        this.keys.familyTokens(f.userId, ''),
+        ...f.argv,
+      );
+    const written = [...families.values()];
+    const tracked = await guarded(() =>
       Promise.all([
+        Promise.all(written.map(track)),
         ...tokens.flatMap(({ hash, value, grant: g }) => [
           r.set(this.keys.token(hash), value, 'PXAT', g.expiresAt),
           ...(g.format === 'hex128' ? [r.set(this.keys.expired(hash), '1', 'PXAT', g.expiresAt + EXPIRED_MEMORY_MS)] : []),
         ]),
-        ...[...families.values()].map((f) => r.trackFamily(this.keys.userFamilies(f.userId), f.family, f.entries)),
       ]),
     );
+    const groups = tracked[0].flatMap((gs, i) => gs.map((group) => ({ userId: (written[i] as { userId: number }).userId, group })));
+    return this.evict(groups);
   }
 
   /** The record of a live token, or null. */
@@ -127,40 +166,70 @@ export class TokenRepository {
 
   /** Revokes one token (and forgets that it ever expired). Returns whether it was live. */
   async revoke(token: string, reason: RevokeReason): Promise<boolean> {
-    const hash = tokenHash(token);
-    const deleted = await guarded(() => this.redis.del(this.keys.token(hash)));
-    await this.forget([hash], reason);
-    return deleted > 0;
+    return sum(await this.kill([tokenHash(token)], reason)) > 0;
   }
 
   /**
-   * Revokes every token of a login family of a user; returns how many were live. Each step can be
-   * repeated: the family leaves the index only after its tokens are gone and announced, so a
-   * revocation cut short (Redis timeout, failover) is completed by the next attempt.
+   * Revokes every token of a login family of a user; returns how many were live. Works in steps
+   * of at most BATCH tokens, each of which can be repeated: a token leaves the index only after it
+   * is deleted and announced, and the family leaves the user's sessions only once it is empty, so
+   * a revocation cut short (Redis timeout, failover) is completed by the next attempt.
    */
   async revokeFamily(userId: number, family: string, reason: RevokeReason): Promise<number> {
-    const index = this.keys.userFamilies(userId);
     const field = encodeFamily(family);
+    const members = this.keys.familyTokens(userId, field);
+    const legacy = this.keys.legacyIndex(userId);
     // Mark first, then read: a rotation that adds to the family after the read sees the mark when
-    // it checks (isFamilyRevoked) and revokes its own tokens; one that added before is in what was
-    // read. The mark outlives the index (so every token of the family), and at least a minute.
-    const ttl = await guarded(() => this.redis.pttl(index));
-    await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PX', Math.max(ttl, 60_000)));
-    const entry = await guarded(() => this.redis.hget(index, field));
-    if (entry === null) return 0;
-    const hashes = splitHashes(entry);
-    const deleted = await guarded(() => Promise.all(hashes.map((h) => this.redis.del(this.keys.token(h)))));
-    await this.forget(hashes, reason);
-    await guarded(() => this.redis.dropFamily(index, field, entry));
-    return deleted.reduce((a, b) => a + b, 0);
+    // it checks (isFamilyRevoked) and revokes its own tokens; one that added before is in what is
+    // read. The mark outlives the family (so every token of it), and at least a minute.
+    const ttls = await guarded(() => Promise.all([this.redis.pttl(members), this.redis.pttl(legacy)]));
+    await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PX', Math.max(...ttls, MARK_MIN_MS)));
+    let count = 0;
+    for (;;) {
+      const batch = await guarded(() => this.redis.zrange(members, 0, BATCH - 1));
+      if (batch.length === 0) break;
+      // a member is the token's kind ('a' or 'r') and its hash
+      count += sum(
+        await this.kill(
+          batch.map((m) => m.slice(1)),
+          reason,
+        ),
+      );
+      await guarded(() => this.redis.zrem(members, ...batch));
+    }
+    await guarded(() => this.redis.dropFamily(this.keys.userSessions(userId), members, field));
+    return count + (await this.revokeLegacyFamily(legacy, field, reason));
   }
 
-  /** Revokes every token of a user; returns how many were live. */
+  /** The same for a family in the index of the earlier layout (read whole: nothing adds to it any more). */
+  private async revokeLegacyFamily(index: string, field: string, reason: RevokeReason): Promise<number> {
+    const entry = await guarded(() => this.redis.hget(index, field));
+    if (entry === null) return 0;
+    const count = sum(await this.kill(splitHashes(entry), reason));
+    await guarded(() => this.redis.dropLegacyFamily(index, field, entry));
+    return count;
+  }
+
+  /**
+   * Revokes every token of a user; returns how many were live. The user's families are visited
+   * BATCH at a time (ZSCAN, and HSCAN of the earlier index), each revoked as above, so no step
+   * reads or writes more than a bounded number of entries, however many the user has.
+   */
   async revokeUser(userId: number, reason: RevokeReason): Promise<number> {
-    // each family taken leaves the index; the index disappears with its last family
-    const families = await guarded(() => this.redis.hkeys(this.keys.userFamilies(userId)));
-    const counts = await Promise.all(families.map((f) => this.revokeFamily(userId, decodeFamily(f), reason)));
-    return counts.reduce((a, b) => a + b, 0);
+    let count = 0;
+    const visit = async (scan: (cursor: string) => Promise<[string, string[]]>) => {
+      let cursor = '0';
+      do {
+        const [next, flat] = await guarded(() => scan(cursor));
+        cursor = next;
+        // ZSCAN and HSCAN both answer member, score/value, member, ...
+        const fields = flat.filter((_, i) => i % 2 === 0);
+        count += sum(await Promise.all(fields.map((f) => this.revokeFamily(userId, decodeFamily(f), reason))));
+      } while (cursor !== '0');
+    };
+    await visit((c) => this.redis.zscan(this.keys.userSessions(userId), c, 'COUNT', BATCH));
+    await visit((c) => this.redis.hscan(this.keys.legacyIndex(userId), c, 'COUNT', BATCH));
+    return count;
   }
 
   isFamilyRevoked(family: string): Promise<boolean> {
@@ -179,6 +248,42 @@ export class TokenRepository {
   async blacklist(token: string, jti: string, expiresAtMs: number): Promise<void> {
     await guarded(() => this.redis.set(this.keys.blacklist(jti), '1', 'PXAT', expiresAtMs));
     await this.forget([tokenHash(token)], 'blacklist');
+  }
+
+  /**
+   * Revokes what trackFamily took out past the bounds: a family taken whole is marked revoked (so
+   * a rotation racing the eviction revokes what it adds), then every token dies as any revoked one.
+   */
+  private async evict(groups: readonly { userId: number; group: readonly string[] }[]): Promise<Eviction[]> {
+    if (groups.length === 0) return [];
+    const now = Date.now();
+    const mark = (group: readonly string[]) =>
+      group[1] === '0'
+        ? null
+        : this.redis.set(
+            this.keys.revokedFamily(decodeFamily(group[0] as string)),
+            'evicted',
+            'PXAT',
+            Math.max(Number(group[1]), now + MARK_MIN_MS),
+          );
+    const hashes = groups.map(({ group }) => group.slice(2).map((m) => m.slice(1)));
+    const [, live] = await Promise.all([
+      guarded(() => Promise.all(groups.map(({ group }) => mark(group)))),
+      this.kill(hashes.flat(), 'evicted'),
+    ]);
+    let at = 0;
+    return groups.map(({ userId, group }, i) => {
+      const n = (hashes[i] as string[]).length;
+      at += n;
+      return { userId, family: decodeFamily(group[0] as string), count: sum(live.slice(at - n, at)), whole: group[1] !== '0' };
+    });
+  }
+
+  /** Deletes tokens, then forgets them; says of each whether it was live (1) or not (0). */
+  private async kill(hashes: readonly string[], reason: RevocationMessage['reason']): Promise<number[]> {
+    const deleted = await guarded(() => Promise.all(hashes.map((h) => this.redis.del(this.keys.token(h)))));
+    await this.forget(hashes, reason);
+    return deleted;
   }
 
   /** Drops "expired" memories of revoked tokens and tells caches to forget them. */

@@ -28,7 +28,7 @@ export async function openDeps(settings: Settings, log: Logger, connectionName: 
   const keys = keyLayout(settings.redisPrefix);
   const hasher = new PasswordHasher(settings.argon2);
   await hasher.dummyHash();
-  const tokens = new TokenRepository(redis, keys);
+  const tokens = new TokenRepository(redis, keys, settings.tokenLimits);
   const cache = await openTokenCache(settings, keys, tokens);
   const upstreams = new Upstreams(settings.upstream, log);
   return {

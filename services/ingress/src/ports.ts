@@ -20,6 +20,7 @@ import { type EventFields, type EventType, newEvent } from '@tessera/events';
 import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import {
   type ClientRepository,
+  type Eviction,
   identifierKey,
   type LoginGate,
   type NewUser,
@@ -44,6 +45,19 @@ export interface Deps {
 }
 
 const json = (type: EventType, fields: EventFields) => JSON.stringify(newEvent(type, fields));
+
+/**
+ * Saves new tokens; the tokens the bounds of the index pushed out (docs/security.md) are revoked
+ * by then, each family's with its token.revoked event, reason `evicted`.
+ */
+async function saveTokens(deps: Deps, ...args: Parameters<Deps['tokens']['save']>): Promise<void> {
+  const evictions: readonly Eviction[] = await deps.tokens.save(...args);
+  await Promise.all(
+    evictions.map(({ userId, family, count }) =>
+      deps.gate.appendEvent(json('token.revoked', { userId, family, reason: 'evicted', count, outcome: 'revoked' })),
+    ),
+  );
+}
 
 /** The audit fields of a login attempt. */
 function attemptFields(identifier: Identifier, ctx: LoginContext): EventFields {
@@ -101,7 +115,7 @@ export function loginPorts(deps: Deps): LoginPorts {
     askUpstream: (dialect, command, ctx) =>
       deps.upstreams?.ask(dialect, command, ctx.ip) ?? Promise.resolve({ kind: 'unreachable', detail: 'no upstream' }),
     adoptUser: (plan, command, pending, ctx) => adoptUser(deps, plan, command, pending, ctx),
-    saveTokens: (grants, record) => deps.tokens.save(grants, record),
+    saveTokens: (grants, record) => saveTokens(deps, grants, record),
     now: () => Date.now(),
     waitForTurn: (lock, ms) =>
       new Promise<void>((resolve) => {
@@ -212,7 +226,7 @@ export function tokenPorts(deps: Deps): TokenPorts {
       deps.gate.appendEvent(json('token.refreshed', { dialect, userId, family, outcome: 'refreshed' })),
     isFamilyRevoked: (family) => deps.tokens.isFamilyRevoked(family),
     findUserById: (id) => deps.users.findById(id),
-    saveTokens: (grants, record) => deps.tokens.save(grants, record),
+    saveTokens: (grants, record) => saveTokens(deps, grants, record),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
     blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
     now: () => Date.now(),
