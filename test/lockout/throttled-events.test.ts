@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../support/stack.ts';
+
+/*
+ * docs/security.md bounds the audit events one client address can add to Redis per minute. The
+ * rate limit bounds the attempts, but every throttled refusal past it is an outbox entry as well,
+ * so the bound must hold however many requests the address sends past its limit.
+ */
+const SECURITY = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
+const bound = Number(/\|\s*audit events\s*\|\s*≤ ([\d,]+) bytes/.exec(SECURITY)?.[1]?.replaceAll(',', ''));
+
+describe('one address far past its rate limit', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack(); // the defaults: 600 attempts a minute per address
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('adds no more audit events to Redis than docs/security.md states for a minute', async () => {
+    const outbox = `${stack.settings.redisPrefix}{users}:outbox`;
+    const before = Number((await stack.redis.memory('USAGE', outbox, 'SAMPLES', 0)) ?? 0);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3 * stack.settings.lockout.rateLimit; i += 50)
+      statuses.push(
+        ...(await Promise.all(
+          Array.from({ length: 50 }, async (_, j) => {
+            const res = await stack.post(
+              '/nehrapi/login/getToken',
+              JSON.stringify({ username: `${i + j}-`.padEnd(254, 'x'), password: 'wrong' }),
+              { 'content-type': 'application/json', 'user-agent': 'A'.repeat(8000) },
+            );
+            await res.arrayBuffer();
+            return res.status;
+          }),
+        )),
+      );
+    expect(statuses.filter((s) => s === 429)).toHaveLength(2 * stack.settings.lockout.rateLimit);
+    const events = Number(await stack.redis.memory('USAGE', outbox, 'SAMPLES', 0)) - before;
+    expect(bound).toBeGreaterThan(0);
+    expect(events).toBeLessThanOrEqual(bound);
+  }, 120_000);
+});
