@@ -114,6 +114,22 @@ describe('lockout, exact under concurrency', () => {
     expect((await nehr(stack, 'sampleUser', 'userpassword123')).status).toBe(200);
   });
 
+  it("an operator's unlock of an account clears its email's and username's own locks too; a typed e: name is case-folded", async () => {
+    const peb = async (email: string, password: string) => {
+      const r = await stack.post('/v1/login', new URLSearchParams({ email, password }));
+      return ((await r.json()) as { error_id?: number; status?: number }).error_id ?? 0;
+    };
+    // locked while it named no account...
+    for (let i = 0; i < 5; i++) expect(await peb('late@example.com', 'nope')).toBe(11);
+    // ...then the account arrives with that email: the email's lock holds for it
+    await stack.users.create({ username: 'late.comer', email: 'Late@Example.com', passwordHash: await stack.hasher.hash('Late-pass-1') });
+    expect(await peb('late@example.com', 'Late-pass-1')).toBe(18);
+    expect(await stack.gate.clear('late.comer', () => '{}')).toBe(`a:${(await stack.users.get('late.comer'))?.id}`);
+    expect(await peb('late@example.com', 'Late-pass-1')).toBe(0);
+    for (let i = 0; i < 5; i++) expect(await peb('ghost@example.com', 'nope')).toBe(11);
+    expect(await stack.gate.clear('e:Ghost@Example.COM', () => '{}')).toBe('e:ghost@example.com');
+  });
+
   it('parallel correct logins of one user are never refused, below or above the threshold in number', async () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => nehr(stack, 'sampleUser', 'userpassword123')));
     expect(answers.map((a) => a.status)).toStrictEqual(Array(20).fill(200));

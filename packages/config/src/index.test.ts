@@ -30,6 +30,7 @@ const DEFAULTS: Settings = {
     rateLimit: 600,
     rateWindowMs: 60_000,
     busyWaitMs: 3000,
+    reservationMs: 30_000,
   },
   audit: { streamMaxLen: 1_000_000, dir: '.tessera/audit' },
   ops: { user: 'ops', password: '' },
@@ -161,6 +162,17 @@ describe('loadSettings defaults', () => {
       'TESSERA_UPSTREAM_PEB_URL="not a url": expected an http:// or https:// URL without credentials',
       'TESSERA_UPSTREAM_TIMEOUT_MS="10": expected a whole number from 50 to 60000',
     ]);
+  });
+
+  it('keeps a login reservation longer than any attempt can take with the settings (never more than N verifications)', () => {
+    const slow = loadSettings({
+      ...BASE,
+      TESSERA_ARGON2_MAX_WAIT_MS: '60000',
+      TESSERA_UPSTREAM_TIMEOUT_MS: '60000',
+      TESSERA_REDIS_TIMEOUT_MS: '5000',
+    });
+    expect(slow.lockout.reservationMs).toBeGreaterThan(60_000 + 60_000 + 4 * 5000);
+    expect(loadSettings(BASE).lockout.reservationMs).toBe(30_000);
   });
 
   it('refuses upstreams of different old systems unless their usernames are declared to name the same people', () => {

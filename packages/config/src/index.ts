@@ -48,6 +48,11 @@ export interface Settings {
     readonly rateWindowMs: number;
     /** How long a login may wait while N verifications of its identifier are in flight. */
     readonly busyWaitMs: number;
+    /**
+     * How long an opened attempt holds its reservation if it never closes (its process died):
+     * longer than any attempt can take with these settings, so that never more than N verify.
+     */
+    readonly reservationMs: number;
   };
   /** Who may open the ops dashboard (HTTP Basic); no password: the dashboard is off. */
   readonly ops: { readonly user: string; readonly password: string };
@@ -230,7 +235,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   const logLevel = r.string('TESSERA_LOG_LEVEL', 'info');
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
     r.problems.push(`TESSERA_LOG_LEVEL=${JSON.stringify(logLevel)}: expected debug, info, warn or error`);
-  const settings: Settings = {
+  const read = {
     host: r.string('TESSERA_HOST', '0.0.0.0'),
     port: r.int('TESSERA_PORT', 8080, 0, 65535),
     opsPort: r.int('TESSERA_OPS_PORT', 8081, 0, 65535),
@@ -293,6 +298,9 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     demo: r.bool('TESSERA_DEMO', false),
     logLevel: logLevel as Settings['logLevel'],
   };
+  // an attempt's longest life: a wait for argon2, the old system, the Redis steps around them
+  const reservationMs = read.verifyPool.maxWaitMs + read.upstream.timeoutMs + 4 * read.redisCommandTimeoutMs + 10_000;
+  const settings: Settings = { ...read, lockout: { ...read.lockout, reservationMs: Math.max(30_000, reservationMs) } };
   // moh and nehr are one system (the ministry's); SimpleJWT and PEB are others
   const systems = [...new Set(Object.keys(settings.upstream.urls).map((d) => (d === 'nehr' ? 'moh' : d)))];
   if (systems.length > 1 && !settings.upstream.sharedUsers)

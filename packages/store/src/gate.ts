@@ -16,14 +16,14 @@ export interface LockoutSettings {
   /** Login attempts per client address (an IPv6 client: per /64) per rate window (0: no limit). */
   readonly rateLimit: number;
   readonly rateWindowMs: number;
+  /** A reservation whose attempt never closed (its process died) lapses after this. */
+  readonly reservationMs: number;
 }
 
 /** How long an account's lock history is kept after its last lock, for escalation. */
 const ACCOUNT_LOCK_MEMORY_MS = 30 * 86_400_000;
 /** An unknown identifier's lock never lasts longer ("permanent" included): its key must go. */
 const UNKNOWN_LOCK_LONGEST_MS = 30 * 86_400_000;
-/** A reservation whose request died lapses after this. */
-const RESERVATION_MS = 30_000;
 /** Most entries the lockouts index keeps (the soonest to end leave first past it). */
 export const LOCKOUT_INDEX_MAX = 100_000;
 
@@ -42,7 +42,8 @@ export function accountLock(userId: number): string {
  * plain username or email.
  */
 export function lockName(typed: string): string {
-  if (/^(a:\d+$|[ue]:)/.test(typed)) return typed;
+  if (/^(a:\d+$|u:)/.test(typed)) return typed;
+  if (typed.startsWith('e:')) return identifierKey({ by: 'email', value: typed.slice(2) });
   return identifierKey(typed.includes('@') ? { by: 'email', value: typed } : { by: 'username', value: typed });
 }
 
@@ -84,7 +85,7 @@ export class LoginGate {
         s.rateWindowMs,
         firstTry ? '1' : '0',
         reservation,
-        RESERVATION_MS,
+        s.reservationMs,
         identifier.by === 'email' ? 'e' : 'u',
         this.keys.indexPrefix,
         this.keys.outbox,
@@ -138,13 +139,22 @@ export class LoginGate {
     await guarded(() => this.redis.zrem(this.keys.reservations(reservation.lock), reservation.id));
   }
 
+  /** Whether an account's lock holds now (for a login that reaches the account by another road). */
+  async accountLocked(userId: number): Promise<boolean> {
+    const [until, permanent] = await guarded(() => this.redis.hmget(this.keys.lockout(accountLock(userId)), 'lockedUntil', 'permanent'));
+    return permanent === '1' || Number(until ?? 0) > Date.now();
+  }
+
   /** Appends one event to the outbox on its own (a refusal with no state change). */
   async appendEvent(event: string): Promise<void> {
     await guarded(() => this.redis.xadd(this.keys.outbox, '*', 'e', event));
   }
 
-  /** Applies growth and permanence to the n-th lockout of a lock (the worker, on lockout.engaged). */
-  async escalate(lock: string, n: number, lockedAtMs: number): Promise<number> {
+  /**
+   * Applies growth and permanence to the n-th lockout of a lock that was engaged until `untilMs`
+   * (the worker, on lockout.engaged); a late event (the lock cleared or over) does nothing.
+   */
+  async escalate(lock: string, n: number, untilMs: number): Promise<number> {
     const s = this.settings;
     const account = lock.startsWith('a:');
     return guarded(() =>
@@ -153,7 +163,7 @@ export class LoginGate {
         this.keys.lockouts,
         lock,
         n,
-        lockedAtMs,
+        untilMs,
         s.lockMs,
         s.growth,
         s.permanentAfter,
@@ -164,19 +174,27 @@ export class LoginGate {
   }
 
   /**
-   * Admin unlock of what an operator typed (see lockName): a username or email of an account
-   * clears the account's lock and the identifier's own. Returns the lock cleared (the account's
-   * when there is one; `event` builds its lockout.released), or null when nothing was locked.
+   * Admin unlock of what an operator typed (see lockName). When it names an account (its lock,
+   * username or email), the account's lock and the locks of its username and email go together.
+   * Returns the lock cleared (the account's when there is one; `event` builds its
+   * lockout.released), or null when nothing was locked.
    */
   async clear(typed: string, event: (lock: string) => string): Promise<string | null> {
     const name = lockName(typed);
-    const locks = [name];
-    if (!name.startsWith('a:')) {
-      const username = name.startsWith('e:') ? await guarded(() => this.redis.get(this.keys.email(name.slice(2)))) : name.slice(2);
-      const id = username === null ? null : await guarded(() => this.redis.hget(this.keys.user(username), 'id'));
-      if (id !== null) locks.unshift(accountLock(Number(id)));
+    const username = name.startsWith('a:')
+      ? await guarded(() => this.redis.get(this.keys.userId(Number(name.slice(2)))))
+      : name.startsWith('e:')
+        ? await guarded(() => this.redis.get(this.keys.email(name.slice(2))))
+        : name.slice(2);
+    const [id, email] = username === null ? [null, null] : await guarded(() => this.redis.hmget(this.keys.user(username), 'id', 'email'));
+    const locks = new Set<string>();
+    if (id !== null && username !== null) {
+      locks.add(accountLock(Number(id)));
+      locks.add(identifierKey({ by: 'username', value: username }));
+      if (email) locks.add(identifierKey({ by: 'email', value: email }));
     }
-    const lock = locks[0] as string;
+    locks.add(name);
+    const lock = [...locks][0] as string;
     const cleared = await guarded(() =>
       this.redis.clearLock(this.keys.lockouts, this.keys.outbox, this.keys.indexPrefix, event(lock), ...locks),
     );

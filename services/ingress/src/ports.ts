@@ -153,8 +153,12 @@ async function adoptUser(
   const identifier = { by: 'username' as const, value: pending?.username ?? plan.username };
   // putUsers says "created" of a new user; a pending one keeps "updated"
   const event = json('user.migrated', { ...attemptFields(identifier, ctx), reason: 'upstream', outcome: 'updated' });
+  // An account reached by another spelling than the one the attempt was counted on: its own lock
+  // holds too (a locked account gives no token through a case variant of its username).
   const verified = async (user: UserRecord | null) =>
-    user !== null && !user.disabled && (await deps.hasher.verify(user.passwordHash, password)) ? user : null;
+    user !== null && !user.disabled && !(await deps.gate.accountLocked(user.id)) && (await deps.hasher.verify(user.passwordHash, password))
+      ? user
+      : null;
   // An account already here is tried only when it is the login's own: a concurrent first login
   // made it, or it is the same name but for case. Any other is never tried with this password: the
   // lockout guards the login's identifier, not that account.

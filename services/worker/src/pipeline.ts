@@ -27,7 +27,7 @@ export function createProcessor(settings: Settings, redis: TesseraRedis, log: Lo
   const seen = (kind: string, id: string) => `${settings.redisPrefix}{audit}:${kind}:${id}`;
   return async (event: AuditEvent): Promise<void> => {
     if (event.type === 'lockout.engaged' && event.identifier !== undefined && event.until !== undefined && event.count !== undefined) {
-      const until = await gate.escalate(event.identifier, event.count, event.until - settings.lockout.lockMs);
+      const until = await gate.escalate(event.identifier, event.count, event.until);
       // a warning: it lasts until an operator unlocks it
       if (until === -1) log.warn('lockout made permanent', { identifier: event.identifier, count: event.count });
     }

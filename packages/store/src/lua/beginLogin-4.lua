@@ -26,8 +26,8 @@
   ARGV[8] 'u' (KEYS[4] is the user hash) or 'e' (KEYS[4] is the email index)
   ARGV[9] key prefix <prefix>{users}: (user hashes u:<name>, account locks lk:a:<id>)
   ARGV[10] outbox stream <prefix>{users}:outbox (same slot)
-  ARGV[11] event JSON to append when the answer is 'locked' or 'throttled' ('' for none);
-           Lua fills in its "outcome"
+  ARGV[11] event JSON to append when the answer is 'locked', or 'throttled' for the first time in
+           the address's rate window ('' for none); Lua fills in its "outcome"
   ARGV[12] the identifier's lock name (u:<username> or e:<email>)
 
   Returns {0, lock, user field/value...}  reserved against lock; the user (none when unknown)
@@ -54,7 +54,12 @@ if rate > 0 and ARGV[5] == '1' then
     redis.call('PEXPIRE', KEYS[3], ARGV[4])
   end
   if c > rate then
-    return refuse(3, 'throttled', redis.call('PTTL', KEYS[3]))
+    -- only the first refusal of a window is an event: the rest cost nothing in Redis (an address
+    -- past its limit could otherwise fill the outbox as fast as it sends)
+    if c == rate + 1 then
+      return refuse(3, 'throttled', redis.call('PTTL', KEYS[3]))
+    end
+    return {3, redis.call('PTTL', KEYS[3])}
   end
 end
 
