@@ -119,14 +119,15 @@ export function validateResponse(method: string, path: string, status: number, h
   };
   const found = findPathItem(route);
   if (found === null) {
-    // Not a route: only the JSON 404 is allowed.
-    if (status !== 404) fail([`${route} is no documented path, so only 404 may answer`]);
+    // Not a route: only the JSON 404, or the HTTP layer's refusal of a head it will not read.
+    if (status !== 404 && status !== 431) fail([`${route} is no documented path, so only 404 (or the HTTP layer's 431) may answer`]);
+    const name = status === 404 ? 'NotFound' : 'HeadTooLarge';
     const problems = check(
       method,
       headers,
       bodyText,
-      OPENAPI.components.responses.NotFound as ResponseObject,
-      pointerOf('components', 'responses', 'NotFound'),
+      OPENAPI.components.responses[name] as ResponseObject,
+      pointerOf('components', 'responses', name),
     );
     if (problems.length > 0) fail(problems);
     return;

@@ -135,8 +135,14 @@ function op(
   responses: Record<string, ResponseObject | ReferenceObject>,
   more: Partial<Pick<OperationObject, 'description' | 'requestBody' | 'security'>> = {},
 ): OperationObject {
-  return { operationId, summary, tags: [tag], ...more, responses };
+  return { operationId, summary, tags: [tag], ...more, responses: { ...responses, '431': HEAD_TOO_LARGE } };
 }
+
+/** Every operation's: the HTTP layer refuses a request head it will not read (docs/security.md, HTTP parsing). */
+const HEAD_TOO_LARGE = sharedResponse('HeadTooLarge', {
+  description:
+    'The HTTP layer, before any route: a request head over 16 KiB or of more than 100 header lines; no body, and the connection closes (docs/security.md, "HTTP parsing").',
+});
 
 /**
  * Operations for every method but POST (and OPTIONS where the dialect answers it itself): each
