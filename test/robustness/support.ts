@@ -76,7 +76,8 @@ const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNE
  * the JSON 404 where no route is.
  */
 function unknownMethodAnswer(answer: Answer): boolean {
-  if (answer.status === 400 && answer.body === '') return true;
+  // the HTTP layer's refusals: a method token it does not know (400), a head too large (431)
+  if ((answer.status === 400 || answer.status === 431) && answer.body === '') return true;
   if (answer.status >= 500) return false;
   try {
     JSON.parse(answer.body);
@@ -232,7 +233,7 @@ export async function sendAndJudge(port: number, a: Attempt, counts: Counts, rou
       problems.push((err as Error).message);
     }
   } else if (!unknownMethodAnswer(answer)) {
-    problems.push(`method ${a.method}: neither the HTTP layer's bodiless 400 nor a JSON answer of the route`);
+    problems.push(`method ${a.method}: neither the HTTP layer's bodiless 400/431 nor a JSON answer of the route`);
   }
   if (problems.length > 0) {
     throw new Error(`${problems.join('; ')}\n  request: ${describeAttempt(a)}\n  answer: ${answer.status} ${answer.body.slice(0, 400)}`);
