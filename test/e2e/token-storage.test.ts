@@ -258,7 +258,7 @@ describe('a copy of the Redis data holds no usable token', () => {
     const dump = await dumpPrefix(stack);
     const p = stack.settings.redisPrefix;
     // Exactly one token key per issued token, named by its hash; an "expired" memory per PEB token,
-    // also by hash; per user its login families, and per family its tokens' hashes; nothing else
+    // also by hash; per user one index of its login families and their tokens' hashes; nothing else
     // outside {users}.
     const keysOf = (tag: string) => dump.filter((d) => d.key.startsWith(`${p}${tag}:`)).map((d) => d.key);
     expect(keysOf('t').sort()).toStrictEqual(tokens.map((t) => `${p}t:{${tokenName(t)}}`).sort());
@@ -268,14 +268,18 @@ describe('a copy of the Redis data holds no usable token', () => {
         .map((t) => `${p}x:{${tokenName(t)}}`)
         .sort(),
     );
-    expect(keysOf('us').sort()).toStrictEqual([`${p}us:{u1}`, `${p}us:{u2}`, `${p}us:{u3}`, `${p}us:{u4}`]);
-    const sessions = dump.filter((d) => d.key.startsWith(`${p}us:`));
-    expect(sessions.reduce((n, d) => n + d.strings.length, 0)).toBe(6); // one family per login
-    expect(keysOf('ft')).toHaveLength(6);
-    // the families name every token by its hash (after its kind, a or r)
-    const indexed = dump.filter((d) => d.key.startsWith(`${p}ft:`)).flatMap((d) => d.strings.map((m) => m.slice(1)));
+    expect(keysOf('ti').sort()).toStrictEqual([`${p}ti:{u1}`, `${p}ti:{u2}`, `${p}ti:{u3}`, `${p}ti:{u4}`]);
+    // a user's index holds its families (score above 2^20), one per login, and their tokens
+    // (seq, kind, hash) after the alias counter '#'
+    const index = dump.filter((d) => d.key.startsWith(`${p}ti:`));
+    const entries = await Promise.all(index.map((d) => stack.redis.zrange(d.key, '-inf', '+inf', 'BYSCORE', 'WITHSCORES')));
+    const of = (pick: (score: number) => boolean) =>
+      entries.flatMap((flat) => flat.filter((_, i) => i % 2 === 0 && pick(Number(flat[i + 1]))));
+    expect(of((score) => score > 2 ** 20)).toHaveLength(6);
+    // the families name every token by its hash
+    const indexed = of((score) => score > 0 && score < 2 ** 20).map((m) => m.slice(Number(m[0]) + 2));
     expect(indexed.sort()).toStrictEqual(tokens.map(tokenName).sort());
-    const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('us'), ...keysOf('ft'), ...keysOf('{users}')]);
+    const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('ti'), ...keysOf('{users}')]);
     expect(dump.filter((d) => !known.has(d.key)).map((d) => d.key)).toStrictEqual([]);
     // the outbox stream holds the attempts' events, which carry neither tokens nor passwords (checked below)
     expect(new Set(dump.map((d) => d.type))).toStrictEqual(new Set(['string', 'hash', 'zset', 'stream']));

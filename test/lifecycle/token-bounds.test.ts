@@ -71,8 +71,11 @@ describe('bounded token index, seen from two ingress processes', () => {
     expect(await introspect(b, next)).toBe(true);
     expect(await dies(b, later[0] as string)).toBe(true);
     const user = await a.users.get('sampleUser');
-    const family = (await a.redis.zrange(`${a.settings.redisPrefix}us:{u${user?.id}}`, 0, -1))[0] as string;
-    expect(await a.redis.zcard(`${a.settings.redisPrefix}ft:{u${user?.id}}:${family}`)).toBe(4);
+    // the user's index: one family (score end * 2^20 + alias), its 4 tokens (score the alias)
+    const index = `${a.settings.redisPrefix}ti:{u${user?.id}}`;
+    const [, score] = await a.redis.zrange(index, 2 ** 20, '+inf', 'BYSCORE', 'WITHSCORES');
+    const alias = Number(score) % 2 ** 20;
+    expect(await a.redis.zcount(index, alias, alias)).toBe(4);
     // one token.revoked event per eviction, with its reason
     const familyId = (await a.tokens.get(login.refresh))?.family as string;
     expect(await revokedEvents(familyId)).toStrictEqual(

@@ -18,10 +18,11 @@ export interface KeyLayout {
   expired(hash: string): string;
   /** Marks a revoked family, so a rotation racing the revocation notices it. */
   revokedFamily(family: string): string;
-  /** A user's login families (sessions), by their latest expiry (trackFamily-2.lua). */
-  userSessions(userId: number): string;
-  /** A login family's tokens, oldest first (trackFamily-2.lua); `family` as the record stores it ('' gives the prefix). */
-  familyTokens(userId: number, family: string): string;
+  /**
+   * A user's token index (indexTokens-1.lua): one sorted set holding the user's login families by
+   * their end and each family's tokens oldest first, bounded, in the user's slot.
+   */
+  tokenIndex(userId: number): string;
   /** A user's token index of the earlier layout (dropLegacyFamily-1.lua): read by revocations until it expires. */
   legacyIndex(userId: number): string;
   /** A blacklisted SimpleJWT refresh token, by jti. */
@@ -59,8 +60,7 @@ export function keyLayout(prefix: string): KeyLayout {
     token: (hash) => `${prefix}t:{${hash}}`,
     expired: (hash) => `${prefix}x:{${hash}}`,
     revokedFamily: (family) => `${prefix}fr:{${family}}`,
-    userSessions: (userId) => `${prefix}us:{u${userId}}`,
-    familyTokens: (userId, family) => `${prefix}ft:{u${userId}}:${family}`,
+    tokenIndex: (userId) => `${prefix}ti:{u${userId}}`,
     legacyIndex: (userId) => `${prefix}ui:{u${userId}}`,
     blacklist: (jti) => `${prefix}jb:{${jti}}`,
     lockout: (identifier) => `${users}lk:${identifier}`,

@@ -15,8 +15,8 @@ const SCRIPTS = [
   'patchUser-1',
   'useRefresh-1',
   'consumeAccess-1',
-  'trackFamily-2',
-  'dropFamily-2',
+  'indexTokens-1',
+  'revokeStep-1',
   'dropLegacyFamily-1',
   'beginLogin-4',
   'finishLogin-4',
@@ -30,15 +30,8 @@ export type TesseraRedis = Redis & {
   setPassword(k1: string, k2: string, expected: string, hash: string, event: string): Promise<number>;
   getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
-  trackFamily(
-    k1: string,
-    k2: string,
-    family: string,
-    maxTokens: number,
-    maxFamilies: number,
-    ...argv: (string | number)[]
-  ): Promise<string[][]>;
-  dropFamily(k1: string, k2: string, family: string): Promise<number>;
+  indexTokens(index: string, family: string, maxTokens: number, maxFamilies: number, ...argv: (string | number)[]): Promise<string[][]>;
+  revokeStep(index: string, family: string, count: number, ...done: string[]): Promise<string[]>;
   dropLegacyFamily(k1: string, family: string, entry: string): Promise<number>;
   beginLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
   finishLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number[]>;

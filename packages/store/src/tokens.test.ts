@@ -47,6 +47,19 @@ function recordOf(g: TokenGrant): TokenRecord {
   };
 }
 
+/** User 7's token index (indexTokens-1.lua): families score above 2^20 (end * 2^20 + alias), tokens their alias. */
+const ALIASES = 2 ** 20;
+const index = () => `${prefix}ti:{u7}`;
+/** The families in user 7's index, the one that ends first first. */
+const familiesOf = () => redis.zrange(index(), ALIASES, '+inf', 'BYSCORE');
+/** A family's token entries (seq, kind, hash), oldest first. */
+async function entriesOf(field: string): Promise<string[]> {
+  const score = await redis.zscore(index(), field);
+  const alias = Number(score) % ALIASES;
+  return score === null ? [] : redis.zrange(index(), alias, alias, 'BYSCORE');
+}
+const hashOf = (entry: string) => entry.slice(Number(entry[0]) + 2);
+
 const ACCESS = 'd0816a77-af67-43fc-bad1-2edb2aae3dc5';
 const REFRESH = '542f00d0-4be3-4b47-940a-62e354b9c3e7';
 
@@ -112,18 +125,23 @@ describe('TokenRepository', () => {
     }
     const expiry = Math.max(...grants.map((g) => g.expiresAt));
     expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
-      [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}us:{u7}`, `${prefix}ft:{u7}:~family-1`].sort(),
+      [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}ti:{u7}`].sort(),
     );
-    // the user's sessions: family -> its latest expiry; the family's tokens: kind and hash, in the
-    // order they joined; both live as long as the latest token
-    expect(await redis.zrange(`${prefix}us:{u7}`, 0, -1, 'WITHSCORES')).toStrictEqual(['~family-1', String(expiry)]);
-    expect((await redis.zrange(`${prefix}ft:{u7}:~family-1`, 0, -1)).sort()).toStrictEqual(
-      [`a${tokenHash(ACCESS)}`, `r${tokenHash(REFRESH)}`].sort(),
-    );
-    for (const key of [`${prefix}us:{u7}`, `${prefix}ft:{u7}:~family-1`]) {
-      expect(await redis.object('ENCODING', key)).toBe('listpack');
-      expect(await redis.pexpiretime(key)).toBe(expiry);
-    }
+    // one sorted set: the alias counter, the family's tokens (score its alias 1; seq, kind and
+    // hash, in the order they joined), the family (score its end in seconds * 2^20 + its alias);
+    // it lives as long as the latest token
+    expect(await redis.zrange(index(), '-inf', '+inf', 'BYSCORE', 'WITHSCORES')).toStrictEqual([
+      '#',
+      '-1',
+      `10a${tokenHash(ACCESS)}`,
+      '1',
+      `11r${tokenHash(REFRESH)}`,
+      '1',
+      '~family-1',
+      String((expiry / 1000) * ALIASES + 1),
+    ]);
+    expect(await redis.object('ENCODING', index())).toBe('listpack');
+    expect(await redis.pexpiretime(index())).toBe(expiry);
   });
 
   it('rotated tokens join their family; the index never expires before its latest token', async () => {
@@ -132,24 +150,24 @@ describe('TokenRepository', () => {
     await sleep(2);
     const second = [grant('0f7d4a9e-1c2b-4d3e-8f4a-5b6c7d8e9f00', 'access', 60)];
     await tokens.save(second, recordOf);
-    const members = await redis.zrange(`${prefix}ft:{u7}:~family-1`, 0, -1);
-    expect(members.slice(2)).toStrictEqual([`a${tokenHash(second[0]?.value as string)}`]);
-    for (const key of [`${prefix}us:{u7}`, `${prefix}ft:{u7}:~family-1`])
-      expect(await redis.pexpiretime(key)).toBe((first[1] as TokenGrant).expiresAt);
+    const members = await entriesOf('~family-1');
+    expect(members.slice(2)).toStrictEqual([`12a${tokenHash(second[0]?.value as string)}`]);
+    expect(await redis.pexpiretime(index())).toBe((first[1] as TokenGrant).expiresAt);
     expect(await tokens.revokeFamily(7, 'family-1', 'reuse')).toBe(3);
     expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
-    expect(await redis.exists(`${prefix}us:{u7}`, `${prefix}ft:{u7}:~family-1`)).toBe(0);
+    expect(await redis.exists(index())).toBe(0);
   });
 
   it('drops families whose every token has expired from the index', async () => {
     const now = Date.now();
     const short: TokenGrant = { value: ACCESS, kind: 'access', format: 'uuid', lifetime: 1, issuedAt: now, expiresAt: now + 1000 };
     await tokens.save([short], (g) => ({ ...recordOf(g), family: 'old' }));
-    expect(await redis.zrange(`${prefix}us:{u7}`, 0, -1)).toStrictEqual(['~old']);
-    await sleep(1100);
+    expect(await familiesOf()).toStrictEqual(['~old']);
+    await sleep(2100);
     await tokens.save([grant(REFRESH, 'refresh', 600)], recordOf);
-    expect(await redis.zrange(`${prefix}us:{u7}`, 0, -1)).toStrictEqual(['~family-1']);
-    expect(await redis.exists(`${prefix}ft:{u7}:~old`)).toBe(0);
+    expect(await familiesOf()).toStrictEqual(['~family-1']);
+    // with its tokens: what is left is the counter and the family written
+    expect(await redis.zcard(index())).toBe(3);
   });
 
   it('a used refresh token is kept, marked, and recognised; kinds are checked', async () => {
@@ -190,28 +208,28 @@ describe('TokenRepository', () => {
     }));
     expect(await tokens.revokeUser(7, 'user_disabled')).toBe(2);
     expect(await tokens.isFamilyRevoked('a6c3d3a1-8b0e-4f3e-9d6c-2b1a0f9e8d7c')).toBe(true);
-    expect(await redis.exists(`${prefix}us:{u7}`)).toBe(0);
+    expect(await redis.exists(index())).toBe(0);
     expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
     await sub.quit();
   });
 
-  it('a family revocation cut short is completed by the next one; a family grown again is left to its rotation', async () => {
+  it('a family revocation cut short is completed by the next one; the family leaves the index once empty', async () => {
     const grants = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
     await tokens.save(grants, recordOf);
     // as if a first revocation had deleted one token and then lost Redis before the rest
     await redis.del(tokens.keyOf(ACCESS));
     expect(await tokens.revokeFamily(7, 'family-1', 'admin')).toBe(1);
     expect(await tokens.get(REFRESH)).toBeNull();
-    expect(await redis.exists(`${prefix}us:{u7}`)).toBe(0);
-    // the family leaves the user's sessions only once it is empty
+    expect(await redis.exists(index())).toBe(0);
+    // each step takes out what the previous one read; the family goes with the step that finds it empty
     await tokens.save(grants, recordOf);
-    const sessions = `${prefix}us:{u7}`;
-    const family = `${prefix}ft:{u7}:~family-1`;
-    expect(await redis.dropFamily(sessions, family, '~family-1')).toBe(0);
-    expect(await redis.zrange(sessions, 0, -1)).toStrictEqual(['~family-1']);
-    await redis.del(family);
-    expect(await redis.dropFamily(sessions, family, '~family-1')).toBe(1);
-    expect(await redis.exists(sessions)).toBe(0);
+    const [oldest, newest] = await entriesOf('~family-1');
+    expect(await redis.revokeStep(index(), '~family-1', 1)).toStrictEqual([oldest]);
+    expect(await redis.revokeStep(index(), '~family-1', 1, oldest as string)).toStrictEqual([newest]);
+    expect(await familiesOf()).toStrictEqual(['~family-1']);
+    expect(await redis.revokeStep(index(), '~family-1', 1, newest as string)).toStrictEqual([]);
+    expect(await redis.exists(index())).toBe(0);
+    expect(await redis.revokeStep(index(), '~family-1', 1)).toStrictEqual([]);
   });
 
   it('revocations still reach tokens indexed in the earlier layout (one hash per user)', async () => {
@@ -323,12 +341,11 @@ describe('TokenRepository bounds', () => {
       accesses.push(g);
       evictions.push(...(await bounded.save([g], recordOf)));
     }
-    const family = `${prefix}ft:{u7}:~family-1`;
-    expect(await redis.zcard(family)).toBe(4);
-    expect(await redis.object('ENCODING', family)).toBe('listpack');
+    expect(await entriesOf('~family-1')).toHaveLength(4);
+    expect(await redis.object('ENCODING', index())).toBe('listpack');
     // the refresh token and the newest three access tokens are left; the first four went, one per save
     const kept = [tokenHash(REFRESH), ...accesses.slice(4).map((g) => tokenHash(g.value))];
-    expect((await redis.zrange(family, 0, -1)).map((m) => m.slice(1)).sort()).toStrictEqual(kept.sort());
+    expect((await entriesOf('~family-1')).map(hashOf).sort()).toStrictEqual(kept.sort());
     expect(evictions).toStrictEqual(Array.from({ length: 4 }, () => ({ userId: 7, family: 'family-1', count: 1, whole: false })));
     for (const g of accesses.slice(0, 4)) expect(await bounded.lookup(g.value)).toStrictEqual({ state: 'unknown' });
     for (const g of accesses.slice(4)) expect(await bounded.get(g.value)).not.toBeNull();
@@ -351,9 +368,39 @@ describe('TokenRepository bounds', () => {
       pair = [grant(uuid(), 'access', 86_400), grant(uuid(), 'refresh', 2_592_000)];
       await bounded.save(pair, recordOf);
     }
-    expect(await redis.zcard(`${prefix}ft:{u7}:~family-1`)).toBe(4);
+    expect(await entriesOf('~family-1')).toHaveLength(4);
     for (const g of pair) expect(await bounded.get(g.value)).not.toBeNull();
     expect((await redis.keys(`${prefix}t:*`)).length).toBe(4);
+  });
+
+  it('a family keeps its newest tokens past 36 joins, in the order they joined', async () => {
+    // seqs of two base-36 digits ('10' for 36) must still sort after those of one ('z' for 35)
+    const bounded = new TokenRepository(redis, keys, { perFamily: 4, familiesPerUser: 8 });
+    const all: TokenGrant[] = [];
+    for (let i = 0; i < 40; i++) {
+      const g = grant(uuid(), 'access', 600);
+      all.push(g);
+      await bounded.save([g], recordOf);
+    }
+    expect((await entriesOf('~family-1')).map(hashOf)).toStrictEqual(all.slice(-4).map((g) => tokenHash(g.value)));
+    for (const g of all.slice(-4)) expect(await bounded.get(g.value)).not.toBeNull();
+    expect((await redis.keys(`${prefix}t:*`)).length).toBe(4);
+  });
+
+  it('a new family takes an alias no family holds, once the counter has gone round', async () => {
+    const inFamily = (family: string) => (g: TokenGrant) => ({ ...recordOf(g), family });
+    const a = [grant(uuid(), 'access', 600), grant(uuid(), 'refresh', 3600)];
+    await tokens.save(a, inFamily('a'));
+    expect(Number(await redis.zscore(index(), '~a')) % ALIASES).toBe(1);
+    // as if 2^20 - 1 families had come (and all but 'a' gone) since: the next alias would be 1 again
+    await redis.zadd(index(), -(ALIASES - 1), '#');
+    const b = [grant(uuid(), 'access', 600), grant(uuid(), 'refresh', 3600)];
+    await tokens.save(b, inFamily('b'));
+    expect(Number(await redis.zscore(index(), '~b')) % ALIASES).toBe(2);
+    expect((await entriesOf('~a')).map(hashOf)).toStrictEqual(a.map((g) => tokenHash(g.value)));
+    expect(await tokens.revokeFamily(7, 'b', 'admin')).toBe(2);
+    for (const g of a) expect(await tokens.get(g.value)).not.toBeNull();
+    expect((await entriesOf('~a')).map(hashOf)).toStrictEqual(a.map((g) => tokenHash(g.value)));
   });
 
   it('a user keeps a bounded number of families: the one that ends first goes whole, never the one written', async () => {
@@ -367,8 +414,9 @@ describe('TokenRepository bounds', () => {
     // c ends before both: still a ends first of the others, and goes
     const c = [grant(uuid(), 'access', 60), grant(uuid(), 'refresh', 120)];
     expect(await bounded.save(c, inFamily('c'))).toStrictEqual([{ userId: 7, family: 'a', count: 2, whole: true }]);
-    expect(await redis.zrange(`${prefix}us:{u7}`, 0, -1)).toStrictEqual(['~c', '~b']);
-    expect(await redis.exists(`${prefix}ft:{u7}:~a`)).toBe(0);
+    expect(await familiesOf()).toStrictEqual(['~c', '~b']);
+    // a's tokens left the index with it
+    expect(await redis.zcard(index())).toBe(1 + 2 + 4);
     for (const g of a) expect(await bounded.get(g.value)).toBeNull();
     for (const g of [...b, ...c]) expect(await bounded.get(g.value)).not.toBeNull();
     // the family is marked revoked, so a rotation racing the eviction revokes what it adds
@@ -388,13 +436,12 @@ describe('TokenRepository bounds', () => {
       all.push(...pair);
       await bounded.save(pair, (g) => ({ ...recordOf(g), family: `f${i}` }));
     }
-    // more than one ZSCAN step: past 128 members the sessions are a skiplist, scanned in parts
-    expect(await redis.zcard(`${prefix}us:{u7}`)).toBe(families);
-    expect(await redis.object('ENCODING', `${prefix}us:{u7}`)).toBe('skiplist');
+    // more than one step of families (128 at a time)
+    expect(await familiesOf()).toHaveLength(families);
+    expect(await redis.object('ENCODING', index())).toBe('skiplist');
     expect(await bounded.revokeUser(7, 'admin')).toBe(2 * families);
     for (const g of all.slice(0, 10)) expect(await bounded.get(g.value)).toBeNull();
     expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
-    expect(await redis.keys(`${prefix}ft:*`)).toStrictEqual([]);
-    expect(await redis.exists(`${prefix}us:{u7}`)).toBe(0);
+    expect(await redis.exists(index())).toBe(0);
   });
 });

@@ -60,17 +60,30 @@ const ENTRY_LENGTH = 29;
 
 const sum = (ns: readonly number[]) => ns.reduce((a, b) => a + b, 0);
 
+/** A family's score in the token index is end * 2^20 + alias (indexTokens-1.lua); token entries score below. */
+const FAMILY_SCORES = 2 ** 20;
+
+/** When a family ends (ms), from its score in the token index. */
+function familyEnd(score: string): number {
+  return Math.floor(Number(score) / FAMILY_SCORES) * 1000;
+}
+
+/** The tokenHash of a token entry of the index: seq (its digit count, then the digits), kind, hash. */
+function entryHash(entry: string): string {
+  return entry.slice(Number(entry[0]) + 2);
+}
+
 /**
  * Tokens in Redis, laid out for memory (every byte is paid per live token):
  * - `<prefix>t:{tokenHash(token)}` → the record as a short string (record.ts), expiring exactly
  *   at the token's expiry (PXAT), so the key lives as long as the token and no longer;
- * - `<prefix>us:{u<userId>}` → the user's login families, and `<prefix>ft:{u<userId>}:<family>`
- *   → each family's token hashes (trackFamily-2.lua), so a family or a user can be revoked. Both
- *   are bounded (`TokenLimits`): past them the oldest tokens, or the family that ends first, are
- *   revoked like any other (reason `evicted`), so no token operation costs Redis more than a
- *   bounded amount, however long a client refreshes.
+ * - `<prefix>ti:{u<userId>}` → the user's token index, one sorted set (indexTokens-1.lua): the
+ *   user's login families by their end and each family's token hashes oldest first, so a family
+ *   or a user can be revoked. It is bounded (`TokenLimits`): past the bounds the oldest tokens, or
+ *   the family that ends first, are revoked like any other (reason `evicted`), so no token
+ *   operation costs Redis more than a bounded amount, however long a client refreshes.
  * - `<prefix>fr:{family}` marks a revoked family while a rotation could still add to it.
- * - `<prefix>ui:{u<userId>}`, the index of the earlier layout (one hash per user), is no longer
+ * - `<prefix>ui:{u<userId>}`, the index of an earlier release (one hash per user), is no longer
  *   written; revocations read it until it expires with its latest token.
  * Revocations are announced on a pub/sub channel.
  */
@@ -109,15 +122,7 @@ export class TokenRepository {
     const r = this.redis;
     const { perFamily, familiesPerUser } = this.limits;
     const track = (f: { userId: number; family: string; argv: (string | number)[] }) =>
-      r.trackFamily(
-        this.keys.userSessions(f.userId),
-        this.keys.familyTokens(f.userId, f.family),
-        f.family,
-        perFamily,
-        familiesPerUser,
-        this.keys.familyTokens(f.userId, ''),
-        ...f.argv,
-      );
+      r.indexTokens(this.keys.tokenIndex(f.userId), f.family, perFamily, familiesPerUser, ...f.argv);
     const written = [...families.values()];
     const tracked = await guarded(() =>
       Promise.all([
@@ -177,27 +182,25 @@ export class TokenRepository {
    */
   async revokeFamily(userId: number, family: string, reason: RevokeReason): Promise<number> {
     const field = encodeFamily(family);
-    const members = this.keys.familyTokens(userId, field);
+    const index = this.keys.tokenIndex(userId);
     const legacy = this.keys.legacyIndex(userId);
     // Mark first, then read: a rotation that adds to the family after the read sees the mark when
     // it checks (isFamilyRevoked) and revokes its own tokens; one that added before is in what is
     // read. The mark outlives the family (so every token of it), and at least a minute.
-    const ttls = await guarded(() => Promise.all([this.redis.pttl(members), this.redis.pttl(legacy)]));
-    await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PX', Math.max(...ttls, MARK_MIN_MS)));
+    const [score, legacyTtl] = await guarded(() => Promise.all([this.redis.zscore(index, field), this.redis.pttl(legacy)]));
+    const now = Date.now();
+    const until = Math.max(score === null ? 0 : familyEnd(score), legacyTtl > 0 ? now + legacyTtl : 0, now + MARK_MIN_MS);
+    await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PXAT', until));
     let count = 0;
+    // each step takes out of the index what the previous one revoked, and reads the next entries
+    let done: string[] = [];
     for (;;) {
-      const batch = await guarded(() => this.redis.zrange(members, 0, BATCH - 1));
+      const read = done;
+      const batch = await guarded(() => this.redis.revokeStep(index, field, BATCH, ...read));
       if (batch.length === 0) break;
-      // a member is the token's kind ('a' or 'r') and its hash
-      count += sum(
-        await this.kill(
-          batch.map((m) => m.slice(1)),
-          reason,
-        ),
-      );
-      await guarded(() => this.redis.zrem(members, ...batch));
+      count += sum(await this.kill(batch.map(entryHash), reason));
+      done = batch;
     }
-    await guarded(() => this.redis.dropFamily(this.keys.userSessions(userId), members, field));
     return count + (await this.revokeLegacyFamily(legacy, field, reason));
   }
 
@@ -212,23 +215,32 @@ export class TokenRepository {
 
   /**
    * Revokes every token of a user; returns how many were live. The user's families are visited
-   * BATCH at a time (ZSCAN, and HSCAN of the earlier index), each revoked as above, so no step
-   * reads or writes more than a bounded number of entries, however many the user has.
+   * BATCH at a time, by their end (a family's end only grows, so one that is there when the visit
+   * starts is not skipped), then the earlier index (HSCAN); each family is revoked as above, so no
+   * step reads or writes more than a bounded number of entries, however many the user has.
    */
   async revokeUser(userId: number, reason: RevokeReason): Promise<number> {
     let count = 0;
-    const visit = async (scan: (cursor: string) => Promise<[string, string[]]>) => {
-      let cursor = '0';
-      do {
-        const [next, flat] = await guarded(() => scan(cursor));
-        cursor = next;
-        // ZSCAN and HSCAN both answer member, score/value, member, ...
-        const fields = flat.filter((_, i) => i % 2 === 0);
-        count += sum(await Promise.all(fields.map((f) => this.revokeFamily(userId, decodeFamily(f), reason))));
-      } while (cursor !== '0');
+    const revokeAll = async (fields: readonly string[]) => {
+      count += sum(await Promise.all(fields.map((f) => this.revokeFamily(userId, decodeFamily(f), reason))));
     };
-    await visit((c) => this.redis.zscan(this.keys.userSessions(userId), c, 'COUNT', BATCH));
-    await visit((c) => this.redis.hscan(this.keys.legacyIndex(userId), c, 'COUNT', BATCH));
+    const index = this.keys.tokenIndex(userId);
+    let after = String(FAMILY_SCORES);
+    for (;;) {
+      const from = after;
+      // member, score, member, score, ...
+      const flat = await guarded(() => this.redis.zrange(index, from, '+inf', 'BYSCORE', 'LIMIT', 0, BATCH, 'WITHSCORES'));
+      if (flat.length === 0) break;
+      await revokeAll(flat.filter((_, i) => i % 2 === 0));
+      after = `(${flat[flat.length - 1]}`;
+    }
+    let cursor = '0';
+    do {
+      const [next, flat] = await guarded(() => this.redis.hscan(this.keys.legacyIndex(userId), cursor, 'COUNT', BATCH));
+      cursor = next;
+      // field, value, field, value, ...
+      await revokeAll(flat.filter((_, i) => i % 2 === 0));
+    } while (cursor !== '0');
     return count;
   }
 
@@ -251,7 +263,7 @@ export class TokenRepository {
   }
 
   /**
-   * Revokes what trackFamily took out past the bounds: a family taken whole is marked revoked (so
+   * Revokes what indexTokens took out past the bounds: a family taken whole is marked revoked (so
    * a rotation racing the eviction revokes what it adds), then every token dies as any revoked one.
    */
   private async evict(groups: readonly { userId: number; group: readonly string[] }[]): Promise<Eviction[]> {

@@ -7,7 +7,7 @@
       expiry  the token's expiry, seconds since epoch (rounded up), base 36, 7 characters
       hash    the token's hash (tokenHash: 22 characters)
 
-  Nothing writes this index any more (trackFamily-2.lua replaced it); it expires with its latest
+  Nothing writes this index any more (indexTokens-1.lua replaced it); it expires with its latest
   token, and until then revocations read it too.
 
   KEYS[1] the user's index   <prefix>ui:{u<id>}
