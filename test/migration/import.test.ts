@@ -426,7 +426,19 @@ describe('progress', () => {
     const child = startTessera(['users', 'import', '-'], prefix);
     const done = outcome(child);
     child.stdin.write(`${ndjson([{ username: 'a', password_hash: (LEGACY[0] as LegacyFixture).hash }])}\n`);
-    await sleep(2300);
+    // while the input stays open, a line a second: wait for two of them (not a fixed time: a loaded
+    // machine may take a second to start the command)
+    let seen = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no two progress lines within 20 s: ${JSON.stringify(seen)}`)), 20_000);
+      child.stdout.on('data', (d: Buffer) => {
+        seen += d.toString('utf8');
+        if ((seen.match(/^importing: /gm) ?? []).length >= 2) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
     child.stdin.end(`${ndjson([{ username: 'b', password_hash: (LEGACY[0] as LegacyFixture).hash }, '{oops'])}\n`);
     const run = await done;
     const lines = run.stdout.trimEnd().split('\n');
