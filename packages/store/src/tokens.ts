@@ -68,9 +68,14 @@ function familyEnd(score: string): number {
   return Math.floor(Number(score) / FAMILY_SCORES) * 1000;
 }
 
-/** The tokenHash of a token entry of the index: seq (its digit count, then the digits), kind, hash. */
-function entryHash(entry: string): string {
-  return entry.slice(Number(entry[0]) + 2);
+/**
+ * The tokenHash of a token entry of the index: seq and expiry (each its digit count, then the
+ * digits; entries written by d7be6cf have no expiry), kind, hash.
+ */
+export function entryHash(entry: string): string {
+  const exp = Number(entry[0]) + 1;
+  const digits = Number(entry[exp]);
+  return entry.slice(exp + (Number.isNaN(digits) ? 0 : digits + 1) + 1);
 }
 
 /**
