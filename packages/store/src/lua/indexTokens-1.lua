@@ -20,7 +20,7 @@
 
   So the families are ordered by end (ZRANGE BYSCORE), a family's tokens are the entries of one
   score, ordered by member (Redis orders equal scores by member): oldest first. The index lives as
-  long as its latest family. About 75 bytes per token for a user's few logins (a listpack of 37
+  long as its latest family. About 78 bytes per token for a user's few logins (a listpack of 36
   bytes per token and 34 per family), instead of a key per family. A call's work is bounded by the
   bounds, never by how many tokens the family or the user has ever held: every command is
   O(log n) plus what it returns or removes.
