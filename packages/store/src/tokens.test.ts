@@ -368,9 +368,10 @@ describe('TokenRepository bounds', () => {
     const feed = await listen();
     const forgotten: string[] = [];
     tokens.onForget = (hs) => forgotten.push(...hs);
-    // a SimpleJWT login and 20 refreshes without rotation, their access tokens expiring at the next second
+    // a SimpleJWT login and 20 refreshes without rotation, their access tokens expiring together,
+    // a second or more after the saves begin (so that none has expired before the last save)
     const second = Math.floor(Date.now() / 1000) * 1000;
-    const short = () => ({ ...grant(uuid(), 'access', 1, second) });
+    const short = () => grant(uuid(), 'access', 2, second);
     const login = [short(), grant(REFRESH, 'refresh', 86_400)];
     await tokens.save(login, recordOf);
     const expired = [login[0] as TokenGrant];
@@ -380,7 +381,7 @@ describe('TokenRepository bounds', () => {
       expect(await tokens.save([g], recordOf)).toStrictEqual([]);
     }
     expect(await entriesOf('~family-1')).toHaveLength(22);
-    await sleep(second + 1100 - Date.now());
+    await sleep(second + 2100 - Date.now());
     // the 16 oldest entries are looked at: the login's access token, its refresh token (live, kept)
     // and 14 refreshes' access tokens; the expired go
     const next = grant(uuid(), 'access', 60);
