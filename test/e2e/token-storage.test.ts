@@ -1,4 +1,4 @@
-import { decodeRecord } from '@tessera/store';
+import { decodeRecord, entryHash } from '@tessera/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 import { DEMO_PASSWORDS, jsonOf, jwtPayload, postJson, ROUTES, type RouteName, tokenName } from './http.ts';
@@ -270,14 +270,14 @@ describe('a copy of the Redis data holds no usable token', () => {
     );
     expect(keysOf('ti').sort()).toStrictEqual([`${p}ti:{u1}`, `${p}ti:{u2}`, `${p}ti:{u3}`, `${p}ti:{u4}`]);
     // a user's index holds its families (score above 2^20), one per login, and their tokens
-    // (seq, kind, hash) after the alias counter '#'
+    // (seq, expiry, kind, hash) after the alias counter '#'
     const index = dump.filter((d) => d.key.startsWith(`${p}ti:`));
     const entries = await Promise.all(index.map((d) => stack.redis.zrange(d.key, '-inf', '+inf', 'BYSCORE', 'WITHSCORES')));
     const of = (pick: (score: number) => boolean) =>
       entries.flatMap((flat) => flat.filter((_, i) => i % 2 === 0 && pick(Number(flat[i + 1]))));
     expect(of((score) => score > 2 ** 20)).toHaveLength(6);
     // the families name every token by its hash
-    const indexed = of((score) => score > 0 && score < 2 ** 20).map((m) => m.slice(Number(m[0]) + 2));
+    const indexed = of((score) => score > 0 && score < 2 ** 20).map(entryHash);
     expect(indexed.sort()).toStrictEqual(tokens.map(tokenName).sort());
     const known = new Set([...keysOf('t'), ...keysOf('x'), ...keysOf('ti'), ...keysOf('{users}')]);
     expect(dump.filter((d) => !known.has(d.key)).map((d) => d.key)).toStrictEqual([]);

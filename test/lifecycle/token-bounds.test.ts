@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outboxEvents, tessera } from '../support/cli.ts';
 import { type Stack, startStack } from '../support/stack.ts';
-import { call, jwtLogin, ministryLogin } from './support.ts';
+import { call, claims, jwtLogin, ministryLogin } from './support.ts';
 
 // Issue 11: the live tokens of a login family and the families of a user are bounded; past the
 // bounds the oldest die like any revoked token (everywhere: Redis, this process's token memory,
@@ -100,6 +100,52 @@ describe('bounded token index, seen from two ingress processes', () => {
     expect(await revokedEvents(familyId)).toStrictEqual([
       expect.objectContaining({ userId: user?.id, family: familyId, reason: 'evicted', count: 2, outcome: 'revoked' }),
     ]);
+  });
+});
+
+describe("a SimpleJWT session refreshed past its access tokens' lifetime", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // access tokens live a second: each round of refreshes has expired before the next
+    stack = await startStack({ TESSERA_JWT_ACCESS_LIFETIME: '1' });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('its index holds its live tokens only, a listpack, however often it has refreshed', { timeout: 60_000 }, async () => {
+    const login = await jwtLogin(stack);
+    const user = await stack.users.get('sampleUser');
+    const index = `${stack.settings.redisPrefix}ti:{u${user?.id}}`;
+    const refresh = async () => {
+      const r = await call(stack, '/api/token/refresh/', { refresh: login.refresh });
+      expect(r.status).toBe(200);
+      return r.body.access as string;
+    };
+    /** Waits until the access token has expired (its exp is whole seconds). */
+    const outlive = async (access: string) => {
+      const exp = (claims(access).exp as number) * 1000;
+      await new Promise((r) => setTimeout(r, Math.max(0, exp + 50 - Date.now())));
+    };
+    // 9 rounds of 15 refreshes, 135 access tokens in all: more than a full family (128 tokens) and
+    // more than a listpack holds (128 entries); each round's tokens have expired when the next starts
+    let access = login.access;
+    for (let round = 0; round < 9; round++) {
+      await outlive(access);
+      for (let i = 0; i < 15; i++) access = await refresh();
+      // the counter, the family, its refresh token and this round's access tokens
+      expect(await stack.redis.zcard(index)).toBeLessThanOrEqual(18);
+      expect(await stack.redis.object('ENCODING', index)).toBe('listpack');
+    }
+    await outlive(access);
+    const last = await refresh();
+    // what is left: the counter, the family, its refresh token (live all along) and the newest access token
+    expect(await stack.redis.zcard(index)).toBe(4);
+    expect(await stack.redis.object('ENCODING', index)).toBe('listpack');
+    expect((await call(stack, '/api/token/verify/', { token: last })).status).toBe(200);
+    // none of that was a revocation
+    const revoked = (await outboxEvents(stack.redis, stack.settings.redisPrefix)).filter((e) => e.type === 'token.revoked');
+    expect(revoked).toStrictEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@ export { type KeyLayout, keyLayout } from './keys.ts';
 export { decodeRecord, encodeRecord } from './record.ts';
 export { connectRedis, isClusterUrl, newRedisClient, type RedisConnectOptions, type TesseraRedis } from './redis.ts';
 export { type RevocationFeed, type RevocationListener, revocationFeed } from './revocation-feed.ts';
-export { type Eviction, type RevocationMessage, type TokenLimits, TokenRepository } from './tokens.ts';
+export { type Eviction, entryHash, type RevocationMessage, type TokenLimits, TokenRepository } from './tokens.ts';
 export {
   DEFAULT_SCOPES,
   decodeUser,

@@ -6,7 +6,7 @@ import { tokenHash } from './hash.ts';
 import { type KeyLayout, keyLayout } from './keys.ts';
 import { decodeRecord, encodeRecord } from './record.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
-import { type TokenLimits, TokenRepository } from './tokens.ts';
+import { entryHash, type TokenLimits, TokenRepository } from './tokens.ts';
 
 let redis: TesseraRedis;
 let prefix: string;
@@ -50,15 +50,19 @@ function recordOf(g: TokenGrant): TokenRecord {
 /** User 7's token index (indexTokens-1.lua): families score above 2^20 (end * 2^20 + alias), tokens their alias. */
 const ALIASES = 2 ** 20;
 const index = () => `${prefix}ti:{u7}`;
+/** A grant's expiry in a token entry: seconds, base 36, after their digit count. */
+const expiryOf = (g: TokenGrant) => {
+  const s = Math.ceil(g.expiresAt / 1000).toString(36);
+  return `${s.length}${s}`;
+};
 /** The families in user 7's index, the one that ends first first. */
 const familiesOf = () => redis.zrange(index(), ALIASES, '+inf', 'BYSCORE');
-/** A family's token entries (seq, kind, hash), oldest first. */
+/** A family's token entries (seq, expiry, kind, hash), oldest first. */
 async function entriesOf(field: string): Promise<string[]> {
   const score = await redis.zscore(index(), field);
   const alias = Number(score) % ALIASES;
   return score === null ? [] : redis.zrange(index(), alias, alias, 'BYSCORE');
 }
-const hashOf = (entry: string) => entry.slice(Number(entry[0]) + 2);
 
 const ACCESS = 'd0816a77-af67-43fc-bad1-2edb2aae3dc5';
 const REFRESH = '542f00d0-4be3-4b47-940a-62e354b9c3e7';
@@ -127,15 +131,15 @@ describe('TokenRepository', () => {
     expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
       [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}ti:{u7}`].sort(),
     );
-    // one sorted set: the alias counter, the family's tokens (score its alias 1; seq, kind and
-    // hash, in the order they joined), the family (score its end in seconds * 2^20 + its alias);
+    // one sorted set: the alias counter, the family's tokens (score its alias 1; seq, expiry, kind
+    // and hash, in the order they joined), the family (score its end in seconds * 2^20 + its alias);
     // it lives as long as the latest token
     expect(await redis.zrange(index(), '-inf', '+inf', 'BYSCORE', 'WITHSCORES')).toStrictEqual([
       '#',
       '-1',
-      `10a${tokenHash(ACCESS)}`,
+      `10${expiryOf(grants[0] as TokenGrant)}a${tokenHash(ACCESS)}`,
       '1',
-      `11r${tokenHash(REFRESH)}`,
+      `11${expiryOf(grants[1] as TokenGrant)}r${tokenHash(REFRESH)}`,
       '1',
       '~family-1',
       String((expiry / 1000) * ALIASES + 1),
@@ -151,7 +155,7 @@ describe('TokenRepository', () => {
     const second = [grant('0f7d4a9e-1c2b-4d3e-8f4a-5b6c7d8e9f00', 'access', 60)];
     await tokens.save(second, recordOf);
     const members = await entriesOf('~family-1');
-    expect(members.slice(2)).toStrictEqual([`12a${tokenHash(second[0]?.value as string)}`]);
+    expect(members.slice(2)).toStrictEqual([`12${expiryOf(second[0] as TokenGrant)}a${tokenHash(second[0]?.value as string)}`]);
     expect(await redis.pexpiretime(index())).toBe((first[1] as TokenGrant).expiresAt);
     expect(await tokens.revokeFamily(7, 'family-1', 'reuse')).toBe(3);
     expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
@@ -345,7 +349,7 @@ describe('TokenRepository bounds', () => {
     expect(await redis.object('ENCODING', index())).toBe('listpack');
     // the refresh token and the newest three access tokens are left; the first four went, one per save
     const kept = [tokenHash(REFRESH), ...accesses.slice(4).map((g) => tokenHash(g.value))];
-    expect((await entriesOf('~family-1')).map(hashOf).sort()).toStrictEqual(kept.sort());
+    expect((await entriesOf('~family-1')).map(entryHash).sort()).toStrictEqual(kept.sort());
     expect(evictions).toStrictEqual(Array.from({ length: 4 }, () => ({ userId: 7, family: 'family-1', count: 1, whole: false })));
     for (const g of accesses.slice(0, 4)) expect(await bounded.lookup(g.value)).toStrictEqual({ state: 'unknown' });
     for (const g of accesses.slice(4)) expect(await bounded.get(g.value)).not.toBeNull();
@@ -358,6 +362,75 @@ describe('TokenRepository bounds', () => {
     // the family is not revoked: it lives on
     expect(await bounded.isFamilyRevoked('family-1')).toBe(false);
     await feed.close();
+  });
+
+  it('a family written sheds its expired tokens, 16 looked at a save, without revoking them; its live refresh token stays', async () => {
+    const feed = await listen();
+    const forgotten: string[] = [];
+    tokens.onForget = (hs) => forgotten.push(...hs);
+    // a SimpleJWT login and 20 refreshes without rotation, their access tokens expiring together,
+    // a second or more after the saves begin (so that none has expired before the last save)
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    const short = () => grant(uuid(), 'access', 2, second);
+    const login = [short(), grant(REFRESH, 'refresh', 86_400)];
+    await tokens.save(login, recordOf);
+    const expired = [login[0] as TokenGrant];
+    for (let i = 0; i < 20; i++) {
+      const g = short();
+      expired.push(g);
+      expect(await tokens.save([g], recordOf)).toStrictEqual([]);
+    }
+    expect(await entriesOf('~family-1')).toHaveLength(22);
+    await sleep(second + 2100 - Date.now());
+    // the 16 oldest entries are looked at: the login's access token, its refresh token (live, kept)
+    // and 14 refreshes' access tokens; the expired go
+    const next = grant(uuid(), 'access', 60);
+    expect(await tokens.save([next], recordOf)).toStrictEqual([]);
+    const left = (await entriesOf('~family-1')).map(entryHash);
+    expect(left).toStrictEqual([tokenHash(REFRESH), ...expired.slice(15).map((g) => tokenHash(g.value)), tokenHash(next.value)]);
+    // the next save takes the rest: the family holds its live tokens only
+    const last = grant(uuid(), 'access', 60);
+    expect(await tokens.save([last], recordOf)).toStrictEqual([]);
+    expect((await entriesOf('~family-1')).map(entryHash)).toStrictEqual([tokenHash(REFRESH), tokenHash(next.value), tokenHash(last.value)]);
+    expect(await tokens.get(REFRESH)).not.toBeNull();
+    // dead already: nothing is revoked or announced for them
+    await sleep(50);
+    expect(forgotten).toStrictEqual([]);
+    expect(feed.messages).toStrictEqual([]);
+    await feed.close();
+  });
+
+  it('reads entries written before they carried an expiry (d7be6cf): kept, evicted and revoked like the others', async () => {
+    const bounded = new TokenRepository(redis, keys, { perFamily: 3, familiesPerUser: 8 });
+    const old = [grant(uuid(), 'access', 300), grant(REFRESH, 'refresh', 86_400)];
+    for (const g of old) await redis.set(tokens.keyOf(g.value), encodeRecord(recordOf(g)), 'PXAT', g.expiresAt);
+    const end = Math.ceil((old[1] as TokenGrant).expiresAt / 1000);
+    // the index as d7be6cf wrote it: seq .. kind .. tokenHash
+    await redis.zadd(
+      index(),
+      -1,
+      '#',
+      1,
+      `10a${tokenHash(old[0]?.value as string)}`,
+      1,
+      `11r${tokenHash(REFRESH)}`,
+      end * ALIASES + 1,
+      '~family-1',
+    );
+    const fresh = [grant(uuid(), 'access', 300), grant(uuid(), 'access', 300), grant(uuid(), 'access', 300)];
+    const save = (g: TokenGrant) => bounded.save([g], recordOf);
+    const evicted = [{ userId: 7, family: 'family-1', count: 1, whole: false }];
+    // the first fills the family, the second evicts the old access token, the third spares the old
+    // refresh token (it joins again, still without expiry) and evicts the first new one
+    expect(await save(fresh[0] as TokenGrant)).toStrictEqual([]);
+    expect(await save(fresh[1] as TokenGrant)).toStrictEqual(evicted);
+    expect(await save(fresh[2] as TokenGrant)).toStrictEqual(evicted);
+    for (const g of [old[0], fresh[0]] as TokenGrant[]) expect(await bounded.get(g.value)).toBeNull();
+    const entries = await entriesOf('~family-1');
+    expect(entries.map(entryHash)).toStrictEqual([fresh[1], fresh[2], old[1]].map((g) => tokenHash((g as TokenGrant).value)));
+    expect(entries[2]).toBe(`15r${tokenHash(REFRESH)}`);
+    expect(await bounded.revokeFamily(7, 'family-1', 'admin')).toBe(3);
+    expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
   });
 
   it('a family that rotates keeps its newest pair, whatever it has held', async () => {
@@ -382,7 +455,7 @@ describe('TokenRepository bounds', () => {
       all.push(g);
       await bounded.save([g], recordOf);
     }
-    expect((await entriesOf('~family-1')).map(hashOf)).toStrictEqual(all.slice(-4).map((g) => tokenHash(g.value)));
+    expect((await entriesOf('~family-1')).map(entryHash)).toStrictEqual(all.slice(-4).map((g) => tokenHash(g.value)));
     for (const g of all.slice(-4)) expect(await bounded.get(g.value)).not.toBeNull();
     expect((await redis.keys(`${prefix}t:*`)).length).toBe(4);
   });
@@ -397,10 +470,10 @@ describe('TokenRepository bounds', () => {
     const b = [grant(uuid(), 'access', 600), grant(uuid(), 'refresh', 3600)];
     await tokens.save(b, inFamily('b'));
     expect(Number(await redis.zscore(index(), '~b')) % ALIASES).toBe(2);
-    expect((await entriesOf('~a')).map(hashOf)).toStrictEqual(a.map((g) => tokenHash(g.value)));
+    expect((await entriesOf('~a')).map(entryHash)).toStrictEqual(a.map((g) => tokenHash(g.value)));
     expect(await tokens.revokeFamily(7, 'b', 'admin')).toBe(2);
     for (const g of a) expect(await tokens.get(g.value)).not.toBeNull();
-    expect((await entriesOf('~a')).map(hashOf)).toStrictEqual(a.map((g) => tokenHash(g.value)));
+    expect((await entriesOf('~a')).map(entryHash)).toStrictEqual(a.map((g) => tokenHash(g.value)));
   });
 
   it('a user keeps a bounded number of families: the one that ends first goes whole, never the one written', async () => {

@@ -68,9 +68,14 @@ function familyEnd(score: string): number {
   return Math.floor(Number(score) / FAMILY_SCORES) * 1000;
 }
 
-/** The tokenHash of a token entry of the index: seq (its digit count, then the digits), kind, hash. */
-function entryHash(entry: string): string {
-  return entry.slice(Number(entry[0]) + 2);
+/**
+ * The tokenHash of a token entry of the index: seq and expiry (each its digit count, then the
+ * digits; entries written by d7be6cf have no expiry), kind, hash.
+ */
+export function entryHash(entry: string): string {
+  const exp = Number(entry[0]) + 1;
+  const digits = Number(entry[exp]);
+  return entry.slice(exp + (Number.isNaN(digits) ? 0 : digits + 1) + 1);
 }
 
 /**
@@ -81,7 +86,8 @@ function entryHash(entry: string): string {
  *   user's login families by their end and each family's token hashes oldest first, so a family
  *   or a user can be revoked. It is bounded (`TokenLimits`): past the bounds the oldest tokens, or
  *   the family that ends first, are revoked like any other (reason `evicted`), so no token
- *   operation costs Redis more than a bounded amount, however long a client refreshes.
+ *   operation costs Redis more than a bounded amount, however long a client refreshes; expired
+ *   tokens leave it (unannounced) as their family is written.
  * - `<prefix>fr:{family}` marks a revoked family while a rotation could still add to it.
  * - `<prefix>ui:{u<userId>}`, the index of an earlier release (one hash per user), is no longer
  *   written; revocations read it until it expires with its latest token.

@@ -8,29 +8,38 @@
                  score:  end * 2^20 + alias (> 2^20)
                    end    the family's latest token expiry, seconds since epoch (rounded up)
                    alias  the family's number in this index, 1 .. 2^20 - 1
-      a token    member: seq .. kind .. tokenHash
+      a token    member: seq .. exp .. kind .. tokenHash
                  score:  its family's alias (< 2^20)
                    seq    its place in its family (0, 1, ... as it joined): the count of base-36
                           digits, then the digits, so that members sort by it
+                   exp    its expiry, seconds since epoch (rounded up), written the same way (7
+                          characters until 2038, then 8); entries written before it was (d7be6cf) have
+                          none, a digit count there being a kind, and are never taken as expired
                    kind   'a' access, 'r' refresh
       '#'        score:  minus the alias last given (<= 0)
 
   So the families are ordered by end (ZRANGE BYSCORE), a family's tokens are the entries of one
   score, ordered by member (Redis orders equal scores by member): oldest first. The index lives as
-  long as its latest family. About 65 bytes per token for a user's few logins (a listpack of 30
+  long as its latest family. About 78 bytes per token for a user's few logins (a listpack of 36
   bytes per token and 34 per family), instead of a key per family. A call's work is bounded by the
   bounds, never by how many tokens the family or the user has ever held: every command is
   O(log n) plus what it returns or removes.
 
+  - A family written sheds its expired tokens: of its EXAMINED oldest entries, those expired leave
+    (they need no revocation: their keys are gone). A family's tokens of one kind expire about in
+    the order they joined, its refresh tokens after its access tokens, so its expired tokens are
+    at its start, possibly behind a live refresh token (kept): a family refreshed without rotation
+    holds its refresh token and its live access tokens, and the expired ones a refresh burst left
+    go EXAMINED - 1 a write.
   - A family keeps its newest ARGV[2] tokens: the oldest go first, except that a call adding no
     refresh token (a SimpleJWT refresh without rotation, a PEB renewal) spares a refresh token it
     would take, once (it joins again as new): a client refreshing too often loses its oldest
     access tokens, not its session.
   - A user keeps ARGV[3] families: those whose every token has expired leave; past the bound, the
     family that ends first (never the one written) is taken whole.
-  At most MAX_TOKENS tokens, MAX_FAMILIES ended families and MAX_FAMILIES whole families go per
-  call (a bound lowered by the settings, or many families ending at once, is dealt with over a few
-  writes).
+  At most EXAMINED expired tokens, MAX_TOKENS tokens, MAX_FAMILIES ended families and MAX_FAMILIES
+  whole families go per call (a bound lowered by the settings, or many families ending at once, is
+  dealt with over a few writes).
 
   KEYS[1] the user's token index
   ARGV[1] family
@@ -38,11 +47,13 @@
   ARGV[3] most families per user
   ARGV[4..] per new token: its expiry (ms since epoch), its kind .. tokenHash
 
-  Returns what was taken out, in groups {family, until, kind .. tokenHash, ...}:
+  Returns what was taken out past the bounds (not the expired tokens), in groups
+  {family, until, kind .. tokenHash, ...}:
     until '0'   tokens taken from the family written (the family lives on)
     until > 0   a family taken whole, which ended at `until` (ms)
 ]]
 local MAX_TOKENS = 16
+local EXAMINED = 16
 local MAX_FAMILIES = 2
 local ALIASES = 1048576
 local key = KEYS[1]
@@ -50,11 +61,47 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local family, maxTokens, maxFamilies = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 
+-- a token entry's kind .. tokenHash starts at `at`; exp is its expiry (s), nil if written without
+local function fields(member)
+  local at = tonumber(string.sub(member, 1, 1)) + 2
+  local n = tonumber(string.sub(member, at, at))
+  if not n then
+    return at, nil
+  end
+  return at + n + 1, tonumber(string.sub(member, at + 1, at + n), 36)
+end
+
+-- a token entry without its seq and expiry: kind .. tokenHash
+local function token(member)
+  return string.sub(member, (fields(member)))
+end
+
+-- a token entry without its seq: exp .. kind .. tokenHash
+local function unnumbered(member)
+  return string.sub(member, tonumber(string.sub(member, 1, 1)) + 2)
+end
+
+local function seqOf(member)
+  return tonumber(string.sub(member, 2, tonumber(string.sub(member, 1, 1)) + 1), 36)
+end
+
+local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
+-- n as its count of base-36 digits, then the digits
+local function encode(n)
+  local s = ''
+  repeat
+    local d = n % 36
+    s = string.sub(DIGITS, d + 1, d + 1) .. s
+    n = (n - d) / 36
+  until n == 0
+  return #s .. s
+end
+
 local add, latest, addsRefresh = {}, 0, false
 for i = 4, #ARGV - 1, 2 do
   local exp = tonumber(ARGV[i])
   if exp > now then
-    add[#add + 1] = ARGV[i + 1]
+    add[#add + 1] = encode(math.ceil(exp / 1000)) .. ARGV[i + 1]
     if exp > latest then
       latest = exp
     end
@@ -65,26 +112,6 @@ for i = 4, #ARGV - 1, 2 do
 end
 if latest == 0 then
   return {}
-end
-
--- a token entry without its seq: kind .. tokenHash
-local function token(member)
-  return string.sub(member, tonumber(string.sub(member, 1, 1)) + 2)
-end
-
-local function seqOf(member)
-  return tonumber(string.sub(member, 2, tonumber(string.sub(member, 1, 1)) + 1), 36)
-end
-
-local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
-local function encodeSeq(n)
-  local s = ''
-  repeat
-    local d = n % 36
-    s = string.sub(DIGITS, d + 1, d + 1) .. s
-    n = (n - d) / 36
-  until n == 0
-  return #s .. s
 end
 
 local score = redis.call('ZSCORE', key, family)
@@ -105,7 +132,21 @@ else
   endS, seq = 0, 0
 end
 
--- room first, then the new tokens: a family at its bound never holds more
+-- the expired tokens at the family's start leave first (a live one among them stays)
+if score then
+  local expired = {}
+  for _, member in ipairs(redis.call('ZRANGE', key, alias, alias, 'BYSCORE', 'LIMIT', 0, EXAMINED)) do
+    local _, exp = fields(member)
+    if exp and exp * 1000 <= now then
+      expired[#expired + 1] = member
+    end
+  end
+  if #expired > 0 then
+    redis.call('ZREM', key, unpack(expired))
+  end
+end
+
+-- room next, then the new tokens: a family at its bound never holds more
 local out = {}
 local excess = score and redis.call('ZCOUNT', key, alias, alias) + #add - maxTokens or 0
 if excess > 0 then
@@ -119,7 +160,7 @@ if excess > 0 then
     redis.call('ZREM', key, member)
     if not spared and string.sub(token(member), 1, 1) == 'r' then
       spared = true
-      add[#add + 1] = token(member)
+      add[#add + 1] = unnumbered(member)
     else
       taken[#taken + 1] = token(member)
       n = n - 1
@@ -132,7 +173,7 @@ end
 local entries = {}
 for i, t in ipairs(add) do
   entries[#entries + 1] = alias
-  entries[#entries + 1] = encodeSeq(seq + i - 1) .. t
+  entries[#entries + 1] = encode(seq + i - 1) .. t
 end
 redis.call('ZADD', key, unpack(entries))
 -- the family lives as long as its latest token

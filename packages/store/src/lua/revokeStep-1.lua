@@ -8,8 +8,8 @@
   ARGV[2] how many token entries to read
   ARGV[3..] the token entries the previous step read (none on the first)
 
-  Returns up to ARGV[2] of the family's token entries (seq .. kind .. tokenHash), oldest first;
-  none once the family is gone
+  Returns up to ARGV[2] of the family's token entries (seq .. exp .. kind .. tokenHash), oldest
+  first; none once the family is gone
 ]]
 local ALIASES = 1048576
 local key, family = KEYS[1], ARGV[1]
