@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_PATH } from '../../infra/dev/system-deps.mjs';
 import { lockOut, type Ops, startOps } from '../support/ops.ts';
 import { freePort } from '../support/redis-source.ts';
 import { type Stack, startStack } from '../support/stack.ts';
@@ -22,7 +23,7 @@ describe('ops dashboard in a real browser', () => {
     ops = await startOps(stack, 'dashboard-test');
     base = ops.base;
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM_PATH,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
   }, 60_000);

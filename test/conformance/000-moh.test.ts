@@ -62,7 +62,7 @@ describe('document 000 (moh, POST {baseurl}/getUserToken)', () => {
       expectBody(a, expected);
     }
     expect(wrongPassword.text).toBe('{"version":"v2","code":3,"message":"Bad Credentials","result":null}');
-    // CONTRACT.md: an unknown user and a wrong password answer byte for byte the same.
+    // docs/contract.md: an unknown user and a wrong password answer byte for byte the same.
     expect(unknownUser.text).toBe(wrongPassword.text);
   });
 });

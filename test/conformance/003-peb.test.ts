@@ -38,7 +38,7 @@ describe('document 003 (PEB, POST /v1/login)', () => {
   };
 
   /**
-   * A success: `status` is the integer 200 (CONTRACT.md overrides the document's string "200"),
+   * A success: `status` is the integer 200 (docs/contract.md overrides the document's string "200"),
    * `token` 128 lowercase hex, `valid_till` the UTC form of `valid_till_unix`, 30 days ahead.
    */
   const expectSuccess = async (encoding: Encoding, fields: Record<string, string>): Promise<string> => {
@@ -47,7 +47,7 @@ describe('document 003 (PEB, POST /v1/login)', () => {
     const after = Math.ceil(Date.now() / 1000);
     expect(a.status, encoding.name).toBe(200);
     expectTokenResponseHeaders(a);
-    // Document 003 shows `status` then `token`; CONTRACT.md adds `valid_till`, `valid_till_unix`.
+    // Document 003 shows `status` then `token`; docs/contract.md adds `valid_till`, `valid_till_unix`.
     expectBody(a, {
       status: 200,
       token: expect.stringMatching(HEX128),
@@ -69,7 +69,7 @@ describe('document 003 (PEB, POST /v1/login)', () => {
     expectBody(a, { status, message, error_id: errorId });
   };
 
-  it('003 › Successfull login with email and password (status 200 as an integer per CONTRACT.md, 128-hex token)', async () => {
+  it('003 › Successfull login with email and password (status 200 as an integer per docs/contract.md, 128-hex token)', async () => {
     const tokens: string[] = [];
     for (const encoding of PEB_ENCODINGS) {
       tokens.push(await expectSuccess(encoding, { email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' }));
@@ -77,7 +77,7 @@ describe('document 003 (PEB, POST /v1/login)', () => {
     expect(new Set(tokens).size).toBe(tokens.length);
   });
 
-  it('003 › Successfull login with username and password (status 200 as an integer per CONTRACT.md, 128-hex token)', async () => {
+  it('003 › Successfull login with username and password (status 200 as an integer per docs/contract.md, 128-hex token)', async () => {
     const tokens: string[] = [];
     for (const encoding of PEB_ENCODINGS) {
       tokens.push(await expectSuccess(encoding, { username: 'someone.example', password: 'Some3xtraLong4nd5afe9assword4gain' }));

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { expect } from 'vitest';
 
-/** Token formats, as the brief and CONTRACT.md state them. */
+/** Token formats, as docs/contract.md states them. */
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 export const HEX128 = /^[0-9a-f]{128}$/;
 export const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -90,7 +90,7 @@ export const FORM_ENCODING: Encoding = {
 /** Document 003 writes bodies as `["email":"...","password":"..."]`: PEB clients send both forms. */
 export const PEB_ENCODINGS: readonly Encoding[] = [FORM_ENCODING, JSON_ENCODING];
 
-/** CONTRACT.md: every token response is JSON with `Cache-Control: no-store` and `Pragma: no-cache`. */
+/** docs/contract.md: every token response is JSON with `Cache-Control: no-store` and `Pragma: no-cache`. */
 export function expectTokenResponseHeaders(a: Answer): void {
   expect(a.header('content-type') ?? '').toMatch(/^application\/json\b/);
   expect(a.header('cache-control')).toBe('no-store');
