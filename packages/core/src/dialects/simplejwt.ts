@@ -23,14 +23,35 @@ export const SIMPLEJWT_MESSAGES = {
   unavailable: 'Service temporarily unavailable, try again later.',
   serverError: 'A server error occurred.',
   tooLarge: 'Request body exceeded the maximum allowed size.',
-  malformed: 'Malformed request.',
   tokenInvalid: 'Token is invalid or expired',
   wrongType: 'Token has wrong type',
   blacklisted: 'Token is blacklisted',
 } as const;
 
+/**
+ * The HTTP status of each fixed message and when it is given: the OpenAPI document quotes these.
+ * The three InvalidToken messages have phrases the document joins into one sentence.
+ */
+export const SIMPLEJWT_WHEN: Readonly<Record<keyof typeof SIMPLEJWT_MESSAGES, { readonly status: number; readonly when: string }>> = {
+  noActiveAccount: { status: 401, when: 'Document 002: unknown user, wrong password or disabled account, byte-identical answers.' },
+  unavailable: { status: 503, when: "Tessera's decision: Redis does not answer, or no argon2 slot freed up in time." },
+  serverError: { status: 500, when: "DRF's answer to an unexpected error." },
+  tooLarge: {
+    status: 413,
+    when: "Tessera's decision: a body over TESSERA_BODY_LIMIT is 413 with a DRF detail (Django itself would send an HTML 400).",
+  },
+  tokenInvalid: {
+    status: 401,
+    when: 'a token that does not verify, has expired, was revoked by Tessera (a client, an admin, a disabled user)',
+  },
+  wrongType: { status: 401, when: 'is not a refresh token' },
+  blacklisted: { status: 401, when: 'is blacklisted' },
+};
+
+export type SimpleJwtView = 'login' | TokenAction;
+
 /** The view name and docstring DRF's OPTIONS metadata shows, per simplejwt view. */
-const VIEWS: Readonly<Record<'login' | TokenAction, { name: string; description: string }>> = {
+export const SIMPLEJWT_VIEWS: Readonly<Record<SimpleJwtView, { name: string; description: string }>> = {
   login: {
     name: 'Token Obtain Pair',
     description:
@@ -137,8 +158,8 @@ export const simplejwt: Dialect = {
   issues: { access: 'jwt', refresh: 'jwt' },
   allow: ['POST', 'OPTIONS'],
   /** DRF's SimpleMetadata answer for the view. */
-  options(action: 'login' | TokenAction = 'login'): HttpAnswer {
-    const view = VIEWS[action];
+  options(action: SimpleJwtView = 'login'): HttpAnswer {
+    const view = SIMPLEJWT_VIEWS[action];
     return jsonAnswer(
       200,
       {
