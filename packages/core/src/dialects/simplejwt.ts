@@ -85,6 +85,11 @@ function tokenInvalid(action: TokenAction, problem: TokenProblem): HttpAnswer {
   return jsonAnswer(401, { detail, code: 'token_not_valid' }, WWW_AUTHENTICATE);
 }
 
+/** A fixed message as DRF's `detail`, with its status. */
+function detail(which: keyof typeof SIMPLEJWT_MESSAGES, extra?: Record<string, string>): HttpAnswer {
+  return jsonAnswer(SIMPLEJWT_WHEN[which].status, { detail: SIMPLEJWT_MESSAGES[which] }, extra);
+}
+
 /** DRF's Throttled detail: "Request was throttled. Expected available in N second(s)." */
 export function throttledDetail(seconds: number): string {
   const wait = Math.max(1, Math.ceil(seconds));
@@ -94,7 +99,7 @@ export function throttledDetail(seconds: number): string {
 function badRequest(problem: Problem): HttpAnswer {
   switch (problem.reason) {
     case 'too_large':
-      return jsonAnswer(413, { detail: SIMPLEJWT_MESSAGES.tooLarge });
+      return detail('tooLarge');
     case 'unsupported_media_type':
       return jsonAnswer(415, { detail: `Unsupported media type "${problem.contentType ?? ''}" in request.` });
     case 'bad_json':
@@ -194,7 +199,7 @@ export const simplejwt: Dialect = {
       case 'verified':
         return jsonAnswer(200, {});
       case 'bad_credentials':
-        return jsonAnswer(401, { detail: SIMPLEJWT_MESSAGES.noActiveAccount }, WWW_AUTHENTICATE);
+        return detail('noActiveAccount', WWW_AUTHENTICATE);
       case 'locked':
       case 'throttled':
         return jsonAnswer(429, { detail: throttledDetail(outcome.retryAfter) }, retryAfterHeader(outcome.retryAfter));
@@ -203,10 +208,10 @@ export const simplejwt: Dialect = {
       case 'method_not_allowed':
         return jsonAnswer(405, { detail: `Method "${outcome.method}" not allowed.` }, { allow: outcome.allow.join(', ') });
       case 'unavailable':
-        return jsonAnswer(503, { detail: SIMPLEJWT_MESSAGES.unavailable });
+        return detail('unavailable');
       case 'checked':
       case 'internal_error':
-        return jsonAnswer(500, { detail: SIMPLEJWT_MESSAGES.serverError });
+        return detail('serverError');
     }
   },
 };
