@@ -17,7 +17,8 @@ import {
 } from './build.ts';
 import type { JsonSchema, PathItemObject, ResponseObject } from './types.ts';
 
-const PEB_LOGIN_ERRORS: readonly PebError[] = [
+/** What every PEB route may answer: the service's failures and a body it cannot read. */
+const PEB_COMMON_ERRORS: readonly PebError[] = [
   PEB_ERRORS.unavailable,
   PEB_ERRORS.unspecified,
   PEB_ERRORS.missing,
@@ -25,21 +26,9 @@ const PEB_LOGIN_ERRORS: readonly PebError[] = [
   PEB_ERRORS.badFormat,
   PEB_ERRORS.unsupportedMediaType,
   PEB_ERRORS.tooLarge,
-  PEB_ERRORS.badCredentials,
-  PEB_ERRORS.locked,
-  PEB_ERRORS.throttled,
 ];
-const PEB_TOKEN_ERRORS: readonly PebError[] = [
-  PEB_ERRORS.unavailable,
-  PEB_ERRORS.unspecified,
-  PEB_ERRORS.missing,
-  PEB_ERRORS.empty,
-  PEB_ERRORS.badFormat,
-  PEB_ERRORS.unsupportedMediaType,
-  PEB_ERRORS.tooLarge,
-  PEB_ERRORS.invalidToken,
-  PEB_ERRORS.expiredToken,
-];
+const PEB_LOGIN_ERRORS = [...PEB_COMMON_ERRORS, PEB_ERRORS.badCredentials, PEB_ERRORS.locked, PEB_ERRORS.throttled];
+const PEB_TOKEN_ERRORS = [...PEB_COMMON_ERRORS, PEB_ERRORS.invalidToken, PEB_ERRORS.expiredToken];
 
 const PEB_SCHEMA_NAMES = new Map<PebError, string>(Object.entries(PEB_ERRORS).map(([key, e]) => [e, `PebError${capitalised(key)}`]));
 
