@@ -1,4 +1,13 @@
-import { routeTable } from '@tessera/core';
+import {
+  MOH_CODES,
+  MOH_WHEN,
+  NEHR_MESSAGES,
+  OAUTH_ERRORS,
+  PEB_ERRORS,
+  routeTable,
+  SIMPLEJWT_MESSAGES,
+  SIMPLEJWT_VIEWS,
+} from '@tessera/core';
 import { HTTP_METHODS, OPENAPI } from '@tessera/ingress';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
@@ -160,6 +169,41 @@ describe('the OpenAPI document', () => {
         }
       }
     }
+  });
+});
+
+describe('the error catalogues of @tessera/core', () => {
+  // The document takes codes, messages and "when" from the catalogues the dialects render with:
+  // an entry no route lists would be an answer the document does not allow.
+  const schemas = Object.values(OPENAPI.components.schemas);
+  const text = JSON.stringify(OPENAPI);
+
+  it('documents every moh failure code and PEB error as a component schema, with when it is given', () => {
+    for (const [which, { code, message }] of Object.entries(MOH_CODES)) {
+      if (which === 'ok') continue;
+      const when = MOH_WHEN[which as keyof typeof MOH_WHEN];
+      expect(OPENAPI.components.schemas[`Moh${message.replaceAll(' ', '')}`], which).toMatchObject({
+        title: `code ${code}`,
+        description: when,
+      });
+    }
+    for (const [which, e] of Object.entries(PEB_ERRORS)) {
+      const found = schemas.find((s) => s.title === `error ${e.id}, status ${e.status}`);
+      expect(found, which).toMatchObject({ description: e.when });
+      expect(JSON.stringify(found), which).toContain(JSON.stringify(e.message));
+    }
+  });
+
+  it('lists every nehr and simplejwt message, every simplejwt view and every /oauth error', () => {
+    const quoted = [
+      ...Object.values(NEHR_MESSAGES),
+      ...Object.values(SIMPLEJWT_MESSAGES),
+      ...Object.values(SIMPLEJWT_VIEWS)
+        .filter((v) => v.description !== '')
+        .flatMap((v) => [v.name, v.description]),
+      ...Object.values(OAUTH_ERRORS).flatMap((e) => [e.error, e.description]),
+    ];
+    for (const q of quoted) expect(text, q).toContain(JSON.stringify(q));
   });
 });
 

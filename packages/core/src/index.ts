@@ -1,10 +1,18 @@
 export * from './body.ts';
 export * from './client-address.ts';
 export * from './dialects/dialect.ts';
-export { MOH_CODES, moh } from './dialects/moh.ts';
-export { NEHR_MESSAGES, nehr } from './dialects/nehr.ts';
-export { createPeb, PEB_ERRORS, type PebOptions, pebTimestamp } from './dialects/peb.ts';
-export { DRF_FIELD_MESSAGES, SIMPLEJWT_MESSAGES, simplejwt, throttledDetail } from './dialects/simplejwt.ts';
+export { MOH_CODES, MOH_WHEN, type MohFailure, moh } from './dialects/moh.ts';
+export { NEHR_ANSWERS, NEHR_FIELD_MESSAGES, NEHR_FIELD_WHEN, NEHR_MESSAGES, nehr } from './dialects/nehr.ts';
+export { createPeb, PEB_ERRORS, type PebError, type PebOptions, pebTimestamp } from './dialects/peb.ts';
+export {
+  DRF_FIELD_MESSAGES,
+  SIMPLEJWT_MESSAGES,
+  SIMPLEJWT_VIEWS,
+  SIMPLEJWT_WHEN,
+  type SimpleJwtView,
+  simplejwt,
+  throttledDetail,
+} from './dialects/simplejwt.ts';
 export * from './errors.ts';
 export * from './fields.ts';
 export * from './lifecycle.ts';

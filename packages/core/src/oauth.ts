@@ -42,15 +42,26 @@ const json = (status: number, body: unknown, extra?: Record<string, string>): Ht
   body: JSON.stringify(body),
 });
 
+/** The /oauth error answers (RFC 6749 §5.2 codes), each once; the OpenAPI document quotes them. */
+export const OAUTH_ERRORS = {
+  unreadable: { status: 400, error: 'invalid_request', description: 'The request body could not be read.' },
+  tooLarge: { status: 400, error: 'invalid_request', description: 'The request body is too large.' },
+  noToken: { status: 400, error: 'invalid_request', description: 'The token parameter is required.' },
+  invalidClient: { status: 401, error: 'invalid_client', description: 'Client authentication failed.' },
+  methodNotAllowed: { status: 405, error: 'invalid_request', description: 'Only POST is allowed.' },
+  serverError: { status: 500, error: 'server_error', description: 'The server encountered an unexpected error.' },
+  unavailable: { status: 503, error: 'temporarily_unavailable', description: 'The service is temporarily unavailable.' },
+} as const;
+
+const oauthError = (which: keyof typeof OAUTH_ERRORS, extra?: Record<string, string>): HttpAnswer => {
+  const e = OAUTH_ERRORS[which];
+  return json(e.status, { error: e.error, error_description: e.description }, extra);
+};
+
 export const INACTIVE: HttpAnswer = json(200, { active: false });
-const INVALID_CLIENT = json(
-  401,
-  { error: 'invalid_client', error_description: 'Client authentication failed.' },
-  { 'www-authenticate': 'Basic realm="tessera"' },
-);
-const UNAVAILABLE = json(503, { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable.' });
-const SERVER_ERROR = json(500, { error: 'server_error', error_description: 'The server encountered an unexpected error.' });
-const invalidRequest = (description: string) => json(400, { error: 'invalid_request', error_description: description });
+const INVALID_CLIENT = oauthError('invalidClient', { 'www-authenticate': 'Basic realm="tessera"' });
+const UNAVAILABLE = oauthError('unavailable');
+const SERVER_ERROR = oauthError('serverError');
 
 type Credentials = { id: string; secret: string };
 
@@ -98,20 +109,14 @@ function readRequest(
   policy: OAuthPolicy,
 ): { ok: true; token: string; client: Credentials } | { ok: false; answer: HttpAnswer } {
   if (req.method !== 'POST') {
-    return { ok: false, answer: json(405, { error: 'invalid_request', error_description: 'Only POST is allowed.' }, { allow: 'POST' }) };
+    return { ok: false, answer: oauthError('methodNotAllowed', { allow: 'POST' }) };
   }
   const body = decodeBody(req.contentType, req.body, policy.bodyLimit);
-  if (!body.ok)
-    return {
-      ok: false,
-      answer: invalidRequest(
-        body.problem.reason === 'too_large' ? 'The request body is too large.' : 'The request body could not be read.',
-      ),
-    };
+  if (!body.ok) return { ok: false, answer: oauthError(body.problem.reason === 'too_large' ? 'tooLarge' : 'unreadable') };
   const client = clientCredentials(req.authorization, body.fields);
   if (client === null) return { ok: false, answer: INVALID_CLIENT };
   const token = body.fields.token;
-  if (typeof token !== 'string' || token === '') return { ok: false, answer: invalidRequest('The token parameter is required.') };
+  if (typeof token !== 'string' || token === '') return { ok: false, answer: oauthError('noToken') };
   // token_type_hint is accepted and not needed: every kind is found by its hash in one lookup,
   // and the stored record, not the hint, says what the token is.
   return { ok: true, token, client };

@@ -1,6 +1,7 @@
 import { type GateResult, type Identifier, normaliseEmail, type Reservation, rateGroup } from '@tessera/core';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
+import { BeginLogin, ClearLock, FinishLogin } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
 import { decodeUser } from './users.ts';
 
@@ -93,10 +94,10 @@ export class LoginGate {
         name,
       ),
     );
-    const code = Number(r[0]);
-    if (code === 2) return { status: 'busy', lock: String(r[1]) };
-    if (code === 1) return { status: 'locked', retryAfterMs: Number(r[1]) };
-    if (code === 3) return { status: 'throttled', retryAfterMs: Number(r[1]) };
+    const code = Number(r[0]) as BeginLogin;
+    if (code === BeginLogin.Busy) return { status: 'busy', lock: String(r[1]) };
+    if (code === BeginLogin.Locked) return { status: 'locked', retryAfterMs: Number(r[1]) };
+    if (code === BeginLogin.Throttled) return { status: 'throttled', retryAfterMs: Number(r[1]) };
     const fields: Record<string, string> = {};
     for (let i = 2; i + 1 < r.length; i += 2) fields[String(r[i])] = String(r[i + 1]);
     return { status: 'open', user: decodeUser(fields), reservation: { id: reservation, lock: String(r[1]) } };
@@ -131,7 +132,7 @@ export class LoginGate {
         ...more,
       ),
     );
-    return Number(r[0]) === 1;
+    return Number(r[0]) === FinishLogin.LockEngaged;
   }
 
   /** Releases a reservation without counting it (the attempt was refused before any verify). */
@@ -198,7 +199,7 @@ export class LoginGate {
     const cleared = await guarded(() =>
       this.redis.clearLock(this.keys.lockouts, this.keys.outbox, this.keys.indexPrefix, event(lock), ...locks),
     );
-    return cleared === 1 ? lock : null;
+    return cleared === ClearLock.Cleared ? lock : null;
   }
 
   /**

@@ -3,8 +3,17 @@ export { guarded, isRedisUnavailable, storeError } from './errors.ts';
 export { accountLock, identifierKey, LOCKOUT_INDEX_MAX, type LockListing, type LockoutSettings, LoginGate, lockName } from './gate.ts';
 export { tokenHash } from './hash.ts';
 export { type KeyLayout, keyLayout } from './keys.ts';
+export * from './lua-codes.ts';
 export { decodeRecord, encodeRecord } from './record.ts';
-export { connectRedis, isClusterUrl, newRedisClient, type RedisConnectOptions, type TesseraRedis } from './redis.ts';
+export {
+  connectRedis,
+  isClusterUrl,
+  luaScripts,
+  newRedisClient,
+  type RedisConnectOptions,
+  type ScriptCommands,
+  type TesseraRedis,
+} from './redis.ts';
 export { type RevocationFeed, type RevocationListener, revocationFeed } from './revocation-feed.ts';
 export { type Eviction, entryHash, type RevocationMessage, type TokenLimits, TokenRepository } from './tokens.ts';
 export {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 export interface RedisConnectOptions {
@@ -8,24 +8,12 @@ export interface RedisConnectOptions {
   readonly connectionName?: string;
 }
 
-const SCRIPTS = [
-  'putUsers-3',
-  'setPassword-2',
-  'getUserByIndex-1',
-  'patchUser-1',
-  'useRefresh-1',
-  'consumeAccess-1',
-  'indexTokens-1',
-  'revokeStep-1',
-  'dropLegacyFamily-1',
-  'beginLogin-4',
-  'finishLogin-4',
-  'escalateLock-2',
-  'clearLock-2',
-  'appendAudit-2',
-] as const;
-
-export type TesseraRedis = Redis & {
+/**
+ * The commands the Lua scripts in `lua/` become (one script a file, `name-<number of keys>.lua`,
+ * found there when a client connects), typed: keys first, then arguments. Their numeric answers
+ * are named in lua-codes.ts.
+ */
+export interface ScriptCommands {
   putUsers(seq: string, outbox: string, revoke: string, ...argv: string[]): Promise<number[]>;
   setPassword(k1: string, k2: string, expected: string, hash: string, event: string): Promise<number>;
   getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
@@ -40,15 +28,28 @@ export type TesseraRedis = Redis & {
   appendAudit(stream: string, seen: string, id: string, event: string, maxLen: number, seenTtlS: number): Promise<number>;
   useRefresh(k1: string): Promise<[number, string?]>;
   consumeAccess(k1: string): Promise<[number, string?]>;
-};
+}
 
-/** Registers each Lua script (one per file, `name-<number of keys>.lua`) as a command called by SHA. */
-function defineScripts(redis: Redis | Cluster): void {
-  for (const file of SCRIPTS) {
-    const [name, keys] = file.split('-') as [string, string];
-    const lua = readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
-    redis.defineCommand(name, { numberOfKeys: Number(keys), lua });
+export type TesseraRedis = Redis & ScriptCommands;
+
+const LUA_DIR = new URL('./lua/', import.meta.url);
+
+/** The scripts in `lua/`: each file `name-<number of keys>.lua`; a name twice is an error. */
+export function luaScripts(): { readonly name: string; readonly numberOfKeys: number; readonly lua: string }[] {
+  const found = new Map<string, { name: string; numberOfKeys: number; lua: string }>();
+  for (const file of readdirSync(LUA_DIR).sort()) {
+    const m = /^([A-Za-z]\w*)-(\d+)\.lua$/.exec(file);
+    if (m === null) continue;
+    const name = m[1] as string;
+    if (found.has(name)) throw new Error(`two Lua scripts named ${name} in ${LUA_DIR.pathname}`);
+    found.set(name, { name, numberOfKeys: Number(m[2]), lua: readFileSync(new URL(file, LUA_DIR), 'utf8') });
   }
+  return [...found.values()];
+}
+
+/** Registers each Lua script as a command called by SHA. */
+function defineScripts(redis: Redis | Cluster): void {
+  for (const { name, numberOfKeys, lua } of luaScripts()) redis.defineCommand(name, { numberOfKeys, lua });
 }
 
 /** `redis-cluster://host:port,host:port` names a Redis Cluster by some of its nodes. */

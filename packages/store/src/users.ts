@@ -16,6 +16,7 @@ import {
 } from '@tessera/core';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
+import { PatchUser, PutUser, PutUserFlag, SetPassword } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
 
 /** Scopes a user gets when none are given (document 000's example). */
@@ -55,14 +56,14 @@ export type PutResult =
   | { readonly status: 'email_taken' | 'id_taken' | 'ids_exhausted' };
 
 const PUT_STATUS = {
-  1: 'created',
-  2: 'updated',
-  0: 'unchanged',
-  [-1]: 'exists',
-  [-2]: 'email_taken',
-  [-3]: 'id_taken',
-  [-4]: 'id_mismatch',
-  [-5]: 'ids_exhausted',
+  [PutUser.Created]: 'created',
+  [PutUser.Updated]: 'updated',
+  [PutUser.Unchanged]: 'unchanged',
+  [PutUser.UsernameTaken]: 'exists',
+  [PutUser.EmailTaken]: 'email_taken',
+  [PutUser.IdTaken]: 'id_taken',
+  [PutUser.IdMismatch]: 'id_mismatch',
+  [PutUser.IdsExhausted]: 'ids_exhausted',
 } as const;
 
 export interface PutOptions {
@@ -212,7 +213,8 @@ export class UserRepository {
       const status = PUT_STATUS[code as keyof typeof PUT_STATUS];
       if (status === undefined) throw new InvalidStateError(`putUsers answered ${code}`);
       if (status === 'email_taken' || status === 'id_taken' || status === 'ids_exhausted') out.push({ status });
-      else if (status === 'updated' && flags !== 0) out.push({ status, id, revoke: flags & 2 ? 'user_disabled' : 'password_changed' });
+      else if (status === 'updated' && flags !== 0)
+        out.push({ status, id, revoke: flags & PutUserFlag.Disabled ? 'user_disabled' : 'password_changed' });
       else out.push({ status, id });
     }
     return out;
@@ -247,12 +249,12 @@ export class UserRepository {
     const r = await guarded(() =>
       this.redis.setPassword(this.keys.user(username), this.keys.outbox, options.expected ?? '', hash, options.event ?? ''),
     );
-    if (r === -1) throw new UnknownUserError(`no user ${username}`);
-    return r === 1;
+    if (r === SetPassword.NoSuchUser) throw new UnknownUserError(`no user ${username}`);
+    return r === SetPassword.Replaced;
   }
 
   private async patch(username: string, fields: Record<string, string>): Promise<void> {
     const r = await guarded(() => this.redis.patchUser(this.keys.user(username), ...Object.entries(fields).flat()));
-    if (r === -1) throw new UnknownUserError(`no user ${username}`);
+    if (r === PatchUser.NoSuchUser) throw new UnknownUserError(`no user ${username}`);
   }
 }

@@ -11,7 +11,7 @@ import {
   routeIndex,
   routeTable,
 } from '@tessera/core';
-import { OPENAPI } from './openapi.ts';
+import { OPENAPI } from './openapi/index.ts';
 import { type Deps, loginPolicy, loginPorts, oauthPolicy, oauthPorts, tokenPolicy, tokenPorts } from './ports.ts';
 
 /** An answer and the request id the adapter sends back as `x-request-id`. */

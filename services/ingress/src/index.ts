@@ -3,6 +3,6 @@ export { readRequest, writeAnswer } from './adapter/node-http.ts';
 export { createServer, type Ingress, listen } from './app.ts';
 export { openTokenCache } from './deps.ts';
 export { createHandler, type Handler, type HandlerDeps } from './handler.ts';
-export * from './openapi.ts';
+export * from './openapi/index.ts';
 export { type Deps, loginPolicy, loginPorts } from './ports.ts';
 export { Upstreams } from './upstream.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Settings } from '@tessera/config';
 import type { Logger } from '@tessera/config/log';
 import { AUDIT_QUEUE, type AuditEvent, auditStreamKey, outboxKey, queuePrefix } from '@tessera/events';
-import { keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
+import { EscalateLock, keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { failureFields, logFailure } from './failures.ts';
@@ -29,7 +29,7 @@ export function createProcessor(settings: Settings, redis: TesseraRedis, log: Lo
     if (event.type === 'lockout.engaged' && event.identifier !== undefined && event.until !== undefined && event.count !== undefined) {
       const until = await gate.escalate(event.identifier, event.count, event.until);
       // a warning: it lasts until an operator unlocks it
-      if (until === -1) log.warn('lockout made permanent', { identifier: event.identifier, count: event.count });
+      if (until === EscalateLock.Permanent) log.warn('lockout made permanent', { identifier: event.identifier, count: event.count });
     }
     await redis.appendAudit(stream, seen('seen', event.id), event.id, JSON.stringify(event), settings.audit.streamMaxLen, SEEN_TTL_S);
     // The file copy is at least once: a crash between the append and the marker repeats the line

@@ -4,7 +4,8 @@ import { ministryDialect, ministryUpstream } from './envelope.ts';
 
 /**
  * `moh` result codes. Document 000 fixes 0 and 3; the others are Tessera's, documented in the
- * docs/api.md and the OpenAPI document. HTTP status is always 200.
+ * docs/api.md and the OpenAPI document (which takes them, with MOH_WHEN, from here). HTTP status
+ * is always 200.
  */
 export const MOH_CODES = {
   ok: { code: 0, message: '1 Records found' },
@@ -18,7 +19,21 @@ export const MOH_CODES = {
   invalidToken: { code: 9, message: 'Invalid Token' },
 } as const;
 
-type MohFailure = Exclude<keyof typeof MOH_CODES, 'ok'>;
+export type MohFailure = Exclude<keyof typeof MOH_CODES, 'ok'>;
+
+/** When each failure code is given: the catalogue's explanations, quoted by the OpenAPI document. */
+export const MOH_WHEN: Readonly<Record<MohFailure, string>> = {
+  invalidRequest:
+    "Tessera's code: the request could not be read — a field missing, blank, null or not a string, a body that is not a JSON object or a form, an unsupported media type, or a body over the limit.",
+  badCredentials: 'Document 000: unknown user, wrong password or disabled account, byte-identical answers.',
+  locked: "Tessera's code: the identifier is locked after repeated failed logins (TESSERA_LOCKOUT_*).",
+  throttled: "Tessera's code: the client address exceeded TESSERA_LOGIN_RATE_LIMIT.",
+  methodNotAllowed: "Tessera's code: any method but POST; the answer carries `Allow: POST`.",
+  unavailable: "Tessera's code: Redis does not answer, or no argon2 slot freed up within TESSERA_ARGON2_MAX_WAIT_MS.",
+  internalError: "Tessera's code: an unexpected error.",
+  invalidToken:
+    "Tessera's code: the refresh token is unknown, expired, revoked, not a refresh token, or already used (a used one presented again also revokes its whole login family).",
+};
 
 function failure(which: MohFailure, extra?: Record<string, string>): HttpAnswer {
   const { code, message } = MOH_CODES[which];

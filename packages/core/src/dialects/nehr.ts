@@ -20,6 +20,43 @@ export const NEHR_MESSAGES = {
   invalidToken: 'Unauthorized: The token is invalid or expired.',
 } as const;
 
+type NehrMessage = keyof typeof NEHR_MESSAGES;
+
+/** The 400 messages naming a field; the first problem, in field order, is the one answered. */
+export const NEHR_FIELD_MESSAGES = {
+  missing: (field: string) => `Bad Request: Required field '${field}' is missing.`,
+  blank: (field: string) => `Bad Request: Required field '${field}' is empty.`,
+  notString: (field: string) => `Bad Request: Field '${field}' must be a string.`,
+  tooLong: (field: string) => `Bad Request: Field '${field}' is longer than 254 characters.`,
+} as const;
+
+/** When a NEHR_FIELD_MESSAGES message is given. */
+export const NEHR_FIELD_WHEN = 'the first field problem (missing, empty, or not a string — null, number, object, file)';
+
+/**
+ * The HTTP status each message comes with (the body's `code` too), and when it is given: the
+ * OpenAPI document quotes these. Messages that share a status with others (400, 429) have a
+ * phrase the document lists under that status.
+ */
+export const NEHR_ANSWERS: Readonly<Record<NehrMessage, { readonly status: number; readonly when: string }>> = {
+  unauthorized: { status: 401, when: 'Document 001: unknown user, wrong password or disabled account, byte-identical answers.' },
+  internalError: { status: 500, when: 'Document 001: an unexpected error.' },
+  methodNotAllowed: { status: 405, when: "Tessera's message, with `Allow: POST`." },
+  locked: { status: 429, when: 'the identifier is locked after repeated failed logins' },
+  throttled: { status: 429, when: 'the client address is throttled' },
+  unavailable: {
+    status: 503,
+    when: "Tessera's message: Redis does not answer, or no argon2 slot freed up within TESSERA_ARGON2_MAX_WAIT_MS.",
+  },
+  tooLarge: { status: 400, when: 'a body over the limit' },
+  unsupportedMediaType: { status: 400, when: 'an unsupported media type' },
+  unparseable: { status: 400, when: 'an unparseable body' },
+  invalidToken: {
+    status: 401,
+    when: "Tessera's message: the refresh token is unknown, expired, revoked, not a refresh token, or already used (reuse revokes its login family).",
+  },
+};
+
 function badRequestMessage(problem: Problem): string {
   switch (problem.reason) {
     case 'too_large':
@@ -31,18 +68,21 @@ function badRequestMessage(problem: Problem): string {
     case 'not_object':
       return NEHR_MESSAGES.unparseable;
     default: {
-      const f = problem.fields?.[0];
-      const name = f?.field ?? 'field';
-      if (problem.reason === 'missing') return `Bad Request: Required field '${name}' is missing.`;
-      if (problem.reason === 'blank') return `Bad Request: Required field '${name}' is empty.`;
-      if (problem.reason === 'too_long') return `Bad Request: Field '${name}' is longer than 254 characters.`;
-      return `Bad Request: Field '${name}' must be a string.`;
+      const name = problem.fields?.[0]?.field ?? 'field';
+      if (problem.reason === 'missing') return NEHR_FIELD_MESSAGES.missing(name);
+      if (problem.reason === 'blank') return NEHR_FIELD_MESSAGES.blank(name);
+      if (problem.reason === 'too_long') return NEHR_FIELD_MESSAGES.tooLong(name);
+      return NEHR_FIELD_MESSAGES.notString(name);
     }
   }
 }
 
-function failure(status: number, message: string, extra?: Record<string, string>): HttpAnswer {
+function answer(status: number, message: string, extra?: Record<string, string>): HttpAnswer {
   return jsonAnswer(status, { code: status, message }, extra);
+}
+
+function failure(which: NehrMessage, extra?: Record<string, string>): HttpAnswer {
+  return answer(NEHR_ANSWERS[which].status, NEHR_MESSAGES[which], extra);
 }
 
 /** The `nehr` dialect (document 001): the ministry envelope, real HTTP statuses on failure. */
@@ -51,23 +91,23 @@ export const nehr: Dialect = ministryDialect(
   (outcome) => {
     switch (outcome.kind) {
       case 'token_invalid':
-        return failure(401, NEHR_MESSAGES.invalidToken);
+        return failure('invalidToken');
       case 'bad_credentials':
-        return failure(401, NEHR_MESSAGES.unauthorized);
+        return failure('unauthorized');
       case 'locked':
-        return failure(429, NEHR_MESSAGES.locked, retryAfterHeader(outcome.retryAfter));
+        return failure('locked', retryAfterHeader(outcome.retryAfter));
       case 'throttled':
-        return failure(429, NEHR_MESSAGES.throttled, retryAfterHeader(outcome.retryAfter));
+        return failure('throttled', retryAfterHeader(outcome.retryAfter));
       case 'malformed':
-        return failure(400, badRequestMessage(outcome.problem));
+        return answer(400, badRequestMessage(outcome.problem));
       case 'method_not_allowed':
-        return failure(405, NEHR_MESSAGES.methodNotAllowed, { allow: outcome.allow.join(', ') });
+        return failure('methodNotAllowed', { allow: outcome.allow.join(', ') });
       case 'unavailable':
-        return failure(503, NEHR_MESSAGES.unavailable);
+        return failure('unavailable');
       case 'verified':
       case 'checked':
       case 'internal_error':
-        return failure(500, NEHR_MESSAGES.internalError);
+        return failure('internalError');
     }
   },
   // As an upstream: 401 is its bad credentials.

@@ -9,23 +9,65 @@ import { parseTokenField } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 
 /**
- * PEB `error_id`s (peb-reference.md). Messages of 5, 6 and 8 are document 003's words; 3, 4 and 7
- * are the published error list's explanations; 11 and 18 are Tessera's wording of those ids.
+ * PEB `error_id`s (peb-reference.md), each with its HTTP status (sent only with
+ * TESSERA_PEB_MIRROR_STATUS=1; the body's `status` always) and when it is given, which the OpenAPI
+ * document quotes. Messages of 5, 6 and 8 are document 003's words; 3, 4 and 7 are the published
+ * error list's explanations; 9, 10, 11 and 18 are Tessera's wording of those ids.
  */
 export const PEB_ERRORS = {
-  unavailable: { id: 3, status: 503, message: 'API is temporary unavailable.' },
-  unspecified: { id: 4, status: 500, message: 'Unspecified error.' },
-  methodNotAllowed: { id: 5, status: 405, message: 'Only POST method is allowed.' },
-  missing: { id: 6, status: 400, message: 'One of required fields is missing.' },
-  empty: { id: 7, status: 400, message: 'One of required fields is empty.' },
-  badFormat: { id: 8, status: 400, message: 'One of fields is improperly formatted.' },
-  unsupportedMediaType: { id: 8, status: 415, message: 'One of fields is improperly formatted.' },
-  tooLarge: { id: 8, status: 413, message: 'One of fields is improperly formatted.' },
-  invalidToken: { id: 9, status: 401, message: 'Invalid API token.' },
-  expiredToken: { id: 10, status: 401, message: 'API token expired.' },
-  badCredentials: { id: 11, status: 401, message: 'User with given credentials not found.' },
-  locked: { id: 18, status: 403, message: 'User is locked out after repeated failed logins.' },
-  throttled: { id: 18, status: 429, message: 'Too many login attempts from this client.' },
+  unavailable: { id: 3, status: 503, message: 'API is temporary unavailable.', when: 'Redis does not answer, or no argon2 slot in time.' },
+  unspecified: { id: 4, status: 500, message: 'Unspecified error.', when: 'An unexpected error.' },
+  methodNotAllowed: {
+    id: 5,
+    status: 405,
+    message: 'Only POST method is allowed.',
+    when: 'Document 003: any method but POST (with `Allow: POST`).',
+  },
+  missing: {
+    id: 6,
+    status: 400,
+    message: 'One of required fields is missing.',
+    when: 'Document 003: a required field is absent (missing beats empty beats malformed).',
+  },
+  empty: { id: 7, status: 400, message: 'One of required fields is empty.', when: 'A required field is empty or only white space.' },
+  badFormat: {
+    id: 8,
+    status: 400,
+    message: 'One of fields is improperly formatted.',
+    when: 'Document 003: a malformed email (an `email`, or a `user` holding an `@`), a field that is not a string, a token that is not 128 hex, or a body that does not parse.',
+  },
+  unsupportedMediaType: {
+    id: 8,
+    status: 415,
+    message: 'One of fields is improperly formatted.',
+    when: "Tessera's decision: an unsupported media type is error 8 with status 415.",
+  },
+  tooLarge: {
+    id: 8,
+    status: 413,
+    message: 'One of fields is improperly formatted.',
+    when: "Tessera's decision: a body over the limit is error 8 with status 413.",
+  },
+  invalidToken: { id: 9, status: 401, message: 'Invalid API token.', when: 'The token is unknown, revoked or already renewed.' },
+  expiredToken: { id: 10, status: 401, message: 'API token expired.', when: 'The token is known to have expired.' },
+  badCredentials: {
+    id: 11,
+    status: 401,
+    message: 'User with given credentials not found.',
+    when: 'Tessera\'s decision: bad credentials use error 11 ("requested data not found"); the published list has no dedicated id. Unknown user, wrong password and disabled account are byte-identical.',
+  },
+  locked: {
+    id: 18,
+    status: 403,
+    message: 'User is locked out after repeated failed logins.',
+    when: "Error 18 (the published list's locked-out id) with status 403 (Tessera's decision): the identifier is locked after repeated failed logins.",
+  },
+  throttled: {
+    id: 18,
+    status: 429,
+    message: 'Too many login attempts from this client.',
+    when: "Tessera's decision: error 18 with status 429 when the client address is throttled.",
+  },
 } as const;
 
 export type PebError = (typeof PEB_ERRORS)[keyof typeof PEB_ERRORS];

@@ -23,14 +23,35 @@ export const SIMPLEJWT_MESSAGES = {
   unavailable: 'Service temporarily unavailable, try again later.',
   serverError: 'A server error occurred.',
   tooLarge: 'Request body exceeded the maximum allowed size.',
-  malformed: 'Malformed request.',
   tokenInvalid: 'Token is invalid or expired',
   wrongType: 'Token has wrong type',
   blacklisted: 'Token is blacklisted',
 } as const;
 
+/**
+ * The HTTP status of each fixed message and when it is given: the OpenAPI document quotes these.
+ * The three InvalidToken messages have phrases the document joins into one sentence.
+ */
+export const SIMPLEJWT_WHEN: Readonly<Record<keyof typeof SIMPLEJWT_MESSAGES, { readonly status: number; readonly when: string }>> = {
+  noActiveAccount: { status: 401, when: 'Document 002: unknown user, wrong password or disabled account, byte-identical answers.' },
+  unavailable: { status: 503, when: "Tessera's decision: Redis does not answer, or no argon2 slot freed up in time." },
+  serverError: { status: 500, when: "DRF's answer to an unexpected error." },
+  tooLarge: {
+    status: 413,
+    when: "Tessera's decision: a body over TESSERA_BODY_LIMIT is 413 with a DRF detail (Django itself would send an HTML 400).",
+  },
+  tokenInvalid: {
+    status: 401,
+    when: 'a token that does not verify, has expired, was revoked by Tessera (a client, an admin, a disabled user)',
+  },
+  wrongType: { status: 401, when: 'is not a refresh token' },
+  blacklisted: { status: 401, when: 'is blacklisted' },
+};
+
+export type SimpleJwtView = 'login' | TokenAction;
+
 /** The view name and docstring DRF's OPTIONS metadata shows, per simplejwt view. */
-const VIEWS: Readonly<Record<'login' | TokenAction, { name: string; description: string }>> = {
+export const SIMPLEJWT_VIEWS: Readonly<Record<SimpleJwtView, { name: string; description: string }>> = {
   login: {
     name: 'Token Obtain Pair',
     description:
@@ -64,6 +85,11 @@ function tokenInvalid(action: TokenAction, problem: TokenProblem): HttpAnswer {
   return jsonAnswer(401, { detail, code: 'token_not_valid' }, WWW_AUTHENTICATE);
 }
 
+/** A fixed message as DRF's `detail`, with its status. */
+function detail(which: keyof typeof SIMPLEJWT_MESSAGES, extra?: Record<string, string>): HttpAnswer {
+  return jsonAnswer(SIMPLEJWT_WHEN[which].status, { detail: SIMPLEJWT_MESSAGES[which] }, extra);
+}
+
 /** DRF's Throttled detail: "Request was throttled. Expected available in N second(s)." */
 export function throttledDetail(seconds: number): string {
   const wait = Math.max(1, Math.ceil(seconds));
@@ -73,7 +99,7 @@ export function throttledDetail(seconds: number): string {
 function badRequest(problem: Problem): HttpAnswer {
   switch (problem.reason) {
     case 'too_large':
-      return jsonAnswer(413, { detail: SIMPLEJWT_MESSAGES.tooLarge });
+      return detail('tooLarge');
     case 'unsupported_media_type':
       return jsonAnswer(415, { detail: `Unsupported media type "${problem.contentType ?? ''}" in request.` });
     case 'bad_json':
@@ -137,8 +163,8 @@ export const simplejwt: Dialect = {
   issues: { access: 'jwt', refresh: 'jwt' },
   allow: ['POST', 'OPTIONS'],
   /** DRF's SimpleMetadata answer for the view. */
-  options(action: 'login' | TokenAction = 'login'): HttpAnswer {
-    const view = VIEWS[action];
+  options(action: SimpleJwtView = 'login'): HttpAnswer {
+    const view = SIMPLEJWT_VIEWS[action];
     return jsonAnswer(
       200,
       {
@@ -173,7 +199,7 @@ export const simplejwt: Dialect = {
       case 'verified':
         return jsonAnswer(200, {});
       case 'bad_credentials':
-        return jsonAnswer(401, { detail: SIMPLEJWT_MESSAGES.noActiveAccount }, WWW_AUTHENTICATE);
+        return detail('noActiveAccount', WWW_AUTHENTICATE);
       case 'locked':
       case 'throttled':
         return jsonAnswer(429, { detail: throttledDetail(outcome.retryAfter) }, retryAfterHeader(outcome.retryAfter));
@@ -182,10 +208,10 @@ export const simplejwt: Dialect = {
       case 'method_not_allowed':
         return jsonAnswer(405, { detail: `Method "${outcome.method}" not allowed.` }, { allow: outcome.allow.join(', ') });
       case 'unavailable':
-        return jsonAnswer(503, { detail: SIMPLEJWT_MESSAGES.unavailable });
+        return detail('unavailable');
       case 'checked':
       case 'internal_error':
-        return jsonAnswer(500, { detail: SIMPLEJWT_MESSAGES.serverError });
+        return detail('serverError');
     }
   },
 };

@@ -9,7 +9,7 @@
   ARGV[3] approximate MAXLEN of the stream
   ARGV[4] how long the seen marker is kept, s
 
-  Returns 1 appended, 0 already there
+  Returns (AppendAudit in lua-codes.ts) 1 Appended, 0 AlreadyThere
 ]]
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[4]) == false then
   return 0

@@ -30,10 +30,11 @@
            the address's rate window ('' for none); Lua fills in its "outcome"
   ARGV[12] the identifier's lock name (u:<username> or e:<email>)
 
-  Returns {0, lock, user field/value...}  reserved against lock; the user (none when unknown)
-          {1, retry after ms}              locked (-1: permanently)
-          {2, lock}                        busy: N verifications already in flight, retry shortly
-          {3, retry after ms}              throttled: the address is over its rate
+  Returns (BeginLogin in lua-codes.ts)
+          {0, lock, user field/value...}  Reserved against lock; the user (none when unknown)
+          {1, retry after ms}              Locked (-1: permanently)
+          {2, lock}                        Busy: N verifications already in flight, retry shortly
+          {3, retry after ms}              Throttled: the address is over its rate
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -9,7 +9,8 @@
   ARGV[2] lockout.released event JSON
   ARGV[3..] lock names (a:<user id>, u:<username>, e:<email>)
 
-  Returns 1 when there was something to clear, 0 otherwise (no event then)
+  Returns (ClearLock in lua-codes.ts) 1 Cleared when there was something to clear, 0 NothingLocked
+  otherwise (no event then)
 ]]
 local existed = 0
 for i = 3, #ARGV do

@@ -4,9 +4,10 @@
 
   KEYS[1] token key   <prefix>t:{tokenHash(token)}   value: record (record.ts)
 
-  Returns {0, record}  was live, now deleted
-          {2, record}  not an access token (left untouched)
-          {-1}         unknown or expired
+  Returns (TokenScript in lua-codes.ts)
+          {0, record}  Live: was live, now deleted
+          {2, record}  WrongKind: not an access token (left untouched)
+          {-1}         Unknown or expired
 ]]
 local v = redis.call('GET', KEYS[1])
 if not v then

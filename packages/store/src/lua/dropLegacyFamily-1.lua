@@ -14,7 +14,7 @@
   ARGV[1] family (as the record stores it)
   ARGV[2] the entry as it was read
 
-  Returns 1 when removed, 0 when the entry changed or is gone
+  Returns (DropLegacyFamily in lua-codes.ts) 1 Removed, 0 Changed when the entry changed or is gone
 ]]
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   redis.call('HDEL', KEYS[1], ARGV[1])

@@ -21,7 +21,8 @@
   ARGV[7] how long the lockout hash is remembered after the lock ends, ms
   ARGV[8] longest lock, ms (0: no limit; an account's)
 
-  Returns the lock's end in ms, -1 when permanent, 0 when the lock was cleared or ended meanwhile
+  Returns the lock's end in ms, or (EscalateLock in lua-codes.ts) -1 Permanent, 0 Late when the lock
+  was cleared or ended meanwhile
 ]]
 local h = redis.call('HMGET', KEYS[1], 'lockedUntil', 'permanent')
 if h[2] == '1' then

@@ -24,8 +24,9 @@
   ARGV[10] lockout.engaged event JSON ('' when none can follow); Lua fills in "until" and "count"
   ARGV[11..] further event JSONs to append with the attempt (token.issued on success)
 
-  Returns {0}                 success recorded, or a failure that did not lock
-          {1, retry after ms} this failure engaged the lockout
+  Returns (FinishLogin in lua-codes.ts)
+          {0}                 Recorded: a success, or a failure that did not lock
+          {1, retry after ms} LockEngaged: this failure engaged the lockout
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

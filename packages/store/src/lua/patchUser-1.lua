@@ -4,8 +4,9 @@
   KEYS[1] user hash   <prefix>{users}:u:<username>
   ARGV    field, value pairs
 
-  Returns  1 updated
-          -1 no such user
+  Returns (PatchUser in lua-codes.ts)
+           1 Updated
+          -1 NoSuchUser
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return -1

@@ -22,15 +22,15 @@
           sequence), the number n of field/value items, then those n items (the record without
           id; it is replaced whole)
 
-  Returns per user, flat: code, id, flags
-          1 created   2 updated   0 unchanged (same data)
-          -1 username taken ('create'; id: the existing user's)
-          -2 email taken by another user (id 0)
-          -3 id taken by another user (id 0)
-          -4 'update' of a user whose id is another than the one given (id: the existing one)
-          -5 no id left under 10^14 to give (nothing written)
+  Returns per user, flat: code, id, flags; code (PutUser in lua-codes.ts):
+          1 Created   2 Updated   0 Unchanged (same data)
+          -1 UsernameTaken ('create'; id: the existing user's)
+          -2 EmailTaken by another user (id 0)
+          -3 IdTaken by another user (id 0)
+          -4 IdMismatch: 'update' of a user whose id is another than the one given (id: the existing one)
+          -5 IdsExhausted: no id left under 10^14 to give (nothing written)
   A dry run returns what it would do; an id it would take from the sequence shows as 0.
-  flags (updates only): 1 the password hash changed, 2 the user became disabled: their tokens
+  flags (updates only; PutUserFlag): 1 PasswordChanged, 2 Disabled (the user became so): their tokens
   must go, as with `users passwd` and `users disable`.
 ]]
 local mode, dry, prefix = ARGV[1], ARGV[2] == '1', ARGV[3]

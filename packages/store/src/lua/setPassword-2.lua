@@ -10,9 +10,10 @@
   ARGV[2] the new hash
   ARGV[3] event JSON to append ('' for none); Lua fills in "userId"
 
-  Returns  1 replaced
-           0 the stored hash is not the expected one (nothing written)
-          -1 no such user
+  Returns (SetPassword in lua-codes.ts)
+           1 Replaced
+           0 HashChanged: the stored hash is not the expected one (nothing written)
+          -1 NoSuchUser
 ]]
 local h = redis.call('HMGET', KEYS[1], 'id', 'hash')
 if not h[1] then

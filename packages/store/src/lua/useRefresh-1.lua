@@ -4,10 +4,11 @@
 
   KEYS[1] token key   <prefix>t:{tokenHash(token)}   value: record (record.ts), 'U' .. record once used
 
-  Returns {0, record}  was live, now marked used
-          {1, record}  already used (reuse)
-          {2, record}  not a refresh token (left untouched)
-          {-1}         unknown or expired
+  Returns (TokenScript in lua-codes.ts)
+          {0, record}  Live: was live, now marked used
+          {1, record}  Used already (reuse)
+          {2, record}  WrongKind: not a refresh token (left untouched)
+          {-1}         Unknown or expired
 ]]
 local v = redis.call('GET', KEYS[1])
 if not v then

@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectRedis, luaScripts, type ScriptCommands, type TesseraRedis } from './redis.ts';
+
+/** Every typed script command: the compiler holds this to ScriptCommands, the test to `lua/`. */
+const TYPED: Readonly<Record<keyof ScriptCommands, true>> = {
+  putUsers: true,
+  setPassword: true,
+  getUserByIndex: true,
+  patchUser: true,
+  indexTokens: true,
+  revokeStep: true,
+  dropLegacyFamily: true,
+  beginLogin: true,
+  finishLogin: true,
+  escalateLock: true,
+  clearLock: true,
+  appendAudit: true,
+  useRefresh: true,
+  consumeAccess: true,
+};
+
+let redis: TesseraRedis;
+
+beforeAll(async () => {
+  redis = await connectRedis({ url: inject('redisUrl') });
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+describe('the Lua scripts, found in lua/', () => {
+  it('are exactly the typed commands, each a command of a connected client', () => {
+    const found = luaScripts().map((s) => s.name);
+    expect(found.sort()).toStrictEqual(Object.keys(TYPED).sort());
+    for (const name of found) expect(typeof (redis as unknown as Record<string, unknown>)[name], name).toBe('function');
+  });
+
+  it('each compile in Redis, and read no more keys than their file name says', async () => {
+    for (const { name, numberOfKeys, lua } of luaScripts()) {
+      await expect(redis.script('LOAD', lua), name).resolves.toMatch(/^[0-9a-f]{40}$/);
+      const used = [...lua.matchAll(/KEYS\[(\d+)\]/g)].map((m) => Number(m[1]));
+      expect(Math.max(0, ...used), name).toBeLessThanOrEqual(numberOfKeys);
+    }
+  });
+});
