@@ -98,7 +98,7 @@ export function otherMethods(
 const BODY_RULES =
   'Sent as `application/json`, `application/x-www-form-urlencoded` or `multipart/form-data`, UTF-8, at most TESSERA_BODY_LIMIT bytes (see the body rules in the API description).';
 
-/** The three body encodings every dialect reads (CONTRACT.md), with one field schema; kept in components. */
+/** The three body encodings every dialect reads (docs/contract.md), with one field schema; kept in components. */
 export function formBody(name: string, description: string, fields: JsonSchema): ReferenceObject {
   SHARED_BODIES[name] = {
     description: `${description} ${BODY_RULES}`,

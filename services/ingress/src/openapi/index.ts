@@ -6,7 +6,7 @@
  * and the end-to-end suites validate every answer they receive against this document.
  *
  * Where the four source documents are silent, Tessera's decisions are written in `description`
- * fields (CONTRACT.md asks for that). Plain data from `@tessera/core`: it loads on Node and on Deno.
+ * fields (docs/contract.md asks for that). Plain data from `@tessera/core`: it loads on Node and on Deno.
  * One file per part: `build.ts` (builders, shared parts), one per dialect, `oauth.ts`,
  * `operations.ts`, `components.ts`; this one assembles the document.
  */
