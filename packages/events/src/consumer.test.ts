@@ -31,6 +31,9 @@ describe('consumeAudit on a real stream', () => {
       nextVersion: await add('e', JSON.stringify({ ...newEvent('token.issued', {}), v: 2 })),
       notObject: await add('e', '[1,2]'),
     };
+    // a field whose value is "e" is not the event's field
+    const mid = newEvent('token.issued', { userId: 7, family: 'f', outcome: 'issued' });
+    await add('x', 'e', 'e', JSON.stringify(mid));
     await add('e', JSON.stringify(last));
 
     const handled: unknown[] = [];
@@ -42,11 +45,11 @@ describe('consumeAudit on a real stream', () => {
       (e) => void handled.push(e),
       stop.signal,
     );
-    for (let i = 0; i < 200 && handled.length + invalid.length < 10; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1000 && handled.length + invalid.length < 11; i++) await new Promise((r) => setTimeout(r, 10));
     stop.abort();
     await run;
 
-    expect(handled).toStrictEqual([first, last]);
+    expect(handled).toStrictEqual([first, mid, last]);
     expect(invalid.map((e) => e.id)).toStrictEqual(Object.values(bad));
     const why = Object.fromEntries(Object.keys(bad).map((k, i) => [k, invalid[i]?.reason]));
     expect(why).toMatchObject({
@@ -61,6 +64,6 @@ describe('consumeAudit on a real stream', () => {
     });
     // every entry acknowledged: nothing pending holds the group up, all stay in the stream
     expect(((await redis.xpending(stream, 'g')) as [number])[0]).toBe(0);
-    expect(await redis.xlen(stream)).toBe(10);
+    expect(await redis.xlen(stream)).toBe(11);
   });
 });

@@ -1,4 +1,4 @@
-import { type AuditEvent, auditEventProblem } from './schema.ts';
+import { type AuditEvent, type AuditEventCheck, auditEventCheck } from './schema.ts';
 
 /** What the consumer helper needs of a Redis client: ioredis's generic `call`. */
 export interface StreamClient {
@@ -30,16 +30,17 @@ export interface InvalidEntry {
 }
 
 /** The event of an audit stream entry (field `e`, JSON), or why the entry holds none. */
-export function readAuditEntry(fields: readonly string[]): { event: AuditEvent } | { invalid: string } {
-  const i = fields.indexOf('e');
-  if (i === -1 || i % 2 === 1) return { invalid: 'no field e' };
+export function readAuditEntry(fields: readonly string[], check: AuditEventCheck): { event: AuditEvent } | { invalid: string } {
+  let text: string | undefined;
+  for (let k = fields.length - 2; k >= 0; k -= 2) if (fields[k] === 'e') text = fields[k + 1];
+  if (text === undefined) return { invalid: 'no field e' };
   let value: unknown;
   try {
-    value = JSON.parse(fields[i + 1] as string);
+    value = JSON.parse(text);
   } catch {
     return { invalid: 'not JSON' };
   }
-  const problem = auditEventProblem(value);
+  const problem = check(value);
   return problem === undefined ? { event: value as AuditEvent } : { invalid: problem };
 }
 
@@ -70,6 +71,7 @@ export async function consumeAudit(
   } catch (err) {
     if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
   }
+  const check = await auditEventCheck();
   // First what this consumer received but never acknowledged, then new events.
   let cursor = '0';
   while (signal?.aborted !== true) {
@@ -92,7 +94,7 @@ export async function consumeAudit(
       continue;
     }
     for (const [id, fields] of entries) {
-      const entry = readAuditEntry(fields);
+      const entry = readAuditEntry(fields, check);
       if ('event' in entry) await handle(entry.event);
       else await (options.onInvalid ?? warnInvalid)({ id, reason: entry.invalid });
       await redis.call('XACK', options.stream, options.group, id);

@@ -2,7 +2,7 @@
 
 export { type ConsumeOptions, consumeAudit, type InvalidEntry, readAuditEntry, type StreamClient } from './consumer.ts';
 export { type EventFields, lockReleasedEvent, newEvent } from './event.ts';
-export { AUDIT_EVENT_SCHEMA, type AuditEvent, auditEventProblem } from './schema.ts';
+export { AUDIT_EVENT_SCHEMA, type AuditEvent, type AuditEventCheck, auditEventCheck } from './schema.ts';
 export { DIALECTS, type Dialect, EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventType } from './types.ts';
 
 /** The BullMQ queue that carries audit events to the worker. */

@@ -1,7 +1,7 @@
 import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { lockReleasedEvent, newEvent } from './event.ts';
-import { AUDIT_EVENT_SCHEMA, auditEventProblem } from './schema.ts';
+import { AUDIT_EVENT_SCHEMA, auditEventCheck } from './schema.ts';
 import { EVENT_TYPES } from './types.ts';
 
 /** The schema as JSON, annotations (`description`) left out. */
@@ -10,7 +10,7 @@ function rules(schema: unknown): unknown {
 }
 
 describe('AUDIT_EVENT_SCHEMA', () => {
-  it('publishes the rules of version 1 (descriptions aside; v also says it is a number)', () => {
+  it('publishes the rules of version 1 (descriptions aside)', () => {
     expect(rules(AUDIT_EVENT_SCHEMA)).toStrictEqual({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       $id: 'https://tessera.dev/schemas/audit-event.v1.json',
@@ -19,7 +19,7 @@ describe('AUDIT_EVENT_SCHEMA', () => {
       additionalProperties: false,
       required: ['v', 'id', 'type', 'at'],
       properties: {
-        v: { type: 'number', const: 1 },
+        v: { const: 1 },
         id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' },
         type: { enum: [...EVENT_TYPES] },
         at: { type: 'string', format: 'date-time' },
@@ -37,7 +37,8 @@ describe('AUDIT_EVENT_SCHEMA', () => {
     });
   });
 
-  it('is read the same by another validator (Ajv, JSON Schema 2020-12) as by consumeAudit’s check', () => {
+  it('is read the same by another validator (Ajv, JSON Schema 2020-12) as by consumeAudit’s check', async () => {
+    const problem = await auditEventCheck();
     const ajv = new Ajv2020.default({ strict: true, validateFormats: false });
     const check = ajv.compile(JSON.parse(JSON.stringify(AUDIT_EVENT_SCHEMA)));
     const full = newEvent('login.failed', {
@@ -71,7 +72,7 @@ describe('AUDIT_EVENT_SCHEMA', () => {
     for (const [i, s] of samples.entries()) {
       const valid = i < 2 + EVENT_TYPES.length;
       expect(check(s), JSON.stringify(s).slice(0, 80)).toBe(valid);
-      expect(auditEventProblem(s) === undefined, JSON.stringify(s).slice(0, 80)).toBe(valid);
+      expect(problem(s) === undefined, JSON.stringify(s).slice(0, 80)).toBe(valid);
     }
   });
 });
