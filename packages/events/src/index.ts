@@ -2,6 +2,7 @@
 
 export { type ConsumeOptions, consumeAudit, type InvalidEntry, readAuditEntry, type StreamClient } from './consumer.ts';
 export { type EventFields, lockReleasedEvent, newEvent } from './event.ts';
+export { type LoginAttempt, type LoginEnd, type LoginEvents, loginEvents, loginRefusedEvent } from './login.ts';
 export { AUDIT_EVENT_SCHEMA, type AuditEvent, type AuditEventCheck, auditEventCheck } from './schema.ts';
 export { DIALECTS, type Dialect, EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventType } from './types.ts';
 
