@@ -1,4 +1,4 @@
-import type { AuditEvent } from './types.ts';
+import { type AuditEvent, type AuditEventCheck, auditEventCheck } from './schema.ts';
 
 /** What the consumer helper needs of a Redis client: ioredis's generic `call`. */
 export interface StreamClient {
@@ -15,13 +15,42 @@ export interface ConsumeOptions {
   readonly from?: '$' | '0';
   /** Longest wait for new events per read, ms (default 1000). */
   readonly blockMs?: number;
+  /**
+   * Called for an entry that is not an audit event (no `e` field, not JSON, or outside
+   * `AUDIT_EVENT_SCHEMA`): it is not handed to `handle`, and is acknowledged so it does not hold
+   * the group up (it stays in the stream for XRANGE). Default: a warning on stderr.
+   */
+  readonly onInvalid?: (entry: InvalidEntry) => unknown;
 }
+
+/** A stream entry that is not an audit event: its stream id and why. */
+export interface InvalidEntry {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** The event of an audit stream entry (field `e`, JSON), or why the entry holds none. */
+export function readAuditEntry(fields: readonly string[], check: AuditEventCheck): { event: AuditEvent } | { invalid: string } {
+  let text: string | undefined;
+  for (let k = fields.length - 2; k >= 0; k -= 2) if (fields[k] === 'e') text = fields[k + 1];
+  if (text === undefined) return { invalid: 'no field e' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { invalid: 'not JSON' };
+  }
+  const problem = check(value);
+  return problem === undefined ? { event: value as AuditEvent } : { invalid: problem };
+}
+
+const warnInvalid = (entry: InvalidEntry) => console.warn(`audit stream entry ${entry.id} skipped: ${entry.reason}`);
 
 type Entries = [string, [string, string[]][]][] | null;
 
 /**
  * Reads the audit stream as one consumer of a group, calling `handle` for each event and
- * acknowledging it after. Events handled but not acknowledged (a crash) come again: handlers
+ * acknowledging it after (entries that are no event go to `options.onInvalid` instead). Events handled but not acknowledged (a crash) come again: handlers
  * deduplicate by `event.id`. Resolves when `signal` aborts.
  *
  * ```ts
@@ -42,6 +71,7 @@ export async function consumeAudit(
   } catch (err) {
     if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
   }
+  const check = await auditEventCheck();
   // First what this consumer received but never acknowledged, then new events.
   let cursor = '0';
   while (signal?.aborted !== true) {
@@ -64,8 +94,9 @@ export async function consumeAudit(
       continue;
     }
     for (const [id, fields] of entries) {
-      const i = fields.indexOf('e');
-      if (i !== -1) await handle(JSON.parse(fields[i + 1] as string) as AuditEvent);
+      const entry = readAuditEntry(fields, check);
+      if ('event' in entry) await handle(entry.event);
+      else await (options.onInvalid ?? warnInvalid)({ id, reason: entry.invalid });
       await redis.call('XACK', options.stream, options.group, id);
     }
   }

@@ -1,5 +1,6 @@
 import { ulid } from 'ulid';
-import { type AuditEvent, EVENT_SCHEMA_VERSION, type EventType } from './types.ts';
+import { type AuditEvent, MAX_EVENT_IDENTIFIER, MAX_EVENT_USER_AGENT } from './schema.ts';
+import { EVENT_SCHEMA_VERSION, type EventType } from './types.ts';
 
 /**
  * ulid's own source of randomness asks Web Crypto for one byte per character (16 calls per id,
@@ -17,11 +18,6 @@ function randomByteFraction(): number {
 }
 
 export type EventFields = Omit<AuditEvent, 'v' | 'id' | 'type' | 'at'>;
-
-/** An event's identifier: a login identifier (at most 254 characters) behind its kind, `u:` or `e:`. */
-export const MAX_EVENT_IDENTIFIER = 256;
-/** A user agent is cut to this many characters. */
-export const MAX_EVENT_USER_AGENT = 512;
 
 /** Builds an event with a fresh ULID; long free-text fields are cut to the schema's limits. */
 export function newEvent(type: EventType, fields: EventFields, nowMs: number = Date.now()): AuditEvent {

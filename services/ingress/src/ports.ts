@@ -16,7 +16,7 @@ import type {
   UserRecord,
 } from '@tessera/core';
 import { type JwtSigner, jwtSigner } from '@tessera/core';
-import { type EventFields, type EventType, newEvent } from '@tessera/events';
+import { type EventFields, type EventType, type LoginAttempt, loginEvents, loginRefusedEvent, newEvent } from '@tessera/events';
 import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import {
   type ClientRepository,
@@ -59,8 +59,8 @@ async function saveTokens(deps: Deps, ...args: Parameters<Deps['tokens']['save']
   );
 }
 
-/** The audit fields of a login attempt. */
-function attemptFields(identifier: Identifier, ctx: LoginContext): EventFields {
+/** Who a login attempt's events name. */
+function attemptFields(identifier: Identifier, ctx: LoginContext): LoginAttempt {
   return { dialect: ctx.dialect, identifier: identifierKey(identifier), ip: ctx.ip, userAgent: ctx.userAgent };
 }
 
@@ -76,28 +76,28 @@ export function loginPorts(deps: Deps): LoginPorts {
   };
   return {
     beginLogin: async (identifier, ctx, firstTry) => {
-      const refusal = json('login.failed', attemptFields(identifier, ctx));
+      const refusal = loginRefusedEvent(attemptFields(identifier, ctx));
       return deps.gate.begin(identifier, ctx.ip, firstTry, crypto.randomUUID(), refusal);
     },
     finishLogin: async (identifier, ctx, reservation, result) => {
-      const base = { ...attemptFields(identifier, ctx), ...(result.user === null ? {} : { userId: result.user.id }) };
-      const attempt = json(result.success ? 'login.succeeded' : 'login.failed', {
-        ...base,
-        outcome: result.success ? 'success' : (result.outcome ?? 'bad_credentials'),
-      });
       // a lockout event names the lock (what the worker escalates and an operator clears)
-      const lock = result.success ? '' : json('lockout.engaged', { ...base, identifier: reservation.lock, reason: 'failures' });
-      const more = result.tokens === undefined ? [] : [json('token.issued', { ...base, outcome: 'issued', family: result.tokens.family })];
+      const { attempt, lock, more } = loginEvents(attemptFields(identifier, ctx), {
+        success: result.success,
+        userId: result.user?.id,
+        outcome: result.outcome,
+        lock: reservation.lock,
+        family: result.tokens?.family,
+      });
       await deps.gate.finish(reservation, result.success, attempt, lock, more);
       wake(reservation.lock);
     },
     abortLogin: async (identifier, ctx, reservation, outcome) => {
       await deps.gate.release(reservation);
       wake(reservation.lock);
-      await deps.gate.appendEvent(json('login.failed', { ...attemptFields(identifier, ctx), outcome }));
+      await deps.gate.appendEvent(loginRefusedEvent(attemptFields(identifier, ctx), outcome));
     },
     refuseLogin: async (identifier, ctx, outcome) => {
-      await deps.gate.appendEvent(json('login.failed', { ...attemptFields(identifier, ctx), outcome }));
+      await deps.gate.appendEvent(loginRefusedEvent(attemptFields(identifier, ctx), outcome));
     },
     acquireVerifySlot: () => deps.pool.acquire(),
     verifyPassword: (hash, password) => deps.hasher.verify(hash, password),
