@@ -17,6 +17,7 @@ export interface Ops {
 /** The worker's pipeline and ops server (dashboard, /api/*) in this process, on a stack's Redis and prefix. */
 export async function startOps(stack: Stack, consumer: string): Promise<Ops> {
   const connections: Redis[] = [];
+  const log = createLogger('worker', 'error', () => {});
   const pipeline = await startPipeline(
     stack.settings,
     () => {
@@ -26,7 +27,7 @@ export async function startOps(stack: Stack, consumer: string): Promise<Ops> {
     },
     stack.redis,
     consumer,
-    createLogger('worker', 'error', () => {}),
+    log,
   );
   const metrics = createWorkerMetrics(stack.settings, stack.redis, pipeline.queue);
   const server: Server = createOpsServer({
@@ -34,6 +35,7 @@ export async function startOps(stack: Stack, consumer: string): Promise<Ops> {
     redis: stack.redis,
     queue: pipeline.queue,
     registry: metrics.registry,
+    log,
     isRunning: () => true,
   });
   const port = await freePort();

@@ -48,7 +48,8 @@ async function run(argv: string[]): Promise<number> {
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
-      await auditCommand(rest, () => openContext(process.env), { stdin: process.stdin, out }, stop.signal);
+      const warn = (line: string) => process.stderr.write(`tessera: ${line}\n`);
+      await auditCommand(rest, () => openContext(process.env), { stdin: process.stdin, out, warn }, stop.signal);
       return 0;
     }
     case 'up':

@@ -44,7 +44,12 @@ export function readAuditEntry(fields: readonly string[], check: AuditEventCheck
   return problem === undefined ? { event: value as AuditEvent } : { invalid: problem };
 }
 
-const warnInvalid = (entry: InvalidEntry) => console.warn(`audit stream entry ${entry.id} skipped: ${entry.reason}`);
+/** The one-line warning about a skipped stream entry that is no audit event. */
+export function skippedEntryLine(entry: InvalidEntry): string {
+  return `audit stream entry ${entry.id} skipped: ${entry.reason}`;
+}
+
+const warnInvalid = (entry: InvalidEntry) => console.warn(skippedEntryLine(entry));
 
 type Entries = [string, [string, string[]][]][] | null;
 

@@ -1,6 +1,6 @@
 /** Event types, schema, queue names and stream keys shared by producers, the worker and consumers. */
 
-export { type ConsumeOptions, consumeAudit, type InvalidEntry, readAuditEntry, type StreamClient } from './consumer.ts';
+export { type ConsumeOptions, consumeAudit, type InvalidEntry, readAuditEntry, type StreamClient, skippedEntryLine } from './consumer.ts';
 export { type EventFields, lockReleasedEvent, newEvent } from './event.ts';
 export { type LoginAttempt, type LoginEnd, type LoginEvents, loginEvents, loginRefusedEvent } from './login.ts';
 export { AUDIT_EVENT_SCHEMA, type AuditEvent, type AuditEventCheck, auditEventCheck } from './schema.ts';

@@ -29,6 +29,7 @@ async function main(settings: Settings, log: Logger): Promise<void> {
     redis,
     queue: pipeline.queue,
     registry: metrics.registry,
+    log,
     isRunning: () => pipeline.worker.isRunning(),
   });
   await new Promise<void>((resolve) => health.listen(settings.opsPort, settings.host, resolve));

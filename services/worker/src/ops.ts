@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Settings } from '@tessera/config';
+import type { Logger } from '@tessera/config/log';
 import { parseContentType } from '@tessera/core';
 import { auditStreamKey, lockReleasedEvent } from '@tessera/events';
 import { keyLayout, LoginGate, lockName, type TesseraRedis } from '@tessera/store';
@@ -14,6 +15,7 @@ export interface OpsDeps {
   readonly redis: TesseraRedis;
   readonly queue: Queue;
   readonly registry: Registry;
+  readonly log: Logger;
   isRunning(): boolean;
 }
 
@@ -79,7 +81,7 @@ async function readJson(req: IncomingMessage, limit = 4096): Promise<unknown> {
  */
 export function createOpsServer(deps: OpsDeps): Server {
   const { settings, redis } = deps;
-  const summary = createSummary(settings, redis, deps.queue);
+  const summary = createSummary(settings, redis, deps.queue, deps.log);
   const gate = new LoginGate(redis, keyLayout(settings.redisPrefix), settings.lockout);
   const stream = auditStreamKey(settings.redisPrefix);
   return createServer((req, res) => {

@@ -2,7 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '@tessera/config';
 import type { Logger } from '@tessera/config/log';
-import { AUDIT_QUEUE, type AuditEvent, auditStreamKey, outboxKey, queuePrefix } from '@tessera/events';
+import { AUDIT_QUEUE, type AuditEvent, auditEventCheck, auditStreamKey, outboxKey, queuePrefix, readAuditEntry } from '@tessera/events';
 import { EscalateLock, keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -49,9 +49,14 @@ type StreamEntries = [string, [string, string[]][]][] | null;
 const CLAIM_IDLE_MS = 3000;
 const CLAIM_EVERY_MS = 1000;
 
+/** The longest part of an outbox entry that is no audit event written to the log, characters. */
+const INVALID_ENTRY_LOGGED = 2000;
+
 /**
  * Drains the outbox into BullMQ. An entry leaves the outbox only after its job is in the queue;
- * the job id is the event id, so a redelivery after a crash adds nothing twice.
+ * the job id is the event id, so a redelivery after a crash adds nothing twice. An entry that is
+ * no audit event (`readAuditEntry`) is logged (a warning with its id, why and its fields) and
+ * removed with the batch it came in, so it never holds the drain up.
  */
 export async function drainOutbox(
   settings: Settings,
@@ -68,6 +73,7 @@ export async function drainOutbox(
   } catch (err) {
     if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
   }
+  const check = await auditEventCheck();
   let cursor = '0';
   let lastClaim = 0;
   while (!signal.aborted) {
@@ -101,14 +107,31 @@ export async function drainOutbox(
         }
       }
       if (entries.length === 0) continue;
-      const events = entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1] as string) as AuditEvent);
-      await queue.addBulk(
-        events.map((e) => ({
-          name: e.type,
-          data: e,
-          opts: { jobId: e.id, removeOnComplete: 10_000, removeOnFail: 10_000, attempts: 10, backoff: { type: 'exponential', delay: 200 } },
-        })),
-      );
+      const events: AuditEvent[] = [];
+      for (const [id, fields] of entries) {
+        const entry = readAuditEntry(fields, check);
+        if ('event' in entry) events.push(entry.event);
+        else
+          log.warn('outbox entry is no audit event; removed', {
+            id,
+            reason: entry.invalid,
+            fields: JSON.stringify(fields).slice(0, INVALID_ENTRY_LOGGED),
+          });
+      }
+      if (events.length > 0)
+        await queue.addBulk(
+          events.map((e) => ({
+            name: e.type,
+            data: e,
+            opts: {
+              jobId: e.id,
+              removeOnComplete: 10_000,
+              removeOnFail: 10_000,
+              attempts: 10,
+              backoff: { type: 'exponential', delay: 200 },
+            },
+          })),
+        );
       const ids = entries.map(([id]) => id);
       // acknowledged and removed together, so a crash never leaves a handed-over entry behind
       await redis

@@ -1,5 +1,6 @@
 import type { Settings } from '@tessera/config';
-import { type AuditEvent, auditStreamKey, outboxKey } from '@tessera/events';
+import type { Logger } from '@tessera/config/log';
+import { auditEventCheck, auditStreamKey, outboxKey, readAuditEntry } from '@tessera/events';
 import { keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
 import type { Queue } from 'bullmq';
 
@@ -34,7 +35,11 @@ function top(counts: Map<string, number>, n: number): { key: string; failures: n
     .map(([key, failures]) => ({ key, failures }));
 }
 
-export function createSummary(settings: Settings, redis: TesseraRedis, queue: Queue) {
+/**
+ * The dashboard's summary. Stream entries that are no audit event are left out; each summary that
+ * meets some logs one warning (how many, the first's id and why).
+ */
+export function createSummary(settings: Settings, redis: TesseraRedis, queue: Queue, log: Logger) {
   const stream = auditStreamKey(settings.redisPrefix);
   const outbox = outboxKey(settings.redisPrefix);
   const gate = new LoginGate(redis, keyLayout(settings.redisPrefix), settings.lockout);
@@ -56,8 +61,15 @@ export function createSummary(settings: Settings, redis: TesseraRedis, queue: Qu
     const addresses = new Map<string, number>();
     let success = 0;
     let failed = 0;
-    for (const [, fields] of entries) {
-      const e = JSON.parse(fields[fields.indexOf('e') + 1] as string) as AuditEvent;
+    const check = await auditEventCheck();
+    const invalid: { id: string; reason: string }[] = [];
+    for (const [id, fields] of entries) {
+      const entry = readAuditEntry(fields, check);
+      if ('invalid' in entry) {
+        invalid.push({ id, reason: entry.invalid });
+        continue;
+      }
+      const e = entry.event;
       if (e.type !== 'login.succeeded' && e.type !== 'login.failed') continue;
       const second = Math.floor(Date.parse(e.at) / 1000);
       const bucket = buckets[second - firstSecond];
@@ -80,6 +92,8 @@ export function createSummary(settings: Settings, redis: TesseraRedis, queue: Qu
       if (e.identifier) identifiers.set(e.identifier, (identifiers.get(e.identifier) ?? 0) + 1);
       if (e.ip) addresses.set(e.ip, (addresses.get(e.ip) ?? 0) + 1);
     }
+    if (invalid.length > 0)
+      log.warn('audit stream entries that are no audit event left out of the summary', { count: invalid.length, first: invalid[0] });
     const [counts, length, first, locked, intro] = await Promise.all([
       queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
       redis.xlen(outbox),

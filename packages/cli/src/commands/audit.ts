@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type AuditEvent, auditStreamKey, EVENT_TYPES } from '@tessera/events';
+import { type AuditEvent, auditEventCheck, auditStreamKey, EVENT_TYPES, readAuditEntry, skippedEntryLine } from '@tessera/events';
 import { type CliContext, CliError, unknownVerb } from '../context.ts';
 import type { Io } from './users.ts';
 
@@ -7,12 +7,12 @@ export const AUDIT_HELP = 'tessera audit tail [--follow] [--type T] [-n N]   the
 
 type Entries = [string, [string, string[]][]][] | null;
 
-function eventOf(fields: string[]): AuditEvent | null {
-  const i = fields.indexOf('e');
-  return i === -1 ? null : (JSON.parse(fields[i + 1] as string) as AuditEvent);
+/** What `audit tail` writes to: events on `out`, a one-line warning per stream entry that is no audit event on `warn`. */
+export interface AuditIo extends Io {
+  warn(line: string): void;
 }
 
-export async function auditCommand(argv: string[], ctx: () => Promise<CliContext>, io: Io, signal?: AbortSignal): Promise<void> {
+export async function auditCommand(argv: string[], ctx: () => Promise<CliContext>, io: AuditIo, signal?: AbortSignal): Promise<void> {
   const [verb, ...rest] = argv;
   if (verb !== 'tail') throw unknownVerb('audit', verb, 'tail');
   let values: { follow?: boolean; type?: string[]; n?: string };
@@ -32,6 +32,13 @@ export async function auditCommand(argv: string[], ctx: () => Promise<CliContext
   const count = values.n === undefined ? 20 : Number(values.n);
   if (!Number.isInteger(count) || count < 1) throw new CliError('-n takes a whole number above 0', 2);
   const wanted = (e: AuditEvent | null): e is AuditEvent => e !== null && (types.length === 0 || types.includes(e.type));
+  const check = await auditEventCheck();
+  const eventOf = (id: string, fields: string[]): AuditEvent | null => {
+    const entry = readAuditEntry(fields, check);
+    if ('event' in entry) return entry.event;
+    io.warn(skippedEntryLine({ id, reason: entry.invalid }));
+    return null;
+  };
   const c = await ctx();
   const stream = auditStreamKey(c.settings.redisPrefix);
   try {
@@ -41,8 +48,8 @@ export async function auditCommand(argv: string[], ctx: () => Promise<CliContext
     while (found.length < count) {
       const batch = await c.redis.xrevrange(stream, end, '-', 'COUNT', 500);
       if (batch.length === 0) break;
-      for (const [, fields] of batch) {
-        const e = eventOf(fields);
+      for (const [id, fields] of batch) {
+        const e = eventOf(id, fields);
         if (wanted(e) && found.length < count) found.push(e);
       }
       end = `(${(batch[batch.length - 1] as [string, string[]])[0]}`;
@@ -56,7 +63,7 @@ export async function auditCommand(argv: string[], ctx: () => Promise<CliContext
         const res = (await reader.xread('BLOCK', 1000, 'STREAMS', stream, last)) as Entries;
         for (const [id, fields] of res?.[0]?.[1] ?? []) {
           last = id;
-          const e = eventOf(fields);
+          const e = eventOf(id, fields);
           if (wanted(e)) io.out(JSON.stringify(e));
         }
       }
