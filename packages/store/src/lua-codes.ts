@@ -75,10 +75,7 @@ export enum PatchUser {
   Updated = 1,
 }
 
-/**
- * useRefresh-1.lua and consumeAccess-1.lua: the first element of `{code, record}`. (tokens.ts
- * still compares with the bare numbers.)
- */
+/** useRefresh-1.lua and consumeAccess-1.lua: the first element of `{code, record}`. */
 export enum TokenScript {
   /** `{-1}`: unknown or expired. */
   Unknown = -1,

@@ -2,6 +2,7 @@ import { HEX128, type RevokeReason, type TokenGrant, type TokenRecord, type Toke
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
 import type { KeyLayout } from './keys.ts';
+import { TokenScript } from './lua-codes.ts';
 import { decodeFamily, decodeRecord, encodeFamily, encodeRecord } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
 
@@ -41,11 +42,11 @@ function decode(raw: string): TokenState {
 }
 
 function scriptState([code, raw]: [number, string?]): TokenState {
-  if (code === -1 || raw === undefined) return { state: 'unknown' };
+  if (code === TokenScript.Unknown || raw === undefined) return { state: 'unknown' };
   // consumeAccess answers a used refresh token as 'wrong kind', mark included
   const record = decodeRecord(raw.startsWith('U') ? raw.slice(1) : raw);
-  if (code === 1) return { state: 'used', record };
-  if (code === 2) return { state: 'wrong_kind', record };
+  if (code === TokenScript.Used) return { state: 'used', record };
+  if (code === TokenScript.WrongKind) return { state: 'wrong_kind', record };
   return { state: 'live', record };
 }
 
