@@ -5,10 +5,12 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connectRedis, keyLayout, UserRepository } from '@tessera/store';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { childPid, startUp, waitForLine } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
+import { dropPrefix, testPrefix } from '../support/stack.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -155,6 +157,39 @@ describe('tessera up (npm start) with the embedded Redis', () => {
     expect(await portOpen(Number(new URL(base).port))).toBe(false);
     expect(await portOpen(opsPort)).toBe(false);
   });
+});
+
+describe('tessera up on a running Redis', () => {
+  it('reads TESSERA_DEMO, TESSERA_OPS_PORT and TESSERA_OPS_USER as the settings loader does (demo "yes" seeds)', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'tessera-up-'));
+    const prefix = testPrefix();
+    const opsPort = await freePort();
+    const redis = await connectRedis({ url: inject('redisUrl') });
+    const { child, output } = await startUp({
+      REDIS_URL: inject('redisUrl'),
+      TESSERA_REDIS_PREFIX: prefix,
+      TESSERA_STATE_DIR: state,
+      TESSERA_PORT: String(await freePort()),
+      TESSERA_OPS_PORT: String(opsPort),
+      TESSERA_OPS_USER: 'watcher',
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_DEMO: 'yes',
+    });
+    try {
+      expect(output).toContain(
+        `tessera: ops dashboard: http://127.0.0.1:${opsPort}/dashboard (user watcher, password in ${join(state, 'ops-password')} unless TESSERA_OPS_PASSWORD is set)`,
+      );
+      expect(output).toContain('tessera: demo users created: MOH-90008, sampleUser, someone, someone.example');
+      expect(await new UserRepository(redis, keyLayout(prefix)).get('sampleUser')).not.toBeNull();
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGINT');
+      await exited;
+      await dropPrefix(redis, prefix);
+      redis.disconnect();
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('ingress start-up checks', () => {

@@ -49,8 +49,13 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
+/** The settings of the command line: no JWT key needed, the embedded Redis when REDIS_URL is unset. */
+export function cliSettings(env: NodeJS.ProcessEnv): Settings {
+  return loadSettings({ REDIS_URL: embeddedRedisUrl(env), ...env }, { role: 'cli' });
+}
+
 export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
-  const settings = loadSettings({ REDIS_URL: embeddedRedisUrl(env), ...env }, { role: 'cli' });
+  const settings = cliSettings(env);
   let redis: TesseraRedis;
   try {
     redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: 5000, connectionName: 'tessera-cli' });

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
 import { Redis } from 'ioredis';
-import { CliError, embeddedRedisPort, openContext } from '../context.ts';
+import { CliError, cliSettings, embeddedRedisPort, openContext } from '../context.ts';
 import { seedDemoUsers } from '../demo.ts';
 
 const require = createRequire(import.meta.url);
@@ -87,9 +87,8 @@ function portTaken(port: number): Promise<boolean> {
 }
 
 /** The ops dashboard password: TESSERA_OPS_PASSWORD, else one generated once under .tessera/. */
-function opsPassword(stateDir: string): string {
-  const fromEnv = process.env.TESSERA_OPS_PASSWORD;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+function opsPassword(stateDir: string, fromEnv: string): string {
+  if (fromEnv !== '') return fromEnv;
   const file = join(stateDir, 'ops-password');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const password = randomBytes(18).toString('base64url');
@@ -98,9 +97,8 @@ function opsPassword(stateDir: string): string {
 }
 
 /** The JWT key of this checkout: TESSERA_JWT_SIGNING_KEY, else one generated once under .tessera/. */
-function signingKey(stateDir: string): string {
-  const fromEnv = process.env.TESSERA_JWT_SIGNING_KEY;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+function signingKey(stateDir: string, fromEnv: string): string {
+  if (fromEnv !== '') return fromEnv;
   const file = join(stateDir, 'jwt-signing-key');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const key = randomBytes(32).toString('hex');
@@ -117,6 +115,8 @@ export const RESTART = Object.freeze({ firstDelayMs: 1000, maxDelayMs: 30_000, m
  * all of them.
  */
 export async function upCommand(log: (line: string) => void): Promise<number> {
+  // read as the CLI reads them (no JWT key yet: one is generated below); bad settings stop here
+  const settings = cliSettings(process.env);
   const stateDir = resolve(process.env.TESSERA_STATE_DIR ?? '.tessera');
   mkdirSync(join(stateDir, 'redis'), { recursive: true });
   /** The ingress and worker processes running now (a restarted one replaces its predecessor). */
@@ -173,13 +173,13 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
   const env = {
     ...process.env,
     REDIS_URL: redisUrl,
-    TESSERA_JWT_SIGNING_KEY: signingKey(stateDir),
-    TESSERA_OPS_PASSWORD: opsPassword(stateDir),
+    TESSERA_JWT_SIGNING_KEY: signingKey(stateDir, settings.jwtSigningKey),
+    TESSERA_OPS_PASSWORD: opsPassword(stateDir, settings.ops.password),
   };
   log(
-    `ops dashboard: http://127.0.0.1:${process.env.TESSERA_OPS_PORT ?? '8081'}/dashboard (user ${process.env.TESSERA_OPS_USER ?? 'ops'}, password in ${join(stateDir, 'ops-password')} unless TESSERA_OPS_PASSWORD is set)`,
+    `ops dashboard: http://127.0.0.1:${settings.opsPort}/dashboard (user ${settings.ops.user}, password in ${join(stateDir, 'ops-password')} unless TESSERA_OPS_PASSWORD is set)`,
   );
-  if (embedded || /^(1|true)$/i.test(process.env.TESSERA_DEMO ?? '')) {
+  if (embedded || settings.demo) {
     const ctx = await openContext(env);
     try {
       const created = await seedDemoUsers(ctx.users, ctx.hasher);
