@@ -1,32 +1,19 @@
 /** The `moh` routes (document 000): HTTP 200 always, the outcome in the envelope's `code`. */
 import { MOH_CODES, MOH_WHEN, type MohFailure } from '@tessera/core';
-import {
-  constant,
-  formBody,
-  header,
-  json,
-  MOVED,
-  narrowed,
-  oneOf,
-  op,
-  otherMethods,
-  schema,
-  sharedResponse,
-  sharedSchema,
-} from './build.ts';
+import * as build from './build.ts';
 import type { JsonSchema, PathItemObject } from './types.ts';
 
 /** The `moh` failure envelopes of these codes, one component schema per code (named by its message). */
 export function mohFailure(failures: readonly MohFailure[]): JsonSchema {
   const variants = failures.map((which) => {
     const { code, message } = MOH_CODES[which];
-    return sharedSchema(`Moh${message.replaceAll(' ', '')}`, {
-      ...narrowed('MinistryError', { properties: { code: constant(code), message: constant(message) } }),
+    return build.sharedSchema(`Moh${message.replaceAll(' ', '')}`, {
+      ...build.narrowed('MinistryError', { properties: { code: build.constant(code), message: build.constant(message) } }),
       title: `code ${code}`,
       description: MOH_WHEN[which],
     });
   });
-  return variants.length === 1 ? (variants[0] as JsonSchema) : oneOf(...variants);
+  return variants.length === 1 ? (variants[0] as JsonSchema) : build.oneOf(...variants);
 }
 
 export function mohItem(action: 'login' | 'refresh'): PathItemObject {
@@ -40,24 +27,24 @@ export function mohItem(action: 'login' | 'refresh'): PathItemObject {
     description:
       "Shown at its default path. `TESSERA_MOH_BASE` (document 000's `{baseurl}`, default empty) prefixes it, e.g. `/moh/getUserToken`; the default path then answers the JSON 404. HTTP status is always 200 (or 404 as said): the outcome is the envelope's `code`.",
     'x-tessera-prefix-setting': 'TESSERA_MOH_BASE',
-    post: op(
+    post: build.op(
       id,
       'moh',
       login ? 'Trades username and password for a UUID v4 access + refresh pair' : 'Trades a refresh token for a new pair',
       {
-        '200': json(
+        '200': build.json(
           'Always HTTP 200. Success: the v2 envelope with code 0. Failure: the envelope with `result: null` and the code of the outcome.',
-          oneOf(schema('MinistryEnvelope'), mohFailure(failures)),
+          build.oneOf(build.schema('MinistryEnvelope'), mohFailure(failures)),
         ),
-        '404': MOVED,
+        '404': build.MOVED,
       },
       {
-        requestBody: formBody(
+        requestBody: build.formBody(
           login ? 'MohLogin' : 'MohRefresh',
           login
             ? 'Document 000: `username` and `password`, strings, taken as sent (not trimmed; a JSON number is the wrong type).'
             : 'Tessera: `refresh_token`, the refresh token of an earlier answer of `moh` or `nehr`. Refresh tokens are single-use.',
-          schema(login ? 'MinistryLoginRequest' : 'MinistryRefreshRequest'),
+          build.schema(login ? 'MinistryLoginRequest' : 'MinistryRefreshRequest'),
         ),
         ...(login
           ? {}
@@ -67,12 +54,12 @@ export function mohItem(action: 'login' | 'refresh'): PathItemObject {
             }),
       },
     ),
-    ...otherMethods(id, 'moh', {
-      '200': sharedResponse(
+    ...build.otherMethods(id, 'moh', {
+      '200': build.sharedResponse(
         'MohWrongMethod',
-        json('HTTP 200, code 6, with `Allow: POST`.', mohFailure(['methodNotAllowed']), { Allow: header('AllowPost') }),
+        build.json('HTTP 200, code 6, with `Allow: POST`.', mohFailure(['methodNotAllowed']), { Allow: build.header('AllowPost') }),
       ),
-      '404': MOVED,
+      '404': build.MOVED,
     }),
   };
 }
