@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { createLogger } from '@tessera/config/log';
+import { createLogger, type Logger } from '@tessera/config/log';
 import { newRedisClient } from '@tessera/store';
 import { createOpsServer, createWorkerMetrics, type Pipeline, startPipeline } from '@tessera/worker';
 import type { Redis } from 'ioredis';
@@ -14,21 +14,29 @@ export interface Ops {
   close(): Promise<void>;
 }
 
+/** The worker's pipeline (drainer, queue, worker) in this process, on a stack's Redis and prefix; `close` closes its connections too. */
+export async function startTestPipeline(stack: Stack, consumer: string, log: Logger): Promise<Pipeline> {
+  const connections: Redis[] = [];
+  const connect = () => {
+    const c = newRedisClient(inject('redisUrl'), { maxRetriesPerRequest: null });
+    connections.push(c);
+    return c;
+  };
+  const pipeline = await startPipeline(stack.settings, connect, stack.redis, consumer, log);
+  return {
+    queue: pipeline.queue,
+    worker: pipeline.worker,
+    close: async () => {
+      await pipeline.close();
+      for (const c of connections) c.disconnect();
+    },
+  };
+}
+
 /** The worker's pipeline and ops server (dashboard, /api/*) in this process, on a stack's Redis and prefix. */
 export async function startOps(stack: Stack, consumer: string): Promise<Ops> {
-  const connections: Redis[] = [];
   const log = createLogger('worker', 'error', () => {});
-  const pipeline = await startPipeline(
-    stack.settings,
-    () => {
-      const c = newRedisClient(inject('redisUrl'), { maxRetriesPerRequest: null });
-      connections.push(c);
-      return c;
-    },
-    stack.redis,
-    consumer,
-    log,
-  );
+  const pipeline = await startTestPipeline(stack, consumer, log);
   const metrics = createWorkerMetrics(stack.settings, stack.redis, pipeline.queue);
   const server: Server = createOpsServer({
     settings: stack.settings,
@@ -46,7 +54,6 @@ export async function startOps(stack: Stack, consumer: string): Promise<Ops> {
     close: async () => {
       server.close();
       await pipeline.close();
-      for (const c of connections) c.disconnect();
     },
   };
 }

@@ -1,35 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@tessera/config/log';
 import { auditStreamKey, newEvent, outboxKey } from '@tessera/events';
-import { type Pipeline, startPipeline } from '@tessera/worker';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Pipeline } from '@tessera/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPipeline } from '../support/ops.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 describe('worker: outbox entries that are no audit event', () => {
   let stack: Stack;
   let pipeline: Pipeline;
   const lines: string[] = [];
-  const connections: Redis[] = [];
 
   beforeAll(async () => {
     stack = await startStack({}, { seed: false });
-    const connect = () => {
-      const c = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
-      connections.push(c);
-      return c;
-    };
-    pipeline = await startPipeline(
-      stack.settings,
-      connect,
-      stack.redis,
+    pipeline = await startTestPipeline(
+      stack,
       'test-worker',
       createLogger('worker', 'warn', (l) => lines.push(l)),
     );
   });
   afterAll(async () => {
     await pipeline.close();
-    for (const c of connections) c.disconnect();
     await stack.close();
   });
 

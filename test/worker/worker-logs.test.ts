@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@tessera/config/log';
-import { type Pipeline, startPipeline } from '@tessera/worker';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Pipeline } from '@tessera/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPipeline } from '../support/ops.ts';
 import { freePort, startRedisServer } from '../support/redis-source.ts';
 import { type Stack, startStack, TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
 
@@ -151,7 +151,6 @@ describe('worker logs a failed event at warn while attempts remain', () => {
   let pipeline: Pipeline;
   let dir: string;
   const lines: string[] = [];
-  const connections: Redis[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-worker-logs-'));
@@ -159,22 +158,14 @@ describe('worker logs a failed event at warn while attempts remain', () => {
     writeFileSync(file, '');
     // the audit files cannot be written: every processing attempt fails (ENOTDIR)
     stack = await startStack({ TESSERA_AUDIT_DIR: join(file, 'audit'), TESSERA_LOGIN_RATE_LIMIT: '0' });
-    const connect = () => {
-      const c = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
-      connections.push(c);
-      return c;
-    };
-    pipeline = await startPipeline(
-      stack.settings,
-      connect,
-      stack.redis,
+    pipeline = await startTestPipeline(
+      stack,
       'log-test',
       createLogger('worker', 'info', (l) => lines.push(l)),
     );
   });
   afterAll(async () => {
     await pipeline?.close();
-    for (const c of connections) c.disconnect();
     await stack?.close();
     rmSync(dir, { recursive: true, force: true });
   });
