@@ -84,9 +84,10 @@ COPY --from=build /src/packages/events/package.json packages/events/
 COPY --from=build /src/packages/events/dist packages/events/dist
 COPY --from=build /src/packages/passwords/package.json packages/passwords/
 COPY --from=build /src/packages/passwords/dist packages/passwords/dist
-# store's dist/ includes the Lua scripts (dist/lua, copied by its build).
+# store's Lua scripts are read from its sources (src/lua), beside dist/.
 COPY --from=build /src/packages/store/package.json packages/store/
 COPY --from=build /src/packages/store/dist packages/store/dist
+COPY --from=build /src/packages/store/src/lua packages/store/src/lua
 COPY --from=build /src/services/worker/package.json services/worker/
 COPY --from=build /src/services/worker/dist services/worker/dist
 

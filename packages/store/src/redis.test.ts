@@ -43,3 +43,19 @@ describe('the Lua scripts, found in lua/', () => {
     }
   });
 });
+
+describe('where the scripts are read from', () => {
+  it('the built module reads the sources: a script left in dist/ by an older build (or a build cache) is never loaded', async () => {
+    const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+    const stale = new URL('../dist/lua/', import.meta.url);
+    mkdirSync(stale, { recursive: true });
+    // an older build's copy of a script since renamed: the same name with another key count
+    writeFileSync(new URL('clearLock-3.lua', stale), 'return 0');
+    try {
+      const built = (await import(new URL('../dist/redis.js', import.meta.url).href)) as { luaScripts: typeof luaScripts };
+      expect(built.luaScripts().map((s) => s.name)).toStrictEqual(luaScripts().map((s) => s.name));
+    } finally {
+      rmSync(stale, { recursive: true, force: true });
+    }
+  });
+});

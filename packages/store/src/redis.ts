@@ -32,7 +32,9 @@ export interface ScriptCommands {
 
 export type TesseraRedis = Redis & ScriptCommands;
 
-const LUA_DIR = new URL('./lua/', import.meta.url);
+// Read from the sources, from src/ and dist/ alike: a build (or a build cache restoring dist/)
+// never leaves a script there that the sources no longer have.
+const LUA_DIR = new URL('../src/lua/', import.meta.url);
 
 /** The scripts in `lua/`: each file `name-<number of keys>.lua`; a name twice is an error. */
 export function luaScripts(): { readonly name: string; readonly numberOfKeys: number; readonly lua: string }[] {
