@@ -11,7 +11,9 @@ import { type Pipeline, startPipeline } from '@tessera/worker';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, jwtLogin, ministryLogin, pebLogin } from '../lifecycle/support.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { startUp } from '../support/processes.ts';
+import { freePort } from '../support/redis-source.ts';
+import { type Stack, startStack, testPrefix } from '../support/stack.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -115,4 +117,30 @@ describe('on Redis Cluster', () => {
     expect(events.filter((e) => e.identifier === 'u:someone.example' && e.type === 'login.failed')).toHaveLength(30);
     expect(events.filter((e) => e.type === 'lockout.engaged')).toHaveLength(1);
   });
+
+  it('npm start (tessera up) on the cluster URL starts the stack, which serves a login', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'tessera-cluster-up-'));
+    const port = await freePort();
+    const { child } = await startUp({
+      REDIS_URL: url,
+      TESSERA_REDIS_PREFIX: testPrefix(),
+      TESSERA_STATE_DIR: state,
+      TESSERA_PORT: String(port),
+      TESSERA_OPS_PORT: String(await freePort()),
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_DEMO: '1',
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/token/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'sampleUser', password: 'userpassword123' }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(state, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -5,8 +5,9 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redactUrl } from '@tessera/config';
 import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
-import { Redis } from 'ioredis';
+import { newRedisClient } from '@tessera/store';
 import { CliError, cliSettings, embeddedRedisPort, openContext } from '../context.ts';
 import { seedDemoUsers } from '../demo.ts';
 
@@ -55,16 +56,19 @@ export function ensureRedisServer(log: (line: string) => void): string {
 }
 
 async function waitForRedis(url: string, child: ChildProcess | null, timeoutMs: number): Promise<void> {
-  const port = new URL(url).port;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    // the embedded Redis (a redis:// URL of ours) may have died: its port was taken
     if (child !== null && child.exitCode !== null)
-      throw new CliError(`embedded redis-server exited with code ${child.exitCode} (is port ${port} in use?)`);
-    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+      throw new CliError(`embedded redis-server exited with code ${child.exitCode} (is port ${new URL(url).port} in use?)`);
+    // one Redis or a cluster (redis-cluster://host:port,...), as the services will connect
+    const r = newRedisClient(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
     r.on('error', () => {});
     try {
-      await r.connect();
-      await r.ping();
+      await Promise.race([
+        r.connect().then(() => r.ping()),
+        sleep(1000).then(() => Promise.reject(new Error('no answer within a second'))),
+      ]);
       r.disconnect();
       return;
     } catch {
@@ -72,7 +76,7 @@ async function waitForRedis(url: string, child: ChildProcess | null, timeoutMs: 
       await sleep(100);
     }
   }
-  throw new CliError(`Redis at ${url} did not answer within ${timeoutMs / 1000} s`);
+  throw new CliError(`Redis at ${redactUrl(url)} did not answer within ${timeoutMs / 1000} s`);
 }
 
 function portTaken(port: number): Promise<boolean> {
