@@ -7,11 +7,21 @@ import { nehr } from './dialects/nehr.ts';
 import { createPeb } from './dialects/peb.ts';
 import { simplejwt } from './dialects/simplejwt.ts';
 import { InvalidStateError, isUnavailable, TesseraError, UnavailableError } from './errors.ts';
-import { decideLogin, handleLogin, tokenRecord } from './login.ts';
+import { decideLogin, type LoginPolicy, type LoginPorts, tokenRecord } from './login.ts';
+import { dialectRoute } from './routes.ts';
 import { HEX128, JWT_SHAPE, UUID_V4 } from './tokens.ts';
 import type { RawRequest } from './types.ts';
 
 const peb = createPeb({ mirrorStatus: false });
+
+/** A login answered as its route answers it. */
+async function handleLogin(dialect: Dialect, req: RawRequest, ports: LoginPorts, policy: LoginPolicy) {
+  const decide = (r: RawRequest) => decideLogin(dialect, r, ports, policy);
+  const route = dialectRoute({ path: req.path, dialect, action: 'login' }, decide, (err) => {
+    throw err;
+  });
+  return (await route.handle(req)).answer;
+}
 const DIALECTS: readonly Dialect[] = [moh, nehr, simplejwt, peb];
 const IAT = Math.floor(NOW / 1000);
 
@@ -305,7 +315,7 @@ describe('decideLogin: PEB identifiers', () => {
   });
 });
 
-describe('handleLogin', () => {
+describe('a login route', () => {
   const req = (overrides: Partial<RawRequest> & { json?: unknown } = {}) => request(overrides);
 
   it('answers a moh login with the envelope and expires_in 86399', async () => {

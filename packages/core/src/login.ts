@@ -2,19 +2,8 @@ import { decodeBody } from './body.ts';
 import type { Dialect } from './dialects/dialect.ts';
 import { isUnavailable } from './errors.ts';
 import type { Outcome } from './outcome.ts';
-import { answerRoute } from './routes.ts';
 import { type JwtSigner, mintPlan, type TokenLifetimes } from './tokens.ts';
-import type {
-  DialectName,
-  HttpAnswer,
-  Identifier,
-  IssuedTokens,
-  LoginCommand,
-  RawRequest,
-  TokenGrant,
-  TokenRecord,
-  UserRecord,
-} from './types.ts';
+import type { DialectName, Identifier, IssuedTokens, LoginCommand, RawRequest, TokenGrant, TokenRecord, UserRecord } from './types.ts';
 import { type MigrationPlan, migratable, migrationPlan, type UpstreamVerdict } from './upstream.ts';
 
 /** Who is logging in through which dialect, for the attempt's audit event. */
@@ -272,9 +261,4 @@ export function tokenRecord(g: TokenGrant, dialect: DialectName, user: TokenOwne
     family,
   };
   return g.jti === undefined ? base : { ...base, jti: g.jti };
-}
-
-/** Handles one login request end to end: outcome decided, then rendered in the dialect. */
-export async function handleLogin(dialect: Dialect, req: RawRequest, ports: LoginPorts, policy: LoginPolicy): Promise<HttpAnswer> {
-  return (await answerRoute(dialect, 'login', req, () => decideLogin(dialect, req, ports, policy))).answer;
 }

@@ -1,6 +1,7 @@
 import { decodeBody, type Fields } from './body.ts';
 import { isUnavailable } from './errors.ts';
 import type { TokenState } from './lifecycle.ts';
+import type { Answered, Route } from './routes.ts';
 import { HEX128, type JwtSigner, UUID_V4, verifySimpleJwt } from './tokens.ts';
 import type { HttpAnswer, RawRequest, TokenRecord } from './types.ts';
 
@@ -224,4 +225,26 @@ export function handleRevoke(req: RawRequest, ports: OAuthPorts, policy: OAuthPo
     // RFC 7009 §2.2: the body is empty, so no content type
     return { status: 200, headers: { 'cache-control': 'no-store', pragma: 'no-cache' }, body: '' };
   });
+}
+
+/** The metrics outcome of an /oauth answer: `active`, `inactive`, `revoked`, or `status_<code>`. */
+function outcomeOf(success: string, answer: HttpAnswer): Answered {
+  if (answer.status !== 200) return { answer, outcome: `status_${answer.status}` };
+  return { answer, outcome: answer.body === INACTIVE.body ? 'inactive' : success };
+}
+
+/** The RFC 7662 and RFC 7009 routes. */
+export function oauthRoutes(ports: OAuthPorts, policy: OAuthPolicy): Route[] {
+  const introspected = (answer: HttpAnswer) => outcomeOf('active', answer);
+  return [
+    {
+      path: '/oauth/introspect',
+      api: 'oauth',
+      handle(req) {
+        const answer = handleIntrospect(req, ports, policy);
+        return answer instanceof Promise ? answer.then(introspected) : introspected(answer);
+      },
+    },
+    { path: '/oauth/revoke', api: 'oauth', handle: async (req) => outcomeOf('revoked', await handleRevoke(req, ports, policy)) },
+  ];
 }

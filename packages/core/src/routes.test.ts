@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { routeIndex, routeTable } from './routes.ts';
+import { request } from '../test/fixtures.ts';
+import { moh } from './dialects/moh.ts';
+import { simplejwt } from './dialects/simplejwt.ts';
+import { dialectRoute, routeTable } from './routes.ts';
 
 describe('routeTable', () => {
   it('lists every token route with its dialect and action', () => {
@@ -32,20 +35,45 @@ describe('routeTable', () => {
   });
 
   it('builds the PEB dialect with the given status policy', () => {
-    const plain = routeIndex(routeTable({ mohBase: '', peb: { mirrorStatus: false } })).get('/v1/login');
-    const mirrored = routeIndex(routeTable({ mohBase: '', peb: { mirrorStatus: true } })).get('/v1/login');
+    const plain = routeTable({ mohBase: '', peb: { mirrorStatus: false } }).find((r) => r.path === '/v1/login');
+    const mirrored = routeTable({ mohBase: '', peb: { mirrorStatus: true } }).find((r) => r.path === '/v1/login');
     expect(plain?.dialect.render({ kind: 'bad_credentials' }).status).toBe(200);
     expect(mirrored?.dialect.render({ kind: 'bad_credentials' }).status).toBe(401);
   });
 });
 
-describe('routeIndex', () => {
-  it('finds routes by exact path only', () => {
-    const index = routeIndex(routeTable({ mohBase: '', peb: { mirrorStatus: false } }));
-    expect(index.size).toBe(15);
-    expect(index.get('/api/token/')?.dialect.name).toBe('simplejwt');
-    expect(index.get('/nehrapi/login/getToken')?.dialect.name).toBe('nehr');
-    expect(index.get('/v1/login/')).toBeUndefined();
-    expect(index.get('/GETUSERTOKEN')).toBeUndefined();
+describe('dialectRoute', () => {
+  it('answers in its dialect what was decided, with the outcome named', async () => {
+    const route = dialectRoute(
+      { path: '/getUserToken', dialect: moh, action: 'login' },
+      async () => ({ kind: 'bad_credentials' }),
+      () => {},
+    );
+    expect(route.api).toBe('moh');
+    expect(await route.handle(request())).toStrictEqual({ answer: moh.render({ kind: 'bad_credentials' }), outcome: 'bad_credentials' });
+  });
+
+  it("answers OPTIONS with the dialect's description without deciding anything", async () => {
+    const route = dialectRoute(
+      { path: '/api/token/refresh/', dialect: simplejwt, action: 'refresh' },
+      () => {
+        throw new Error('decided');
+      },
+      () => {},
+    );
+    const options = await route.handle(request({ method: 'OPTIONS', body: null }));
+    expect(options).toStrictEqual({ answer: simplejwt.options?.('refresh'), outcome: 'options' });
+  });
+
+  it("answers an error nothing caught as the dialect's internal error, and tells of it", async () => {
+    const told: unknown[] = [];
+    const boom = new Error('boom');
+    const route = dialectRoute(
+      { path: '/api/token', dialect: simplejwt, action: 'login' },
+      () => Promise.reject(boom),
+      (err, path) => told.push(err, path),
+    );
+    const { answer, outcome } = await route.handle(request());
+    expect([answer.status, outcome, told]).toStrictEqual([500, 'internal_error', [boom, '/api/token']]);
   });
 });

@@ -3,13 +3,32 @@ import { moh } from './dialects/moh.ts';
 import { nehr } from './dialects/nehr.ts';
 import { createPeb, type PebOptions } from './dialects/peb.ts';
 import { simplejwt } from './dialects/simplejwt.ts';
-
+import { decideTokenAction, type TokenPolicy, type TokenPorts } from './lifecycle.ts';
+import { decideLogin, type LoginPolicy, type LoginPorts } from './login.ts';
 import type { Outcome, TokenAction } from './outcome.ts';
 import type { HttpAnswer, RawRequest } from './types.ts';
 
+/** An answer, and what happened (the `outcome` label of metrics and the request log). */
+export interface Answered {
+  readonly answer: HttpAnswer;
+  readonly outcome: string;
+}
+
+/**
+ * One entry of the ingress's route table: a path and what answers it, at once (no promise) when
+ * it needs nothing outside memory.
+ */
+export interface Route {
+  readonly path: string;
+  /** Names the route's API in metrics and the request log; routes without one (probes) are not logged. */
+  readonly api?: string;
+  handle(req: RawRequest): Answered | Promise<Answered>;
+}
+
 export type RouteAction = 'login' | TokenAction;
 
-export interface Route {
+/** Where a dialect is spoken: a path, its dialect and what the path does. */
+export interface DialectRoute {
   readonly path: string;
   readonly dialect: Dialect;
   readonly action: RouteAction;
@@ -21,10 +40,10 @@ export interface RouteOptions {
   readonly peb: PebOptions;
 }
 
-/** Every token route Tessera serves. The runtime adapters register exactly these. */
-export function routeTable(options: RouteOptions): Route[] {
+/** Every path a dialect is spoken on. */
+export function routeTable(options: RouteOptions): DialectRoute[] {
   const peb = createPeb(options.peb);
-  const both = (path: string, action: RouteAction): Route[] => [
+  const both = (path: string, action: RouteAction): DialectRoute[] => [
     { path, dialect: simplejwt, action },
     { path: `${path}/`, dialect: simplejwt, action },
   ];
@@ -43,22 +62,48 @@ export function routeTable(options: RouteOptions): Route[] {
   ];
 }
 
-/** A map from path to route, for adapters that dispatch by exact path. */
-export function routeIndex(routes: readonly Route[]): ReadonlyMap<string, Route> {
-  return new Map(routes.map((r) => [r.path, r]));
+/** What the dialect routes are wired to: the login's and the token operations' ports and policy. */
+export interface DialectWiring {
+  readonly login: { readonly ports: LoginPorts; readonly policy: LoginPolicy };
+  readonly token: { readonly ports: TokenPorts; readonly policy: TokenPolicy };
+  /** Told of an error nothing below caught (the answer is the dialect's internal error). */
+  onError(err: unknown, path: string): void;
 }
 
 /**
- * Answers one request of a token route: OPTIONS where the dialect describes itself, otherwise the
- * decided outcome rendered in the dialect. `outcome` names what happened (for metrics and logs).
+ * The route of one dialect path: OPTIONS where the dialect describes itself, otherwise the outcome
+ * `decide` gives rendered in the dialect.
  */
-export async function answerRoute(
-  dialect: Dialect,
-  action: RouteAction,
-  req: RawRequest,
-  decide: () => Promise<Outcome>,
-): Promise<{ answer: HttpAnswer; outcome: string }> {
-  if (req.method === 'OPTIONS' && dialect.options !== undefined) return { answer: dialect.options(action), outcome: 'options' };
-  const outcome = await decide();
-  return { answer: dialect.render(outcome), outcome: outcome.kind };
+export function dialectRoute(
+  { path, dialect, action }: DialectRoute,
+  decide: (req: RawRequest) => Promise<Outcome>,
+  onError: DialectWiring['onError'],
+): Route {
+  return {
+    path,
+    api: dialect.name,
+    async handle(req) {
+      if (req.method === 'OPTIONS' && dialect.options !== undefined) return { answer: dialect.options(action), outcome: 'options' };
+      let outcome: Outcome;
+      try {
+        outcome = await decide(req);
+      } catch (err) {
+        onError(err, path);
+        outcome = { kind: 'internal_error' };
+      }
+      return { answer: dialect.render(outcome), outcome: outcome.kind };
+    },
+  };
+}
+
+/** Every dialect path's route: a login, or the dialect's token operation. */
+export function dialectRoutes(options: RouteOptions, { login, token, onError }: DialectWiring): Route[] {
+  return routeTable(options).map((r) => {
+    const { dialect, action } = r;
+    const decide =
+      action === 'login'
+        ? (req: RawRequest) => decideLogin(dialect, req, login.ports, login.policy)
+        : (req: RawRequest) => decideTokenAction(dialect, action, req, token.ports, token.policy);
+    return dialectRoute(r, decide, onError);
+  });
 }

@@ -3,8 +3,8 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Settings } from '@tessera/config';
 import { trustedProxies } from '@tessera/core';
 import type { TesseraRedis } from '@tessera/store';
+import { MAX_HEADER_BYTES, MAX_HEADER_LINES } from './adapter/framing.ts';
 import { readRequest, refusal, refuse, writeAnswer } from './adapter/node-http.ts';
-import { MAX_HEADER_BYTES, MAX_HEADER_LINES } from './framing.ts';
 import { createHandler, INTERNAL_ERROR } from './handler.ts';
 import { createIngressMetrics } from './metrics.ts';
 import type { Deps } from './ports.ts';
@@ -42,7 +42,12 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
       if (route === '/oauth/introspect') stats.count('introspect');
     },
   };
-  const handle = createHandler(settings, { ...deps, ping: () => deps.redis.ping(), observer });
+  const handle = createHandler(settings, {
+    ...deps,
+    ping: () => deps.redis.ping(),
+    observer,
+    metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
+  });
   const proxies = trustedProxies(settings.proxies);
   const fail = (res: ServerResponse, close: boolean) => (err: unknown) => {
     // Nothing thrown here may escape: not out of a stream callback, not as an unhandled rejection.
@@ -56,16 +61,6 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const refused = refusal(req);
     if (refused !== 0) return refuse(req, res, refused);
-    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
-        },
-        fail(res, false),
-      );
-      return;
-    }
     readRequest(req, settings.bodyLimit, proxies, (raw) => {
       const close = raw.body === null;
       try {

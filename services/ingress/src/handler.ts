@@ -1,18 +1,8 @@
 import type { Settings } from '@tessera/config';
-import {
-  answerRoute,
-  decideLogin,
-  decideTokenAction,
-  type HttpAnswer,
-  handleIntrospect,
-  handleRevoke,
-  type RawRequest,
-  type Route,
-  routeIndex,
-  routeTable,
-} from '@tessera/core';
-import { OPENAPI } from './openapi/index.ts';
-import { type Deps, loginPolicy, loginPorts, oauthPolicy, oauthPorts, tokenPolicy, tokenPorts } from './ports.ts';
+import type { Answered, HttpAnswer, RawRequest } from '@tessera/core';
+import { NOT_FOUND, type RouteDeps, routes } from './routes.ts';
+
+export { INTERNAL_ERROR, NOT_FOUND } from './routes.ts';
 
 /** An answer and the request id the adapter sends back as `x-request-id`. */
 export interface IngressAnswer extends HttpAnswer {
@@ -25,127 +15,57 @@ export interface IngressAnswer extends HttpAnswer {
  */
 export type Handler = (req: RawRequest) => IngressAnswer | Promise<IngressAnswer>;
 
-/** Told about every answered request (metrics); `outcome` is the handler's, e.g. issued or locked. */
+/** Told about every answered request of an API route (metrics); `outcome` is the route's, e.g. issued or locked. */
 export interface RequestObserver {
-  request(route: string, dialect: string, outcome: string, status: number, seconds: number): void;
+  request(route: string, api: string, outcome: string, status: number, seconds: number): void;
 }
 
-export interface HandlerDeps extends Deps {
-  /** Resolves when Redis answers (readiness). */
-  ping(): Promise<unknown>;
+export interface HandlerDeps extends RouteDeps {
   readonly observer?: RequestObserver;
-}
-
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
-
-const json = (status: number, body: string): HttpAnswer => ({ status, headers: JSON_HEADERS, body });
-
-/** The API contract, served at GET /openapi.json. */
-const OPENAPI_ANSWER: HttpAnswer = {
-  status: 200,
-  headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
-  body: JSON.stringify(OPENAPI),
-};
-
-export const NOT_FOUND = json(404, '{"error":"not_found","message":"No such route."}');
-export const INTERNAL_ERROR = json(500, '{"error":"internal_error","message":"Internal server error."}');
-
-/** The metrics outcome of an /oauth answer. */
-function oauthOutcome(path: string, answer: HttpAnswer): string {
-  if (answer.status !== 200) return `status_${answer.status}`;
-  if (answer.body === '{"active":false}') return 'inactive';
-  return path === '/oauth/revoke' ? 'revoked' : 'active';
 }
 
 /** Prefix of generated request ids: unique per process start. */
 const process_id = crypto.randomUUID().slice(0, 8);
 
+/** A caller's request id is echoed when it is a sane token; otherwise one is made. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
 /**
- * The route table of every runtime: token routes from core, health and readiness. Runtime
- * adapters only convert requests in and answers out around this function.
+ * Finds the route of a request (routes.ts), names the request and observes its answer: metrics
+ * and one log line per API request. Runtime adapters only convert requests in and answers out
+ * around this function.
  */
 export function createHandler(settings: Settings, deps: HandlerDeps): Handler {
-  const ports = loginPorts(deps);
-  const policy = loginPolicy(settings);
-  const tPorts = tokenPorts(deps);
-  const tPolicy = tokenPolicy(settings);
-  const oPorts = oauthPorts(deps);
-  const oPolicy = oauthPolicy(settings);
-  const routes = routeIndex(routeTable({ mohBase: settings.mohBase, peb: { mirrorStatus: settings.pebMirrorStatus } }));
-  const decide = async (route: Route, req: RawRequest): Promise<{ answer: HttpAnswer; outcome: string }> => {
-    try {
-      return await answerRoute(route.dialect, route.action, req, () =>
-        route.action === 'login'
-          ? decideLogin(route.dialect, req, ports, policy)
-          : decideTokenAction(route.dialect, route.action, req, tPorts, tPolicy),
-      );
-    } catch (err) {
-      deps.log.error('request failed', { path: req.path, err });
-      return { answer: route.dialect.render({ kind: 'internal_error' }), outcome: 'internal_error' };
-    }
-  };
+  const table = new Map(routes(settings, deps).map((r) => [r.path, r]));
   let served = 0;
-  const observe = (req: RawRequest, reqId: string, dialect: string, outcome: string, answer: HttpAnswer, started: number) => {
+  const observe = (req: RawRequest, reqId: string, api: string, outcome: string, answer: HttpAnswer, started: number) => {
     const seconds = (performance.now() - started) / 1000;
-    deps.observer?.request(req.path, dialect, outcome, answer.status, seconds);
-    // one line per token-route request: who asked what and how it ended; never a body or a header value
+    deps.observer?.request(req.path, api, outcome, answer.status, seconds);
+    // one line per API request: who asked what and how it ended; never a body or a header value
     if (!deps.log.infoEnabled) return;
     deps.log.info('request', {
       reqId,
       method: req.method,
       path: req.path,
-      dialect,
+      dialect: api,
       outcome,
       status: answer.status,
       ms: Math.round(seconds * 10_000) / 10,
       ip: req.ip,
     });
   };
-  const handle = async (req: RawRequest, reqId: string): Promise<HttpAnswer> => {
-    const started = performance.now();
-    const route = routes.get(req.path);
-    if (route !== undefined) {
-      const { answer, outcome } = await decide(route, req);
-      observe(req, reqId, route.dialect.name, outcome, answer, started);
-      return answer;
-    }
-    if (req.path === '/oauth/revoke') {
-      const answer = await handleRevoke(req, oPorts, oPolicy);
-      observe(req, reqId, 'oauth', oauthOutcome(req.path, answer), answer, started);
-      return answer;
-    }
-    if (req.path === '/healthz') return json(200, '{"status":"ok"}');
-    if (req.path === '/openapi.json') return OPENAPI_ANSWER;
-    if (req.path === '/readyz') {
-      try {
-        await deps.ping();
-        return json(200, '{"status":"ready","redis":"ok"}');
-      } catch {
-        return json(503, '{"status":"unavailable","redis":"unreachable"}');
-      }
-    }
-    return NOT_FOUND;
-  };
-  const withId = (answer: HttpAnswer, requestId: string): IngressAnswer => ({
-    status: answer.status,
-    headers: answer.headers,
-    body: answer.body,
-    requestId,
-  });
   return (req) => {
-    // the caller's request id when it is a sane token, else a fresh one; echoed in the answer
     const given = req.requestId ?? '';
-    const reqId = given !== '' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : `${process_id}-${(++served).toString(36)}`;
-    if (req.path === '/oauth/introspect') {
-      // answered without a promise when the token and the client are in memory
-      const started = performance.now();
-      const answered = (answer: HttpAnswer) => {
-        observe(req, reqId, 'oauth', oauthOutcome(req.path, answer), answer, started);
-        return withId(answer, reqId);
-      };
-      const answer = handleIntrospect(req, oPorts, oPolicy);
-      return answer instanceof Promise ? answer.then(answered) : answered(answer);
-    }
-    return handle(req, reqId).then((answer) => withId(answer, reqId));
+    const requestId = given !== '' && SANE_REQUEST_ID.test(given) ? given : `${process_id}-${(++served).toString(36)}`;
+    const route = table.get(req.path);
+    if (route === undefined) return { ...NOT_FOUND, requestId };
+    const started = performance.now();
+    const { api } = route;
+    const answered = ({ answer, outcome }: Answered): IngressAnswer => {
+      if (api !== undefined) observe(req, requestId, api, outcome, answer, started);
+      return { status: answer.status, headers: answer.headers, body: answer.body, requestId };
+    };
+    const handled = route.handle(req);
+    return handled instanceof Promise ? handled.then(answered) : answered(handled);
   };
 }

@@ -11,7 +11,7 @@ import {
   type UpstreamVerdict,
 } from '@tessera/core';
 import CircuitBreaker from 'opossum';
-import { readLimited } from './read-limited.ts';
+import { readLimited } from './adapter/body.ts';
 
 /** The most of an upstream answer read: a login answer is a few hundred bytes. */
 const MAX_ANSWER_BYTES = 64 * 1024;

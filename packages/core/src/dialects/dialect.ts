@@ -1,4 +1,5 @@
 import type { Fields } from '../body.ts';
+import type { TokenPolicy, TokenPorts } from '../lifecycle.ts';
 import type { Outcome, Problem, TokenAction } from '../outcome.ts';
 import type { DialectName, HttpAnswer, LoginCommand, TokenFormat } from '../types.ts';
 import type { UpstreamCodec } from '../upstream.ts';
@@ -15,8 +16,8 @@ export interface IssuePlan {
 }
 
 /**
- * One wire dialect: how its login request reads and how each outcome looks. A new dialect is a new
- * module implementing this, plus a line in the route table.
+ * One wire dialect: how its requests read, what its token routes do, and how each outcome looks. A
+ * new dialect is a new module implementing this, plus its paths in `routeTable` (routes.ts).
  */
 export interface Dialect {
   readonly name: DialectName;
@@ -29,6 +30,12 @@ export interface Dialect {
   parseLogin(fields: Fields): ParseResult;
   /** Extracts the token a token operation takes, in the dialect's field name and rules. */
   parseToken(action: TokenAction, fields: Fields): TokenParseResult;
+  /**
+   * What the dialect does with the token one of its token routes was given (already read by
+   * `parseToken`): its own rules for refresh, verify, blacklist or check. May throw (the caller
+   * answers `unavailable` or `internal_error`).
+   */
+  decideToken(action: TokenAction, token: string, ports: TokenPorts, policy: TokenPolicy): Promise<Outcome>;
   /** Renders an outcome in the dialect's wire form. */
   render(outcome: Outcome): HttpAnswer;
   /** The dialect as a client of its old system speaks it (lazy migration). */

@@ -1,5 +1,7 @@
 import type { Fields } from '../body.ts';
+import { liveOwner, reissue, type TokenPolicy, type TokenPorts, tokenRefusal } from '../lifecycle.ts';
 import type { Outcome, TokenAction } from '../outcome.ts';
+import { mintToken, UUID_V4 } from '../tokens.ts';
 import type { DialectName, HttpAnswer, IssuedTokens, UserRecord } from '../types.ts';
 import { jsonObject, jsonRequest, textOf, type UpstreamCodec, type UpstreamUser } from '../upstream.ts';
 import { PROFILE_JSON_FIELDS, PROFILE_TEXT_FIELDS, profileJson } from '../user-fields.ts';
@@ -99,6 +101,7 @@ export function ministryDialect(
     parseToken(_action: TokenAction, fields: Fields): TokenParseResult {
       return parseTokenField(fields, 'refresh_token', textRules);
     },
+    decideToken: (_action, token, ports, policy) => ministryRefresh(name, token, ports, policy),
     render(outcome: Outcome): HttpAnswer {
       if (outcome.kind === 'issued' || (outcome.kind === 'refreshed' && outcome.user !== null)) {
         return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user as UserRecord, outcome.now));
@@ -106,4 +109,27 @@ export function ministryDialect(
       return failure(outcome.kind === 'refreshed' ? { kind: 'internal_error' } : outcome);
     },
   };
+}
+
+/**
+ * moh/nehr refresh: the refresh token is single-use. Trading it marks it used (atomically); a used
+ * one presented again revokes every token of its login family. Either ministry dialect takes the
+ * other's refresh tokens (one system, two envelopes).
+ */
+async function ministryRefresh(dialect: DialectName, token: string, ports: TokenPorts, policy: TokenPolicy): Promise<Outcome> {
+  if (!UUID_V4.test(token)) return tokenRefusal('refresh', 'invalid');
+  const st = await ports.useRefresh(token);
+  if (st.state === 'used') {
+    await ports.revokeFamily(st.record.userId, st.record.family, 'reuse');
+    return tokenRefusal('refresh', 'reused');
+  }
+  if (st.state !== 'live') return tokenRefusal('refresh', st.state === 'wrong_kind' ? 'wrong_type' : 'invalid');
+  if (st.record.dialect !== 'moh' && st.record.dialect !== 'nehr') return tokenRefusal('refresh', 'invalid');
+  const user = await liveOwner(st.record, ports);
+  if (user === null) return tokenRefusal('refresh', 'invalid');
+  const now = ports.now();
+  const ctx = { now, userId: user.id, lifetimes: policy.lifetimes, signer: policy.signer };
+  const grants = [await mintToken('uuid', 'access', ctx), await mintToken('uuid', 'refresh', ctx)];
+  const tokens = await reissue(dialect, user, st.record.family, ports, grants);
+  return tokens === null ? tokenRefusal('refresh', 'reused') : { kind: 'refreshed', tokens, user, now };
 }

@@ -1,7 +1,8 @@
 import type { Fields } from '../body.ts';
 import { looksLikeEmail, MAX_IDENTIFIER_CHARS, normaliseEmail, readTextField } from '../fields.ts';
+import { liveOwner, reissue, type TokenPolicy, type TokenPorts, tokenRefusal } from '../lifecycle.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction } from '../outcome.ts';
-import { HEX128 } from '../tokens.ts';
+import { HEX128, mintToken } from '../tokens.ts';
 import type { HttpAnswer, Identifier } from '../types.ts';
 import { formRequest, jsonObject, type UpstreamCodec } from '../upstream.ts';
 import { userIdOf } from '../user-fields.ts';
@@ -149,6 +150,20 @@ const pebUpstream: UpstreamCodec = {
   },
 };
 
+/** PEB renew (the old token dies at once) and check. */
+async function pebToken(action: TokenAction, token: string, ports: TokenPorts, policy: TokenPolicy): Promise<Outcome> {
+  const st = action === 'check' ? await ports.lookup(token) : await ports.consume(token);
+  if (st.state === 'expired') return tokenRefusal(action, 'expired');
+  if (st.state !== 'live' || st.record.dialect !== 'peb') return tokenRefusal(action, 'invalid');
+  const user = await liveOwner(st.record, ports);
+  if (user === null) return tokenRefusal(action, 'invalid');
+  if (action === 'check') return { kind: 'checked', record: st.record, user };
+  const now = ports.now();
+  const grant = await mintToken('hex128', 'access', { now, userId: user.id, lifetimes: policy.lifetimes, signer: policy.signer });
+  const tokens = await reissue('peb', user, st.record.family, ports, [grant]);
+  return tokens === null ? tokenRefusal(action, 'invalid') : { kind: 'refreshed', tokens, user, now };
+}
+
 /** The PEB API (document 003, peb-reference.md). */
 export function createPeb(options: PebOptions): Dialect {
   // Retry-After only means something next to a real 429/503; Allow is useful either way.
@@ -182,6 +197,7 @@ export function createPeb(options: PebOptions): Dialect {
         return { ok: false, problem: { reason: 'invalid_format', fields: [{ field: 'token', reason: 'invalid_format' }] } };
       return r;
     },
+    decideToken: pebToken,
     render(outcome: Outcome): HttpAnswer {
       switch (outcome.kind) {
         case 'refreshed': {

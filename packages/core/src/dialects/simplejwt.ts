@@ -1,7 +1,10 @@
 import { decodeJwt } from 'jose';
 import type { Fields } from '../body.ts';
+import { reissue, type TokenPolicy, type TokenPorts, tokenRefusal } from '../lifecycle.ts';
+import type { TokenOwner } from '../login.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction, TokenProblem } from '../outcome.ts';
-import type { HttpAnswer } from '../types.ts';
+import { mintToken, newJti, signSimpleJwt, verifySimpleJwt } from '../tokens.ts';
+import type { HttpAnswer, TokenGrant, TokenRecord } from '../types.ts';
 import { jsonObject, jsonRequest, type UpstreamCodec } from '../upstream.ts';
 import { userIdOf } from '../user-fields.ts';
 import { parseTokenField, parseUsernamePassword } from './credentials.ts';
@@ -153,6 +156,49 @@ const simplejwtUpstream: UpstreamCodec = {
   },
 };
 
+/** SimpleJWT refresh, verify and blacklist, as djangorestframework-simplejwt 5.x does them. */
+async function simpleJwtToken(action: TokenAction, token: string, ports: TokenPorts, policy: TokenPolicy): Promise<Outcome> {
+  const now = ports.now();
+  const claims = await verifySimpleJwt(policy.signer, token, now);
+  if (claims === null) return tokenRefusal(action, 'invalid');
+  if (action !== 'verify' && claims.token_type !== 'refresh') return tokenRefusal(action, 'wrong_type');
+  // Refresh and blacklist always consult the blacklist; verify only with BLACKLIST_AFTER_ROTATION
+  // (TokenVerifySerializer in 5.2).
+  const checkBlacklist = claims.token_type === 'refresh' && (action !== 'verify' || policy.blacklistAfterRotation);
+  const [blacklisted, st] = await Promise.all([checkBlacklist ? ports.isBlacklisted(claims.jti) : false, ports.lookup(token)]);
+  if (blacklisted) return tokenRefusal(action, 'blacklisted');
+  // Revoked (by a client, an admin or a disabled user) or rotated away: Tessera no longer vouches for it.
+  if (st.state !== 'live' && st.state !== 'wrong_kind') return tokenRefusal(action, 'invalid');
+  if (action === 'verify') return { kind: 'verified' };
+  if (action === 'blacklist') {
+    await ports.blacklist(token, claims.jti, claims.exp * 1000);
+    return { kind: 'verified' };
+  }
+  const record = (st as { record: TokenRecord }).record;
+  // RefreshToken.access_token: a new access token that copies the refresh token's claims but
+  // token_type, exp and jti — so `iat` stays the refresh token's.
+  const exp = Math.floor(now / 1000) + policy.lifetimes.jwtAccess;
+  const accessJti = newJti();
+  const access: TokenGrant = {
+    value: await signSimpleJwt(policy.signer, 'access', claims.user_id, claims.iat, exp, accessJti),
+    kind: 'access',
+    format: 'jwt',
+    lifetime: policy.lifetimes.jwtAccess,
+    issuedAt: claims.iat * 1000,
+    expiresAt: exp * 1000,
+    jti: accessJti,
+  };
+  const grants: TokenGrant[] = [access];
+  if (policy.rotateRefreshTokens) {
+    grants.push(await mintToken('jwt', 'refresh', { now, userId: claims.user_id, lifetimes: policy.lifetimes, signer: policy.signer }));
+    if (policy.blacklistAfterRotation) await ports.blacklist(token, claims.jti, claims.exp * 1000);
+  }
+  // SimpleJWT's refresh does not load the user; the refresh token's record names the owner.
+  const owner: TokenOwner = { id: record.userId, username: record.username, scopes: record.scopes };
+  const tokens = await reissue('simplejwt', owner, record.family, ports, grants);
+  return tokens === null ? tokenRefusal(action, 'invalid') : { kind: 'refreshed', tokens, user: null, now };
+}
+
 /**
  * djangorestframework-simplejwt 5.x `TokenObtainPairView` with default settings: username is a
  * CharField and password a PasswordField, both trimmed with numbers accepted.
@@ -182,6 +228,7 @@ export const simplejwt: Dialect = {
   parseToken(action: TokenAction, fields: Fields): TokenParseResult {
     return parseTokenField(fields, action === 'verify' ? 'token' : 'refresh', DRF_CHAR_FIELD);
   },
+  decideToken: simpleJwtToken,
   render(outcome: Outcome): HttpAnswer {
     switch (outcome.kind) {
       case 'issued':

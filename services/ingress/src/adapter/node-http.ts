@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpAnswer, RawRequest, TrustedProxies } from '@tessera/core';
-import { framingRefusal } from '../framing.ts';
+import { BodyCollector } from './body.ts';
+import { framingRefusal } from './framing.ts';
 
 /**
  * The only code that knows node:http: converts its request into Tessera's small RawRequest
@@ -100,17 +101,15 @@ class IncomingRequest implements RawRequest {
 
 /** Collects the body; gives null once it grows past `limit` (the rest is not read). */
 function readBody(req: IncomingMessage, limit: number, resolve: (body: Uint8Array | null) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const body = new BodyCollector(limit);
   const onData = (chunk: Buffer) => {
-    size += chunk.byteLength;
-    if (size <= limit) return void chunks.push(chunk);
+    if (body.push(chunk)) return;
     req.off('data', onData).off('end', onEnd);
     // the connection closes after the answer (writeAnswer's `close`): stop reading it
     req.pause();
     resolve(null);
   };
-  const onEnd = () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+  const onEnd = () => resolve(body.bytes());
   req.on('data', onData).on('end', onEnd);
 }
 

@@ -1,9 +1,11 @@
 // Ingress on Deno: `npm run start:deno` (needs REDIS_URL and TESSERA_JWT_SIGNING_KEY).
 // The same handler as on Node; ioredis and @node-rs/argon2 load from node_modules.
 import { loadSettings } from '@tessera/config';
+import { createLogger } from '@tessera/config/log';
 import { trustedProxies } from '@tessera/core';
-import { createHandler, createLogger, INTERNAL_ERROR, openDeps } from '@tessera/ingress/portable';
-import { refusal, toRawRequest, toResponse } from './adapter.ts';
+import { refusal, toRawRequest, toResponse } from './adapter/deno.ts';
+import { openDeps } from './deps.ts';
+import { createHandler, INTERNAL_ERROR } from './handler.ts';
 
 const settings = loadSettings(Deno.env.toObject(), { cpus: navigator.hardwareConcurrency });
 const log = createLogger('ingress-deno', settings.logLevel, (line) => console.log(line.trimEnd()));

@@ -1,5 +1,6 @@
 import type { HttpAnswer, RawRequest, TrustedProxies } from '@tessera/core';
-import { framingRefusal, MAX_HEADER_BYTES, readLimited } from '@tessera/ingress/portable';
+import { readLimited } from './body.ts';
+import { framingRefusal, MAX_HEADER_BYTES } from './framing.ts';
 
 /**
  * Deno's parser (hyper) refuses duplicate Content-Length, unknown transfer codings, obs-fold and NUL
