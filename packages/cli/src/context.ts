@@ -83,3 +83,26 @@ export async function revokeUserTokens(c: CliContext, userId: number, reason: Re
   await c.gate.appendEvent(JSON.stringify(newEvent('token.revoked', { dialect: 'cli', userId, reason, count, outcome: 'revoked' })));
   return count;
 }
+
+/** An error class whose message is meant for the operator as it is. */
+type Told = abstract new (...args: never[]) => Error;
+
+/**
+ * Opens a context, runs `work` with it and closes it whatever happens. Errors of the `told` kinds
+ * end the command with their message (exit 1); any other is a bug and goes up as it is.
+ */
+export async function withContext<T>(
+  open: () => Promise<CliContext>,
+  work: (c: CliContext) => Promise<T>,
+  told: readonly Told[] = [],
+): Promise<T> {
+  const c = await open();
+  try {
+    return await work(c);
+  } catch (err) {
+    if (told.some((kind) => err instanceof kind)) throw new CliError((err as Error).message);
+    throw err;
+  } finally {
+    await c.close();
+  }
+}

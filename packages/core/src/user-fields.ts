@@ -18,6 +18,9 @@ export function userIdOf(v: unknown): number | undefined {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 && n <= MAX_USER_ID ? n : undefined;
 }
 
+/** What `validUsername` accepts, as error messages say it. */
+export const USERNAME_RULE = '1-150 letters, digits or @.+-_';
+
 /** Usernames as Django allows them: 1–150 of letters, digits and @.+-_ */
 export function validUsername(username: string): boolean {
   return /^[\p{L}\p{N}@.+\-_]{1,150}$/u.test(username);

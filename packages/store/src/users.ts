@@ -9,6 +9,7 @@ import {
   PROFILE_TEXT_FIELDS,
   profileJson,
   TesseraError,
+  USERNAME_RULE,
   type UserProfile,
   type UserRecord,
   userIdOf,
@@ -186,8 +187,7 @@ export class UserRepository {
   async putMany(users: readonly NewUser[], options: PutOptions): Promise<PutResult[]> {
     const args: string[] = [];
     for (const user of users) {
-      if (!validUsername(user.username))
-        throw new TypeError(`invalid username ${JSON.stringify(user.username)}: 1-150 letters, digits or @.+-_`);
+      if (!validUsername(user.username)) throw new TypeError(`invalid username ${JSON.stringify(user.username)}: ${USERNAME_RULE}`);
       const email = user.email ? normaliseEmail(user.email) : '';
       if (email !== '' && !looksLikeEmail(email)) throw new TypeError(`invalid email ${JSON.stringify(user.email)}`);
       if (user.id !== undefined && userIdOf(user.id) === undefined)

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ClientExistsError } from '@tessera/store';
-import { type CliContext, CliError, unknownVerb } from '../context.ts';
+import { type CliContext, CliError, unknownVerb, withContext } from '../context.ts';
 import { type Io, readPasswordFromStdin } from './users.ts';
 
 export const CLIENTS_HELP = `tessera clients add <id> [--secret-stdin]   register a caller of /oauth/introspect and /oauth/revoke
@@ -22,37 +22,19 @@ export async function clientsCommand(argv: string[], ctx: () => Promise<CliConte
   switch (verb) {
     case 'add': {
       const given = parsed.values['secret-stdin'] === true ? await readPasswordFromStdin(io.stdin) : undefined;
-      const c = await ctx();
-      try {
-        const secret = await c.clients.add(id as string, given);
-        io.out(`created client ${id}`);
-        // shown once: only its hash is stored
-        if (given === undefined) io.out(`secret: ${secret}`);
-      } catch (err) {
-        if (err instanceof ClientExistsError || err instanceof TypeError) throw new CliError(err.message);
-        throw err;
-      } finally {
-        await c.close();
-      }
+      const secret = await withContext(ctx, (c) => c.clients.add(id as string, given), [ClientExistsError, TypeError]);
+      io.out(`created client ${id}`);
+      // shown once: only its hash is stored
+      if (given === undefined) io.out(`secret: ${secret}`);
       return;
     }
     case 'list': {
-      const c = await ctx();
-      try {
-        for (const client of await c.clients.list()) io.out(`${client.id}\t${client.createdAt}`);
-      } finally {
-        await c.close();
-      }
+      for (const client of await withContext(ctx, (c) => c.clients.list())) io.out(`${client.id}\t${client.createdAt}`);
       return;
     }
     case 'remove': {
-      const c = await ctx();
-      try {
-        if (!(await c.clients.remove(id as string))) throw new CliError(`no client ${id}`);
-        io.out(`removed client ${id}`);
-      } finally {
-        await c.close();
-      }
+      if (!(await withContext(ctx, (c) => c.clients.remove(id as string)))) throw new CliError(`no client ${id}`);
+      io.out(`removed client ${id}`);
       return;
     }
     default:

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { lockReleasedEvent } from '@tessera/events';
-import { type CliContext, CliError, unknownVerb } from '../context.ts';
+import { type CliContext, CliError, unknownVerb, withContext } from '../context.ts';
 import type { Io } from './users.ts';
 
 export const LOCKOUTS_HELP = `tessera lockouts list                     locks holding now: lock, until, the account's username
@@ -16,32 +16,18 @@ export async function lockoutsCommand(argv: string[], ctx: () => Promise<CliCont
   }
   switch (verb) {
     case 'list': {
-      const c = await ctx();
-      try {
-        for (const l of await c.gate.locked())
-          io.out(
-            [
-              l.identifier,
-              Number.isFinite(l.until) ? new Date(l.until).toISOString() : 'permanent',
-              ...(l.username === undefined ? [] : [l.username]),
-            ].join('\t'),
-          );
-      } finally {
-        await c.close();
+      for (const l of await withContext(ctx, (c) => c.gate.locked())) {
+        const until = Number.isFinite(l.until) ? new Date(l.until).toISOString() : 'permanent';
+        io.out([l.identifier, until, ...(l.username === undefined ? [] : [l.username])].join('\t'));
       }
       return;
     }
     case 'clear': {
       const [identifier] = positionals;
       if (identifier === undefined || positionals.length !== 1) throw new CliError('lockouts clear takes one <identifier>', 2);
-      const c = await ctx();
-      try {
-        const cleared = await c.gate.clear(identifier, (lock) => lockReleasedEvent('cli', lock));
-        if (cleared === null) throw new CliError(`${identifier} has no failures or lock to clear`);
-        io.out(`cleared ${cleared}`);
-      } finally {
-        await c.close();
-      }
+      const cleared = await withContext(ctx, (c) => c.gate.clear(identifier, (lock) => lockReleasedEvent('cli', lock)));
+      if (cleared === null) throw new CliError(`${identifier} has no failures or lock to clear`);
+      io.out(`cleared ${cleared}`);
       return;
     }
     default:

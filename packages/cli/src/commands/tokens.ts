@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type CliContext, CliError, unknownVerb } from '../context.ts';
+import { type CliContext, CliError, unknownVerb, withContext } from '../context.ts';
 import { type Io, revokeAll } from './users.ts';
 
 export const TOKENS_HELP = 'tessera tokens revoke --user <username>   revoke every token of a user at once';
@@ -15,10 +15,6 @@ export async function tokensCommand(argv: string[], ctx: () => Promise<CliContex
     throw new CliError((err as Error).message, 2);
   }
   if (user === undefined || user === '') throw new CliError('tokens revoke needs --user <username>', 2);
-  const c = await ctx();
-  try {
-    io.out(`revoked ${await revokeAll(c, user, 'admin')} live tokens of ${user}`);
-  } finally {
-    await c.close();
-  }
+  const name = user;
+  io.out(`revoked ${await withContext(ctx, (c) => revokeAll(c, name, 'admin'))} live tokens of ${user}`);
 }

@@ -3,7 +3,7 @@ import type { RevokeReason, UserRecord } from '@tessera/core';
 import { newEvent } from '@tessera/events';
 import { passwordScheme } from '@tessera/passwords';
 import { EmailTakenError, UnknownUserError, UserExistsError } from '@tessera/store';
-import { type CliContext, CliError, revokeUserTokens, unknownVerb } from '../context.ts';
+import { type CliContext, CliError, revokeUserTokens, unknownVerb, withContext } from '../context.ts';
 
 export const USERS_HELP = `tessera users add <username> --password-stdin [--email E] [--pers-code P] [--civil-id C]
                     [--mobile M] [--scope S ...] [--disabled]
@@ -87,72 +87,62 @@ export async function usersCommand(argv: string[], ctx: () => Promise<CliContext
       const username = one(positionals, 'username');
       if (v['password-stdin'] !== true) throw new CliError('users add needs --password-stdin (passwords never go on the command line)', 2);
       const password = await readPasswordFromStdin(io.stdin);
-      const c = await ctx();
-      try {
-        const profile = { persCode: v['pers-code'] ?? null, civilId: v['civil-id'] ?? null, userMobile: v.mobile ?? null };
-        const user = await c.users.create(
-          {
-            username,
-            email: v.email ?? null,
-            passwordHash: await c.hasher.hash(password),
-            ...(v.scope === undefined ? {} : { scopes: v.scope }),
-            disabled: v.disabled === true,
-            profile,
-          },
-          userChangedEvent(username),
-        );
-        io.out(`created user ${user.username} (id ${user.id})`);
-      } catch (err) {
-        if (err instanceof UserExistsError || err instanceof EmailTakenError || err instanceof TypeError) throw new CliError(err.message);
-        throw err;
-      } finally {
-        await c.close();
-      }
+      const profile = { persCode: v['pers-code'] ?? null, civilId: v['civil-id'] ?? null, userMobile: v.mobile ?? null };
+      const user = await withContext(
+        ctx,
+        async (c) =>
+          c.users.create(
+            {
+              username,
+              email: v.email ?? null,
+              passwordHash: await c.hasher.hash(password),
+              ...(v.scope === undefined ? {} : { scopes: v.scope }),
+              disabled: v.disabled === true,
+              profile,
+            },
+            userChangedEvent(username),
+          ),
+        [UserExistsError, EmailTakenError, TypeError],
+      );
+      io.out(`created user ${user.username} (id ${user.id})`);
       return;
     }
     case 'show': {
       const username = one(positionals, 'username');
-      const c = await ctx();
-      try {
-        const user = await c.users.get(username);
-        if (user === null) throw new CliError(`no user ${username}`);
-        if (v.json === true) io.out(JSON.stringify(publicView(user)));
-        else for (const line of describeUser(user)) io.out(line);
-      } finally {
-        await c.close();
-      }
+      const user = await withContext(ctx, (c) => c.users.get(username));
+      if (user === null) throw new CliError(`no user ${username}`);
+      if (v.json === true) io.out(JSON.stringify(publicView(user)));
+      else for (const line of describeUser(user)) io.out(line);
       return;
     }
     case 'disable': {
       const username = one(positionals, 'username');
-      const c = await ctx();
-      try {
-        await c.users.setDisabled(username, v.enable !== true);
-        await userChanged(c, username, v.enable === true ? 'enabled' : 'disabled');
-        if (v.enable === true) io.out(`enabled user ${username}`);
-        else io.out(`disabled user ${username}; revoked ${await revokeAll(c, username, 'user_disabled')} live tokens`);
-      } catch (err) {
-        if (err instanceof UnknownUserError) throw new CliError(err.message);
-        throw err;
-      } finally {
-        await c.close();
-      }
+      const enable = v.enable === true;
+      const revoked = await withContext(
+        ctx,
+        async (c) => {
+          await c.users.setDisabled(username, !enable);
+          await userChanged(c, username, enable ? 'enabled' : 'disabled');
+          return enable ? 0 : revokeAll(c, username, 'user_disabled');
+        },
+        [UnknownUserError],
+      );
+      io.out(enable ? `enabled user ${username}` : `disabled user ${username}; revoked ${revoked} live tokens`);
       return;
     }
     case 'passwd': {
       const username = one(positionals, 'username');
       if (v['password-stdin'] !== true) throw new CliError('users passwd needs --password-stdin', 2);
       const password = await readPasswordFromStdin(io.stdin);
-      const c = await ctx();
-      try {
-        await c.users.setPasswordHash(username, await c.hasher.hash(password), { event: userChangedEvent(username, 'password_changed') });
-        io.out(`changed password of ${username}; revoked ${await revokeAll(c, username, 'password_changed')} live tokens`);
-      } catch (err) {
-        if (err instanceof UnknownUserError) throw new CliError(err.message);
-        throw err;
-      } finally {
-        await c.close();
-      }
+      const revoked = await withContext(
+        ctx,
+        async (c) => {
+          await c.users.setPasswordHash(username, await c.hasher.hash(password), { event: userChangedEvent(username, 'password_changed') });
+          return revokeAll(c, username, 'password_changed');
+        },
+        [UnknownUserError],
+      );
+      io.out(`changed password of ${username}; revoked ${revoked} live tokens`);
       return;
     }
     default:

@@ -6,6 +6,7 @@ import {
   PROFILE_JSON_FIELDS,
   PROFILE_TEXT_FIELDS,
   profileJson,
+  USERNAME_RULE,
   type UserProfile,
   userIdOf,
   validUsername,
@@ -113,7 +114,7 @@ function passwordHash(stored: string): string {
 function userRow(f: Record<string, unknown>, format: ImportFormat): ImportUser {
   const username = text('username', f.username);
   if (username === undefined) return refuse('missing_username', 'no username');
-  if (!validUsername(username)) return refuse('bad_username', `username ${JSON.stringify(username)}: 1-150 letters, digits or @.+-_`);
+  if (!validUsername(username)) return refuse('bad_username', `username ${JSON.stringify(username)}: ${USERNAME_RULE}`);
   const email = text('email', f.email)?.trim();
   if (email !== undefined && !looksLikeEmail(normaliseEmail(email)))
     return refuse('bad_email', `email ${JSON.stringify(email)} is not an email`);

@@ -79,6 +79,44 @@ export type IssuedOutcome = Extract<Outcome, { kind: 'issued' }>;
 /** Every outcome but a success: what a ministry dialect answers in its own way. */
 export type MinistryFailure = Exclude<Outcome, { kind: 'issued' | 'refreshed' }>;
 
+/** The failures both ministry dialects tell apart, named as `MOH_CODES` names them. */
+export type MinistryFailureName =
+  | 'invalidToken'
+  | 'badCredentials'
+  | 'locked'
+  | 'throttled'
+  | 'invalidRequest'
+  | 'methodNotAllowed'
+  | 'unavailable'
+  | 'internalError';
+
+function failureName(outcome: MinistryFailure): MinistryFailureName {
+  switch (outcome.kind) {
+    case 'token_invalid':
+      return 'invalidToken';
+    case 'bad_credentials':
+      return 'badCredentials';
+    case 'locked':
+    case 'throttled':
+    case 'unavailable':
+      return outcome.kind;
+    case 'malformed':
+      return 'invalidRequest';
+    case 'method_not_allowed':
+      return 'methodNotAllowed';
+    case 'verified':
+    case 'checked':
+    case 'internal_error':
+      return 'internalError';
+  }
+}
+
+/**
+ * How a ministry dialect answers a failure: `which` names it, `allow` is the `Allow` header of a
+ * method not allowed (else undefined).
+ */
+export type MinistryFailureAnswer = (which: MinistryFailureName, outcome: MinistryFailure, allow?: Record<string, string>) => HttpAnswer;
+
 const textRules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true } as const;
 
 /**
@@ -87,7 +125,7 @@ const textRules = { trim: false, acceptNumbers: false, whitespaceIsBlank: true }
  */
 export function ministryDialect(
   name: Extract<DialectName, 'moh' | 'nehr'>,
-  failure: (outcome: MinistryFailure) => HttpAnswer,
+  failure: MinistryFailureAnswer,
   upstream: UpstreamCodec,
 ): Dialect {
   return {
@@ -106,7 +144,9 @@ export function ministryDialect(
       if (outcome.kind === 'issued' || (outcome.kind === 'refreshed' && outcome.user !== null)) {
         return jsonAnswer(200, ministryEnvelope(outcome.tokens, outcome.user as UserRecord, outcome.now));
       }
-      return failure(outcome.kind === 'refreshed' ? { kind: 'internal_error' } : outcome);
+      const failed: MinistryFailure = outcome.kind === 'refreshed' ? { kind: 'internal_error' } : outcome;
+      const allow = failed.kind === 'method_not_allowed' ? { allow: failed.allow.join(', ') } : undefined;
+      return failure(failureName(failed), failed, allow);
     },
   };
 }

@@ -43,28 +43,7 @@ function failure(which: MohFailure, extra?: Record<string, string>): HttpAnswer 
 /** The `moh` dialect (document 000): HTTP 200 always, outcome in the envelope's `code`. */
 export const moh: Dialect = ministryDialect(
   'moh',
-  (outcome) => {
-    switch (outcome.kind) {
-      case 'token_invalid':
-        return failure('invalidToken');
-      case 'bad_credentials':
-        return failure('badCredentials');
-      case 'locked':
-        return failure('locked');
-      case 'throttled':
-        return failure('throttled');
-      case 'malformed':
-        return failure('invalidRequest');
-      case 'method_not_allowed':
-        return failure('methodNotAllowed', { allow: outcome.allow.join(', ') });
-      case 'unavailable':
-        return failure('unavailable');
-      case 'verified':
-      case 'checked':
-      case 'internal_error':
-        return failure('internalError');
-    }
-  },
+  (which, _outcome, allow) => failure(which, allow),
   // As an upstream: HTTP 200 always; code 3 is its "Bad Credentials".
   ministryUpstream((status, code) => status === 200 && code === MOH_CODES.badCredentials.code),
 );

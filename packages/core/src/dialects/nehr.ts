@@ -88,27 +88,11 @@ function failure(which: NehrMessage, extra?: Record<string, string>): HttpAnswer
 /** The `nehr` dialect (document 001): the ministry envelope, real HTTP statuses on failure. */
 export const nehr: Dialect = ministryDialect(
   'nehr',
-  (outcome) => {
-    switch (outcome.kind) {
-      case 'token_invalid':
-        return failure('invalidToken');
-      case 'bad_credentials':
-        return failure('unauthorized');
-      case 'locked':
-        return failure('locked', retryAfterHeader(outcome.retryAfter));
-      case 'throttled':
-        return failure('throttled', retryAfterHeader(outcome.retryAfter));
-      case 'malformed':
-        return answer(400, badRequestMessage(outcome.problem));
-      case 'method_not_allowed':
-        return failure('methodNotAllowed', { allow: outcome.allow.join(', ') });
-      case 'unavailable':
-        return failure('unavailable');
-      case 'verified':
-      case 'checked':
-      case 'internal_error':
-        return failure('internalError');
-    }
+  (which, outcome, allow) => {
+    if (outcome.kind === 'malformed') return answer(400, badRequestMessage(outcome.problem));
+    if (outcome.kind === 'locked' || outcome.kind === 'throttled') return failure(outcome.kind, retryAfterHeader(outcome.retryAfter));
+    // every other name is a NEHR_MESSAGES key too ('invalidRequest' is malformed, answered above)
+    return failure(which === 'badCredentials' ? 'unauthorized' : (which as NehrMessage), allow);
   },
   // As an upstream: 401 is its bad credentials.
   ministryUpstream((status) => status === 401),
