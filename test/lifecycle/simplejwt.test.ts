@@ -92,7 +92,7 @@ describe('SimpleJWT refresh, verify and blacklist (default settings)', () => {
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .sign(new TextEncoder().encode('another-key-another-key-another-key'));
     expect((await call(stack, '/api/token/refresh/', { refresh: forged })).body).toStrictEqual(INVALID);
-    const key = new TextEncoder().encode(stack.settings.jwtSigningKey);
+    const key = new TextEncoder().encode(stack.settings.jwtKey.signingKey);
     const expired = await new SignJWT({ token_type: 'refresh', exp: now - 1, iat: now - 100, jti: 'b'.repeat(32), user_id: 1 })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .sign(key);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { seedDemoUsers } from '@tessera/cli';
 import { loadSettings, type Settings } from '@tessera/config';
 import type { TokenCache } from '@tessera/core';
-import { createLogger, createServer, type Ingress, listen, openTokenCache, Upstreams } from '@tessera/ingress';
+import { createLogger, createServer, type Ingress, listen, openJwtSigner, openTokenCache, Upstreams } from '@tessera/ingress';
 import { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import {
   ClientRepository,
@@ -114,6 +114,7 @@ export async function startStack(
     gate,
     pool,
     hasher,
+    signer: await openJwtSigner(settings),
     log,
     redis,
     ...(cache === null ? {} : { tokenCache: cache.cache }),

@@ -14,7 +14,8 @@ const DEFAULTS: Settings = {
   mohBase: '',
   pebMirrorStatus: false,
   bodyLimit: 16_384,
-  jwtSigningKey: KEY,
+  jwtKey: { algorithm: 'HS256', signingKey: KEY },
+  jwtClaims: { leeway: 0, userIdClaim: 'user_id', tokenTypeClaim: 'token_type', jtiClaim: 'jti' },
   jwtRotateRefreshTokens: false,
   jwtBlacklistAfterRotation: false,
   lifetimes: { ministryAccess: 86_400, ministryRefresh: 2_592_000, jwtAccess: 300, jwtRefresh: 86_400, peb: 2_592_000 },
@@ -73,6 +74,11 @@ describe('loadSettings defaults', () => {
       TESSERA_REDIS_TIMEOUT_MS: String(s.redisCommandTimeoutMs),
       TESSERA_PEB_MIRROR_STATUS: s.pebMirrorStatus ? '1' : '0',
       TESSERA_BODY_LIMIT: String(s.bodyLimit),
+      TESSERA_JWT_ALGORITHM: s.jwtKey.algorithm,
+      TESSERA_JWT_LEEWAY: String(s.jwtClaims.leeway),
+      TESSERA_JWT_USER_ID_CLAIM: s.jwtClaims.userIdClaim,
+      TESSERA_JWT_TOKEN_TYPE_CLAIM: s.jwtClaims.tokenTypeClaim,
+      TESSERA_JWT_JTI_CLAIM: s.jwtClaims.jtiClaim,
       TESSERA_JWT_ROTATE_REFRESH_TOKENS: s.jwtRotateRefreshTokens ? '1' : '0',
       TESSERA_JWT_BLACKLIST_AFTER_ROTATION: s.jwtBlacklistAfterRotation ? '1' : '0',
       TESSERA_MINISTRY_ACCESS_LIFETIME: String(s.lifetimes.ministryAccess),
@@ -118,6 +124,9 @@ describe('loadSettings defaults', () => {
         'REDIS_URL',
         'TESSERA_MOH_BASE',
         'TESSERA_JWT_SIGNING_KEY',
+        'TESSERA_JWT_VERIFYING_KEY',
+        'TESSERA_JWT_AUDIENCE',
+        'TESSERA_JWT_ISSUER',
         'TESSERA_OPS_PASSWORD',
         'TESSERA_TOKEN_CACHE',
         'TESSERA_ARGON2_CONCURRENCY',
@@ -257,7 +266,8 @@ describe('loadSettings values', () => {
       mohBase: '/moh',
       pebMirrorStatus: true,
       bodyLimit: 32_768,
-      jwtSigningKey: KEY,
+      jwtKey: { algorithm: 'HS256', signingKey: KEY },
+      jwtClaims: { leeway: 0, userIdClaim: 'user_id', tokenTypeClaim: 'token_type', jtiClaim: 'jti' },
       jwtRotateRefreshTokens: true,
       jwtBlacklistAfterRotation: true,
       lifetimes: { ministryAccess: 120, ministryRefresh: 600, jwtAccess: 60, jwtRefresh: 900, peb: 3600 },
@@ -310,7 +320,7 @@ describe('loadSettings values', () => {
 
   it('trims values', () => {
     const s = loadSettings({ REDIS_URL: ' redis://r:6379/2 ', TESSERA_JWT_SIGNING_KEY: ` ${KEY} `, TESSERA_PORT: ' 9000 ' });
-    expect([s.redisUrl, s.jwtSigningKey, s.port]).toStrictEqual(['redis://r:6379/2', KEY, 9000]);
+    expect([s.redisUrl, s.jwtKey.signingKey, s.port]).toStrictEqual(['redis://r:6379/2', KEY, 9000]);
   });
 
   it.each([
@@ -373,7 +383,7 @@ describe('loadSettings values', () => {
     expect(loadSettings({ REDIS_URL: 'rediss://secure:6380' }, { role: 'cli' })).toStrictEqual({
       ...DEFAULTS,
       redisUrl: 'rediss://secure:6380',
-      jwtSigningKey: '',
+      jwtKey: { algorithm: 'HS256', signingKey: '' },
     });
   });
 });
@@ -474,5 +484,55 @@ describe('loadSettings errors', () => {
     const problems = problemsOf({ ...BASE, TESSERA_MOH_BASE: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^TESSERA_MOH_BASE=".*": expected a path starting with \/$/);
+  });
+});
+
+describe("SimpleJWT's signing settings", () => {
+  it('reads the algorithm, the keys, the audience, the issuer, the leeway and the claim names', () => {
+    const s = loadSettings({
+      ...BASE,
+      TESSERA_JWT_ALGORITHM: 'RS256',
+      TESSERA_JWT_SIGNING_KEY: '/etc/tessera/jwt.pem',
+      TESSERA_JWT_VERIFYING_KEY: '/etc/tessera/jwt.pub',
+      TESSERA_JWT_AUDIENCE: 'api.example',
+      TESSERA_JWT_ISSUER: 'https://login.example',
+      TESSERA_JWT_LEEWAY: '30',
+      TESSERA_JWT_USER_ID_CLAIM: 'uid',
+      TESSERA_JWT_TOKEN_TYPE_CLAIM: 'typ_',
+      TESSERA_JWT_JTI_CLAIM: 'id',
+    });
+    expect([s.jwtKey, s.jwtClaims]).toStrictEqual([
+      { algorithm: 'RS256', signingKey: '/etc/tessera/jwt.pem', verifyingKey: '/etc/tessera/jwt.pub' },
+      { audience: 'api.example', issuer: 'https://login.example', leeway: 30, userIdClaim: 'uid', tokenTypeClaim: 'typ_', jtiClaim: 'id' },
+    ]);
+  });
+
+  it('asks 32 characters of an HMAC secret only, and ignores a verifying key for HS*', () => {
+    expect(problemsOf({ ...BASE, TESSERA_JWT_ALGORITHM: 'HS512', TESSERA_JWT_SIGNING_KEY: 'k'.repeat(31) })).toStrictEqual([
+      'TESSERA_JWT_SIGNING_KEY: must be at least 32 characters',
+    ]);
+    expect(loadSettings({ ...BASE, TESSERA_JWT_ALGORITHM: 'EdDSA', TESSERA_JWT_SIGNING_KEY: 'k.pem' }).jwtKey).toStrictEqual({
+      algorithm: 'EdDSA',
+      signingKey: 'k.pem',
+    });
+    expect(loadSettings({ ...BASE, TESSERA_JWT_VERIFYING_KEY: 'k.pub' }).jwtKey).toStrictEqual({ algorithm: 'HS256', signingKey: KEY });
+  });
+
+  it('refuses an unknown algorithm, none among them, and claim names Tessera sets or that collide', () => {
+    expect(
+      problemsOf({
+        ...BASE,
+        TESSERA_JWT_ALGORITHM: 'none',
+        TESSERA_JWT_USER_ID_CLAIM: 'exp',
+        TESSERA_JWT_TOKEN_TYPE_CLAIM: 'kind',
+        TESSERA_JWT_JTI_CLAIM: 'kind',
+        TESSERA_JWT_LEEWAY: '-1',
+      }),
+    ).toStrictEqual([
+      'TESSERA_JWT_ALGORITHM="none": expected HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, ES512 or EdDSA',
+      'TESSERA_JWT_LEEWAY="-1": expected a whole number from 0 to 86400',
+      'TESSERA_JWT_USER_ID_CLAIM="exp": expected a claim name (letters, digits, _ . : -) other than exp, iat, nbf, aud, iss, sub, refresh_exp',
+      'TESSERA_JWT_USER_ID_CLAIM, TESSERA_JWT_TOKEN_TYPE_CLAIM and TESSERA_JWT_JTI_CLAIM must be three different names',
+    ]);
   });
 });

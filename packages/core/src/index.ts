@@ -15,6 +15,7 @@ export {
 } from './dialects/simplejwt.ts';
 export * from './errors.ts';
 export * from './fields.ts';
+export * from './jwt.ts';
 export * from './lifecycle.ts';
 export * from './login.ts';
 export * from './oauth.ts';

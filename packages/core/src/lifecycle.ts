@@ -1,9 +1,10 @@
 import { decodeBody } from './body.ts';
 import type { Dialect } from './dialects/dialect.ts';
 import { isUnavailable } from './errors.ts';
+import type { JwtSigner } from './jwt.ts';
 import { type TokenOwner, tokenRecord } from './login.ts';
 import type { Outcome, TokenAction, TokenProblem } from './outcome.ts';
-import type { JwtSigner, TokenLifetimes } from './tokens.ts';
+import type { TokenLifetimes } from './tokens.ts';
 import type { DialectName, IssuedTokens, RawRequest, TokenGrant, TokenRecord, UserRecord } from './types.ts';
 
 /** What the store knows of a presented token. */

@@ -1,15 +1,29 @@
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { bytes, FORM_CT, HASH, LEGACY_HASH, MemoryPorts, makeUser, NOW, PASSWORD, POLICY, request, unavailable } from '../test/fixtures.ts';
+import {
+  bytes,
+  FORM_CT,
+  HASH,
+  LEGACY_HASH,
+  MemoryPorts,
+  makeUser,
+  NOW,
+  PASSWORD,
+  POLICY,
+  request,
+  TEST_KEY,
+  unavailable,
+} from '../test/fixtures.ts';
 import { type Dialect, jsonAnswer } from './dialects/dialect.ts';
 import { moh } from './dialects/moh.ts';
 import { nehr } from './dialects/nehr.ts';
 import { createPeb } from './dialects/peb.ts';
 import { simplejwt } from './dialects/simplejwt.ts';
 import { InvalidStateError, isUnavailable, TesseraError, UnavailableError } from './errors.ts';
+import { JWT_SHAPE } from './jwt.ts';
 import { decideLogin, type LoginPolicy, type LoginPorts, tokenRecord } from './login.ts';
 import { dialectRoute } from './routes.ts';
-import { HEX128, JWT_SHAPE, UUID_V4 } from './tokens.ts';
+import { HEX128, UUID_V4 } from './tokens.ts';
 import type { RawRequest } from './types.ts';
 
 const peb = createPeb({ mirrorStatus: false });
@@ -63,7 +77,7 @@ describe('decideLogin: credentials', () => {
     ]);
     for (const [i, g] of (batch?.grants ?? []).entries()) {
       expect(g.value).toMatch(JWT_SHAPE);
-      const { payload } = await jwtVerify(g.value, POLICY.signer.key, { currentDate: new Date(NOW) });
+      const { payload } = await jwtVerify(g.value, TEST_KEY, { currentDate: new Date(NOW) });
       expect(payload.jti).toBe(g.jti);
       expect(payload.user_id).toBe(42);
       expect(payload.token_type).toBe(g.kind);
@@ -343,7 +357,7 @@ describe('a login route', () => {
     expect(a.status).toBe(200);
     const body = JSON.parse(a.body);
     expect(Object.keys(body)).toStrictEqual(['refresh', 'access']);
-    const { payload } = await jwtVerify(body.access, POLICY.signer.key, { currentDate: new Date(NOW) });
+    const { payload } = await jwtVerify(body.access, TEST_KEY, { currentDate: new Date(NOW) });
     expect(payload.token_type).toBe('access');
   });
 

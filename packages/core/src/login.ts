@@ -1,8 +1,9 @@
 import { decodeBody } from './body.ts';
 import type { Dialect } from './dialects/dialect.ts';
 import { isUnavailable } from './errors.ts';
+import type { JwtSigner } from './jwt.ts';
 import type { Outcome } from './outcome.ts';
-import { type JwtSigner, mintPlan, type TokenLifetimes } from './tokens.ts';
+import { mintPlan, type TokenLifetimes } from './tokens.ts';
 import type { DialectName, Identifier, IssuedTokens, LoginCommand, RawRequest, TokenGrant, TokenRecord, UserRecord } from './types.ts';
 import { type MigrationPlan, migratable, migrationPlan, type UpstreamVerdict } from './upstream.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { POLICY } from '../test/fixtures.ts';
 import { handleIntrospect, INACTIVE, type OAuthPorts } from './oauth.ts';
-import { jwtSigner } from './tokens.ts';
 import type { HttpAnswer, RawRequest, TokenRecord } from './types.ts';
 
 const NOW = 1_800_000_000_000;
@@ -16,7 +16,7 @@ const RECORD: TokenRecord = {
   exp: NOW / 1000 + 3600,
   family: 'fam',
 };
-const policy = { bodyLimit: 16_384, signer: jwtSigner('k'.repeat(40)) };
+const policy = { bodyLimit: 16_384, signer: POLICY.signer };
 
 function request(body: string, authorization = `Basic ${btoa('svc:secret')}`): RawRequest {
   return {

@@ -1,8 +1,9 @@
 import { decodeBody, type Fields } from './body.ts';
 import { isUnavailable } from './errors.ts';
+import type { JwtSigner } from './jwt.ts';
 import type { TokenState } from './lifecycle.ts';
 import type { Answered, Route } from './routes.ts';
-import { HEX128, type JwtSigner, UUID_V4, verifySimpleJwt } from './tokens.ts';
+import { HEX128, UUID_V4, verifySimpleJwt } from './tokens.ts';
 import type { HttpAnswer, RawRequest, TokenRecord } from './types.ts';
 
 /**

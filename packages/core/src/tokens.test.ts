@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { base64url, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { NOW, POLICY } from '../test/fixtures.ts';
+import { keySet, NOW, POLICY, TEST_KEY, TEST_SECRET } from '../test/fixtures.ts';
+import { hmacJwtKey, JWT_SHAPE, JwtSigner } from './jwt.ts';
 import {
   DEFAULT_LIFETIMES,
   HEX128,
-  JWT_SHAPE,
-  jwtSigner,
   type MintContext,
   mintPlan,
   mintToken,
@@ -99,8 +98,10 @@ describe('random tokens', () => {
     expect(toHex(new Uint8Array(0))).toBe('');
   });
 
-  it('jwtSigner encodes the secret as UTF-8 bytes', () => {
-    expect(jwtSigner('kéy').key).toEqual(new Uint8Array([0x6b, 0xc3, 0xa9, 0x79]));
+  it('an HS256 key is the secret as UTF-8 bytes', async () => {
+    const signer = new JwtSigner(await keySet(hmacJwtKey('kéy', 'HS256')));
+    const token = await signSimpleJwt(signer, 'access', 1, IAT, IAT + 300, '0');
+    await expect(jwtVerify(token, new Uint8Array([0x6b, 0xc3, 0xa9, 0x79]), { currentDate: new Date(NOW) })).resolves.toBeDefined();
   });
 });
 
@@ -116,32 +117,38 @@ describe('signSimpleJwt', () => {
 
   it('verifies with the same key and fails with another', async () => {
     const token = await signSimpleJwt(POLICY.signer, 'refresh', 7, IAT, IAT + 86_400, jti);
-    const { payload, protectedHeader } = await jwtVerify(token, POLICY.signer.key, { algorithms: ['HS256'], currentDate: new Date(NOW) });
+    const { payload, protectedHeader } = await jwtVerify(token, TEST_KEY, { algorithms: ['HS256'], currentDate: new Date(NOW) });
     expect(protectedHeader).toStrictEqual({ alg: 'HS256', typ: 'JWT' });
     expect(payload).toStrictEqual({ token_type: 'refresh', exp: IAT + 86_400, iat: IAT, jti, user_id: 7 });
     await expect(
-      jwtVerify(token, jwtSigner('another-key-of-the-same-sort-0123456789').key, { currentDate: new Date(NOW) }),
+      jwtVerify(token, new TextEncoder().encode('another-key-of-the-same-sort-0123456789'), { currentDate: new Date(NOW) }),
     ).rejects.toThrow('signature verification failed');
   });
 
   it('is deterministic for the same inputs (HMAC) and differs by key', async () => {
     const a = await signSimpleJwt(POLICY.signer, 'access', 1, IAT, IAT + 300, jti);
     const b = await signSimpleJwt(POLICY.signer, 'access', 1, IAT, IAT + 300, jti);
-    const c = await signSimpleJwt(jwtSigner('x'), 'access', 1, IAT, IAT + 300, jti);
+    const c = await signSimpleJwt(new JwtSigner(await keySet(hmacJwtKey(`${TEST_SECRET}x`, 'HS256'))), 'access', 1, IAT, IAT + 300, jti);
     expect(a).toBe(b);
     expect(c).not.toBe(a);
   });
 
-  it('signs the same token with a synchronous HS256 (hs256) as with WebCrypto', async () => {
+  it('signs the same token with a synchronous HMAC as with WebCrypto, for each HS algorithm', async () => {
     const secret = 'a-signing-key-of-at-least-32-characters-é';
-    const sync = jwtSigner(secret, (key) => (data) => createHmac('sha256', key).update(data).digest());
-    for (const [kind, userId, lifetime] of [
-      ['access', 1, 300],
-      ['refresh', 123_456_789, 86_400],
-    ] as const) {
-      const viaHmac = await signSimpleJwt(sync, kind, userId, IAT, IAT + lifetime, jti);
-      expect(viaHmac).toBe(await signSimpleJwt(jwtSigner(secret), kind, userId, IAT, IAT + lifetime, jti));
-      await expect(jwtVerify(viaHmac, sync.key, { algorithms: ['HS256'], currentDate: new Date(NOW) })).resolves.toBeDefined();
+    for (const alg of ['HS256', 'HS384', 'HS512'] as const) {
+      const sync = new JwtSigner(
+        await keySet(hmacJwtKey(secret, alg, { hmac: (key, hash) => (data) => createHmac(hash, key).update(data).digest() })),
+      );
+      const web = new JwtSigner(await keySet(hmacJwtKey(secret, alg)));
+      for (const [kind, userId, lifetime] of [
+        ['access', 1, 300],
+        ['refresh', 123_456_789, 86_400],
+      ] as const) {
+        const viaHmac = await signSimpleJwt(sync, kind, userId, IAT, IAT + lifetime, jti);
+        expect(viaHmac).toBe(await signSimpleJwt(web, kind, userId, IAT, IAT + lifetime, jti));
+        const key = new TextEncoder().encode(secret);
+        await expect(jwtVerify(viaHmac, key, { algorithms: [alg], currentDate: new Date(NOW) })).resolves.toBeDefined();
+      }
     }
   });
 });
@@ -164,7 +171,7 @@ describe('mintToken', () => {
         expiresAt: (IAT + lifetime) * 1000,
         jti: '',
       });
-      const { payload } = await jwtVerify(g.value, POLICY.signer.key, { currentDate: new Date(NOW) });
+      const { payload } = await jwtVerify(g.value, TEST_KEY, { currentDate: new Date(NOW) });
       expect(Object.keys(payload)).toStrictEqual(['token_type', 'exp', 'iat', 'jti', 'user_id']);
       expect(payload).toStrictEqual({ token_type: kind, exp: IAT + lifetime, iat: IAT, jti: g.jti, user_id: 42 });
       expect((payload.exp as number) - (payload.iat as number)).toBe(lifetime);

@@ -1,5 +1,5 @@
-import { jwtVerify, SignJWT } from 'jose';
 import type { IssuePlan } from './dialects/dialect.ts';
+import type { JwtSigner } from './jwt.ts';
 import type { TokenFormat, TokenGrant, TokenKind } from './types.ts';
 
 /** Lifetimes in whole seconds, per dialect family. */
@@ -26,7 +26,6 @@ export const DEFAULT_LIFETIMES: TokenLifetimes = Object.freeze({
 
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 export const HEX128 = /^[0-9a-f]{128}$/;
-export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** A UUID v4 from the platform's CSPRNG. */
 export function newUuid(): string {
@@ -51,57 +50,17 @@ export function newJti(): string {
   return crypto.randomUUID().replaceAll('-', '');
 }
 
-/** HS256 signing key for SimpleJWT tokens. */
-export interface JwtSigner {
-  readonly key: Uint8Array;
-  /**
-   * HMAC-SHA256 of `data` under `key`, computed at once (e.g. node:crypto). Without it, tokens are
-   * signed with WebCrypto, which Node runs on its libuv thread pool: a round trip through the pool
-   * that argon2 keeps busy, for microseconds of work.
-   */
-  readonly hs256?: (data: string) => Uint8Array;
-  /**
-   * The key imported into Web Crypto once, for jose (verification, and signing without `hs256`):
-   * given raw bytes, jose imports them again for every signature and every verification.
-   */
-  readonly cryptoKey: Promise<CryptoKey | Uint8Array>;
-}
-
-export function jwtSigner(secret: string, hs256?: (key: Uint8Array) => (data: string) => Uint8Array): JwtSigner {
-  const key = new TextEncoder().encode(secret);
-  const cryptoKey = crypto.subtle
-    .importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-    // a key Web Crypto refuses is handed to jose as bytes, which then says why
-    .catch(() => key);
-  return hs256 === undefined ? { key, cryptoKey } : { key, cryptoKey, hs256: hs256(key) };
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-}
-
-const SIMPLEJWT_HEADER = base64url(new TextEncoder().encode(JSON.stringify({ alg: 'HS256', typ: 'JWT' })));
-
 /**
- * Signs a SimpleJWT token: header `{"alg":"HS256","typ":"JWT"}` and claims in the library's order
- * (`token_type`, `exp`, `iat`, `jti`, `user_id`).
+ * Signs a SimpleJWT token with the signer's active key: claims in the library's order
+ * (`token_type`, `exp`, `iat`, `jti`, `user_id`, under their configured names), then `aud` and
+ * `iss` where set, as SimpleJWT's TokenBackend.encode appends them.
  */
-export async function signSimpleJwt(
-  signer: JwtSigner,
-  kind: TokenKind,
-  userId: number,
-  iat: number,
-  exp: number,
-  jti: string,
-): Promise<string> {
-  const claims = { token_type: kind, exp, iat, jti, user_id: userId };
-  if (signer.hs256 !== undefined) {
-    const input = `${SIMPLEJWT_HEADER}.${base64url(new TextEncoder().encode(JSON.stringify(claims)))}`;
-    return `${input}.${base64url(signer.hs256(input))}`;
-  }
-  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(await signer.cryptoKey);
+export function signSimpleJwt(signer: JwtSigner, kind: TokenKind, userId: number, iat: number, exp: number, jti: string): Promise<string> {
+  const r = signer.rules;
+  const claims: Record<string, unknown> = { [r.tokenTypeClaim]: kind, exp, iat, [r.jtiClaim]: jti, [r.userIdClaim]: userId };
+  if (r.audience !== undefined) claims.aud = r.audience;
+  if (r.issuer !== undefined) claims.iss = r.issuer;
+  return signer.sign(claims);
 }
 
 export interface MintContext {
@@ -150,22 +109,18 @@ export interface SimpleJwtClaims {
 }
 
 /**
- * Verifies a SimpleJWT token as the library does with default settings: HS256 only, signature,
- * `exp` (no leeway), and the claims it relies on. Returns null for anything that is not a valid,
- * unexpired token; never throws.
+ * Verifies a SimpleJWT token as the library does with the signer's settings: signature by one of
+ * its keys, `exp` within the leeway, audience and issuer where set, and the claims Tessera relies
+ * on (under their configured names). Null for anything else; never throws.
  */
 export async function verifySimpleJwt(signer: JwtSigner, token: string, nowMs: number): Promise<SimpleJwtClaims | null> {
-  if (!JWT_SHAPE.test(token)) return null;
-  try {
-    const { payload } = await jwtVerify(token, await signer.cryptoKey, {
-      algorithms: ['HS256'],
-      currentDate: new Date(nowMs),
-      requiredClaims: ['exp', 'jti', 'token_type'],
-    });
-    const { token_type, exp, iat, jti, user_id } = payload as Record<string, unknown>;
-    if (typeof token_type !== 'string' || typeof exp !== 'number' || typeof jti !== 'string' || typeof user_id !== 'number') return null;
-    return { token_type, exp, iat: typeof iat === 'number' ? iat : exp, jti, user_id };
-  } catch {
-    return null;
-  }
+  const payload = await signer.verify(token, nowMs);
+  if (payload === null) return null;
+  const r = signer.rules;
+  const { exp, iat } = payload;
+  const token_type = payload[r.tokenTypeClaim];
+  const jti = payload[r.jtiClaim];
+  const user_id = payload[r.userIdClaim];
+  if (typeof token_type !== 'string' || typeof exp !== 'number' || typeof jti !== 'string' || typeof user_id !== 'number') return null;
+  return { token_type, exp, iat: typeof iat === 'number' ? iat : exp, jti, user_id };
 }

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { HASH, MemoryPorts, makeUser, PASSWORD, POLICY, request } from '../test/fixtures.ts';
+import { HASH, keySet, MemoryPorts, makeUser, PASSWORD, POLICY, request } from '../test/fixtures.ts';
 import { moh } from './dialects/moh.ts';
 import { nehr } from './dialects/nehr.ts';
 import { createPeb } from './dialects/peb.ts';
 import { simplejwt } from './dialects/simplejwt.ts';
+import { hmacJwtKey, JwtSigner } from './jwt.ts';
 import { decideLogin } from './login.ts';
-import { jwtSigner, mintToken } from './tokens.ts';
+import { mintToken } from './tokens.ts';
 import { migrationPlan } from './upstream.ts';
 
 const peb = createPeb({ mirrorStatus: false });
@@ -185,7 +186,7 @@ describe('each dialect as a client of its old system', () => {
       now: Date.now(),
       userId: 4242,
       lifetimes: POLICY.lifetimes,
-      signer: jwtSigner('some-other-systems-key-0123456789abcdef'),
+      signer: new JwtSigner(await keySet(hmacJwtKey('some-other-systems-key-0123456789abcdef', 'HS256'))),
     });
     expect(simplejwt.upstream.readLogin(200, JSON.stringify({ refresh: 'r', access: access.value }))).toStrictEqual({
       kind: 'accepted',

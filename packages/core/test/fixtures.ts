@@ -5,9 +5,10 @@
 
 import type { Dialect } from '../src/dialects/dialect.ts';
 import { UnavailableError } from '../src/errors.ts';
+import { hmacJwtKey, type JwtKey, type JwtKeySet, JwtSigner } from '../src/jwt.ts';
 import type { GateResult, LoginContext, LoginPolicy, LoginPorts, LoginResult, Reservation } from '../src/login.ts';
 import type { Outcome, Problem, ProblemReason } from '../src/outcome.ts';
-import { DEFAULT_LIFETIMES, jwtSigner } from '../src/tokens.ts';
+import { DEFAULT_LIFETIMES } from '../src/tokens.ts';
 import type { DialectName, Identifier, IssuedTokens, LoginCommand, RawRequest, TokenGrant, TokenRecord, UserRecord } from '../src/types.ts';
 import type { MigrationPlan, UpstreamVerdict } from '../src/upstream.ts';
 
@@ -72,10 +73,20 @@ export function makeUser(overrides: Partial<UserRecord> = {}): UserRecord {
 /** 2023-09-25T01:21:20.250Z: a fixed clock with a sub-second part. */
 export const NOW = Date.UTC(2023, 8, 25, 1, 21, 20, 250);
 
+export const TEST_SECRET = 'test-signing-key-of-reasonable-length-0123456789';
+/** TEST_SECRET as bytes: the HS256 key of POLICY's signer, for jose's jwtVerify. */
+export const TEST_KEY = new TextEncoder().encode(TEST_SECRET);
+
+/** A key set of one key. */
+export async function keySet(key: Promise<JwtKey>): Promise<JwtKeySet> {
+  const active = await key;
+  return { active, keys: [active] };
+}
+
 export const POLICY: LoginPolicy = {
   bodyLimit: 16 * 1024,
   lifetimes: DEFAULT_LIFETIMES,
-  signer: jwtSigner('test-signing-key-of-reasonable-length-0123456789'),
+  signer: new JwtSigner(await keySet(hmacJwtKey(TEST_SECRET, 'HS256'))),
   busyWaitMs: 1000,
 };
 

@@ -1,8 +1,8 @@
-import { createHmac } from 'node:crypto';
 import type { Settings } from '@tessera/config';
 import type { Logger } from '@tessera/config/log';
 import type {
   Identifier,
+  JwtSigner,
   LoginCommand,
   LoginContext,
   LoginPolicy,
@@ -15,7 +15,6 @@ import type {
   TokenPorts,
   UserRecord,
 } from '@tessera/core';
-import { type JwtSigner, jwtSigner } from '@tessera/core';
 import { type EventFields, type EventType, type LoginAttempt, loginEvents, loginRefusedEvent, newEvent } from '@tessera/events';
 import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import {
@@ -42,6 +41,8 @@ export interface Deps {
   readonly tokenCache?: TokenCache;
   /** The old systems of lazy migration (absent: none). */
   readonly upstreams?: Upstreams;
+  /** SimpleJWT's keys and claim rules. */
+  readonly signer: JwtSigner;
 }
 
 const json = (type: EventType, fields: EventFields) => JSON.stringify(newEvent(type, fields));
@@ -197,19 +198,11 @@ async function adoptUser(
   }
 }
 
-/** HS256 with node:crypto: synchronous, on the event loop (microseconds), not via the thread pool. */
-const nodeHs256 = (key: Uint8Array) => (data: string) => createHmac('sha256', key).update(data).digest();
-
-/** The SimpleJWT signer of this process. */
-export function signer(settings: Settings): JwtSigner {
-  return jwtSigner(settings.jwtSigningKey, nodeHs256);
-}
-
-export function loginPolicy(settings: Settings): LoginPolicy {
+export function loginPolicy(settings: Settings, signer: JwtSigner): LoginPolicy {
   return {
     bodyLimit: settings.bodyLimit,
     lifetimes: settings.lifetimes,
-    signer: signer(settings),
+    signer,
     busyWaitMs: settings.lockout.busyWaitMs,
   };
 }
@@ -238,9 +231,9 @@ export function tokenPorts(deps: Deps): TokenPorts {
   };
 }
 
-export function tokenPolicy(settings: Settings): TokenPolicy {
+export function tokenPolicy(settings: Settings, signer: JwtSigner): TokenPolicy {
   return {
-    ...loginPolicy(settings),
+    ...loginPolicy(settings, signer),
     rotateRefreshTokens: settings.jwtRotateRefreshTokens,
     blacklistAfterRotation: settings.jwtBlacklistAfterRotation,
   };
@@ -295,6 +288,6 @@ export function oauthPorts(deps: Deps): OAuthPorts {
   };
 }
 
-export function oauthPolicy(settings: Settings): OAuthPolicy {
-  return { bodyLimit: settings.bodyLimit, signer: signer(settings) };
+export function oauthPolicy(settings: Settings, signer: JwtSigner): OAuthPolicy {
+  return { bodyLimit: settings.bodyLimit, signer };
 }

@@ -38,13 +38,13 @@ const METRICS_NOT_FOUND = probe(NOT_FOUND);
 export function routes(settings: Settings, deps: RouteDeps): Route[] {
   const { metrics } = deps;
   const wiring = {
-    login: { ports: loginPorts(deps), policy: loginPolicy(settings) },
-    token: { ports: tokenPorts(deps), policy: tokenPolicy(settings) },
+    login: { ports: loginPorts(deps), policy: loginPolicy(settings, deps.signer) },
+    token: { ports: tokenPorts(deps), policy: tokenPolicy(settings, deps.signer) },
     onError: (err: unknown, path: string) => deps.log.error('request failed', { path, err }),
   };
   return [
     ...dialectRoutes({ mohBase: settings.mohBase, peb: { mirrorStatus: settings.pebMirrorStatus } }, wiring),
-    ...oauthRoutes(oauthPorts(deps), oauthPolicy(settings)),
+    ...oauthRoutes(oauthPorts(deps), oauthPolicy(settings, deps.signer)),
     { path: '/healthz', handle: () => HEALTHY },
     {
       path: '/readyz',

@@ -177,7 +177,7 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
   const env = {
     ...process.env,
     REDIS_URL: redisUrl,
-    TESSERA_JWT_SIGNING_KEY: signingKey(stateDir, settings.jwtSigningKey),
+    TESSERA_JWT_SIGNING_KEY: signingKey(stateDir, settings.jwtKey.signingKey),
     TESSERA_OPS_PASSWORD: opsPassword(stateDir, settings.ops.password),
   };
   log(

@@ -1,0 +1,218 @@
+import { decodeProtectedHeader, exportJWK, importJWK, importPKCS8, importSPKI, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+
+/*
+ * SimpleJWT's signing: the algorithms and settings of djangorestframework-simplejwt 5.2 (plus
+ * EdDSA), over a set of keys. Web Crypto through jose, so the same code runs on Node and Deno.
+ */
+
+/** SimpleJWT 5.2's ALGORITHM choices, and EdDSA (Ed25519) beyond them. */
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+export const isHmacAlgorithm = (alg: JwtAlgorithm): boolean => alg.startsWith('HS');
+
+/** Synchronous HMAC of `data` under a key (e.g. node:crypto), given the algorithm's hash. */
+export type HmacFactory = (key: Uint8Array, hash: 'sha256' | 'sha384' | 'sha512') => (data: string) => Uint8Array;
+
+/** One key of the set. */
+export interface JwtKey {
+  /**
+   * In the header of every token the key signs. The key of the settings has none and signs as
+   * SimpleJWT does (`{"alg":…,"typ":"JWT"}`); keys made by `tessera keys` have one.
+   */
+  readonly kid?: string;
+  readonly alg: JwtAlgorithm;
+  /** The secret (HS*) or private key; absent for a key that only verifies. */
+  readonly signing?: CryptoKey | Uint8Array;
+  readonly verifying: CryptoKey | Uint8Array;
+  /** The public key as a JWK (asymmetric keys), for the JWKS. */
+  readonly publicJwk?: JWK;
+  /** HS* at once, without Web Crypto's trip through the thread pool that argon2 keeps busy. */
+  readonly hmac?: (data: string) => Uint8Array;
+  /** Its tokens verify until then (ms since the epoch); absent: no end. */
+  readonly retiresAt?: number;
+}
+
+/** SimpleJWT's settings that shape and check the claims (5.2 names in brackets). */
+export interface JwtClaimRules {
+  /** AUDIENCE: `aud` of every token, required on verification (absent: neither). */
+  readonly audience?: string;
+  /** ISSUER: `iss` of every token, required on verification (absent: neither). */
+  readonly issuer?: string;
+  /** LEEWAY, seconds: how long past `exp` (and before `nbf`) a token still verifies. */
+  readonly leeway: number;
+  /** USER_ID_CLAIM, TOKEN_TYPE_CLAIM, JTI_CLAIM. */
+  readonly userIdClaim: string;
+  readonly tokenTypeClaim: string;
+  readonly jtiClaim: string;
+}
+
+export const DEFAULT_CLAIM_RULES: JwtClaimRules = Object.freeze({
+  leeway: 0,
+  userIdClaim: 'user_id',
+  tokenTypeClaim: 'token_type',
+  jtiClaim: 'jti',
+});
+
+/** Claims Tessera sets itself: a configured claim name may be none of these. */
+export const RESERVED_CLAIMS: readonly string[] = ['exp', 'iat', 'nbf', 'aud', 'iss', 'sub', 'refresh_exp'];
+
+const HASH = { 256: 'sha256', 384: 'sha384', 512: 'sha512' } as const;
+
+function hashOf(alg: JwtAlgorithm): 'sha256' | 'sha384' | 'sha512' {
+  return HASH[Number(alg.slice(2)) as 256 | 384 | 512];
+}
+
+/** A shared-secret key (HS256/384/512): SimpleJWT's SIGNING_KEY, used to verify too. */
+export async function hmacJwtKey(
+  secret: string,
+  alg: JwtAlgorithm,
+  options: { readonly kid?: string; readonly hmac?: HmacFactory; readonly retiresAt?: number } = {},
+): Promise<JwtKey> {
+  if (!isHmacAlgorithm(alg)) throw new TypeError(`${alg} is not an HMAC algorithm`);
+  const raw = new TextEncoder().encode(secret);
+  const hash = hashOf(alg);
+  const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: `SHA-${hash.slice(3)}` }, false, ['sign', 'verify']);
+  return {
+    ...(options.kid === undefined ? {} : { kid: options.kid }),
+    alg,
+    signing: key,
+    verifying: key,
+    ...(options.hmac === undefined ? {} : { hmac: options.hmac(raw, hash) }),
+    ...(options.retiresAt === undefined ? {} : { retiresAt: options.retiresAt }),
+  };
+}
+
+/** The members of a private JWK that make it private (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2). */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'];
+
+/**
+ * An asymmetric key from PEM: PKCS#8 private key (signs; its public half verifies unless
+ * `publicPem`, SimpleJWT's VERIFYING_KEY, is given), or an SPKI public key alone (verifies only).
+ * Throws with a one-line reason for a PEM that is not a key of the algorithm.
+ */
+export async function pemJwtKey(
+  alg: JwtAlgorithm,
+  pems: { readonly privatePem?: string; readonly publicPem?: string },
+  options: { readonly kid?: string; readonly retiresAt?: number } = {},
+): Promise<JwtKey> {
+  if (isHmacAlgorithm(alg)) throw new TypeError(`${alg} takes a shared secret, not a PEM key`);
+  const { privatePem, publicPem } = pems;
+  if (privatePem === undefined && publicPem === undefined) throw new TypeError('no key given');
+  const signing = privatePem === undefined ? undefined : await importPKCS8(privatePem, alg, { extractable: true });
+  let publicJwk: JWK;
+  let verifying: CryptoKey;
+  if (publicPem !== undefined) {
+    verifying = await importSPKI(publicPem, alg, { extractable: true });
+    publicJwk = await exportJWK(verifying);
+  } else {
+    const full = await exportJWK(signing as CryptoKey);
+    publicJwk = Object.fromEntries(Object.entries(full).filter(([k]) => !PRIVATE_MEMBERS.includes(k))) as JWK;
+    verifying = (await importJWK(publicJwk, alg)) as CryptoKey;
+  }
+  return {
+    ...(options.kid === undefined ? {} : { kid: options.kid }),
+    alg,
+    ...(signing === undefined ? {} : { signing }),
+    verifying,
+    publicJwk: { ...publicJwk, alg, use: 'sig', ...(options.kid === undefined ? {} : { kid: options.kid }) },
+    ...(options.retiresAt === undefined ? {} : { retiresAt: options.retiresAt }),
+  };
+}
+
+/** The keys a process signs and verifies with: the active one signs; every one verifies. */
+export interface JwtKeySet {
+  readonly active: JwtKey;
+  /** Every key, the active one included. */
+  readonly keys: readonly JwtKey[];
+}
+
+/**
+ * SimpleJWT's token backend: its keys and claim rules. `keys` may be replaced while the process
+ * runs (a rotation); a token in flight keeps the set it started with.
+ */
+export class JwtSigner {
+  #keys: JwtKeySet;
+
+  constructor(
+    keys: JwtKeySet,
+    readonly rules: JwtClaimRules = DEFAULT_CLAIM_RULES,
+  ) {
+    if (keys.active.signing === undefined) throw new TypeError('the active key cannot sign');
+    this.#keys = keys;
+  }
+
+  get keys(): JwtKeySet {
+    return this.#keys;
+  }
+
+  replaceKeys(keys: JwtKeySet): void {
+    if (keys.active.signing === undefined) throw new TypeError('the active key cannot sign');
+    this.#keys = keys;
+  }
+
+  /** Signs claims (in the order given) with the active key: header `{"alg","kid"?,"typ"}`, as PyJWT sorts it. */
+  async sign(claims: Readonly<Record<string, unknown>>): Promise<string> {
+    const key = this.#keys.active;
+    const header = key.kid === undefined ? { alg: key.alg, typ: 'JWT' } : { alg: key.alg, kid: key.kid, typ: 'JWT' };
+    if (key.hmac !== undefined) {
+      const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+      return `${input}.${base64urlBytes(key.hmac(input))}`;
+    }
+    return new SignJWT({ ...claims }).setProtectedHeader(header).sign(key.signing as CryptoKey);
+  }
+
+  /**
+   * The payload of a token signed by one of the keys (the one its `kid` names; without a `kid`,
+   * any of the header's algorithm), unexpired within the leeway, with the audience and issuer
+   * required; null for anything else. Never throws.
+   */
+  async verify(token: string, nowMs: number): Promise<JWTPayload | null> {
+    if (!JWT_SHAPE.test(token)) return null;
+    let kid: unknown;
+    let alg: unknown;
+    try {
+      ({ kid, alg } = decodeProtectedHeader(token));
+    } catch {
+      return null;
+    }
+    const { rules } = this;
+    const options = {
+      currentDate: new Date(nowMs),
+      clockTolerance: rules.leeway,
+      ...(rules.audience === undefined ? {} : { audience: rules.audience }),
+      ...(rules.issuer === undefined ? {} : { issuer: rules.issuer }),
+      requiredClaims: ['exp'],
+    };
+    for (const key of this.#keys.keys) {
+      if ((kid !== undefined && key.kid !== kid) || key.alg !== alg || (key.retiresAt !== undefined && key.retiresAt <= nowMs)) continue;
+      try {
+        return (await jwtVerify(token, key.verifying, { ...options, algorithms: [key.alg] })).payload;
+      } catch (err) {
+        // another key of the algorithm may have signed a token without kid; anything else is final
+        if ((err as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return null;
+      }
+    }
+    return null;
+  }
+
+  /** The JWKS: the public keys of every asymmetric key not retired at `nowMs`. */
+  jwks(nowMs: number): { keys: JWK[] } {
+    const keys: JWK[] = [];
+    for (const key of this.#keys.keys)
+      if (key.publicJwk !== undefined && (key.retiresAt === undefined || key.retiresAt > nowMs)) keys.push(key.publicJwk);
+    return { keys };
+  }
+}
+
+export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+function base64urlBytes(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+function base64url(text: string): string {
+  return base64urlBytes(new TextEncoder().encode(text));
+}
