@@ -17,6 +17,8 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const TEST_PACKAGES = [
   { pkg: 'chromium', path: CHROMIUM_PATH },
   { pkg: 'redis-server', command: 'redis-server', unlessEnv: 'REDIS_URL' },
+  // PyJWT: a JWT library Tessera does not use, to check its tokens against the JWKS alone
+  { pkg: 'python3-jwt', path: '/usr/lib/python3/dist-packages/jwt/__init__.py' },
 ];
 
 /**

@@ -121,7 +121,7 @@ describe('the OpenAPI document', () => {
   it('lists every route of the route table and the oauth, health, metrics and document routes', () => {
     const paths = Object.keys(OPENAPI.paths).sort();
     const table = routeTable({ mohBase: '', peb: { mirrorStatus: false } }).map((r) => r.path);
-    const others = ['/oauth/introspect', '/oauth/revoke', '/healthz', '/readyz', '/metrics', '/openapi.json'];
+    const others = ['/oauth/introspect', '/oauth/revoke', '/healthz', '/readyz', '/metrics', '/openapi.json', '/.well-known/jwks.json'];
     expect(paths).toStrictEqual([...table, ...others].sort());
     expect(table).toHaveLength(15);
   });

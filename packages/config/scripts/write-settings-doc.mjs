@@ -1,13 +1,16 @@
-// Writes docs/settings.md's table from the settings' declarations (packages/config/src/spec.ts),
-// leaving the page's other text alone. Run through `npm run docs:settings`, which builds first.
+// Writes the settings tables of docs/ (docs/settings.md, docs/simplejwt.md) from the settings'
+// declarations (packages/config/src/spec.ts), leaving the pages' other text alone. Run through
+// `npm run docs:settings`, which builds first.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { withSettingsTable } from '../dist/index.js';
+import { GENERATED_PARTS, withGenerated } from '../dist/index.js';
 
-const page = new URL('../../../docs/settings.md', import.meta.url);
-const before = readFileSync(page, 'utf8');
-const after = withSettingsTable(before);
-if (after === before) console.log('docs/settings.md is up to date');
-else {
-  writeFileSync(page, after);
-  console.log('docs/settings.md: table rewritten');
+for (const part of GENERATED_PARTS) {
+  const page = new URL(`../../../${part.page}`, import.meta.url);
+  const before = readFileSync(page, 'utf8');
+  const after = withGenerated(before, part);
+  if (after === before) console.log(`${part.page} is up to date`);
+  else {
+    writeFileSync(page, after);
+    console.log(`${part.page}: table rewritten`);
+  }
 }

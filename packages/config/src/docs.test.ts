@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SETTINGS_DOC, withSettingsTable } from './index.ts';
-
-const PAGE = new URL('../../../docs/settings.md', import.meta.url);
+import { GENERATED_PARTS, SETTINGS_DOC, withGenerated, withSettingsTable } from './index.ts';
 
 describe('docs/settings.md', () => {
-  it('shows the table made from the settings declared in spec.ts', () => {
-    const page = readFileSync(PAGE, 'utf8');
-    expect(page, 'docs/settings.md differs from packages/config/src/spec.ts: run `npm run docs:settings`').toBe(withSettingsTable(page));
-  });
+  for (const part of GENERATED_PARTS)
+    it(`${part.page} shows the table made from the settings declared in spec.ts`, () => {
+      const page = readFileSync(new URL(`../../../${part.page}`, import.meta.url), 'utf8');
+      expect(page, `${part.page} differs from packages/config/src/spec.ts: run \`npm run docs:settings\``).toBe(withGenerated(page, part));
+    });
 
   it('has one row per variable, each with its default, what it accepts and its meaning', () => {
     const names = SETTINGS_DOC.map((d) => d.name);

@@ -6,7 +6,7 @@
 import { type Env, type Infer, type LoadOptions, Reader, readSpec } from './setting.ts';
 import { SPEC } from './spec.ts';
 
-export { SETTINGS_DOC, settingsTable, withSettingsTable } from './docs.ts';
+export { GENERATED_PARTS, type GeneratedPart, SETTINGS_DOC, settingsTable, withGenerated, withSettingsTable } from './docs.ts';
 export { type Env, type LoadOptions, redactUrl, type SettingDoc } from './setting.ts';
 
 /** What SPEC reads, and the values derived from it. */

@@ -49,7 +49,7 @@ export const SPEC = {
       shown: '(embedded)',
     },
   ),
-  /** SimpleJWT ALGORITHM, SIGNING_KEY and VERIFYING_KEY: the key of the settings (it signs tokens without `kid`, as SimpleJWT). */
+  /** SimpleJWT ALGORITHM, SIGNING_KEY and VERIFYING_KEY: the key of the settings. */
   jwtKey: combined(
     [
       oneOf(
@@ -99,6 +99,13 @@ export const SPEC = {
         jtiClaim,
       };
     },
+  ),
+  /** Where the JWKS is served besides /.well-known/jwks.json ('' for nowhere else). */
+  jwksPath: text(
+    'TESSERA_JWKS_PATH',
+    '',
+    "another path the JWKS is served at (also at `/.well-known/jwks.json`): the one SimpleJWT `JWK_URL` users' services already fetch",
+    { accepts: 'a path starting with /', check: (v) => /^\/[A-Za-z0-9._~\-/]*$/.test(v) && !v.includes('//'), shown: '(none)' },
   ),
   /** `{baseurl}` of document 000: '' or a path such as '/moh'. */
   mohBase: text('TESSERA_MOH_BASE', '', "path prefix of the ministry route (document 000's `{baseurl}`); trailing slashes are dropped", {

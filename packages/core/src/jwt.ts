@@ -1,4 +1,15 @@
-import { decodeProtectedHeader, exportJWK, importJWK, importPKCS8, importSPKI, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  exportJWK,
+  importJWK,
+  importPKCS8,
+  importSPKI,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 
 /*
  * SimpleJWT's signing: the algorithms and settings of djangorestframework-simplejwt 5.2 (plus
@@ -17,8 +28,9 @@ export type HmacFactory = (key: Uint8Array, hash: 'sha256' | 'sha384' | 'sha512'
 /** One key of the set. */
 export interface JwtKey {
   /**
-   * In the header of every token the key signs. The key of the settings has none and signs as
-   * SimpleJWT does (`{"alg":…,"typ":"JWT"}`); keys made by `tessera keys` have one.
+   * In the header of every token the key signs. An HS* key of the settings has none and signs as
+   * SimpleJWT does (`{"alg":…,"typ":"JWT"}`); an asymmetric one is named by its thumbprint, so
+   * that JWKS consumers find it; keys made by `tessera keys` have their own.
    */
   readonly kid?: string;
   readonly alg: JwtAlgorithm;
@@ -89,12 +101,13 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'];
 /**
  * An asymmetric key from PEM: PKCS#8 private key (signs; its public half verifies unless
  * `publicPem`, SimpleJWT's VERIFYING_KEY, is given), or an SPKI public key alone (verifies only).
+ * `kid: 'thumbprint'` names it by the RFC 7638 thumbprint of its public key.
  * Throws with a one-line reason for a PEM that is not a key of the algorithm.
  */
 export async function pemJwtKey(
   alg: JwtAlgorithm,
   pems: { readonly privatePem?: string; readonly publicPem?: string },
-  options: { readonly kid?: string; readonly retiresAt?: number } = {},
+  options: { readonly kid?: string | 'thumbprint'; readonly retiresAt?: number } = {},
 ): Promise<JwtKey> {
   if (isHmacAlgorithm(alg)) throw new TypeError(`${alg} takes a shared secret, not a PEM key`);
   const { privatePem, publicPem } = pems;
@@ -110,12 +123,13 @@ export async function pemJwtKey(
     publicJwk = Object.fromEntries(Object.entries(full).filter(([k]) => !PRIVATE_MEMBERS.includes(k))) as JWK;
     verifying = (await importJWK(publicJwk, alg)) as CryptoKey;
   }
+  const kid = options.kid === 'thumbprint' ? await calculateJwkThumbprint(publicJwk) : options.kid;
   return {
-    ...(options.kid === undefined ? {} : { kid: options.kid }),
+    ...(kid === undefined ? {} : { kid }),
     alg,
     ...(signing === undefined ? {} : { signing }),
     verifying,
-    publicJwk: { ...publicJwk, alg, use: 'sig', ...(options.kid === undefined ? {} : { kid: options.kid }) },
+    publicJwk: { ...publicJwk, alg, use: 'sig', ...(kid === undefined ? {} : { kid }) },
     ...(options.retiresAt === undefined ? {} : { retiresAt: options.retiresAt }),
   };
 }

@@ -23,7 +23,8 @@ async function settingsKey(settings: Settings): Promise<JwtKey> {
   const privatePem = pemOf('TESSERA_JWT_SIGNING_KEY', signingKey);
   const publicPem = verifyingKey === undefined ? undefined : pemOf('TESSERA_JWT_VERIFYING_KEY', verifyingKey);
   try {
-    return await pemJwtKey(algorithm, { privatePem, ...(publicPem === undefined ? {} : { publicPem }) });
+    // named by its RFC 7638 thumbprint: JWKS consumers (PyJWT's PyJWKClient among them) find keys by kid
+    return await pemJwtKey(algorithm, { privatePem, ...(publicPem === undefined ? {} : { publicPem }) }, { kid: 'thumbprint' });
   } catch (err) {
     throw new Error(`TESSERA_JWT_SIGNING_KEY / TESSERA_JWT_VERIFYING_KEY: not a key pair of ${algorithm} (${(err as Error).message})`);
   }

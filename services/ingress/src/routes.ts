@@ -31,18 +31,24 @@ const OPENAPI_ANSWER = probe({
 });
 const METRICS_NOT_FOUND = probe(NOT_FOUND);
 
+/** How long caches may keep the JWKS: a key is published at least this long before it signs. */
+export const JWKS_MAX_AGE_S = 300;
+
+const JWKS_HEADERS = { 'content-type': 'application/json', 'cache-control': `public, max-age=${JWKS_MAX_AGE_S}` } as const;
+
 /**
  * Every route of the ingress, in every runtime: the dialects' paths, OAuth introspection and
  * revocation, the probes, the contract and (on Node) the metrics.
  */
 export function routes(settings: Settings, deps: RouteDeps): Route[] {
-  const { metrics } = deps;
+  const { metrics, signer } = deps;
+  const jwks = (): Answered => probe({ status: 200, headers: JWKS_HEADERS, body: JSON.stringify(signer.jwks(Date.now())) });
   const wiring = {
     login: { ports: loginPorts(deps), policy: loginPolicy(settings, deps.signer) },
     token: { ports: tokenPorts(deps), policy: tokenPolicy(settings, deps.signer) },
     onError: (err: unknown, path: string) => deps.log.error('request failed', { path, err }),
   };
-  return [
+  const table: Route[] = [
     ...dialectRoutes({ mohBase: settings.mohBase, peb: { mirrorStatus: settings.pebMirrorStatus } }, wiring),
     ...oauthRoutes(oauthPorts(deps), oauthPolicy(settings, deps.signer)),
     { path: '/healthz', handle: () => HEALTHY },
@@ -55,6 +61,7 @@ export function routes(settings: Settings, deps: RouteDeps): Route[] {
         ),
     },
     { path: '/openapi.json', handle: () => OPENAPI_ANSWER },
+    { path: '/.well-known/jwks.json', handle: jwks },
     ...(metrics === undefined
       ? []
       : [
@@ -69,4 +76,10 @@ export function routes(settings: Settings, deps: RouteDeps): Route[] {
           },
         ]),
   ];
+  if (settings.jwksPath !== '') {
+    if (table.some((r) => r.path === settings.jwksPath))
+      throw new Error(`TESSERA_JWKS_PATH=${settings.jwksPath} is the path of another route`);
+    table.push({ path: settings.jwksPath, handle: jwks });
+  }
+  return table;
 }

@@ -122,8 +122,8 @@ export const MOVED: ReferenceObject = response('MovedByPrefix');
 export const PATTERNS = {
   uuid4: UUID_V4.source,
   hex128: HEX128.source,
-  /** Header `{"alg":"HS256","typ":"JWT"}`, claims starting with `token_type`, a 32-byte HS256 signature. */
-  jwt: '^eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\\.eyJ0b2tlbl90eXBlIjoi[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{43}$',
+  /** A compact JWS whose header and claims are JSON objects (`eyJ` is `{"`). */
+  jwt: '^eyJ[A-Za-z0-9_-]+\\.eyJ[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
   pebTime: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}$',
   seconds: '^[1-9][0-9]*$',
 } as const;

@@ -11,7 +11,7 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
     type: 'string',
     pattern: PATTERNS.jwt,
     description:
-      'An HS256 JWT signed with TESSERA_JWT_SIGNING_KEY, header `{"alg":"HS256","typ":"JWT"}`, claims in the library\'s order: `token_type`, `exp`, `iat`, `jti` (uuid4 hex), `user_id` (integer).',
+      'A JWT signed with TESSERA_JWT_SIGNING_KEY. With the default settings: HS256, header `{"alg":"HS256","typ":"JWT"}`, claims in the library\'s order: `token_type`, `exp`, `iat`, `jti` (uuid4 hex), `user_id` (integer). TESSERA_JWT_ALGORITHM, _AUDIENCE, _ISSUER and the claim-name settings change them as SimpleJWT\'s settings do (docs/simplejwt.md); keys made by `tessera keys` add their `kid` to the header.',
   },
   PebTimestamp: {
     type: 'string',
@@ -171,6 +171,25 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   }),
 
   Health: closed({ status: constant('ok') }),
+  Jwks: closed(
+    {
+      keys: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['kty', 'alg', 'use'],
+          properties: {
+            kty: { enum: ['RSA', 'EC', 'OKP'] },
+            alg: { enum: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] },
+            use: constant('sig'),
+            kid: { type: 'string' },
+          },
+        },
+      },
+    },
+    [],
+    'RFC 7517 key set: the public key of every asymmetric signing key not retired (none for HS*). A key without `kid` is the key of the settings, whose tokens carry none.',
+  ),
   Ready: closed({ status: constant('ready'), redis: constant('ok') }),
   NotReady: closed({ status: constant('unavailable'), redis: constant('unreachable') }),
   NotFound: closed({ error: constant('not_found'), message: constant('No such route.') }),

@@ -40,6 +40,14 @@ function notFoundButGet(id: string): { [M in HttpMethod]?: OperationObject } {
   return out;
 }
 
+const JWKS_HEADERS = {
+  'Cache-Control': {
+    description: 'Caches may keep the set this long.',
+    required: true,
+    schema: { type: 'string', pattern: '^public, max-age=\\d+$' },
+  },
+} as const;
+
 /** The operations routes, each with every method it answers. */
 export const OPERATIONS_PATHS: Readonly<Record<string, PathItemObject>> = {
   '/healthz': anyMethod(
@@ -73,6 +81,12 @@ export const OPERATIONS_PATHS: Readonly<Record<string, PathItemObject>> = {
     ),
     ...notFoundButGet('metrics'),
   },
+  '/.well-known/jwks.json': anyMethod(
+    'jwks',
+    "The public keys of SimpleJWT's tokens",
+    { '200': json('The JWKS (RFC 7517).', schema('Jwks'), {}, JWKS_HEADERS) },
+    'Answers every method alike; also served at TESSERA_JWKS_PATH where set (the URL SimpleJWT `JWK_URL` users already point at).',
+  ),
   '/openapi.json': anyMethod(
     'openapi',
     'This document',
