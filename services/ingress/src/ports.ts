@@ -16,11 +16,17 @@ import type {
   UserRecord,
 } from '@tessera/core';
 import { type JwtSigner, jwtSigner } from '@tessera/core';
-import { type EventFields, type EventType, type LoginAttempt, loginEvents, loginRefusedEvent, newEvent } from '@tessera/events';
+import {
+  type LoginAttempt,
+  loginEvents,
+  loginRefusedEvent,
+  passwordRehashedEvent,
+  tokenRefreshedEvent,
+  userMigratedEvent,
+} from '@tessera/events';
 import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import {
   type ClientRepository,
-  type Eviction,
   identifierKey,
   type LoginGate,
   type NewUser,
@@ -42,21 +48,6 @@ export interface Deps {
   readonly tokenCache?: TokenCache;
   /** The old systems of lazy migration (absent: none). */
   readonly upstreams?: Upstreams;
-}
-
-const json = (type: EventType, fields: EventFields) => JSON.stringify(newEvent(type, fields));
-
-/**
- * Saves new tokens; the tokens the bounds of the index pushed out (docs/security.md) are revoked
- * by then, each family's with its token.revoked event, reason `evicted`.
- */
-async function saveTokens(deps: Deps, ...args: Parameters<Deps['tokens']['save']>): Promise<void> {
-  const evictions: readonly Eviction[] = await deps.tokens.save(...args);
-  await Promise.all(
-    evictions.map(({ userId, family, count }) =>
-      deps.gate.appendEvent(json('token.revoked', { userId, family, reason: 'evicted', count, outcome: 'revoked' })),
-    ),
-  );
 }
 
 /** Who a login attempt's events name. */
@@ -104,18 +95,15 @@ export function loginPorts(deps: Deps): LoginPorts {
     needsRehash: (hash) => deps.hasher.needsRehash(hash),
     rehashPassword: async (user, password, ctx) => {
       const fresh = await deps.hasher.hash(password);
-      const event = json('user.changed', {
-        ...attemptFields({ by: 'username', value: user.username }, ctx),
-        reason: 'password_rehashed',
-        outcome: 'rehashed',
-      });
+      const event = passwordRehashedEvent(attemptFields({ by: 'username', value: user.username }, ctx));
       await deps.users.setPasswordHash(user.username, fresh, { expected: user.passwordHash, event });
     },
     hasUpstream: (dialect) => deps.upstreams?.has(dialect) === true,
     askUpstream: (dialect, command, ctx) =>
       deps.upstreams?.ask(dialect, command, ctx.ip) ?? Promise.resolve({ kind: 'unreachable', detail: 'no upstream' }),
     adoptUser: (plan, command, pending, ctx) => adoptUser(deps, plan, command, pending, ctx),
-    saveTokens: (grants, record) => saveTokens(deps, grants, record),
+    // tokens the index's bounds pushed out are revoked by then, with their events
+    saveTokens: async (grants, record) => void (await deps.tokens.save(grants, record)),
     now: () => Date.now(),
     waitForTurn: (lock, ms) =>
       new Promise<void>((resolve) => {
@@ -152,7 +140,7 @@ async function adoptUser(
   const passwordHash = await deps.hasher.hash(password);
   const identifier = { by: 'username' as const, value: pending?.username ?? plan.username };
   // putUsers says "created" of a new user; a pending one keeps "updated"
-  const event = json('user.migrated', { ...attemptFields(identifier, ctx), reason: 'upstream', outcome: 'updated' });
+  const event = userMigratedEvent(attemptFields(identifier, ctx));
   // An account reached by another spelling than the one the attempt was counted on: its own lock
   // holds too (a locked account gives no token through a case variant of its username).
   const verified = async (user: UserRecord | null) =>
@@ -220,17 +208,11 @@ export function tokenPorts(deps: Deps): TokenPorts {
     lookup: (t) => deps.tokens.lookup(t),
     useRefresh: (t) => deps.tokens.useRefresh(t),
     consume: (t) => deps.tokens.consume(t),
-    revokeFamily: async (userId, family, reason) => {
-      const count = await deps.tokens.revokeFamily(userId, family, reason);
-      await deps.gate.appendEvent(
-        json(reason === 'reuse' ? 'token.reuse_detected' : 'token.revoked', { userId, family, reason, count, outcome: 'revoked' }),
-      );
-    },
-    recordRefresh: (dialect, userId, family) =>
-      deps.gate.appendEvent(json('token.refreshed', { dialect, userId, family, outcome: 'refreshed' })),
+    revokeFamily: async (userId, family, reason) => void (await deps.tokens.revokeFamily(userId, family, reason)),
+    recordRefresh: (dialect, userId, family) => deps.gate.appendEvent(tokenRefreshedEvent(dialect, userId, family)),
     isFamilyRevoked: (family) => deps.tokens.isFamilyRevoked(family),
     findUserById: (id) => deps.users.findById(id),
-    saveTokens: (grants, record) => saveTokens(deps, grants, record),
+    saveTokens: async (grants, record) => void (await deps.tokens.save(grants, record)),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
     blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
     now: () => Date.now(),
@@ -281,14 +263,8 @@ export function oauthPorts(deps: Deps): OAuthPorts {
     lookup: cache === undefined ? (t) => deps.tokens.lookup(t) : rememberingLookup(deps.tokens, cache),
     ...(cache === undefined ? {} : { cached: (t: string) => cache.get(t) }),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
-    revokeToken: async (t) => {
-      const count = (await deps.tokens.revoke(t, 'client')) ? 1 : 0;
-      await deps.gate.appendEvent(json('token.revoked', { dialect: 'oauth', reason: 'client', count, outcome: 'revoked' }));
-    },
-    revokeFamily: async (userId, family) => {
-      const count = await deps.tokens.revokeFamily(userId, family, 'client');
-      await deps.gate.appendEvent(json('token.revoked', { dialect: 'oauth', userId, family, reason: 'client', count, outcome: 'revoked' }));
-    },
+    revokeToken: async (t) => void (await deps.tokens.revoke(t, 'client', 'oauth')),
+    revokeFamily: async (userId, family) => void (await deps.tokens.revokeFamily(userId, family, 'client', 'oauth')),
     blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
     now: () => Date.now(),
     onError: (err, context) => deps.log.error('unexpected error', { context, err }),
