@@ -22,6 +22,7 @@ export * from './outcome.ts';
 export * from './routes.ts';
 export * from './token-cache.ts';
 export * from './tokens.ts';
+export * from './turn-queue.ts';
 export type * from './types.ts';
 export * from './upstream.ts';
 export * from './user-fields.ts';

@@ -15,7 +15,7 @@ import type {
   TokenPorts,
   UserRecord,
 } from '@tessera/core';
-import { type JwtSigner, jwtSigner } from '@tessera/core';
+import { type JwtSigner, jwtSigner, TurnQueue } from '@tessera/core';
 import {
   type LoginAttempt,
   loginEvents,
@@ -57,14 +57,8 @@ function attemptFields(identifier: Identifier, ctx: LoginContext): LoginAttempt 
 
 /** Wires the login handler's ports to the gate (lockout, outbox), the store and the verify pool. */
 export function loginPorts(deps: Deps): LoginPorts {
-  // Requests waiting for a verification slot of a lock, woken when one closes here.
-  const waiters = new Map<string, Set<() => void>>();
-  const wake = (lock: string) => {
-    const set = waiters.get(lock);
-    if (set === undefined) return;
-    waiters.delete(lock);
-    for (const w of set) w();
-  };
+  // requests waiting for a verification slot of a lock, woken when an attempt on it closes here
+  const turns = new TurnQueue();
   return {
     beginLogin: async (identifier, ctx, firstTry) => {
       const refusal = loginRefusedEvent(attemptFields(identifier, ctx));
@@ -80,11 +74,11 @@ export function loginPorts(deps: Deps): LoginPorts {
         family: result.tokens?.family,
       });
       await deps.gate.finish(reservation, result.success, attempt, lock, more);
-      wake(reservation.lock);
+      turns.wake(reservation.lock);
     },
     abortLogin: async (identifier, ctx, reservation, outcome) => {
       await deps.gate.release(reservation);
-      wake(reservation.lock);
+      turns.wake(reservation.lock);
       await deps.gate.appendEvent(loginRefusedEvent(attemptFields(identifier, ctx), outcome));
     },
     refuseLogin: async (identifier, ctx, outcome) => {
@@ -105,18 +99,7 @@ export function loginPorts(deps: Deps): LoginPorts {
     // tokens the index's bounds pushed out are revoked by then, with their events
     saveTokens: async (grants, record) => void (await deps.tokens.save(grants, record)),
     now: () => Date.now(),
-    waitForTurn: (lock, ms) =>
-      new Promise<void>((resolve) => {
-        const set = waiters.get(lock) ?? new Set();
-        waiters.set(lock, set);
-        const done = () => {
-          clearTimeout(timer);
-          set.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        set.add(done);
-      }),
+    waitForTurn: (lock, ms) => turns.wait(lock, ms),
     newFamilyId: () => crypto.randomUUID(),
     onError: (err, context) => deps.log.error('unexpected error', { context, err }),
   };
