@@ -15,7 +15,7 @@ import type {
   TokenPorts,
   UserRecord,
 } from '@tessera/core';
-import { type JwtSigner, jwtSigner, TurnQueue } from '@tessera/core';
+import { ClientCheckCache, type JwtSigner, jwtSigner, TurnQueue } from '@tessera/core';
 import {
   type LoginAttempt,
   loginEvents,
@@ -222,27 +222,13 @@ function rememberingLookup(tokens: TokenRepository, cache: TokenCache): OAuthPor
   };
 }
 
-/** How long a verified (or refused) client credential is remembered in this process. */
-const CLIENT_CACHE_MS = 5000;
-
-/** Wires introspection and revocation to the store; client checks are cached for 5 s. */
+/** Wires introspection and revocation to the store; client checks are remembered a moment (ClientCheckCache). */
 export function oauthPorts(deps: Deps): OAuthPorts {
   const cache = deps.tokenCache;
-  const verified = new Map<string, { ok: boolean; until: number }>();
-  const remembered = (id: string, secret: string): boolean | undefined => {
-    const hit = verified.get(`${id}\u0000${secret}`);
-    return hit !== undefined && hit.until > Date.now() ? hit.ok : undefined;
-  };
+  const clients = new ClientCheckCache((id, secret) => deps.clients.verify(id, secret), Date.now);
   return {
-    authenticateClient: async (id, secret) => {
-      const known = remembered(id, secret);
-      if (known !== undefined) return known;
-      const ok = await deps.clients.verify(id, secret);
-      if (verified.size > 10_000) verified.clear();
-      verified.set(`${id}\u0000${secret}`, { ok, until: Date.now() + CLIENT_CACHE_MS });
-      return ok;
-    },
-    clientVerified: remembered,
+    authenticateClient: (id, secret) => clients.check(id, secret),
+    clientVerified: (id, secret) => clients.known(id, secret),
     lookup: cache === undefined ? (t) => deps.tokens.lookup(t) : rememberingLookup(deps.tokens, cache),
     ...(cache === undefined ? {} : { cached: (t: string) => cache.get(t) }),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
