@@ -1,6 +1,5 @@
 import { loadSettings, redactUrl, type Settings } from '@tessera/config';
 import type { RevokeReason } from '@tessera/core';
-import { newEvent } from '@tessera/events';
 import { PasswordHasher } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, LoginGate, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 
@@ -78,10 +77,8 @@ export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
 }
 
 /** Revokes every token of a user (a password changed, a user disabled, a compromise), with its token.revoked event. */
-export async function revokeUserTokens(c: CliContext, userId: number, reason: RevokeReason): Promise<number> {
-  const count = await c.tokens.revokeUser(userId, reason);
-  await c.gate.appendEvent(JSON.stringify(newEvent('token.revoked', { dialect: 'cli', userId, reason, count, outcome: 'revoked' })));
-  return count;
+export function revokeUserTokens(c: CliContext, userId: number, reason: RevokeReason): Promise<number> {
+  return c.tokens.revokeUser(userId, reason, 'cli');
 }
 
 /** An error class whose message is meant for the operator as it is. */

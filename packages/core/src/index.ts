@@ -1,5 +1,6 @@
 export * from './body.ts';
 export * from './client-address.ts';
+export * from './client-check-cache.ts';
 export * from './dialects/dialect.ts';
 export { MOH_CODES, MOH_WHEN, type MohFailure, moh } from './dialects/moh.ts';
 export { NEHR_ANSWERS, NEHR_FIELD_MESSAGES, NEHR_FIELD_WHEN, NEHR_MESSAGES, nehr } from './dialects/nehr.ts';
@@ -23,6 +24,7 @@ export * from './outcome.ts';
 export * from './routes.ts';
 export * from './token-cache.ts';
 export * from './tokens.ts';
+export * from './turn-queue.ts';
 export type * from './types.ts';
 export * from './upstream.ts';
 export * from './user-fields.ts';

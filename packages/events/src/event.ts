@@ -28,7 +28,12 @@ export function newEvent(type: EventType, fields: EventFields, nowMs: number = D
   return { v: EVENT_SCHEMA_VERSION, id: ulid(nowMs, randomByteFraction), type, at: new Date(nowMs).toISOString(), ...clean } as AuditEvent;
 }
 
+/** An event as the outbox stores it: JSON. */
+export function eventJson(...args: Parameters<typeof newEvent>): string {
+  return JSON.stringify(newEvent(...args));
+}
+
 /** An operator's unlock of a lock (`a:<user id>`, `u:<username>`, `e:<email>`), as JSON. */
 export function lockReleasedEvent(dialect: 'cli' | 'ops', lock: string): string {
-  return JSON.stringify(newEvent('lockout.released', { dialect, identifier: lock, reason: 'admin', outcome: 'released' }));
+  return eventJson('lockout.released', { dialect, identifier: lock, reason: 'admin', outcome: 'released' });
 }

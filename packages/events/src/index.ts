@@ -1,9 +1,18 @@
 /** Event types, schema, queue names and stream keys shared by producers, the worker and consumers. */
 
 export { type ConsumeOptions, consumeAudit, type InvalidEntry, readAuditEntry, type StreamClient, skippedEntryLine } from './consumer.ts';
-export { type EventFields, lockReleasedEvent, newEvent } from './event.ts';
-export { type LoginAttempt, type LoginEnd, type LoginEvents, loginEvents, loginRefusedEvent } from './login.ts';
+export { type EventFields, eventJson, lockReleasedEvent, newEvent } from './event.ts';
+export {
+  type LoginAttempt,
+  type LoginEnd,
+  type LoginEvents,
+  loginEvents,
+  loginRefusedEvent,
+  passwordRehashedEvent,
+  userMigratedEvent,
+} from './login.ts';
 export { AUDIT_EVENT_SCHEMA, type AuditEvent, type AuditEventCheck, auditEventCheck } from './schema.ts';
+export { type TokenRevocation, tokenRefreshedEvent, tokenRevokedEvent } from './token.ts';
 export { DIALECTS, type Dialect, EVENT_SCHEMA_VERSION, EVENT_TYPES, type EventType } from './types.ts';
 
 /** The BullMQ queue that carries audit events to the worker. */

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type LoginAttempt, loginEvents, loginRefusedEvent } from './login.ts';
+import { type LoginAttempt, loginEvents, loginRefusedEvent, passwordRehashedEvent, userMigratedEvent } from './login.ts';
 import { type AuditEventCheck, auditEventCheck } from './schema.ts';
 
 const attempt: LoginAttempt = { dialect: 'nehr', identifier: 'u:alice', ip: '127.0.0.1', userAgent: 'curl/8' };
@@ -35,5 +35,19 @@ describe('login attempt events', () => {
   it('a refusal: login.failed with the outcome given, or none for the gate to fill in', () => {
     expect(parsed(loginRefusedEvent(attempt, 'unavailable'))).toMatchObject({ ...attempt, type: 'login.failed', outcome: 'unavailable' });
     expect(parsed(loginRefusedEvent(attempt))).not.toHaveProperty('outcome');
+  });
+
+  it('a rehash and a lazy migration at login: user.changed and user.migrated naming the attempt, nothing else', () => {
+    const whole = (json: string) => {
+      const { v, id, at, ...rest } = parsed(json) as Record<string, unknown>;
+      return rest;
+    };
+    expect(whole(passwordRehashedEvent(attempt))).toStrictEqual({
+      type: 'user.changed',
+      ...attempt,
+      reason: 'password_rehashed',
+      outcome: 'rehashed',
+    });
+    expect(whole(userMigratedEvent(attempt))).toStrictEqual({ type: 'user.migrated', ...attempt, reason: 'upstream', outcome: 'updated' });
   });
 });

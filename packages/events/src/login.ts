@@ -1,4 +1,4 @@
-import { newEvent } from './event.ts';
+import { eventJson as json } from './event.ts';
 import type { Dialect } from './types.ts';
 
 /** Who tried to log in: what every event of one login attempt names. */
@@ -33,8 +33,6 @@ export interface LoginEvents {
   readonly more: readonly string[];
 }
 
-const json = (...args: Parameters<typeof newEvent>) => JSON.stringify(newEvent(...args));
-
 /**
  * The login.failed of an attempt refused without a verification, as JSON; without an outcome,
  * the gate's begin script fills it in (locked, throttled).
@@ -53,4 +51,17 @@ export function loginEvents(attempt: LoginAttempt, end: LoginEnd): LoginEvents {
     lock: end.success ? '' : json('lockout.engaged', { ...base, identifier: end.lock, reason: 'failures' }),
     more: end.family === undefined ? [] : [json('token.issued', { ...base, outcome: 'issued', family: end.family })],
   };
+}
+
+/** The user.changed of a login that replaced a verified hash with argon2id of the current settings. */
+export function passwordRehashedEvent(attempt: LoginAttempt): string {
+  return json('user.changed', { ...attempt, reason: 'password_rehashed', outcome: 'rehashed' });
+}
+
+/**
+ * The user.migrated of a login the old system vouched for (lazy migration); the store's script
+ * that creates the user says `created`, one that sets a pending user's password keeps `updated`.
+ */
+export function userMigratedEvent(attempt: LoginAttempt): string {
+  return json('user.migrated', { ...attempt, reason: 'upstream', outcome: 'updated' });
 }

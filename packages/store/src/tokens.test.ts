@@ -64,6 +64,14 @@ async function entriesOf(field: string): Promise<string[]> {
   return score === null ? [] : redis.zrange(index(), alias, alias, 'BYSCORE');
 }
 
+/** The events in the outbox, without their id, time and version. */
+async function outbox(): Promise<Record<string, unknown>[]> {
+  return (await redis.xrange(keys.outbox, '-', '+')).map(([, f]) => {
+    const { v, id, at, ...rest } = JSON.parse(f[1] as string) as Record<string, unknown>;
+    return rest;
+  });
+}
+
 const ACCESS = 'd0816a77-af67-43fc-bad1-2edb2aae3dc5';
 const REFRESH = '542f00d0-4be3-4b47-940a-62e354b9c3e7';
 
@@ -253,7 +261,12 @@ describe('TokenRepository', () => {
     expect(await redis.hkeys(index)).toStrictEqual(['~family-2']);
     expect(await tokens.get(other.value)).not.toBeNull();
     expect(await tokens.revokeUser(7, 'user_disabled')).toBe(1);
-    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual([`${prefix}fr:{family-1}`, `${prefix}fr:{family-2}`]);
+    // what is left: the families' marks, and the events of the two revocations
+    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual([`${prefix}fr:{family-1}`, `${prefix}fr:{family-2}`, keys.outbox]);
+    expect(await outbox()).toMatchObject([
+      { family: 'family-1', count: 3 },
+      { userId: 7, reason: 'user_disabled', count: 1 },
+    ]);
     // an entry grown since it was read is left
     await redis.hset(index, '~family-3', entry(other));
     expect(await redis.dropLegacyFamily(index, '~family-3', '')).toBe(0);
@@ -312,6 +325,59 @@ describe('TokenRepository', () => {
       const err = await op().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UnavailableError);
     }
+  });
+});
+
+describe('TokenRepository audit events', () => {
+  const uuid = () => crypto.randomUUID();
+  const revoked = (fields: Record<string, unknown>) => ({ type: 'token.revoked', ...fields, outcome: 'revoked' });
+
+  it('a token revoked: one token.revoked naming who asked, counting it if it was there', async () => {
+    await tokens.save([grant(ACCESS, 'access', 600)], recordOf);
+    expect(await tokens.revoke(ACCESS, 'client', 'oauth')).toBe(true);
+    expect(await tokens.revoke(ACCESS, 'client', 'oauth')).toBe(false);
+    expect(await outbox()).toStrictEqual([
+      revoked({ dialect: 'oauth', reason: 'client', count: 1 }),
+      revoked({ dialect: 'oauth', reason: 'client', count: 0 }),
+    ]);
+  });
+
+  it('a family revoked in several steps: one event with every token counted; reuse is token.reuse_detected', async () => {
+    const big = new TokenRepository(redis, keys, { perFamily: 1024, familiesPerUser: 8 });
+    // 300 tokens: three steps of at most 128
+    await big.save(
+      Array.from({ length: 300 }, () => grant(uuid(), 'access', 600)),
+      recordOf,
+    );
+    expect(await big.revokeFamily(7, 'family-1', 'admin', 'cli')).toBe(300);
+    await big.save([grant(ACCESS, 'access', 600), grant(REFRESH, 'refresh', 600)], (g) => ({ ...recordOf(g), family: 'family-2' }));
+    expect(await big.revokeFamily(7, 'family-2', 'reuse')).toBe(2);
+    expect(await big.revokeFamily(7, 'family-2', 'reuse')).toBe(0);
+    expect(await outbox()).toStrictEqual([
+      revoked({ dialect: 'cli', userId: 7, family: 'family-1', reason: 'admin', count: 300 }),
+      { type: 'token.reuse_detected', userId: 7, family: 'family-2', reason: 'reuse', count: 2, outcome: 'revoked' },
+      { type: 'token.reuse_detected', userId: 7, family: 'family-2', reason: 'reuse', count: 0, outcome: 'revoked' },
+    ]);
+  });
+
+  it('every token of a user revoked: one event for the user, no family, none per family', async () => {
+    for (const family of ['family-1', 'family-2', 'family-3'])
+      await tokens.save([grant(uuid(), 'access', 600), grant(uuid(), 'refresh', 600)], (g) => ({ ...recordOf(g), family }));
+    expect(await tokens.revokeUser(7, 'password_changed', 'cli')).toBe(6);
+    expect(await outbox()).toStrictEqual([revoked({ dialect: 'cli', userId: 7, reason: 'password_changed', count: 6 })]);
+  });
+
+  it('tokens a save pushed out: one event per family they left, reason evicted', async () => {
+    const bounded = new TokenRepository(redis, keys, { perFamily: 2, familiesPerUser: 1 });
+    await bounded.save([grant(uuid(), 'access', 600), grant(uuid(), 'refresh', 600)], recordOf);
+    expect(await outbox()).toStrictEqual([]);
+    await sleep(2);
+    await bounded.save([grant(uuid(), 'access', 600)], recordOf);
+    await bounded.save([grant(uuid(), 'access', 600)], (g) => ({ ...recordOf(g), family: 'family-2' }));
+    expect(await outbox()).toStrictEqual([
+      revoked({ userId: 7, family: 'family-1', reason: 'evicted', count: 1 }),
+      revoked({ userId: 7, family: 'family-1', reason: 'evicted', count: 2 }),
+    ]);
   });
 });
 

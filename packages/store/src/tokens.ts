@@ -1,4 +1,5 @@
 import { HEX128, type RevokeReason, type TokenGrant, type TokenRecord, type TokenState } from '@tessera/core';
+import { type Dialect, tokenRevokedEvent } from '@tessera/events';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
 import type { KeyLayout } from './keys.ts';
@@ -21,7 +22,7 @@ export interface TokenLimits {
   readonly familiesPerUser: number;
 }
 
-/** Tokens a save took out of a family past the bounds, and revoked (reason `evicted`). */
+/** Tokens a save took out of a family past the bounds, and revoked (reason `evicted`, one token.revoked event each). */
 export interface Eviction {
   readonly userId: number;
   readonly family: string;
@@ -92,7 +93,12 @@ export function entryHash(entry: string): string {
  * - `<prefix>fr:{family}` marks a revoked family while a rotation could still add to it.
  * - `<prefix>ui:{u<userId>}`, the index of an earlier release (one hash per user), is no longer
  *   written; revocations read it until it expires with its latest token.
- * Revocations are announced on a pub/sub channel.
+ * Revocations are announced on a pub/sub channel, and each is one audit event in the outbox
+ * (token.revoked, token.reuse_detected), appended here whoever revokes: the caller says why and,
+ * when another party asked, who (`dialect`). The event follows the deletions it counts; it cannot
+ * be appended by the same script, as login events are: the outbox is in the `{users}` slot, a
+ * token's key in its own and a user's index in the user's (keys.ts), which no one script on Redis
+ * Cluster can touch together.
  */
 export class TokenRepository {
   /** Told first of every token this process revokes, renews or blacklists (its own cache). */
@@ -110,7 +116,8 @@ export class TokenRepository {
 
   /**
    * Saves tokens and adds them to their families; revokes what the families' and the user's
-   * bounds push out (announced like any revocation) and says what that was, for the audit trail.
+   * bounds push out (announced and recorded like any revocation, reason `evicted`) and says what
+   * that was.
    */
   async save(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<Eviction[]> {
     const tokens: { hash: string; value: string; grant: TokenGrant }[] = [];
@@ -176,25 +183,38 @@ export class TokenRepository {
     return st;
   }
 
-  /** Revokes one token (and forgets that it ever expired). Returns whether it was live. */
-  async revoke(token: string, reason: RevokeReason): Promise<boolean> {
-    return sum(await this.kill([tokenHash(token)], reason)) > 0;
+  /** Revokes one token (and forgets that it ever expired), with its event. Returns whether it was live. */
+  async revoke(token: string, reason: RevokeReason, dialect?: Dialect): Promise<boolean> {
+    const event = (live: readonly number[]) => [tokenRevokedEvent({ dialect, reason, count: sum(live) })];
+    return sum(await this.kill([tokenHash(token)], reason, event)) > 0;
+  }
+
+  /** Revokes every token of a login family of a user, with its event; returns how many were live. */
+  async revokeFamily(userId: number, family: string, reason: RevokeReason, dialect?: Dialect): Promise<number> {
+    const count = await this.revokeFamilyTokens(userId, family, reason);
+    // its event follows the last step (the count is known then)
+    await this.forget([], reason, [tokenRevokedEvent({ dialect, userId, family, reason, count })]);
+    return count;
   }
 
   /**
-   * Revokes every token of a login family of a user; returns how many were live. Works in steps
-   * of at most BATCH tokens, each of which can be repeated: a token leaves the index only after it
-   * is deleted and announced, and the family leaves the user's sessions only once it is empty, so
-   * a revocation cut short (Redis timeout, failover) is completed by the next attempt.
+   * Revokes every token of a login family of a user, without its event; returns how many were
+   * live. Works in steps of at most BATCH tokens, each of which can be repeated: a token leaves the
+   * index only after it is deleted and announced, and the family leaves the user's sessions only
+   * once it is empty, so a revocation cut short (Redis timeout, failover) is completed by the next
+   * attempt.
    */
-  async revokeFamily(userId: number, family: string, reason: RevokeReason): Promise<number> {
+  private async revokeFamilyTokens(userId: number, family: string, reason: RevokeReason): Promise<number> {
     const field = encodeFamily(family);
     const index = this.keys.tokenIndex(userId);
     const legacy = this.keys.legacyIndex(userId);
     // Mark first, then read: a rotation that adds to the family after the read sees the mark when
     // it checks (isFamilyRevoked) and revokes its own tokens; one that added before is in what is
-    // read. The mark outlives the family (so every token of it), and at least a minute.
-    const [score, legacyTtl] = await guarded(() => Promise.all([this.redis.zscore(index, field), this.redis.pttl(legacy)]));
+    // read. The mark outlives the family (so every token of it), and at least a minute. The
+    // earlier index is read at once: nothing adds to it any more.
+    const [score, legacyTtl, legacyEntry] = await guarded(() =>
+      Promise.all([this.redis.zscore(index, field), this.redis.pttl(legacy), this.redis.hget(legacy, field)]),
+    );
     const now = Date.now();
     const until = Math.max(score === null ? 0 : familyEnd(score), legacyTtl > 0 ? now + legacyTtl : 0, now + MARK_MIN_MS);
     await guarded(() => this.redis.set(this.keys.revokedFamily(family), reason, 'PXAT', until));
@@ -208,28 +228,27 @@ export class TokenRepository {
       count += sum(await this.kill(batch.map(entryHash), reason));
       done = batch;
     }
-    return count + (await this.revokeLegacyFamily(legacy, field, reason));
+    return count + (legacyEntry === null ? 0 : await this.revokeLegacyFamily(legacy, field, legacyEntry, reason));
   }
 
-  /** The same for a family in the index of the earlier layout (read whole: nothing adds to it any more). */
-  private async revokeLegacyFamily(index: string, field: string, reason: RevokeReason): Promise<number> {
-    const entry = await guarded(() => this.redis.hget(index, field));
-    if (entry === null) return 0;
+  /** The same for a family's entry in the index of the earlier layout (read whole: nothing adds to it any more). */
+  private async revokeLegacyFamily(index: string, field: string, entry: string, reason: RevokeReason): Promise<number> {
     const count = sum(await this.kill(splitHashes(entry), reason));
     await guarded(() => this.redis.dropLegacyFamily(index, field, entry));
     return count;
   }
 
   /**
-   * Revokes every token of a user; returns how many were live. The user's families are visited
-   * BATCH at a time, by their end (a family's end only grows, so one that is there when the visit
-   * starts is not skipped), then the earlier index (HSCAN); each family is revoked as above, so no
-   * step reads or writes more than a bounded number of entries, however many the user has.
+   * Revokes every token of a user, with one event for them all; returns how many were live. The
+   * user's families are visited BATCH at a time, by their end (a family's end only grows, so one
+   * that is there when the visit starts is not skipped), then the earlier index (HSCAN); each
+   * family is revoked as above, so no step reads or writes more than a bounded number of entries,
+   * however many the user has.
    */
-  async revokeUser(userId: number, reason: RevokeReason): Promise<number> {
+  async revokeUser(userId: number, reason: RevokeReason, dialect?: Dialect): Promise<number> {
     let count = 0;
     const revokeAll = async (fields: readonly string[]) => {
-      count += sum(await Promise.all(fields.map((f) => this.revokeFamily(userId, decodeFamily(f), reason))));
+      count += sum(await Promise.all(fields.map((f) => this.revokeFamilyTokens(userId, decodeFamily(f), reason))));
     };
     const index = this.keys.tokenIndex(userId);
     let after = String(FAMILY_SCORES);
@@ -248,6 +267,7 @@ export class TokenRepository {
       // field, value, field, value, ...
       await revokeAll(flat.filter((_, i) => i % 2 === 0));
     } while (cursor !== '0');
+    await this.forget([], reason, [tokenRevokedEvent({ dialect, userId, reason, count })]);
     return count;
   }
 
@@ -271,7 +291,8 @@ export class TokenRepository {
 
   /**
    * Revokes what indexTokens took out past the bounds: a family taken whole is marked revoked (so
-   * a rotation racing the eviction revokes what it adds), then every token dies as any revoked one.
+   * a rotation racing the eviction revokes what it adds), then every token dies as any revoked one,
+   * each group with its event (announced together).
    */
   private async evict(groups: readonly { userId: number; group: readonly string[] }[]): Promise<Eviction[]> {
     if (groups.length === 0) return [];
@@ -286,34 +307,50 @@ export class TokenRepository {
             Math.max(Number(group[1]), now + MARK_MIN_MS),
           );
     const hashes = groups.map(({ group }) => group.slice(2).map((m) => m.slice(1)));
+    const evictions = (live: readonly number[]): Eviction[] => {
+      let at = 0;
+      return groups.map(({ userId, group }, i) => {
+        const n = (hashes[i] as string[]).length;
+        at += n;
+        return { userId, family: decodeFamily(group[0] as string), count: sum(live.slice(at - n, at)), whole: group[1] !== '0' };
+      });
+    };
+    const events = (live: readonly number[]) =>
+      evictions(live).map(({ userId, family, count }) => tokenRevokedEvent({ userId, family, reason: 'evicted', count }));
     const [, live] = await Promise.all([
       guarded(() => Promise.all(groups.map(({ group }) => mark(group)))),
-      this.kill(hashes.flat(), 'evicted'),
+      this.kill(hashes.flat(), 'evicted', events),
     ]);
-    let at = 0;
-    return groups.map(({ userId, group }, i) => {
-      const n = (hashes[i] as string[]).length;
-      at += n;
-      return { userId, family: decodeFamily(group[0] as string), count: sum(live.slice(at - n, at)), whole: group[1] !== '0' };
-    });
+    return evictions(live);
   }
 
-  /** Deletes tokens, then forgets them; says of each whether it was live (1) or not (0). */
-  private async kill(hashes: readonly string[], reason: RevocationMessage['reason']): Promise<number[]> {
+  /**
+   * Deletes tokens, then forgets them with the events `events` makes of what was deleted; says of
+   * each token whether it was live (1) or not (0).
+   */
+  private async kill(
+    hashes: readonly string[],
+    reason: RevocationMessage['reason'],
+    events?: (live: readonly number[]) => readonly string[],
+  ): Promise<number[]> {
     const deleted = await guarded(() => Promise.all(hashes.map((h) => this.redis.del(this.keys.token(h)))));
-    await this.forget(hashes, reason);
+    await this.forget(hashes, reason, events?.(deleted) ?? []);
     return deleted;
   }
 
-  /** Drops "expired" memories of revoked tokens and tells caches to forget them. */
-  private async forget(hashes: readonly string[], reason: RevocationMessage['reason']): Promise<void> {
-    if (hashes.length === 0) return;
-    this.onForget?.(hashes);
+  /**
+   * Drops "expired" memories of revoked tokens and tells caches to forget them (this process's
+   * first, every process's through the revocations channel); appends the revocation's audit
+   * events (JSON) to the outbox in the same round trip.
+   */
+  private async forget(hashes: readonly string[], reason: RevocationMessage['reason'], events: readonly string[] = []): Promise<void> {
+    if (hashes.length > 0) this.onForget?.(hashes);
     const message: RevocationMessage = { hashes, reason };
     await guarded(() =>
       Promise.all([
         ...hashes.map((h) => this.redis.del(this.keys.expired(h))),
-        this.redis.publish(this.keys.revocations, JSON.stringify(message)),
+        ...(hashes.length > 0 ? [this.redis.publish(this.keys.revocations, JSON.stringify(message))] : []),
+        ...events.map((e) => this.redis.xadd(this.keys.outbox, '*', 'e', e)),
       ]),
     );
   }

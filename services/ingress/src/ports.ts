@@ -2,31 +2,27 @@ import type { Settings } from '@tessera/config';
 import type { Logger } from '@tessera/config/log';
 import type {
   Identifier,
-  JwtSigner,
-  LoginCommand,
   LoginContext,
   LoginPolicy,
   LoginPorts,
-  MigrationPlan,
   OAuthPolicy,
   OAuthPorts,
   TokenCache,
   TokenPolicy,
   TokenPorts,
-  UserRecord,
 } from '@tessera/core';
-import { type EventFields, type EventType, type LoginAttempt, loginEvents, loginRefusedEvent, newEvent } from '@tessera/events';
-import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
+import { ClientCheckCache, type JwtSigner, TurnQueue } from '@tessera/core';
 import {
-  type ClientRepository,
-  type Eviction,
-  identifierKey,
-  type LoginGate,
-  type NewUser,
-  type TokenRepository,
-  tokenHash,
-  type UserRepository,
-} from '@tessera/store';
+  type LoginAttempt,
+  loginEvents,
+  loginRefusedEvent,
+  passwordRehashedEvent,
+  tokenRefreshedEvent,
+  userMigratedEvent,
+} from '@tessera/events';
+import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
+import { type ClientRepository, identifierKey, type LoginGate, type TokenRepository, tokenHash, type UserRepository } from '@tessera/store';
+import { adoptUser } from './adopt.ts';
 import type { Upstreams } from './upstream.ts';
 
 export interface Deps {
@@ -45,21 +41,6 @@ export interface Deps {
   readonly signer: JwtSigner;
 }
 
-const json = (type: EventType, fields: EventFields) => JSON.stringify(newEvent(type, fields));
-
-/**
- * Saves new tokens; the tokens the bounds of the index pushed out (docs/security.md) are revoked
- * by then, each family's with its token.revoked event, reason `evicted`.
- */
-async function saveTokens(deps: Deps, ...args: Parameters<Deps['tokens']['save']>): Promise<void> {
-  const evictions: readonly Eviction[] = await deps.tokens.save(...args);
-  await Promise.all(
-    evictions.map(({ userId, family, count }) =>
-      deps.gate.appendEvent(json('token.revoked', { userId, family, reason: 'evicted', count, outcome: 'revoked' })),
-    ),
-  );
-}
-
 /** Who a login attempt's events name. */
 function attemptFields(identifier: Identifier, ctx: LoginContext): LoginAttempt {
   return { dialect: ctx.dialect, identifier: identifierKey(identifier), ip: ctx.ip, userAgent: ctx.userAgent };
@@ -67,14 +48,8 @@ function attemptFields(identifier: Identifier, ctx: LoginContext): LoginAttempt 
 
 /** Wires the login handler's ports to the gate (lockout, outbox), the store and the verify pool. */
 export function loginPorts(deps: Deps): LoginPorts {
-  // Requests waiting for a verification slot of a lock, woken when one closes here.
-  const waiters = new Map<string, Set<() => void>>();
-  const wake = (lock: string) => {
-    const set = waiters.get(lock);
-    if (set === undefined) return;
-    waiters.delete(lock);
-    for (const w of set) w();
-  };
+  // requests waiting for a verification slot of a lock, woken when an attempt on it closes here
+  const turns = new TurnQueue();
   return {
     beginLogin: async (identifier, ctx, firstTry) => {
       const refusal = loginRefusedEvent(attemptFields(identifier, ctx));
@@ -90,11 +65,11 @@ export function loginPorts(deps: Deps): LoginPorts {
         family: result.tokens?.family,
       });
       await deps.gate.finish(reservation, result.success, attempt, lock, more);
-      wake(reservation.lock);
+      turns.wake(reservation.lock);
     },
     abortLogin: async (identifier, ctx, reservation, outcome) => {
       await deps.gate.release(reservation);
-      wake(reservation.lock);
+      turns.wake(reservation.lock);
       await deps.gate.appendEvent(loginRefusedEvent(attemptFields(identifier, ctx), outcome));
     },
     refuseLogin: async (identifier, ctx, outcome) => {
@@ -105,97 +80,29 @@ export function loginPorts(deps: Deps): LoginPorts {
     needsRehash: (hash) => deps.hasher.needsRehash(hash),
     rehashPassword: async (user, password, ctx) => {
       const fresh = await deps.hasher.hash(password);
-      const event = json('user.changed', {
-        ...attemptFields({ by: 'username', value: user.username }, ctx),
-        reason: 'password_rehashed',
-        outcome: 'rehashed',
-      });
+      const event = passwordRehashedEvent(attemptFields({ by: 'username', value: user.username }, ctx));
       await deps.users.setPasswordHash(user.username, fresh, { expected: user.passwordHash, event });
     },
     hasUpstream: (dialect) => deps.upstreams?.has(dialect) === true,
     askUpstream: (dialect, command, ctx) =>
       deps.upstreams?.ask(dialect, command, ctx.ip) ?? Promise.resolve({ kind: 'unreachable', detail: 'no upstream' }),
-    adoptUser: (plan, command, pending, ctx) => adoptUser(deps, plan, command, pending, ctx),
-    saveTokens: (grants, record) => saveTokens(deps, grants, record),
+    // the user.migrated event names the user as it is kept; putUsers says "created" of a new one
+    adoptUser: (plan, command, pending, ctx) =>
+      adoptUser(
+        deps,
+        plan,
+        command,
+        pending,
+        ctx,
+        userMigratedEvent(attemptFields({ by: 'username', value: pending?.username ?? plan.username }, ctx)),
+      ),
+    // tokens the index's bounds pushed out are revoked by then, with their events
+    saveTokens: async (grants, record) => void (await deps.tokens.save(grants, record)),
     now: () => Date.now(),
-    waitForTurn: (lock, ms) =>
-      new Promise<void>((resolve) => {
-        const set = waiters.get(lock) ?? new Set();
-        waiters.set(lock, set);
-        const done = () => {
-          clearTimeout(timer);
-          set.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        set.add(done);
-      }),
+    waitForTurn: (lock, ms) => turns.wait(lock, ms),
     newFamilyId: () => crypto.randomUUID(),
     onError: (err, context) => deps.log.error('unexpected error', { context, err }),
   };
-}
-
-/**
- * Takes over a user the old system vouched for (the plan is core's), in one step with its
- * user.migrated event: a pending user gets the password (if no one changed it meanwhile); an
- * unknown one is created. A user already here under that name, or holding the old id, is this
- * person only if the password verifies against it; an old id held by someone else is a conflict
- * for the operator, never renumbered silently (services reading SimpleJWT's user_id rely on it).
- */
-async function adoptUser(
-  deps: Deps,
-  plan: MigrationPlan,
-  command: LoginCommand,
-  pending: UserRecord | null,
-  ctx: LoginContext,
-): Promise<UserRecord | null | 'conflict'> {
-  const { password } = command;
-  const passwordHash = await deps.hasher.hash(password);
-  const identifier = { by: 'username' as const, value: pending?.username ?? plan.username };
-  // putUsers says "created" of a new user; a pending one keeps "updated"
-  const event = json('user.migrated', { ...attemptFields(identifier, ctx), reason: 'upstream', outcome: 'updated' });
-  // An account reached by another spelling than the one the attempt was counted on: its own lock
-  // holds too (a locked account gives no token through a case variant of its username).
-  const verified = async (user: UserRecord | null) =>
-    user !== null && !user.disabled && !(await deps.gate.accountLocked(user.id)) && (await deps.hasher.verify(user.passwordHash, password))
-      ? user
-      : null;
-  // An account already here is tried only when it is the login's own: a concurrent first login
-  // made it, or it is the same name but for case. Any other is never tried with this password: the
-  // lockout guards the login's identifier, not that account.
-  const own = (user: UserRecord | null): user is UserRecord =>
-    user !== null &&
-    (command.identifier.by === 'email'
-      ? user.email === plan.email
-      : user.username.toLowerCase() === command.identifier.value.toLowerCase());
-  if (pending !== null) {
-    const set = await deps.users.setPasswordHash(pending.username, passwordHash, { expected: pending.passwordHash, event });
-    return set ? deps.users.get(pending.username) : verified(await deps.users.get(pending.username));
-  }
-  const { emailLogin, ...fields } = plan;
-  let user: NewUser = { ...fields, passwordHash };
-  for (;;) {
-    const r = await deps.users.put(user, { mode: 'create', event });
-    if (r.status === 'created') return deps.users.get(plan.username);
-    const there = r.status === 'exists' ? await deps.users.get(plan.username) : null;
-    if (r.status === 'exists' && own(there)) return verified(there);
-    const holder = r.status === 'id_taken' && plan.id !== undefined ? await deps.users.findById(plan.id) : null;
-    if (r.status === 'id_taken' && own(holder)) return verified(holder);
-    if (r.status === 'exists' || r.status === 'id_taken') {
-      deps.log.error(`upstream user's ${r.status === 'exists' ? 'username' : 'id'} is another user here: not migrated`, {
-        dialect: ctx.dialect,
-        id: plan.id,
-        username: plan.username,
-      });
-      return 'conflict';
-    }
-    // the old system's email is another user's here: the user comes over without it
-    if (r.status === 'email_taken' && user.email !== null && !emailLogin) {
-      user = { ...user, email: null };
-      continue;
-    }
-    return null;
-  }
 }
 
 export function loginPolicy(settings: Settings, signer: JwtSigner): LoginPolicy {
@@ -213,17 +120,11 @@ export function tokenPorts(deps: Deps): TokenPorts {
     lookup: (t) => deps.tokens.lookup(t),
     useRefresh: (t) => deps.tokens.useRefresh(t),
     consume: (t) => deps.tokens.consume(t),
-    revokeFamily: async (userId, family, reason) => {
-      const count = await deps.tokens.revokeFamily(userId, family, reason);
-      await deps.gate.appendEvent(
-        json(reason === 'reuse' ? 'token.reuse_detected' : 'token.revoked', { userId, family, reason, count, outcome: 'revoked' }),
-      );
-    },
-    recordRefresh: (dialect, userId, family) =>
-      deps.gate.appendEvent(json('token.refreshed', { dialect, userId, family, outcome: 'refreshed' })),
+    revokeFamily: async (userId, family, reason) => void (await deps.tokens.revokeFamily(userId, family, reason)),
+    recordRefresh: (dialect, userId, family) => deps.gate.appendEvent(tokenRefreshedEvent(dialect, userId, family)),
     isFamilyRevoked: (family) => deps.tokens.isFamilyRevoked(family),
     findUserById: (id) => deps.users.findById(id),
-    saveTokens: (grants, record) => saveTokens(deps, grants, record),
+    saveTokens: async (grants, record) => void (await deps.tokens.save(grants, record)),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
     blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
     now: () => Date.now(),
@@ -250,38 +151,18 @@ function rememberingLookup(tokens: TokenRepository, cache: TokenCache): OAuthPor
   };
 }
 
-/** How long a verified (or refused) client credential is remembered in this process. */
-const CLIENT_CACHE_MS = 5000;
-
-/** Wires introspection and revocation to the store; client checks are cached for 5 s. */
+/** Wires introspection and revocation to the store; client checks are remembered a moment (ClientCheckCache). */
 export function oauthPorts(deps: Deps): OAuthPorts {
   const cache = deps.tokenCache;
-  const verified = new Map<string, { ok: boolean; until: number }>();
-  const remembered = (id: string, secret: string): boolean | undefined => {
-    const hit = verified.get(`${id}\u0000${secret}`);
-    return hit !== undefined && hit.until > Date.now() ? hit.ok : undefined;
-  };
+  const clients = new ClientCheckCache((id, secret) => deps.clients.verify(id, secret), Date.now);
   return {
-    authenticateClient: async (id, secret) => {
-      const known = remembered(id, secret);
-      if (known !== undefined) return known;
-      const ok = await deps.clients.verify(id, secret);
-      if (verified.size > 10_000) verified.clear();
-      verified.set(`${id}\u0000${secret}`, { ok, until: Date.now() + CLIENT_CACHE_MS });
-      return ok;
-    },
-    clientVerified: remembered,
+    authenticateClient: (id, secret) => clients.check(id, secret),
+    clientVerified: (id, secret) => clients.known(id, secret),
     lookup: cache === undefined ? (t) => deps.tokens.lookup(t) : rememberingLookup(deps.tokens, cache),
     ...(cache === undefined ? {} : { cached: (t: string) => cache.get(t) }),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
-    revokeToken: async (t) => {
-      const count = (await deps.tokens.revoke(t, 'client')) ? 1 : 0;
-      await deps.gate.appendEvent(json('token.revoked', { dialect: 'oauth', reason: 'client', count, outcome: 'revoked' }));
-    },
-    revokeFamily: async (userId, family) => {
-      const count = await deps.tokens.revokeFamily(userId, family, 'client');
-      await deps.gate.appendEvent(json('token.revoked', { dialect: 'oauth', userId, family, reason: 'client', count, outcome: 'revoked' }));
-    },
+    revokeToken: async (t) => void (await deps.tokens.revoke(t, 'client', 'oauth')),
+    revokeFamily: async (userId, family) => void (await deps.tokens.revokeFamily(userId, family, 'client', 'oauth')),
     blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
     now: () => Date.now(),
     onError: (err, context) => deps.log.error('unexpected error', { context, err }),
