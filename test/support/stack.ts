@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { seedDemoUsers } from '@tessera/cli';
 import { loadSettings, type Settings } from '@tessera/config';
 import type { TokenCache } from '@tessera/core';
-import { createLogger, createServer, type Ingress, listen, openJwtSigner, openTokenCache, Upstreams } from '@tessera/ingress';
+import { createLogger, createServer, type Ingress, listen, openJwtKeys, openTokenCache, Upstreams } from '@tessera/ingress';
 import { PasswordHasher, VerifyPool } from '@tessera/passwords';
 import {
   ClientRepository,
@@ -105,6 +105,7 @@ export async function startStack(
   const logs: string[] = [];
   const log = createLogger('ingress', 'info', (line) => logs.push(line));
   const cache = await openTokenCache(settings, keys, tokens);
+  const jwt = await openJwtKeys(settings, redis, keys, log);
   const upstreams = new Upstreams(settings.upstream, log);
   const server = createServer(settings, {
     upstreams,
@@ -114,7 +115,7 @@ export async function startStack(
     gate,
     pool,
     hasher,
-    signer: await openJwtSigner(settings),
+    signer: jwt.signer,
     log,
     redis,
     ...(cache === null ? {} : { tokenCache: cache.cache }),
@@ -143,6 +144,7 @@ export async function startStack(
       await ingress.close();
       upstreams.close();
       cache?.close();
+      jwt.close();
       await dropPrefix(redis, prefix);
       redis.disconnect();
     },

@@ -2,6 +2,7 @@ import { ConfigError } from '@tessera/config';
 import { AUDIT_HELP, auditCommand } from './commands/audit.ts';
 import { CLIENTS_HELP, clientsCommand } from './commands/clients.ts';
 import { IMPORT_HELP, importCommand } from './commands/import.ts';
+import { KEYS_HELP, keysCommand } from './commands/keys.ts';
 import { LOCKOUTS_HELP, lockoutsCommand } from './commands/lockouts.ts';
 import { TOKENS_HELP, tokensCommand } from './commands/tokens.ts';
 import { upCommand } from './commands/up.ts';
@@ -15,6 +16,7 @@ ${USERS_HELP}
 ${IMPORT_HELP}
 ${CLIENTS_HELP}
 ${TOKENS_HELP}
+${KEYS_HELP}
 ${LOCKOUTS_HELP}
 ${AUDIT_HELP}
 
@@ -40,6 +42,9 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     case 'tokens':
       await tokensCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
+      return 0;
+    case 'keys':
+      await keysCommand(rest, () => openContext(process.env), { stdin: process.stdin, out }, process.env);
       return 0;
     case 'lockouts':
       await lockoutsCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });

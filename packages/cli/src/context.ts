@@ -1,7 +1,17 @@
+import { resolve } from 'node:path';
 import { loadSettings, redactUrl, type Settings } from '@tessera/config';
 import type { RevokeReason } from '@tessera/core';
 import { PasswordHasher } from '@tessera/passwords';
-import { ClientRepository, connectRedis, keyLayout, LoginGate, type TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import {
+  ClientRepository,
+  connectRedis,
+  type KeyLayout,
+  keyLayout,
+  LoginGate,
+  type TesseraRedis,
+  TokenRepository,
+  UserRepository,
+} from '@tessera/store';
 
 /** Where `npm start` runs its embedded Redis (TESSERA_EMBEDDED_REDIS_PORT); the CLI's default Redis. */
 export const EMBEDDED_REDIS_PORT = 6390;
@@ -18,6 +28,14 @@ export function embeddedRedisPort(env: NodeJS.ProcessEnv): number {
 export function embeddedRedisUrl(env: NodeJS.ProcessEnv): string {
   return `redis://127.0.0.1:${embeddedRedisPort(env)}`;
 }
+
+/** Where `npm start` keeps this checkout's state (Redis data, generated secrets): TESSERA_STATE_DIR, else `.tessera`. */
+export function stateDirOf(env: NodeJS.ProcessEnv): string {
+  return resolve(env.TESSERA_STATE_DIR ?? '.tessera');
+}
+
+/** The file under the state folder holding the KEK `npm start` generated. */
+export const KEK_FILE = 'kek';
 
 /** A failure to report as one line and a non-zero exit. */
 export class CliError extends Error {
@@ -40,6 +58,7 @@ export function unknownVerb(group: string, verb: string | undefined, usage: stri
 export interface CliContext {
   readonly settings: Settings;
   readonly redis: TesseraRedis;
+  readonly keys: KeyLayout;
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
   readonly clients: ClientRepository;
@@ -65,6 +84,7 @@ export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
   return {
     settings,
     redis,
+    keys,
     users: new UserRepository(redis, keys),
     tokens: new TokenRepository(redis, keys, settings.tokenLimits),
     clients: new ClientRepository(redis, keys),

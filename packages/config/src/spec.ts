@@ -5,7 +5,7 @@
  * order of the problem lines and of the table: the variables that must be right first, then the
  * rest as `Settings` groups them.
  */
-import { JWT_ALGORITHMS, type JwtClaimRules, PROXY_HEADERS, parseCidr, RESERVED_CLAIMS } from '@tessera/core';
+import { JWT_ALGORITHMS, type JwtClaimRules, kekBytes, PROXY_HEADERS, parseCidr, RESERVED_CLAIMS } from '@tessera/core';
 import { bool, combined, httpUrl, int, list, num, oneOf, type Reader, type SpecGroup, seconds, text } from './setting.ts';
 
 const DAY = 86_400;
@@ -99,6 +99,21 @@ export const SPEC = {
         jtiClaim,
       };
     },
+  ),
+  /** The key-encryption key of the signing keys `tessera keys` makes ('' when there is none). */
+  kek: text('TESSERA_KEK', '', 'key-encryption key: the signing keys `tessera keys` makes are stored sealed under it (AES-256-GCM)', {
+    accepts: '32 bytes as base64 or hex (`openssl rand -base64 32`)',
+    check: (v) => kekBytes(v) !== undefined,
+    secret: true,
+    shown: '(none; `npm start` generates one into `.tessera/`)',
+  }),
+  /** How long caches may keep the JWKS; a key activated signs only once it has been published this long. */
+  jwksMaxAgeS: int(
+    'TESSERA_JWKS_MAX_AGE_S',
+    300,
+    0,
+    DAY,
+    '`Cache-Control: max-age` of the JWKS, s; an activated key starts signing only once it has been in the JWKS this long',
   ),
   /** Where the JWKS is served besides /.well-known/jwks.json ('' for nowhere else). */
   jwksPath: text(

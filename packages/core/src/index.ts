@@ -17,6 +17,7 @@ export {
 export * from './errors.ts';
 export * from './fields.ts';
 export * from './jwt.ts';
+export * from './key-wrap.ts';
 export * from './lifecycle.ts';
 export * from './login.ts';
 export * from './oauth.ts';

@@ -2,6 +2,8 @@ import {
   calculateJwkThumbprint,
   decodeProtectedHeader,
   exportJWK,
+  exportPKCS8,
+  generateKeyPair,
   importJWK,
   importPKCS8,
   importSPKI,
@@ -10,6 +12,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
+import { toBase64url } from './base64url.ts';
 
 /*
  * SimpleJWT's signing: the algorithms and settings of djangorestframework-simplejwt 5.2 (plus
@@ -25,6 +28,9 @@ export const isHmacAlgorithm = (alg: JwtAlgorithm): boolean => alg.startsWith('H
 /** Synchronous HMAC of `data` under a key (e.g. node:crypto), given the algorithm's hash. */
 export type HmacFactory = (key: Uint8Array, hash: 'sha256' | 'sha384' | 'sha512') => (data: string) => Uint8Array;
 
+/** A public key as RFC 7517 writes it (the JWKS's entries). */
+export type PublicJwk = JWK;
+
 /** One key of the set. */
 export interface JwtKey {
   /**
@@ -38,7 +44,7 @@ export interface JwtKey {
   readonly signing?: CryptoKey | Uint8Array;
   readonly verifying: CryptoKey | Uint8Array;
   /** The public key as a JWK (asymmetric keys), for the JWKS. */
-  readonly publicJwk?: JWK;
+  readonly publicJwk?: PublicJwk;
   /** HS* at once, without Web Crypto's trip through the thread pool that argon2 keeps busy. */
   readonly hmac?: (data: string) => Uint8Array;
   /** Its tokens verify until then (ms since the epoch); absent: no end. */
@@ -171,7 +177,7 @@ export class JwtSigner {
     const header = key.kid === undefined ? { alg: key.alg, typ: 'JWT' } : { alg: key.alg, kid: key.kid, typ: 'JWT' };
     if (key.hmac !== undefined) {
       const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
-      return `${input}.${base64urlBytes(key.hmac(input))}`;
+      return `${input}.${toBase64url(key.hmac(input))}`;
     }
     return new SignJWT({ ...claims }).setProtectedHeader(header).sign(key.signing as CryptoKey);
   }
@@ -221,12 +227,25 @@ export class JwtSigner {
 
 export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-function base64urlBytes(bytes: Uint8Array): string {
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+function base64url(text: string): string {
+  return toBase64url(new TextEncoder().encode(text));
 }
 
-function base64url(text: string): string {
-  return base64urlBytes(new TextEncoder().encode(text));
+/**
+ * New key material of the algorithm: a PKCS#8 PEM private key (RSA 2048, P-256/384/521, Ed25519),
+ * or for HS* a secret of 64 random bytes as base64url text (86 characters).
+ */
+export async function newKeyMaterial(alg: JwtAlgorithm): Promise<string> {
+  if (isHmacAlgorithm(alg)) return toBase64url(crypto.getRandomValues(new Uint8Array(64)));
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg.startsWith('RS') ? { modulusLength: 2048 } : {}) });
+  return exportPKCS8(privateKey);
+}
+
+/** The key of `material` (what newKeyMaterial gives: a secret for HS*, a PKCS#8 PEM otherwise). */
+export function keyOfMaterial(
+  alg: JwtAlgorithm,
+  material: string,
+  options: { readonly kid?: string; readonly retiresAt?: number; readonly hmac?: HmacFactory } = {},
+): Promise<JwtKey> {
+  return isHmacAlgorithm(alg) ? hmacJwtKey(material, alg, options) : pemJwtKey(alg, { privatePem: material }, options);
 }

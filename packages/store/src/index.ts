@@ -14,7 +14,8 @@ export {
   type ScriptCommands,
   type TesseraRedis,
 } from './redis.ts';
-export { type RevocationFeed, type RevocationListener, revocationFeed } from './revocation-feed.ts';
+export { type ChannelListener, type RevocationFeed, type RevocationListener, revocationFeed, subscription } from './revocation-feed.ts';
+export { KeyStateError, SigningKeyRepository, type StoredSigningKey, signingKeyAt, UnknownKeyError } from './signing-keys.ts';
 export { type Eviction, entryHash, type RevocationMessage, type TokenLimits, TokenRepository } from './tokens.ts';
 export {
   DEFAULT_SCOPES,

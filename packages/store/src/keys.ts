@@ -45,6 +45,10 @@ export interface KeyLayout {
   readonly clientIndex: string;
   /** Pub/sub channel announcing revoked token hashes (the SDK's cache listens). */
   readonly revocations: string;
+  /** The signing keys made by `tessera keys` (signing-keys.ts): kid → sealed record. */
+  readonly signingKeys: string;
+  /** Pub/sub channel announcing a change of the signing keys (every ingress reloads them). */
+  readonly signingKeysChanged: string;
 }
 
 export function keyLayout(prefix: string): KeyLayout {
@@ -72,5 +76,7 @@ export function keyLayout(prefix: string): KeyLayout {
     client: (id) => `${prefix}{clients}:${id}`,
     clientIndex: `${prefix}{clients}`,
     revocations: `${prefix}revocations`,
+    signingKeys: `${prefix}{keys}:jwt`,
+    signingKeysChanged: `${prefix}jwtkeys`,
   };
 }

@@ -20,13 +20,51 @@ export interface RevocationFeed {
  * Subscribes to the revocations channel on its own connection (one Redis or a cluster), and
  * again after every reconnect. Resolves once subscribed.
  */
-export async function revocationFeed(
+export function revocationFeed(
   url: string,
   keys: KeyLayout,
   listener: RevocationListener,
   options: { readonly heartbeatMs?: number } = {},
 ): Promise<RevocationFeed> {
-  const name = `tessera-revocation-feed-${crypto.randomUUID().slice(0, 8)}`;
+  return subscription(
+    url,
+    keys.revocations,
+    'tessera-revocation-feed',
+    {
+      message(text) {
+        let message: Partial<RevocationMessage>;
+        try {
+          message = JSON.parse(text) as Partial<RevocationMessage>;
+        } catch {
+          return;
+        }
+        if (Array.isArray(message.hashes)) listener.revoked(message.hashes.filter((h): h is string => typeof h === 'string'));
+      },
+      reset: (connected) => listener.reset(connected),
+    },
+    options,
+  );
+}
+
+/** Told what a channel says, and when the subscription comes up or drops (what was heard may be stale). */
+export interface ChannelListener {
+  message(text: string): void;
+  reset(connected: boolean): void;
+}
+
+/**
+ * Subscribes to one channel on its own connection (one Redis or a cluster), and again after every
+ * reconnect, with a heartbeat that notices a dead peer. Resolves once subscribed. `role` names the
+ * connection (CLIENT LIST), made unique.
+ */
+export async function subscription(
+  url: string,
+  channel: string,
+  role: string,
+  listener: ChannelListener,
+  options: { readonly heartbeatMs?: number } = {},
+): Promise<RevocationFeed> {
+  const name = `${role}-${crypto.randomUUID().slice(0, 8)}`;
   const redis = newRedisClient(url, {
     lazyConnect: true,
     maxRetriesPerRequest: null,
@@ -51,24 +89,17 @@ export async function revocationFeed(
     listener.reset(true);
   };
   redis.on('ready', () => {
-    redis.subscribe(keys.revocations).then(up, () => {});
+    redis.subscribe(channel).then(up, () => {});
   });
-  redis.on('message', (channel: string, text: string) => {
-    if (channel !== keys.revocations) return;
-    let message: Partial<RevocationMessage>;
-    try {
-      message = JSON.parse(text) as Partial<RevocationMessage>;
-    } catch {
-      return;
-    }
-    if (Array.isArray(message.hashes)) listener.revoked(message.hashes.filter((h): h is string => typeof h === 'string'));
+  redis.on('message', (from: string, text: string) => {
+    if (from === channel) listener.message(text);
   });
   await redis.connect();
-  await redis.subscribe(keys.revocations);
+  await redis.subscribe(channel);
   up();
   // A subscribed connection sends nothing by itself, so a dead peer (half-open TCP, a frozen
-  // Redis) would go unnoticed for hours while revocations are lost. A PING on the same connection
-  // must come back within the beat: if not, the feed counts as down (the memory stops serving)
+  // Redis) would go unnoticed for hours while messages are lost. A PING on the same connection
+  // must come back within the beat: if not, the feed counts as down (a token memory stops serving)
   // and the connection is dropped and made again.
   const beat = options.heartbeatMs ?? 1000;
   let waiting = false;

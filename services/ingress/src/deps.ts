@@ -15,7 +15,7 @@ import {
   UserRepository,
 } from '@tessera/store';
 import type { HandlerDeps } from './handler.ts';
-import { openJwtSigner } from './jwt-keys.ts';
+import { openJwtKeys } from './jwt-keys.ts';
 import { Upstreams } from './upstream.ts';
 
 export interface OpenDeps extends HandlerDeps {
@@ -27,7 +27,7 @@ export interface OpenDeps extends HandlerDeps {
 export async function openDeps(settings: Settings, log: Logger, connectionName: string): Promise<OpenDeps> {
   const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: settings.redisCommandTimeoutMs, connectionName });
   const keys = keyLayout(settings.redisPrefix);
-  const signer = await openJwtSigner(settings);
+  const jwt = await openJwtKeys(settings, redis, keys, log);
   const hasher = new PasswordHasher(settings.argon2);
   await hasher.dummyHash();
   const tokens = new TokenRepository(redis, keys, settings.tokenLimits);
@@ -43,12 +43,13 @@ export async function openDeps(settings: Settings, log: Logger, connectionName: 
     gate: new LoginGate(redis, keys, settings.lockout),
     pool: new VerifyPool(settings.verifyPool.size, settings.verifyPool.maxWaitMs),
     hasher,
-    signer,
+    signer: jwt.signer,
     log,
     ping: () => redis.ping(),
     close: () => {
       upstreams.close();
       cache?.close();
+      jwt.close();
       redis.disconnect();
     },
   };

@@ -3,7 +3,7 @@ export { readRequest, writeAnswer } from './adapter/node-http.ts';
 export { createServer, type Ingress, listen } from './app.ts';
 export { openTokenCache } from './deps.ts';
 export { createHandler, type Handler, type HandlerDeps } from './handler.ts';
-export { openJwtSigner } from './jwt-keys.ts';
+export { type JwtKeyRing, openJwtKeys, settingsKek } from './jwt-keys.ts';
 export * from './openapi/index.ts';
 export { type Deps, loginPolicy, loginPorts } from './ports.ts';
 export { Upstreams } from './upstream.ts';

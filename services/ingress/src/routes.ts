@@ -31,18 +31,15 @@ const OPENAPI_ANSWER = probe({
 });
 const METRICS_NOT_FOUND = probe(NOT_FOUND);
 
-/** How long caches may keep the JWKS: a key is published at least this long before it signs. */
-export const JWKS_MAX_AGE_S = 300;
-
-const JWKS_HEADERS = { 'content-type': 'application/json', 'cache-control': `public, max-age=${JWKS_MAX_AGE_S}` } as const;
-
 /**
  * Every route of the ingress, in every runtime: the dialects' paths, OAuth introspection and
  * revocation, the probes, the contract and (on Node) the metrics.
  */
 export function routes(settings: Settings, deps: RouteDeps): Route[] {
   const { metrics, signer } = deps;
-  const jwks = (): Answered => probe({ status: 200, headers: JWKS_HEADERS, body: JSON.stringify(signer.jwks(Date.now())) });
+  // caches may keep it TESSERA_JWKS_MAX_AGE_S: a key is published at least that long before it signs
+  const jwksHeaders = { 'content-type': 'application/json', 'cache-control': `public, max-age=${settings.jwksMaxAgeS}` };
+  const jwks = (): Answered => probe({ status: 200, headers: jwksHeaders, body: JSON.stringify(signer.jwks(Date.now())) });
   const wiring = {
     login: { ports: loginPorts(deps), policy: loginPolicy(settings, deps.signer) },
     token: { ports: tokenPorts(deps), policy: tokenPolicy(settings, deps.signer) },

@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redactUrl } from '@tessera/config';
 import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
 import { newRedisClient } from '@tessera/store';
-import { CliError, cliSettings, embeddedRedisPort, openContext } from '../context.ts';
+import { CliError, cliSettings, embeddedRedisPort, KEK_FILE, openContext, stateDirOf } from '../context.ts';
 import { seedDemoUsers } from '../demo.ts';
 
 const require = createRequire(import.meta.url);
@@ -90,24 +90,17 @@ function portTaken(port: number): Promise<boolean> {
   });
 }
 
-/** The ops dashboard password: TESSERA_OPS_PASSWORD, else one generated once under .tessera/. */
-function opsPassword(stateDir: string, fromEnv: string): string {
+/**
+ * A secret of this checkout: the variable's value when set, else one generated once into
+ * `.tessera/<file>` (mode 600) and read from there after: the ops password, the JWT key, the KEK.
+ */
+function stateSecret(stateDir: string, file: string, fromEnv: string, make: () => string): string {
   if (fromEnv !== '') return fromEnv;
-  const file = join(stateDir, 'ops-password');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const password = randomBytes(18).toString('base64url');
-  writeFileSync(file, `${password}\n`, { mode: 0o600 });
-  return password;
-}
-
-/** The JWT key of this checkout: TESSERA_JWT_SIGNING_KEY, else one generated once under .tessera/. */
-function signingKey(stateDir: string, fromEnv: string): string {
-  if (fromEnv !== '') return fromEnv;
-  const file = join(stateDir, 'jwt-signing-key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const key = randomBytes(32).toString('hex');
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  return key;
+  const path = join(stateDir, file);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const secret = make();
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 /** How `tessera up` starts a crashed ingress or worker again. */
@@ -121,7 +114,7 @@ export const RESTART = Object.freeze({ firstDelayMs: 1000, maxDelayMs: 30_000, m
 export async function upCommand(log: (line: string) => void): Promise<number> {
   // read as the CLI reads them (no JWT key yet: one is generated below); bad settings stop here
   const settings = cliSettings(process.env);
-  const stateDir = resolve(process.env.TESSERA_STATE_DIR ?? '.tessera');
+  const stateDir = stateDirOf(process.env);
   mkdirSync(join(stateDir, 'redis'), { recursive: true });
   /** The ingress and worker processes running now (a restarted one replaces its predecessor). */
   const children = new Map<string, ChildProcess>();
@@ -177,8 +170,9 @@ export async function upCommand(log: (line: string) => void): Promise<number> {
   const env = {
     ...process.env,
     REDIS_URL: redisUrl,
-    TESSERA_JWT_SIGNING_KEY: signingKey(stateDir, settings.jwtKey.signingKey),
-    TESSERA_OPS_PASSWORD: opsPassword(stateDir, settings.ops.password),
+    TESSERA_JWT_SIGNING_KEY: stateSecret(stateDir, 'jwt-signing-key', settings.jwtKey.signingKey, () => randomBytes(32).toString('hex')),
+    TESSERA_OPS_PASSWORD: stateSecret(stateDir, 'ops-password', settings.ops.password, () => randomBytes(18).toString('base64url')),
+    TESSERA_KEK: stateSecret(stateDir, KEK_FILE, settings.kek, () => randomBytes(32).toString('base64')),
   };
   log(
     `ops dashboard: http://127.0.0.1:${settings.opsPort}/dashboard (user ${settings.ops.user}, password in ${join(stateDir, 'ops-password')} unless TESSERA_OPS_PASSWORD is set)`,
