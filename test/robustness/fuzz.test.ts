@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, UserRepos
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { STACK_TRACE } from '../support/answers.ts';
-import { startService, stopService } from '../support/processes.ts';
+import { type ServiceProcess, spawnIngress, startService } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
 import { dropPrefix, serviceEnv, testPrefix } from '../support/stack.ts';
 import { attemptOn, authorization, nearPath, tokenBodies } from './generators.ts';
@@ -50,8 +49,8 @@ describe('robustness: generated bad input on every route', () => {
   const ingressLines: string[] = [];
   const workerLines: string[] = [];
   let redis: TesseraRedis;
-  let ingress: ChildProcess;
-  let worker: ChildProcess;
+  let ingress: ServiceProcess;
+  let worker: ServiceProcess;
   let port: number;
   let opsPort: number;
   let dir: string;
@@ -71,7 +70,7 @@ describe('robustness: generated bad input on every route', () => {
       TESSERA_AUDIT_DIR: dir,
       TESSERA_LOGIN_RATE_LIMIT: '0',
     });
-    ingress = await startService('services/ingress/dist/main.js', env, '"ingress listening"', ingressLines);
+    ingress = await spawnIngress(env, { lines: ingressLines });
     worker = await startService('services/worker/dist/main.js', env, '"worker running"', workerLines);
     // real tokens of every dialect, for the token routes to be fed whole, cut and changed
     const logins: [string, string][] = [
@@ -95,7 +94,7 @@ describe('robustness: generated bad input on every route', () => {
   afterAll(async () => {
     counts.save();
     process.stdout.write(`robustness fuzz: ${counts.total()} requests sent\n`);
-    for (const c of [ingress, worker]) if (c !== undefined) await stopService(c);
+    for (const c of [ingress, worker]) await c?.stop();
     await dropPrefix(redis, prefix);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
@@ -188,7 +187,10 @@ describe('robustness: generated bad input on every route', () => {
   });
 
   it('afterwards: both processes up and healthy; every line they logged one JSON object without a stack trace', async () => {
-    expect({ ingress: ingress.exitCode ?? ingress.signalCode, worker: worker.exitCode ?? worker.signalCode }).toStrictEqual({
+    expect({
+      ingress: ingress.child.exitCode ?? ingress.child.signalCode,
+      worker: worker.child.exitCode ?? worker.child.signalCode,
+    }).toStrictEqual({
       ingress: null,
       worker: null,
     });
