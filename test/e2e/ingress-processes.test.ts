@@ -1,15 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PasswordHasher } from '@tessera/passwords';
-import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { type IngressProcess, spawnIngress } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
-import { dropPrefix, TEST_ARGON2, TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
+import { type Stack, serviceEnv, startStack } from '../support/stack.ts';
 
 interface Answer {
   readonly status: number;
@@ -46,61 +41,37 @@ function send(port: number, path: string, body: string, headers: Record<string, 
 /** Which process answered: the request id is `<process id>-<counter>`. */
 const processOf = (a: Answer): string => a.requestId.split('-')[0] ?? '';
 
+/** The lines of `lines` saying an ingress process listens. */
+const listening = (lines: readonly string[]) => lines.filter((l) => l.includes('"ingress listening"'));
+
+// Node only: sibling processes sharing one listening socket are the Node ingress's
+// (services/ingress/src/main.ts); the Deno ingress is one process.
 // TESSERA_INGRESS_PROCESSES=2: two processes share the port, each with its own token memory; a
 // revocation through one is seen by the other on the very next request.
 describe('several ingress processes on one port', () => {
-  let ingress: ChildProcess;
-  let redis: TesseraRedis;
+  let stack: Stack;
+  let ingress: IngressProcess;
   let port: number;
-  let prefix: string;
   let auth: string;
-  const output: string[] = [];
 
-  beforeAll(async () => {
-    prefix = testPrefix();
-    redis = await connectRedis({ url: inject('redisUrl') });
-    const keys = keyLayout(prefix);
-    const hasher = new PasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
-    await new UserRepository(redis, keys).create({
-      username: 'multi',
-      email: 'multi@example.com',
-      passwordHash: await hasher.hash('Multi-Pass-123'),
-    });
-    auth = `Basic ${Buffer.from(`svc:${await new ClientRepository(redis, keys).add('svc')}`).toString('base64')}`;
+  /** `TESSERA_INGRESS_PROCESSES=2` on the test's port, Redis and prefix; resolved once both processes listen. */
+  const startIngress = () =>
+    spawnIngress(
+      serviceEnv(stack.settings.redisPrefix, { TESSERA_PORT: String(port), TESSERA_INGRESS_PROCESSES: '2', TESSERA_LOGIN_RATE_LIMIT: '0' }),
+    );
+
+  aroundAll(async (runSuite) => {
+    // the Redis prefix and its repositories (the stack's own in-process ingress is not asked)
+    await using started = await startStack({}, { seed: false });
+    stack = started;
+    await stack.users.create({ username: 'multi', email: 'multi@example.com', passwordHash: await stack.hasher.hash('Multi-Pass-123') });
+    auth = `Basic ${Buffer.from(`svc:${await stack.clients.add('svc')}`).toString('base64')}`;
     port = await freePort();
-    ingress = spawnIngress();
-    ingress.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
-    ingress.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-    // both processes are up once both have said so
-    for (let i = 0; i < 300 && output.join('').split('"ingress listening"').length < 3; i++) await sleep(50);
-    expect(output.join('').split('"ingress listening"').length, output.join('')).toBe(3);
-  }, 30_000);
-
-  afterAll(async () => {
-    if (ingress.exitCode === null) {
-      ingress.kill('SIGKILL');
-      await once(ingress, 'exit');
-    }
-    await dropPrefix(redis, prefix);
-    redis.disconnect();
+    await using first = await startIngress();
+    ingress = first;
+    expect(listening(ingress.lines)).toHaveLength(2);
+    await runSuite();
   });
-
-  /** `TESSERA_INGRESS_PROCESSES=2` on the test's port, Redis and prefix. */
-  const spawnIngress = () =>
-    spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
-      env: {
-        ...process.env,
-        ...TEST_ARGON2,
-        REDIS_URL: inject('redisUrl'),
-        TESSERA_REDIS_PREFIX: prefix,
-        TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
-        TESSERA_HOST: '127.0.0.1',
-        TESSERA_PORT: String(port),
-        TESSERA_INGRESS_PROCESSES: '2',
-        TESSERA_LOGIN_RATE_LIMIT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
 
   // Connections come in 10 at a time: the processes share one listening socket and the kernel
   // wakes whichever waits, so one after another a loaded machine may hand all to one of them.
@@ -139,33 +110,24 @@ describe('several ingress processes on one port', () => {
   });
 
   it('starts a process that died again, and stops them all on SIGTERM', async () => {
-    const pids = output
-      .join('')
-      .split('\n')
-      .filter((l) => l.includes('"ingress listening"'))
-      .map((l) => (JSON.parse(l) as { pid: number }).pid);
-    const sibling = pids.find((p) => p !== ingress.pid) as number;
+    const pids = listening(ingress.lines).map((l) => (JSON.parse(l) as { pid: number }).pid);
+    const sibling = pids.find((p) => p !== ingress.child.pid) as number;
     process.kill(sibling, 'SIGKILL');
-    for (let i = 0; i < 100 && output.join('').split('"ingress listening"').length < 4; i++) await sleep(50);
-    expect(output.join('')).toContain('"ingress process died"');
+    for (let i = 0; i < 100 && listening(ingress.lines).length < 3; i++) await sleep(50);
+    expect(ingress.lines.join('\n')).toContain('"ingress process died"');
     expect((await processesSeen(60)).size).toBe(2);
-    ingress.kill('SIGTERM');
-    const [code] = await once(ingress, 'exit');
+    ingress.child.kill('SIGTERM');
+    const [code] = await once(ingress.child, 'exit');
     expect(code).toBe(0);
     await sleep(200);
     await expect(send(port, '/healthz', '')).rejects.toThrow();
   }, 20_000);
 
   it('leaves no process behind when the first one is killed outright', async () => {
-    const again = spawnIngress();
-    let text = '';
-    again.stdout?.on('data', (d: Buffer) => {
-      text += d.toString();
-    });
-    for (let i = 0; i < 300 && text.split('"ingress listening"').length < 3; i++) await sleep(50);
+    await using again = await startIngress();
     expect((await processesSeen(60)).size).toBe(2);
-    again.kill('SIGKILL');
-    await once(again, 'exit');
+    again.child.kill('SIGKILL');
+    await once(again.child, 'exit');
     // the sibling notices its parent is gone and stops; then nothing answers on the port
     let open = true;
     for (let i = 0; i < 100 && open; i++) {

@@ -1,13 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 
+// Node only: /metrics is served by the node:http server (services/ingress/src/app.ts, prom-client);
+// the Deno ingress has no metrics endpoint.
 describe('GET /metrics on the ingress (Prometheus text)', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
+    await runSuite();
   });
 
   it('counts requests by route, dialect, outcome and status, with latency and argon2 wait', async () => {

@@ -12,6 +12,8 @@ import { childPid, startUp, waitForLine } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
 import { dropPrefix, testPrefix } from '../support/stack.ts';
 
+// Node only: `tessera up` (npm start) supervises the Node ingress and worker processes, and the
+// start-up checks are those of services/ingress/src/main.ts.
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 function portOpen(port: number): Promise<boolean> {
