@@ -1,6 +1,6 @@
 import { aroundAll, describe, expect, it } from 'vitest';
 import { serverFailure } from '../support/answers.ts';
-import { HEX128, ROUTES } from '../support/demo.ts';
+import { DEMO, HEX128, ROUTES } from '../support/demo.ts';
 import { bytes, concat, expectAnswer, jsonOf, multipart, postJson, type Reply, send } from '../support/http.ts';
 import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
 
@@ -636,8 +636,8 @@ describe.each(RUNTIMES)('bad input on every login route on %s', (runtime) => {
   });
 
   describe('peb identifiers', () => {
-    const PW = 'Some3xtraLong4nd5afe9assword';
-    const PW2 = 'Some3xtraLong4nd5afe9assword4gain';
+    const PW = DEMO.peb.password;
+    const PW2 = DEMO.pebByName.password;
     const peb1 = (body: Record<string, unknown>) => json('/v1/login', body);
     const ok = ROUTE_CASES[4] as RouteCase;
 

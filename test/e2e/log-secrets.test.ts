@@ -1,5 +1,6 @@
 import { aroundAll, describe, expect, it } from 'vitest';
 import { call, jwtLogin, ministryLogin, pebLogin } from '../lifecycle/support.ts';
+import { DEMO_PASSWORDS } from '../support/demo.ts';
 import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
 
 // A full run through every route, then a grep of every log line for every secret it used.
@@ -12,13 +13,7 @@ describe.each(RUNTIMES)('logs never hold a password, token or secret on %s', (ru
   });
 
   it('after logins, refreshes, introspection, revocation and bad input in every dialect', async () => {
-    const secrets: string[] = [
-      'Moh@-90008',
-      'userpassword123',
-      'Some3xtraLong4nd5afe9assword',
-      'Some3xtraLong4nd5afe9assword4gain',
-      'wrong-password-9f3k',
-    ];
+    const secrets: string[] = [...DEMO_PASSWORDS, 'wrong-password-9f3k'];
     const moh = await ministryLogin(stack);
     const nehr = await ministryLogin(stack, '/nehrapi/login/getToken');
     const jwt = await jwtLogin(stack);

@@ -1,3 +1,4 @@
+import { DEMO } from '../support/demo.ts';
 import type { Stack } from '../support/stack.ts';
 
 export interface Json {
@@ -13,18 +14,18 @@ export async function call(stack: Stack, path: string, body: unknown): Promise<J
 }
 
 export async function ministryLogin(stack: Stack, path = '/getUserToken'): Promise<{ access: string; refresh: string }> {
-  const r = await call(stack, path, { username: 'MOH-90008', password: 'Moh@-90008' });
+  const r = await call(stack, path, DEMO.ministry);
   const result = r.body.result as { access_token: string; refresh_token: string };
   return { access: result.access_token, refresh: result.refresh_token };
 }
 
 export async function jwtLogin(stack: Stack): Promise<{ access: string; refresh: string }> {
-  const r = await call(stack, '/api/token/', { username: 'sampleUser', password: 'userpassword123' });
+  const r = await call(stack, '/api/token/', DEMO.simplejwt);
   return r.body as { access: string; refresh: string };
 }
 
 export async function pebLogin(stack: Stack): Promise<string> {
-  const r = await call(stack, '/v1/login', { email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' });
+  const r = await call(stack, '/v1/login', DEMO.peb);
   return r.body.token as string;
 }
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { exchange } from '../support/raw-http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -25,12 +25,11 @@ const VERIFY_JUNK = request('POST', '/api/token/verify/', JSON.stringify({ token
 describe('HTTP parsing: pipelining and request smuggling', () => {
   let stack: Stack;
   let port: number;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' });
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' });
+    stack = started;
     port = Number(new URL(stack.base).port);
-  });
-  afterAll(async () => {
-    await stack.close();
+    await runSuite();
   });
 
   describe('pipelined requests are answered in order, on an open connection', () => {
