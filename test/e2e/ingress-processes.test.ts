@@ -1,45 +1,17 @@
 import { once } from 'node:events';
-import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aroundAll, describe, expect, it } from 'vitest';
+import { type Reply, rawRequest } from '../support/http.ts';
 import { type IngressProcess, spawnIngress } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
 import { type Stack, serviceEnv, startStack } from '../support/stack.ts';
 
-interface Answer {
-  readonly status: number;
-  readonly requestId: string;
-  readonly body: string;
-}
-
 /** One request on a connection of its own, so the kernel picks a process for each. */
-function send(port: number, path: string, body: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        agent: false,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, requestId: String(res.headers['x-request-id']), body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = (port: number, path: string, body: string, headers: Record<string, string> = {}): Promise<Reply> =>
+  rawRequest(`http://127.0.0.1:${port}`, 'POST', path, body, { 'content-type': 'application/x-www-form-urlencoded', ...headers });
 
 /** Which process answered: the request id is `<process id>-<counter>`. */
-const processOf = (a: Answer): string => a.requestId.split('-')[0] ?? '';
+const processOf = (a: Reply): string => (a.headers.get('x-request-id') ?? '').split('-')[0] ?? '';
 
 /** The lines of `lines` saying an ingress process listens. */
 const listening = (lines: readonly string[]) => lines.filter((l) => l.includes('"ingress listening"'));
@@ -89,14 +61,14 @@ describe('several ingress processes on one port', () => {
   it('a revocation through one process is seen by the other at once', async () => {
     for (let round = 0; round < 10; round++) {
       const login = await send(port, '/v1/login', 'email=multi@example.com&password=Multi-Pass-123');
-      const token = (JSON.parse(login.body) as { token: string }).token;
+      const token = (JSON.parse(login.text) as { token: string }).token;
       // warm both processes' memories
       const warm = new Set<string>();
       for (let i = 0; i < 10 && warm.size < 2; i++) {
         for (const a of await Promise.all(
           Array.from({ length: 4 }, () => send(port, '/oauth/introspect', `token=${token}`, { authorization: auth })),
         )) {
-          expect(JSON.parse(a.body)).toMatchObject({ active: true });
+          expect(JSON.parse(a.text)).toMatchObject({ active: true });
           warm.add(processOf(a));
         }
       }
@@ -104,7 +76,7 @@ describe('several ingress processes on one port', () => {
       expect((await send(port, '/oauth/revoke', `token=${token}`, { authorization: auth })).status).toBe(200);
       for (let i = 0; i < 10; i++) {
         const a = await send(port, '/oauth/introspect', `token=${token}`, { authorization: auth });
-        expect(a.body, `round ${round}, request ${i}`).toBe('{"active":false}');
+        expect(a.text, `round ${round}, request ${i}`).toBe('{"active":false}');
       }
     }
   });

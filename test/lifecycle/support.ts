@@ -1,16 +1,18 @@
+import { expect } from 'vitest';
 import { DEMO } from '../support/demo.ts';
+import { type Reply, read } from '../support/http.ts';
 import type { Stack } from '../support/stack.ts';
 
-export interface Json {
-  readonly status: number;
-  readonly headers: Headers;
+/** A reply whose body is a JSON object, at hand as `body`. */
+export interface Json extends Reply {
   readonly body: Record<string, unknown>;
 }
 
 /** POSTs a JSON body and reads the JSON answer. */
 export async function call(stack: Stack, path: string, body: unknown): Promise<Json> {
-  const res = await stack.post(path, JSON.stringify(body), { 'content-type': 'application/json' });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+  const reply = await read(await stack.post(path, JSON.stringify(body), { 'content-type': 'application/json' }));
+  expect(reply.json, reply.text).toBeTypeOf('object');
+  return { ...reply, body: reply.json as Record<string, unknown> };
 }
 
 export async function ministryLogin(stack: Stack, path = '/getUserToken'): Promise<{ access: string; refresh: string }> {

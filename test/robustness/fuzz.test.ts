@@ -81,12 +81,12 @@ describe('robustness: generated bad input on every route', () => {
     ];
     for (const [path, text] of logins) {
       const a = await sendAttempt(port, { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: Buffer.from(text) });
-      expect(a.status, a.body).toBe(200);
+      expect(a.status, a.text).toBe(200);
       const walk = (v: unknown): void => {
         if (typeof v === 'string' && v.length >= 20) tokens.push(v);
         else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) walk(x);
       };
-      walk(JSON.parse(a.body));
+      walk(JSON.parse(a.text));
     }
     expect(tokens.length).toBeGreaterThanOrEqual(7);
   }, 60_000);
@@ -178,9 +178,9 @@ describe('robustness: generated bad input on every route', () => {
         });
         if (answer.extra > 0)
           counts.note(`${a.method === 'HEAD' ? 'HEAD answered with a body' : 'bytes after the answer'}: ops ${a.path.split('?')[0]}`);
-        const stopped = answer.status === 503 && answer.body === '{"status":"stopped"}';
-        if ((answer.status >= 500 && !stopped) || STACK_TRACE.test(answer.body))
-          throw new Error(`ops server answered ${answer.status} ${answer.body.slice(0, 400)}\n  request: ${describeAttempt(a)}`);
+        const stopped = answer.status === 503 && answer.text === '{"status":"stopped"}';
+        if ((answer.status >= 500 && !stopped) || STACK_TRACE.test(answer.text))
+          throw new Error(`ops server answered ${answer.status} ${answer.text.slice(0, 400)}\n  request: ${describeAttempt(a)}`);
       }),
       budget('worker', 150, shareMs('worker')),
     );
@@ -195,11 +195,11 @@ describe('robustness: generated bad input on every route', () => {
       worker: null,
     });
     const health = await sendAttempt(port, { method: 'GET', path: '/healthz', headers: {}, body: null });
-    expect({ status: health.status, body: health.body }).toStrictEqual({ status: 200, body: '{"status":"ok"}' });
+    expect({ status: health.status, body: health.text }).toStrictEqual({ status: 200, body: '{"status":"ok"}' });
     const ready = await sendAttempt(port, { method: 'GET', path: '/readyz', headers: {}, body: null });
-    expect({ status: ready.status, body: ready.body }).toStrictEqual({ status: 200, body: '{"status":"ready","redis":"ok"}' });
+    expect({ status: ready.status, body: ready.text }).toStrictEqual({ status: 200, body: '{"status":"ready","redis":"ok"}' });
     const ops = await sendAttempt(opsPort, { method: 'GET', path: '/healthz', headers: {}, body: null });
-    expect({ status: ops.status, body: ops.body }).toStrictEqual({ status: 200, body: '{"status":"ok"}' });
+    expect({ status: ops.status, body: ops.text }).toStrictEqual({ status: 200, body: '{"status":"ok"}' });
     expect(ingressLines.length).toBeGreaterThan(0);
     expect(badLogLines(ingressLines).slice(0, 5)).toStrictEqual([]);
     expect(badLogLines(workerLines).slice(0, 5)).toStrictEqual([]);

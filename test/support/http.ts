@@ -28,8 +28,8 @@ export async function read(res: Response): Promise<Reply> {
 }
 
 /**
- * A request through node:http, for what fetch refuses to send (a GET with a body: document 003's
- * "Login attempt with GET method" shows a body).
+ * A request through node:http on a connection of its own, for what fetch refuses to send (a GET
+ * with a body: document 003's "Login attempt with GET method" shows a body).
  */
 export function rawRequest(
   base: string,
@@ -42,7 +42,7 @@ export function rawRequest(
     const bytes = body === undefined ? undefined : Buffer.from(body, 'utf8');
     const req = request(
       new URL(path, base),
-      { method, headers: bytes === undefined ? headers : { ...headers, 'content-length': String(bytes.byteLength) } },
+      { method, agent: false, headers: bytes === undefined ? headers : { ...headers, 'content-length': String(bytes.byteLength) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -109,7 +109,7 @@ async function startProcess(
  * logs `ready`.
  */
 export function startService(entry: string, env: NodeJS.ProcessEnv, ready: string, lines: string[] = []): Promise<ServiceProcess> {
-  return startProcess(entry, process.execPath, [join(ROOT, entry)], env, (l) => l.includes(ready), lines);
+  return startProcess(entry, process.execPath, [join(ROOT, entry)], env, (seen) => seen.some((l) => l.includes(ready)), lines);
 }
 
 /** An ingress process: where it listens. */
