@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { expect } from 'vitest';
+import { bytes } from '../../packages/core/test/fixtures.ts';
 import { validateResponse } from './openapi.ts';
+
+// Request bodies as bytes: the core unit tests' helpers.
+export { bytes, concat, multipart } from '../../packages/core/test/fixtures.ts';
 
 /** One HTTP answer, read completely: what every helper that sends a request gives back. */
 export interface Reply {
@@ -73,23 +77,6 @@ export interface SendOptions {
   readonly timeoutMs?: number;
 }
 
-const enc = new TextEncoder();
-
-export function bytes(text: string): Uint8Array {
-  return enc.encode(text);
-}
-
-export function concat(...parts: (string | Uint8Array)[]): Uint8Array {
-  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 /** Sends one request; strings become bytes so that only `contentType` decides the header. */
 export async function send(base: string, path: string, options: SendOptions = {}): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
@@ -147,18 +134,6 @@ export function headerSet(headers: Headers): [string, string][] {
 /** The name Tessera gives a token in Redis: the first 128 bits of its SHA-256, base64url. */
 export function tokenName(text: string): string {
   return createHash('sha256').update(text).digest().subarray(0, 16).toString('base64url');
-}
-
-/** A multipart/form-data body with CRLF line ends; parts with a filename are file parts. */
-export function multipart(boundary: string, parts: { name: string; value: string; filename?: string }[]): Uint8Array {
-  const pieces: string[] = [];
-  for (const p of parts) {
-    const fn = p.filename === undefined ? '' : `; filename="${p.filename}"`;
-    const type = p.filename === undefined ? '' : '\r\nContent-Type: application/octet-stream';
-    pieces.push(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${fn}${type}\r\n\r\n`, p.value, '\r\n');
-  }
-  pieces.push(`--${boundary}--\r\n`);
-  return concat(...pieces);
 }
 
 /** The payload of a JWT, decoded (no signature check). */
