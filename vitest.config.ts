@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // One Vitest run covers unit tests beside the code (packages/*/src, services/*/src) and the
-// cross-package suites in test/. Every test that needs Redis gets one from test/support/redis.ts.
+// cross-package suites in test/. Every test that needs Redis gets one from test/support/redis-source.ts;
+// the conformance and e2e suites run against the Node and the Deno ingress (test/support/stack.ts).
 export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_PATH } from '../../infra/dev/system-deps.mjs';
 import { lockOut, type Ops, startOps } from '../support/ops.ts';
 import { freePort } from '../support/redis-source.ts';
@@ -18,21 +18,22 @@ describe('ops dashboard in a real browser', () => {
   let base: string;
   let browser: Browser;
 
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_OPS_PASSWORD: OPS.password, TESSERA_LOGIN_RATE_LIMIT: '0' });
-    ops = await startOps(stack, 'dashboard-test');
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_OPS_PASSWORD: OPS.password, TESSERA_LOGIN_RATE_LIMIT: '0' });
+    stack = started;
+    await using opsServer = await startOps(stack, 'dashboard-test');
+    ops = opsServer;
     base = ops.base;
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
+    try {
+      await runSuite();
+    } finally {
+      await browser.close();
+    }
   }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await ops?.close();
-    await stack?.close();
-  });
 
   it('refuses the dashboard without the ops credential', async () => {
     const res = await fetch(`${base}/dashboard`);

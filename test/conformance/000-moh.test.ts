@@ -1,27 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
-import { type Answer, expectBody, expectTokenResponseHeaders, JSON_ENCODING, keysOf, read, UUID_V4 } from './support.ts';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { DEMO, UUID_V4 } from '../support/demo.ts';
+import { type Reply, read } from '../support/http.ts';
+import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
+import { expectBody, expectTokenResponseHeaders, JSON_ENCODING, keysOf } from './support.ts';
 
 /** Document 000 (`moh`): POST {baseurl}/getUserToken, HTTP 200 always, outcome in `code`. */
-describe('document 000 (moh, POST {baseurl}/getUserToken)', () => {
+describe.each(RUNTIMES)('document 000 (moh, POST {baseurl}/getUserToken) on %s', (runtime) => {
   let stack: Stack;
   let path: string;
 
-  beforeAll(async () => {
-    stack = await startStack();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({}, { runtime });
+    stack = started;
     path = `${stack.settings.mohBase}/getUserToken`;
-  });
-  afterAll(async () => {
-    await stack?.close();
+    await runSuite();
   });
 
-  const login = async (fields: Record<string, string>): Promise<Answer> => {
+  const login = async (fields: Record<string, string>): Promise<Reply> => {
     const { body, headers } = JSON_ENCODING.encode(fields);
     return read(await stack.post(path, body, headers));
   };
 
   it('000 › Request Body → Successful Response (HTTP 200, the v2 envelope with every result field in order)', async () => {
-    const a = await login({ username: 'MOH-90008', password: 'Moh@-90008' });
+    const a = await login(DEMO.ministry);
     expect(a.status).toBe(200);
     expectTokenResponseHeaders(a);
     const expected = {

@@ -1,27 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
-import { type Answer, expectBody, expectTokenResponseHeaders, JSON_ENCODING, keysOf, read, UUID_V4 } from './support.ts';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { DEMO, UUID_V4 } from '../support/demo.ts';
+import { type Reply, read } from '../support/http.ts';
+import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
+import { expectBody, expectTokenResponseHeaders, JSON_ENCODING, keysOf } from './support.ts';
 
 const PATH = '/nehrapi/login/getToken';
 
 /** Document 001 (`nehr`): POST /nehrapi/login/getToken, real HTTP statuses. */
-describe('document 001 (nehr, POST /nehrapi/login/getToken)', () => {
+describe.each(RUNTIMES)('document 001 (nehr, POST /nehrapi/login/getToken) on %s', (runtime) => {
   let stack: Stack;
 
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack?.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({}, { runtime });
+    stack = started;
+    await runSuite();
   });
 
-  const login = async (fields: Record<string, string>): Promise<Answer> => {
+  const login = async (fields: Record<string, string>): Promise<Reply> => {
     const { body, headers } = JSON_ENCODING.encode(fields);
     return read(await stack.post(PATH, body, headers));
   };
 
   it('001 › Request Body → Successful Response (HTTP 200, the v2 envelope with every result field in order)', async () => {
-    const a = await login({ username: 'MOH-90008', password: 'Moh@-90008' });
+    const a = await login(DEMO.ministry);
     expect(a.status).toBe(200);
     expectTokenResponseHeaders(a);
     const expected = {

@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, TEST_SIGNING_KEY } from '../support/stack.ts';
-import { type Answer, decodeJwt, expectBody, expectTokenResponseHeaders, JSON_ENCODING, read } from './support.ts';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../support/demo.ts';
+import { type Reply, read } from '../support/http.ts';
+import { RUNTIMES, type Stack, startStack, TEST_SIGNING_KEY } from '../support/stack.ts';
+import { decodeJwt, expectBody, expectTokenResponseHeaders, JSON_ENCODING } from './support.ts';
 
 /** Document 002 (djangorestframework-simplejwt): POST /api/token, served with and without the slash. */
 const PATHS = ['/api/token', '/api/token/'] as const;
@@ -8,25 +10,24 @@ const PATHS = ['/api/token', '/api/token/'] as const;
 /** The header segment of both tokens in document 002's example: `{"alg":"HS256","typ":"JWT"}`. */
 const DOCUMENTED_HEADER_SEGMENT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9';
 
-describe('document 002 (SimpleJWT, POST /api/token and /api/token/)', () => {
+describe.each(RUNTIMES)('document 002 (SimpleJWT, POST /api/token and /api/token/) on %s', (runtime) => {
   let stack: Stack;
 
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack?.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({}, { runtime });
+    stack = started;
+    await runSuite();
   });
 
-  const post = async (path: string, body: string, headers: Record<string, string>): Promise<Answer> =>
+  const post = async (path: string, body: string, headers: Record<string, string>): Promise<Reply> =>
     read(await stack.post(path, body, headers));
 
   it('002 › Successful Response › Example JSON Response (200, `refresh` then `access`, HS256 JWTs with the library claims)', async () => {
-    const user = await stack.users.get('sampleUser');
+    const user = await stack.users.get(DEMO.simplejwt.username);
     expect(user).not.toBeNull();
     for (const path of PATHS) {
       const before = Math.floor(Date.now() / 1000);
-      const a = await post(path, ...bodyOf({ username: 'sampleUser', password: 'userpassword123' }));
+      const a = await post(path, ...bodyOf(DEMO.simplejwt));
       const after = Math.ceil(Date.now() / 1000);
       expect(a.status, path).toBe(200);
       expectTokenResponseHeaders(a);

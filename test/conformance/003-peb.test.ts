@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
-import {
-  type Answer,
-  type Encoding,
-  expectBody,
-  expectTokenResponseHeaders,
-  FORM_ENCODING,
-  HEX128,
-  JSON_ENCODING,
-  PEB_DATETIME,
-  PEB_ENCODINGS,
-  rawRequest,
-  read,
-} from './support.ts';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { DEMO, HEX128, PEB_DATETIME } from '../support/demo.ts';
+import { type Reply, rawRequest, read } from '../support/http.ts';
+import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
+import { type Encoding, expectBody, expectTokenResponseHeaders, FORM_ENCODING, JSON_ENCODING, PEB_ENCODINGS } from './support.ts';
 
 const PATH = '/v1/login';
 const THIRTY_DAYS = 30 * 24 * 3600;
@@ -22,17 +12,16 @@ const THIRTY_DAYS = 30 * 24 * 3600;
  * The document writes request bodies as `["email":"...","password":"..."]`; each example is sent
  * both as x-www-form-urlencoded (PEB's published docs) and as JSON.
  */
-describe('document 003 (PEB, POST /v1/login)', () => {
+describe.each(RUNTIMES)('document 003 (PEB, POST /v1/login) on %s', (runtime) => {
   let stack: Stack;
 
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack?.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({}, { runtime });
+    stack = started;
+    await runSuite();
   });
 
-  const login = async (encoding: Encoding, fields: Record<string, string>): Promise<Answer> => {
+  const login = async (encoding: Encoding, fields: Record<string, string>): Promise<Reply> => {
     const { body, headers } = encoding.encode(fields);
     return read(await stack.post(PATH, body, headers));
   };
@@ -63,7 +52,7 @@ describe('document 003 (PEB, POST /v1/login)', () => {
     return body.token;
   };
 
-  const expectError = (a: Answer, status: number, message: string, errorId: number): void => {
+  const expectError = (a: Reply, status: number, message: string, errorId: number): void => {
     expect(a.status).toBe(200);
     expectTokenResponseHeaders(a);
     expectBody(a, { status, message, error_id: errorId });
@@ -72,7 +61,7 @@ describe('document 003 (PEB, POST /v1/login)', () => {
   it('003 › Successfull login with email and password (status 200 as an integer per docs/contract.md, 128-hex token)', async () => {
     const tokens: string[] = [];
     for (const encoding of PEB_ENCODINGS) {
-      tokens.push(await expectSuccess(encoding, { email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' }));
+      tokens.push(await expectSuccess(encoding, DEMO.peb));
     }
     expect(new Set(tokens).size).toBe(tokens.length);
   });
@@ -80,7 +69,7 @@ describe('document 003 (PEB, POST /v1/login)', () => {
   it('003 › Successfull login with username and password (status 200 as an integer per docs/contract.md, 128-hex token)', async () => {
     const tokens: string[] = [];
     for (const encoding of PEB_ENCODINGS) {
-      tokens.push(await expectSuccess(encoding, { username: 'someone.example', password: 'Some3xtraLong4nd5afe9assword4gain' }));
+      tokens.push(await expectSuccess(encoding, DEMO.pebByName));
     }
     expect(new Set(tokens).size).toBe(tokens.length);
   });
@@ -100,8 +89,8 @@ describe('document 003 (PEB, POST /v1/login)', () => {
   });
 
   it('003 › Login attempt with GET method (HTTP 200, status 405, "Only POST method is allowed.", error_id 5)', async () => {
-    const fields = { email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' };
-    const answers: Answer[] = [];
+    const fields = DEMO.peb;
+    const answers: Reply[] = [];
     // The fields in the query string, as a browser or curl -G sends them...
     answers.push(await read(await fetch(`${stack.base}${PATH}?${new URLSearchParams(fields).toString()}`)));
     // ...and in a body, as the document shows them, in both encodings.

@@ -1,75 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { request } from 'node:http';
 import { expect } from 'vitest';
-
-/** Token formats, as docs/contract.md states them. */
-export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-export const HEX128 = /^[0-9a-f]{128}$/;
-export const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-/** PEB `valid_till`: `2023-09-25T01:21:20` (ISO 8601, whole seconds, no offset). */
-export const PEB_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
-
-/** One HTTP answer, read completely. */
-export interface Answer {
-  readonly status: number;
-  readonly text: string;
-  /** The parsed body (undefined if it is not JSON). */
-  readonly json: unknown;
-  header(name: string): string | null;
-}
-
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-export async function read(res: Response): Promise<Answer> {
-  const text = await res.text();
-  return { status: res.status, text, json: parse(text), header: (name) => res.headers.get(name) };
-}
-
-/**
- * A request through node:http, for what fetch refuses to send (a GET with a body: document 003's
- * "Login attempt with GET method" shows a body).
- */
-export function rawRequest(
-  base: string,
-  method: string,
-  path: string,
-  body?: string,
-  headers: Record<string, string> = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(path, base);
-    const bytes = body === undefined ? undefined : Buffer.from(body, 'utf8');
-    const req = request(
-      url,
-      { method, headers: bytes === undefined ? headers : { ...headers, 'content-length': String(bytes.byteLength) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({
-            status: res.statusCode ?? 0,
-            text,
-            json: parse(text),
-            header: (name) => {
-              const v = res.headers[name.toLowerCase()];
-              return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-            },
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(bytes);
-  });
-}
+import { JWT } from '../support/demo.ts';
+import type { Reply } from '../support/http.ts';
 
 /** Request fields as a body of one media type. */
 export interface Encoding {
@@ -91,14 +23,14 @@ export const FORM_ENCODING: Encoding = {
 export const PEB_ENCODINGS: readonly Encoding[] = [FORM_ENCODING, JSON_ENCODING];
 
 /** docs/contract.md: every token response is JSON with `Cache-Control: no-store` and `Pragma: no-cache`. */
-export function expectTokenResponseHeaders(a: Answer): void {
-  expect(a.header('content-type') ?? '').toMatch(/^application\/json\b/);
-  expect(a.header('cache-control')).toBe('no-store');
-  expect(a.header('pragma')).toBe('no-cache');
+export function expectTokenResponseHeaders(a: Reply): void {
+  expect(a.headers.get('content-type') ?? '').toMatch(/^application\/json\b/);
+  expect(a.headers.get('cache-control')).toBe('no-store');
+  expect(a.headers.get('pragma')).toBe('no-cache');
 }
 
 /** A body equal to `expected`, keys in the same order at the top level. */
-export function expectBody(a: Answer, expected: Record<string, unknown>): void {
+export function expectBody(a: Reply, expected: Record<string, unknown>): void {
   expect(a.json).toEqual(expected);
   expect(Object.keys(a.json as object)).toEqual(Object.keys(expected));
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { ministryLogin } from '../lifecycle/support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -8,11 +8,10 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 
 describe('@tessera/client on Deno', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
+    await runSuite();
   });
 
   it('authenticates a live bearer token and refuses a dead one with the plain function', async () => {

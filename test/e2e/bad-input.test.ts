@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { serverFailure } from '../support/answers.ts';
-import { type Stack, startStack } from '../support/stack.ts';
-import { bytes, concat, expectAnswer, jsonOf, multipart, postJson, type Reply, ROUTES, send } from './http.ts';
+import { DEMO, HEX128, ROUTES } from '../support/demo.ts';
+import { bytes, concat, expectAnswer, jsonOf, multipart, postJson, type Reply, send } from '../support/http.ts';
+import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
 
 type Dialect = 'moh' | 'nehr' | 'simplejwt' | 'peb';
 type Reason = 'missing' | 'blank' | 'null' | 'invalid_type' | 'too_long';
@@ -176,7 +177,7 @@ function expectLoggedIn(r: RouteCase, reply: Reply): void {
     case 'peb':
       expect(Object.keys(body)).toStrictEqual(['status', 'token', 'valid_till', 'valid_till_unix']);
       expect(body.status).toBe(200);
-      expect(body.token).toMatch(/^[0-9a-f]{128}$/);
+      expect(body.token).toMatch(HEX128);
       return;
   }
 }
@@ -207,15 +208,14 @@ function paddedJson(r: RouteCase, size: number): string {
   return out;
 }
 
-describe('bad input on every login route', () => {
+describe.each(RUNTIMES)('bad input on every login route on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({}, { runtime });
+    stack = started;
     // A user whose username and password are digits, to show where JSON numbers are accepted.
     await stack.users.create({ username: '12345', passwordHash: await stack.hasher.hash('67890') });
-  });
-  afterAll(async () => {
-    await stack.close();
+    await runSuite();
   });
 
   const json = (path: string, value: unknown) => postJson(stack.base, path, value);
@@ -231,11 +231,13 @@ describe('bad input on every login route', () => {
 
     it('lone surrogates (JSON \\ud800 escapes) in both fields, past the lockout threshold: answered in dialect, never an internal error', async () => {
       const text = `{"username":"\\ud800${r.dialect}","password":"\\udfff"}`;
+      await stack.settleLogs();
       const marks = stack.logs.length;
       for (let i = 0; i < 7; i++) {
         const reply = await send(stack.base, r.path, { body: text, contentType: 'application/json' });
         expect(serverFailure(r.path, reply.status, reply.text), reply.text).toBeNull();
       }
+      await stack.settleLogs();
       expect(stack.logs.slice(marks).filter((l) => l.includes('"level":"error"'))).toStrictEqual([]);
     });
 
@@ -634,8 +636,8 @@ describe('bad input on every login route', () => {
   });
 
   describe('peb identifiers', () => {
-    const PW = 'Some3xtraLong4nd5afe9assword';
-    const PW2 = 'Some3xtraLong4nd5afe9assword4gain';
+    const PW = DEMO.peb.password;
+    const PW2 = DEMO.pebByName.password;
     const peb1 = (body: Record<string, unknown>) => json('/v1/login', body);
     const ok = ROUTE_CASES[4] as RouteCase;
 
@@ -705,13 +707,12 @@ describe('bad input on every login route', () => {
   });
 });
 
-describe('PEB with TESSERA_PEB_MIRROR_STATUS=1', () => {
+describe.each(RUNTIMES)('PEB with TESSERA_PEB_MIRROR_STATUS=1 on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_PEB_MIRROR_STATUS: '1' });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_PEB_MIRROR_STATUS: '1' }, { runtime });
+    stack = started;
+    await runSuite();
   });
   const err = (status: number, message: string, id: number) => JSON.stringify({ status, message, error_id: id });
 
@@ -763,13 +764,12 @@ describe('PEB with TESSERA_PEB_MIRROR_STATUS=1', () => {
   });
 });
 
-describe('moh route moved with TESSERA_MOH_BASE=/moh', () => {
+describe.each(RUNTIMES)('moh route moved with TESSERA_MOH_BASE=/moh on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_MOH_BASE: '/moh' });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_MOH_BASE: '/moh' }, { runtime });
+    stack = started;
+    await runSuite();
   });
 
   it('answers on /moh/getUserToken, and /getUserToken is a JSON 404', async () => {
@@ -786,13 +786,12 @@ describe('moh route moved with TESSERA_MOH_BASE=/moh', () => {
   });
 });
 
-describe('with TESSERA_BODY_LIMIT=65536', () => {
+describe.each(RUNTIMES)('with TESSERA_BODY_LIMIT=65536 on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_BODY_LIMIT: '65536' });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_BODY_LIMIT: '65536' }, { runtime });
+    stack = started;
+    await runSuite();
   });
 
   it('a 20000-byte body is under the limit: read and answered', async () => {

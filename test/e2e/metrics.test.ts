@@ -1,19 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../support/demo.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
+// Node only: /metrics is served by the node:http server (services/ingress/src/app.ts, prom-client);
+// the Deno ingress has no metrics endpoint.
 describe('GET /metrics on the ingress (Prometheus text)', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
+    await runSuite();
   });
 
   it('counts requests by route, dialect, outcome and status, with latency and argon2 wait', async () => {
     const post = (path: string, body: unknown) =>
       stack.post(path, JSON.stringify(body), { 'content-type': 'application/json' }).then((r) => r.arrayBuffer());
-    await post('/nehrapi/login/getToken', { username: 'MOH-90008', password: 'Moh@-90008' });
+    await post('/nehrapi/login/getToken', DEMO.ministry);
     await post('/nehrapi/login/getToken', { username: 'MOH-90008', password: 'wrong' });
     await post('/nehrapi/login/getToken', { username: 'MOH-90008', password: 'wrong' });
     await post('/api/token/', {});
@@ -64,6 +66,6 @@ describe('GET /metrics on the ingress (Prometheus text)', () => {
     expect(text).toMatch(/tessera_argon2_pool\{state="running"\} 0/);
     expect(text).toContain('tessera_ingress_process_resident_memory_bytes');
     // never a secret in the metrics
-    expect(text).not.toContain('Moh@-90008');
+    expect(text).not.toContain(DEMO.ministry.password);
   });
 });

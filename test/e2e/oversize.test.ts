@@ -1,49 +1,25 @@
-import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { exchange } from '../support/raw-http.ts';
+import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
 
-/** Sends raw bytes and resolves with what comes back before the server closes or `ms` pass. */
-function exchange(port: number, request: string, ms: number): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    let text = '';
-    let closed = false;
-    socket.on('data', (d) => {
-      text += d.toString('latin1');
-    });
-    socket.on('close', () => {
-      closed = true;
-      resolve({ text, closed });
-    });
-    socket.on('error', () => {});
-    socket.write(request);
-    setTimeout(() => {
-      socket.destroy();
-      resolve({ text, closed });
-    }, ms);
-  });
-}
-
-describe('a body declared over the limit', () => {
+describe.each(RUNTIMES)('a body declared over the limit on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({}, { runtime });
+    stack = started;
+    await runSuite();
   });
 
-  it('is answered in dialect at once, without waiting for the upload, and the connection closed', async () => {
-    const port = Number(new URL(stack.base).port);
-    const started = Date.now();
-    const { text, closed } = await exchange(
-      port,
-      'POST /api/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{"username":',
-      3000,
+  it('is answered in dialect at once, without waiting for the upload, and the connection closed (on Node)', async () => {
+    const r = await exchange(
+      stack.port,
+      ['POST /api/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{"username":'],
+      { expect: 1, waitMs: 3000 },
     );
-    expect(Date.now() - started).toBeLessThan(2500);
-    expect(text.startsWith('HTTP/1.1 413')).toBe(true);
-    expect(text).toContain('{"detail":"Request body exceeded the maximum allowed size."}');
-    expect(closed).toBe(true);
+    expect(r.ms).toBeLessThan(2500);
+    expect(r.answers.map((a) => [a.status, a.text])).toStrictEqual([[413, '{"detail":"Request body exceeded the maximum allowed size."}']]);
+    // Deno answers as soon, with `Connection: close`, but keeps the connection open and reads the
+    // rest of the upload (docs/security.md, "HTTP parsing"): closing it is Node's alone.
+    if (runtime === 'node') expect(r.closed).toBe(true);
   });
 });

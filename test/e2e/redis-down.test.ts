@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { speakerOf, UNAVAILABLE as UNAVAILABLE_OF } from '../support/answers.ts';
+import { ROUTES } from '../support/demo.ts';
+import { expectAnswer, jsonOf, postJson, type Reply, send } from '../support/http.ts';
 import { startRedisServer } from '../support/redis-source.ts';
-import { type Stack, startStack } from '../support/stack.ts';
-import { expectAnswer, jsonOf, postJson, type Reply, ROUTES, send } from './http.ts';
+import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
 
 /** Each login route's documented "unavailable" answer (test/support/answers.ts). */
 const UNAVAILABLE = ['/getUserToken', '/nehrapi/login/getToken', '/api/token', '/api/token/', '/v1/login'].map((path) => ({
@@ -24,29 +25,23 @@ async function timed(run: () => Promise<Reply>): Promise<{ reply: Reply; ms: num
   return { reply, ms: performance.now() - start };
 }
 
-type PrivateRedis = Awaited<ReturnType<typeof startRedisServer>>;
-
-/** Closes a stack whose Redis is gone: the key cleanup cannot run, the connection must still end. */
-async function closeWithoutRedis(stack: Stack): Promise<void> {
-  await stack.close().catch(() => {});
-  stack.redis.disconnect();
-}
-
-describe('Redis stopped under a running ingress', () => {
-  let redis: PrivateRedis;
+describe.each(RUNTIMES)('Redis stopped under a running ingress on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    stack = await startStack({ REDIS_URL: redis.url });
-    // Healthy first: every route logs in and /readyz is ready.
-    for (const u of UNAVAILABLE) expect((await postJson(stack.base, u.path, CREDS[u.path])).status).toBe(200);
-    const ready = await send(stack.base, '/readyz', { method: 'GET' });
-    expect({ status: ready.status, body: ready.text }).toStrictEqual({ status: 200, body: '{"status":"ready","redis":"ok"}' });
-    await redis.stop();
-    expect(redis.child.exitCode !== null || redis.child.signalCode !== null).toBe(true);
-  });
-  afterAll(async () => {
-    await closeWithoutRedis(stack);
+  aroundAll(async (runSuite) => {
+    await using redis = await startRedisServer();
+    stack = await startStack({ REDIS_URL: redis.url }, { runtime });
+    try {
+      // Healthy first: every route logs in and /readyz is ready.
+      for (const u of UNAVAILABLE) expect((await postJson(stack.base, u.path, CREDS[u.path])).status).toBe(200);
+      const ready = await send(stack.base, '/readyz', { method: 'GET' });
+      expect({ status: ready.status, body: ready.text }).toStrictEqual({ status: 200, body: '{"status":"ready","redis":"ok"}' });
+      await redis.stop();
+      expect(redis.child.exitCode !== null || redis.child.signalCode !== null).toBe(true);
+      await runSuite();
+    } finally {
+      // the key cleanup cannot run without Redis; the ingress and the connections still end
+      await stack.close().catch(() => {});
+    }
   });
 
   it.each(UNAVAILABLE)('$path answers its "unavailable" outcome within 3 s (known user, right password)', async (u) => {
@@ -103,6 +98,7 @@ describe('Redis stopped under a running ingress', () => {
   });
 
   it('logs no stack trace for an expected outage, and never a password', async () => {
+    await stack.settleLogs();
     const text = stack.logs.join('');
     for (const pw of Object.values(CREDS).map((c) => c.password)) expect(text.includes(pw as string)).toBe(false);
     expect(text.includes('    at ')).toBe(false);
@@ -111,19 +107,19 @@ describe('Redis stopped under a running ingress', () => {
   });
 });
 
-describe('Redis frozen (SIGSTOP) under a running ingress', () => {
-  let redis: PrivateRedis;
+describe.each(RUNTIMES)('Redis frozen (SIGSTOP) under a running ingress on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    stack = await startStack({ REDIS_URL: redis.url, TESSERA_REDIS_TIMEOUT_MS: '500' });
+  aroundAll(async (runSuite) => {
+    await using redis = await startRedisServer();
+    await using started = await startStack({ REDIS_URL: redis.url, TESSERA_REDIS_TIMEOUT_MS: '500' }, { runtime });
+    stack = started;
     expect((await postJson(stack.base, '/api/token', ROUTES.simplejwt.creds)).status).toBe(200);
     redis.child.kill('SIGSTOP');
-  });
-  afterAll(async () => {
-    redis.child.kill('SIGCONT');
-    await stack.close();
-    await redis.stop();
+    try {
+      await runSuite();
+    } finally {
+      redis.child.kill('SIGCONT');
+    }
   });
 
   it.each(UNAVAILABLE)('$path answers "unavailable" once the command timeout (500 ms) passes, within 3 s', async (u) => {

@@ -8,10 +8,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, keyLayout, UserRepository } from '@tessera/store';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DEMO } from '../support/demo.ts';
 import { childPid, startUp, waitForLine } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
 import { dropPrefix, testPrefix } from '../support/stack.ts';
 
+// Node only: `tessera up` (npm start) supervises the Node ingress and worker processes, and the
+// start-up checks are those of services/ingress/src/main.ts.
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 function portOpen(port: number): Promise<boolean> {
@@ -60,22 +63,22 @@ describe('tessera up (npm start) with the embedded Redis', () => {
     const moh = await fetch(`${base}/getUserToken`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: '{"username":"MOH-90008","password":"Moh@-90008"}',
+      body: JSON.stringify(DEMO.ministry),
     });
     expect((await moh.json()).result.persCode).toBe('-90008');
     const jwt = await fetch(`${base}/api/token/`, {
       method: 'POST',
-      body: new URLSearchParams({ username: 'sampleUser', password: 'userpassword123' }),
+      body: new URLSearchParams(DEMO.simplejwt),
     });
     expect(jwt.status).toBe(200);
     const byEmail = await fetch(`${base}/v1/login`, {
       method: 'POST',
-      body: new URLSearchParams({ email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' }),
+      body: new URLSearchParams(DEMO.peb),
     });
     expect((await byEmail.json()).status).toBe(200);
     const byName = await fetch(`${base}/v1/login`, {
       method: 'POST',
-      body: new URLSearchParams({ username: 'someone.example', password: 'Some3xtraLong4nd5afe9assword4gain' }),
+      body: new URLSearchParams(DEMO.pebByName),
     });
     expect((await byName.json()).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
@@ -104,7 +107,7 @@ describe('tessera up (npm start) with the embedded Redis', () => {
           await fetch(`${base}/getUserToken`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: '{"username":"MOH-90008","password":"Moh@-90008"}',
+            body: JSON.stringify(DEMO.ministry),
           })
         ).json()) as { code: number }
       ).code;

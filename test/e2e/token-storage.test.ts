@@ -1,11 +1,8 @@
 import { decodeRecord, entryHash } from '@tessera/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
-import { DEMO_PASSWORDS, jsonOf, jwtPayload, postJson, ROUTES, type RouteName, tokenName } from './http.ts';
-
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const HEX128 = /^[0-9a-f]{128}$/;
-const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+import { aroundAll, describe, expect, it } from 'vitest';
+import { DEMO_PASSWORDS, HEX128, JWT, ROUTES, type RouteName, UUID_V4 } from '../support/demo.ts';
+import { jsonOf, jwtPayload, postJson, tokenName } from '../support/http.ts';
+import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
 
 interface Lifetimes {
   readonly ministryAccess: number;
@@ -190,13 +187,12 @@ async function dumpPrefix(stack: Stack): Promise<{ key: string; type: string; st
 }
 
 function defineStorageSuite(title: string, env: Record<string, string>, lifetimes: Lifetimes): void {
-  describe(title, () => {
+  describe.each(RUNTIMES)(`${title} on %s`, (runtime) => {
     let stack: Stack;
-    beforeAll(async () => {
-      stack = await startStack(env);
-    });
-    afterAll(async () => {
-      await stack.close();
+    aroundAll(async (runSuite) => {
+      await using started = await startStack(env, { runtime });
+      stack = started;
+      await runSuite();
     });
 
     it.each([
@@ -226,13 +222,12 @@ function defineStorageSuite(title: string, env: Record<string, string>, lifetime
 defineStorageSuite('token storage with default lifetimes', {}, DEFAULTS);
 defineStorageSuite('token storage with lifetimes from the environment', CUSTOM_ENV, CUSTOM);
 
-describe('a copy of the Redis data holds no usable token', () => {
+describe.each(RUNTIMES)('a copy of the Redis data holds no usable token on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({}, { runtime });
+    stack = started;
+    await runSuite();
   });
 
   it('no key or value under the prefix contains a raw token or a password', async () => {

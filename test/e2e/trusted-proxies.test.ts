@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { loginAddresses, loginFrom } from '../support/proxied.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
 
 // The ingress listens on 127.0.0.1; requests come from 127.0.0.1 (the "proxy") or 127.0.0.2 (a
 // client reaching the ingress directly). Rate limit 3 a minute: the 4th attempt of a bucket is 429.
@@ -12,13 +12,12 @@ async function statuses(stack: Stack, username: string, headers: Record<string, 
   return out;
 }
 
-describe('without TESSERA_TRUSTED_PROXIES (the default)', () => {
+describe.each(RUNTIMES)('without TESSERA_TRUSTED_PROXIES (the default) on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack(RATE, { seed: false });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack(RATE, { seed: false, runtime });
+    stack = started;
+    await runSuite();
   });
 
   it('ignores X-Forwarded-For and Forwarded: the audit trail and the rate limit see the peer', async () => {
@@ -34,13 +33,12 @@ describe('without TESSERA_TRUSTED_PROXIES (the default)', () => {
   });
 });
 
-describe('TESSERA_TRUSTED_PROXIES=127.0.0.1/32 (X-Forwarded-For)', () => {
+describe.each(RUNTIMES)('TESSERA_TRUSTED_PROXIES=127.0.0.1/32 (X-Forwarded-For) on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ ...RATE, TESSERA_TRUSTED_PROXIES: '127.0.0.1/32' }, { seed: false });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ ...RATE, TESSERA_TRUSTED_PROXIES: '127.0.0.1/32' }, { seed: false, runtime });
+    stack = started;
+    await runSuite();
   });
 
   it('takes the client from the proxy: each client its own bucket and its own address in the audit trail', async () => {
@@ -84,13 +82,15 @@ describe('TESSERA_TRUSTED_PROXIES=127.0.0.1/32 (X-Forwarded-For)', () => {
   });
 });
 
-describe('TESSERA_TRUSTED_PROXIES with TESSERA_PROXY_HEADER=forwarded', () => {
+describe.each(RUNTIMES)('TESSERA_TRUSTED_PROXIES with TESSERA_PROXY_HEADER=forwarded on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ ...RATE, TESSERA_TRUSTED_PROXIES: '10.0.0.0/8, ::1, 127.0.0.0/30', TESSERA_PROXY_HEADER: 'forwarded' });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack(
+      { ...RATE, TESSERA_TRUSTED_PROXIES: '10.0.0.0/8, ::1, 127.0.0.0/30', TESSERA_PROXY_HEADER: 'forwarded' },
+      { runtime },
+    );
+    stack = started;
+    await runSuite();
   });
 
   it("reads RFC 7239 Forwarded, and then X-Forwarded-For is not the proxy's word", async () => {

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
-import { expectAnswer, headerSet, jsonOf, postJson, type Reply } from './http.ts';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { expectAnswer, headerSet, jsonOf, postJson, type Reply } from '../support/http.ts';
+import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
 
 const PASSWORD = 'Disabled-but-correct-9';
 
@@ -33,16 +33,15 @@ const CASES: Case[] = [
   { dialect: 'peb', path: '/v1/login', idField: 'user', disabledId: 'disabled.user', unknownId: 'no.such.user' },
 ];
 
-describe('unknown user, wrong password and disabled user answer identically', () => {
+describe.each(RUNTIMES)('unknown user, wrong password and disabled user answer identically on %s', (runtime) => {
   let stack: Stack;
-  beforeAll(async () => {
+  aroundAll(async (runSuite) => {
     // failures here are about answer bytes, not lockout: keep the threshold out of reach
-    stack = await startStack({ TESSERA_LOCKOUT_FAILURES: '1000' });
+    await using started = await startStack({ TESSERA_LOCKOUT_FAILURES: '1000' }, { runtime });
+    stack = started;
     await stack.users.create({ username: 'disabled.user', email: 'disabled@example.com', passwordHash: await stack.hasher.hash(PASSWORD) });
     await stack.users.setDisabled('disabled.user', true);
-  });
-  afterAll(async () => {
-    await stack.close();
+    await runSuite();
   });
 
   const login = (c: Case, id: string, password: string): Promise<Reply> => postJson(stack.base, c.path, { [c.idField]: id, password });

@@ -1,16 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { UUID_V4 } from '../support/demo.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { call, ministryLogin } from './support.ts';
 
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
 describe('moh and nehr refresh: single-use refresh tokens with reuse detection', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
+    await runSuite();
   });
 
   it('moh trades a refresh token for a new pair in the same envelope', async () => {

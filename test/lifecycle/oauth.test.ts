@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { aroundAll, describe, expect, inject, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 import { call, claims, jwtLogin, ministryLogin, pebLogin } from './support.ts';
 
@@ -25,12 +25,11 @@ async function revoke(stack: Stack, token: string, auth: string, hint?: string) 
 describe('RFC 7662 introspection and RFC 7009 revocation', () => {
   let stack: Stack;
   let auth: string;
-  beforeAll(async () => {
-    stack = await startStack();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
     auth = basic('orders-service', await stack.clients.add('orders-service'));
-  });
-  afterAll(async () => {
-    await stack.close();
+    await runSuite();
   });
 
   it('answers every live token kind with its claims and no-store', async () => {
@@ -189,12 +188,11 @@ describe('RFC 7662 introspection and RFC 7009 revocation', () => {
 describe('expiry', () => {
   let stack: Stack;
   let auth: string;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_MINISTRY_ACCESS_LIFETIME: '2' });
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_MINISTRY_ACCESS_LIFETIME: '2' });
+    stack = started;
     auth = basic('svc', await stack.clients.add('svc'));
-  });
-  afterAll(async () => {
-    await stack.close();
+    await runSuite();
   });
 
   it('a token is active until the second its TTL ends, and inactive from then on', async () => {

@@ -1,18 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
+import { DEMO, HEX128 } from '../support/demo.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { call, pebLogin } from './support.ts';
 
-const HEX128 = /^[0-9a-f]{128}$/;
 const INVALID = { status: 401, message: 'Invalid API token.', error_id: 9 };
 
 describe('PEB renew and check', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
+    await runSuite();
   });
 
   it('renew answers token and new_token (the same new value) and the old token dies at once', async () => {
@@ -57,7 +56,7 @@ describe('PEB renew and check', () => {
   });
 
   it('a ministry or JWT token is not a PEB token', async () => {
-    const moh = await call(stack, '/getUserToken', { username: 'MOH-90008', password: 'Moh@-90008' });
+    const moh = await call(stack, '/getUserToken', DEMO.ministry);
     const access = (moh.body.result as { access_token: string }).access_token;
     expect((await call(stack, '/v1/login/check', { token: access })).body.error_id).toBe(8);
   });
@@ -65,11 +64,10 @@ describe('PEB renew and check', () => {
 
 describe('PEB expiry', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_PEB_LIFETIME: '1' });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_PEB_LIFETIME: '1' });
+    stack = started;
+    await runSuite();
   });
 
   it('an expired token answers error 10, a renewed one error 9', async () => {

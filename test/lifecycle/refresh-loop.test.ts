@@ -1,5 +1,5 @@
 import { setPriority } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { startRedisServer } from '../support/redis-source.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { jwtLogin } from './support.ts';
@@ -15,9 +15,10 @@ const IN_FLIGHT = 4;
 describe('one SimpleJWT refresh token refreshed in a loop', () => {
   let redis: Awaited<ReturnType<typeof startRedisServer>>;
   let stack: Stack;
-  beforeAll(async () => {
+  aroundAll(async (runSuite) => {
     // a Redis of its own: its SLOWLOG holds this test's commands only
-    redis = await startRedisServer();
+    await using privateRedis = await startRedisServer();
+    redis = privateRedis;
     // SLOWLOG measures wall time: on a machine shared with other work, a Redis the scheduler sets
     // aside mid-command logs a slow call its own work did not make. Its priority is raised where
     // the test may (root or CAP_SYS_NICE), so that what the log shows is the commands' own cost.
@@ -26,11 +27,9 @@ describe('one SimpleJWT refresh token refreshed in a loop', () => {
     } catch {
       // an unprivileged run keeps the default priority
     }
-    stack = await startStack({ REDIS_URL: redis.url });
-  });
-  afterAll(async () => {
-    await stack?.close();
-    await redis?.stop();
+    await using started = await startStack({ REDIS_URL: redis.url });
+    stack = started;
+    await runSuite();
   });
 
   it("keeps its rate for 10 s, and Redis takes over 1 ms for no call but the machine's stalls", { timeout: 60_000 }, async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 import { call, claims, jwtLogin } from './support.ts';
 
@@ -8,11 +8,10 @@ const BLACKLISTED = { detail: 'Token is blacklisted', code: 'token_not_valid' };
 
 describe('SimpleJWT refresh, verify and blacklist (default settings)', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
+    await runSuite();
   });
 
   for (const slash of ['', '/']) {
@@ -116,11 +115,10 @@ describe('SimpleJWT refresh, verify and blacklist (default settings)', () => {
 
 describe('SimpleJWT with ROTATE_REFRESH_TOKENS and BLACKLIST_AFTER_ROTATION', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_JWT_ROTATE_REFRESH_TOKENS: '1', TESSERA_JWT_BLACKLIST_AFTER_ROTATION: '1' });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_JWT_ROTATE_REFRESH_TOKENS: '1', TESSERA_JWT_BLACKLIST_AFTER_ROTATION: '1' });
+    stack = started;
+    await runSuite();
   });
 
   it('refresh returns access then a new refresh, and the old refresh is blacklisted', async () => {

@@ -1,30 +1,33 @@
+import { expect } from 'vitest';
+import { DEMO } from '../support/demo.ts';
+import { type Reply, read } from '../support/http.ts';
 import type { Stack } from '../support/stack.ts';
 
-export interface Json {
-  readonly status: number;
-  readonly headers: Headers;
+/** A reply whose body is a JSON object, at hand as `body`. */
+export interface Json extends Reply {
   readonly body: Record<string, unknown>;
 }
 
 /** POSTs a JSON body and reads the JSON answer. */
 export async function call(stack: Stack, path: string, body: unknown): Promise<Json> {
-  const res = await stack.post(path, JSON.stringify(body), { 'content-type': 'application/json' });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+  const reply = await read(await stack.post(path, JSON.stringify(body), { 'content-type': 'application/json' }));
+  expect(reply.json, reply.text).toBeTypeOf('object');
+  return { ...reply, body: reply.json as Record<string, unknown> };
 }
 
 export async function ministryLogin(stack: Stack, path = '/getUserToken'): Promise<{ access: string; refresh: string }> {
-  const r = await call(stack, path, { username: 'MOH-90008', password: 'Moh@-90008' });
+  const r = await call(stack, path, DEMO.ministry);
   const result = r.body.result as { access_token: string; refresh_token: string };
   return { access: result.access_token, refresh: result.refresh_token };
 }
 
 export async function jwtLogin(stack: Stack): Promise<{ access: string; refresh: string }> {
-  const r = await call(stack, '/api/token/', { username: 'sampleUser', password: 'userpassword123' });
+  const r = await call(stack, '/api/token/', DEMO.simplejwt);
   return r.body as { access: string; refresh: string };
 }
 
 export async function pebLogin(stack: Stack): Promise<string> {
-  const r = await call(stack, '/v1/login', { email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' });
+  const r = await call(stack, '/v1/login', DEMO.peb);
   return r.body.token as string;
 }
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { outboxEvents, tessera } from '../support/cli.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { call, claims, jwtLogin, ministryLogin } from './support.ts';
@@ -18,14 +18,13 @@ describe('bounded token index, seen from two ingress processes', () => {
   let b: Stack;
   let auth: string;
 
-  beforeAll(async () => {
-    a = await startStack({ ...BOUNDS, ...REMEMBER });
-    b = await startStack({ ...BOUNDS, ...REMEMBER }, { seed: false, prefix: a.settings.redisPrefix });
+  aroundAll(async (runSuite) => {
+    await using first = await startStack({ ...BOUNDS, ...REMEMBER });
+    a = first;
+    await using second = await startStack({ ...BOUNDS, ...REMEMBER }, { seed: false, prefix: a.settings.redisPrefix });
+    b = second;
     auth = `Basic ${Buffer.from(`svc:${await a.clients.add('svc')}`).toString('base64')}`;
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
+    await runSuite();
   });
 
   const introspect = async (stack: Stack, token: string) => {
@@ -105,12 +104,11 @@ describe('bounded token index, seen from two ingress processes', () => {
 
 describe("a SimpleJWT session refreshed past its access tokens' lifetime", () => {
   let stack: Stack;
-  beforeAll(async () => {
+  aroundAll(async (runSuite) => {
     // access tokens live a second: each round of refreshes has expired before the next
-    stack = await startStack({ TESSERA_JWT_ACCESS_LIFETIME: '1' });
-  });
-  afterAll(async () => {
-    await stack?.close();
+    await using started = await startStack({ TESSERA_JWT_ACCESS_LIFETIME: '1' });
+    stack = started;
+    await runSuite();
   });
 
   it('its index holds its live tokens only, a listpack, however often it has refreshed', { timeout: 60_000 }, async () => {
@@ -151,11 +149,10 @@ describe("a SimpleJWT session refreshed past its access tokens' lifetime", () =>
 
 describe('revoking every token of a user with many sessions', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_MAX_SESSIONS_PER_USER: '1024', ...REMEMBER });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_MAX_SESSIONS_PER_USER: '1024', ...REMEMBER });
+    stack = started;
+    await runSuite();
   });
 
   it('tessera tokens revoke --user reaches every live token of 150 sessions', { timeout: 60_000 }, async () => {

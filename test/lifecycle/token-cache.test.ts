@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, keyLayout, type TesseraRedis, TokenRepository } from '@tessera/store';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 import { call, jwtLogin, ministryLogin, pebLogin } from './support.ts';
 
@@ -24,15 +24,17 @@ describe('introspection token memory', () => {
   /** Deletes a token's key without telling anyone: only a remembered token stays active. */
   const deleteBehindItsBack = (token: string) => stack.redis.del(stack.tokens.keyOf(token));
 
-  beforeAll(async () => {
-    stack = await startStack();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
     auth = `Basic ${Buffer.from(`svc:${await stack.clients.add('svc')}`).toString('base64')}`;
     otherRedis = await connectRedis({ url: stack.settings.redisUrl });
     other = new TokenRepository(otherRedis, keyLayout(stack.settings.redisPrefix), stack.settings.tokenLimits);
-  });
-  afterAll(async () => {
-    otherRedis.disconnect();
-    await stack.close();
+    try {
+      await runSuite();
+    } finally {
+      otherRedis.disconnect();
+    }
   });
 
   it('is on by default, and serves a token it has seen without asking Redis', async () => {
@@ -121,11 +123,10 @@ describe('introspection token memory', () => {
 
 describe('introspection without the token memory (TESSERA_TOKEN_CACHE=0)', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_TOKEN_CACHE: '0' });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_TOKEN_CACHE: '0' });
+    stack = started;
+    await runSuite();
   });
 
   it('reads Redis on every request', async () => {

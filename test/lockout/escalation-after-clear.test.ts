@@ -1,7 +1,7 @@
 import { createLogger } from '@tessera/config/log';
 import type { AuditEvent } from '@tessera/events';
 import { createProcessor } from '@tessera/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 
 /*
@@ -11,11 +11,10 @@ import { type Stack, startStack } from '../support/stack.ts';
  */
 describe('an operator unlock, then the lock event reaches the worker', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' }); // default lockout settings
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' }); // default lockout settings
+    stack = started;
+    await runSuite();
   });
 
   const nehr = async (username: string, password: string) => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { aroundAll, describe, expect, inject, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -43,16 +43,15 @@ function expectLockedAfterFive(answers: Awaited<ReturnType<typeof nehr>>[]): voi
 
 describe('lockout, exact under concurrency', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0', TESSERA_LOGIN_BUSY_WAIT_MS: '20000' });
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0', TESSERA_LOGIN_BUSY_WAIT_MS: '20000' });
+    stack = started;
     await Promise.all(
       Array.from({ length: 20 }, async (_, i) =>
         stack.users.create({ username: `other${i}`, passwordHash: await stack.hasher.hash(`Other-pass-${i}`) }),
       ),
     );
-  });
-  afterAll(async () => {
-    await stack.close();
+    await runSuite();
   });
 
   it('200 concurrent wrong passwords: exactly 5 verifications, 5 refusals, 195 locked; 20 other users log in meanwhile', async () => {
@@ -138,11 +137,10 @@ describe('lockout, exact under concurrency', () => {
 
 describe('lockout in every dialect, expiry, admin unlock, rate limit', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_LOCKOUT_DURATION_S: '1', TESSERA_LOGIN_RATE_LIMIT: '0' });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_LOCKOUT_DURATION_S: '1', TESSERA_LOGIN_RATE_LIMIT: '0' });
+    stack = started;
+    await runSuite();
   });
 
   it('locks after 5 failures, answers each dialect in its form, and lets go on time', async () => {
@@ -216,11 +214,10 @@ describe('lockout in every dialect, expiry, admin unlock, rate limit', () => {
 
 describe('per-address rate limit', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '3', TESSERA_LOGIN_RATE_WINDOW_S: '60' });
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '3', TESSERA_LOGIN_RATE_WINDOW_S: '60' });
+    stack = started;
+    await runSuite();
   });
 
   it('answers the attempt over the rate in dialect with Retry-After', async () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 
 /**
@@ -57,14 +57,8 @@ async function attempt(stack: Stack, body: Record<string, string>, path = '/nehr
 }
 
 describe('one address at its rate limit: a stated bound on what it adds to Redis, and nothing outlives its purpose', () => {
-  let stack: Stack | undefined;
-  afterEach(async () => {
-    await stack?.close();
-    stack = undefined;
-  });
-
   it('a minute of distinct longest usernames, one wrong password each: counters that live their window', async () => {
-    stack = await startStack(); // the defaults: 600 attempts a minute per address, 5 failures in 15 minutes
+    await using stack = await startStack(); // the defaults: 600 attempts a minute per address, 5 failures in 15 minutes
     const s = stack.settings.lockout;
     const outbox = `${stack.settings.redisPrefix}{users}:outbox`;
     const before = await census(stack);
@@ -90,7 +84,7 @@ describe('one address at its rate limit: a stated bound on what it adds to Redis
   }, 120_000);
 
   it('a minute of locking longest unknown emails: each lock lives its lock and one window, the index stays small', async () => {
-    stack = await startStack();
+    await using stack = await startStack();
     const s = stack.settings.lockout;
     const outbox = `${stack.settings.redisPrefix}{users}:outbox`;
     const before = await census(stack);
@@ -119,7 +113,7 @@ describe('one address at its rate limit: a stated bound on what it adds to Redis
   }, 120_000);
 
   it('the lockouts index keeps at most its cap (the soonest to end leave first) and sheds ended locks as it grows', async () => {
-    stack = await startStack({}, { seed: false });
+    await using stack = await startStack({}, { seed: false });
     const p = `${stack.settings.redisPrefix}{users}:`;
     const index = `${p}lockouts`;
     const lockNow = (lock: string, lockMs: number, cap: number) =>

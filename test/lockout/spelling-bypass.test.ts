@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 
 /*
@@ -44,20 +44,22 @@ describe('an account lock and the old system: case variants of the username', ()
     });
   });
 
-  beforeAll(async () => {
+  aroundAll(async (runSuite) => {
     const port = await new Promise<number>((resolve) =>
       upstream.listen(0, '127.0.0.1', () => resolve((upstream.address() as { port: number }).port)),
     );
-    stack = await startStack(
-      { TESSERA_UPSTREAM_SIMPLEJWT_URL: `http://127.0.0.1:${port}/api/token/`, TESSERA_LOGIN_RATE_LIMIT: '0' },
-      { seed: false },
-    );
-    // migrated earlier under the old system's spelling
-    await stack.users.create({ id: ACCOUNT_ID, username: 'Alice.Case', passwordHash: await stack.hasher.hash(RIGHT) });
-  });
-  afterAll(async () => {
-    await stack.close();
-    upstream.close();
+    try {
+      await using started = await startStack(
+        { TESSERA_UPSTREAM_SIMPLEJWT_URL: `http://127.0.0.1:${port}/api/token/`, TESSERA_LOGIN_RATE_LIMIT: '0' },
+        { seed: false },
+      );
+      stack = started;
+      // migrated earlier under the old system's spelling
+      await stack.users.create({ id: ACCOUNT_ID, username: 'Alice.Case', passwordHash: await stack.hasher.hash(RIGHT) });
+      await runSuite();
+    } finally {
+      upstream.close();
+    }
   });
 
   const login = async (username: string, password: string) => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 
 /*
@@ -12,11 +12,10 @@ const bound = Number(/\|\s*audit events\s*\|\s*≤ ([\d,]+) bytes/.exec(SECURITY
 
 describe('one address far past its rate limit', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack(); // the defaults: 600 attempts a minute per address
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack(); // the defaults: 600 attempts a minute per address
+    stack = started;
+    await runSuite();
   });
 
   it('adds no more audit events to Redis than docs/security.md states for a minute', async () => {

@@ -238,41 +238,37 @@ describe('a dry run follows the rows of the file that depend on each other', () 
 
 describe('an update that changes a password or disables a user logs them out', () => {
   it('as users passwd and users disable do: their tokens stop working', async () => {
-    const stack = await startStack();
-    try {
-      const login = async () =>
-        (
-          (await (
-            await stack.post('/getUserToken', JSON.stringify({ username: 'MOH-90008', password: 'Moh@-90008' }), {
-              'content-type': 'application/json',
-            })
-          ).json()) as { result: { access_token: string } }
-        ).result.access_token;
-      const token = await login();
-      expect((await stack.tokens.lookup(token)).state).toBe('live');
-      // the same password hash, a new profile field: the token lives on
-      const same = (await stack.users.get('MOH-90008'))?.passwordHash as string;
-      const row = (extra: Record<string, unknown>) =>
-        file('moh.ndjson', JSON.stringify({ username: 'MOH-90008', password_hash: same, persCode: '-90008', ...extra }));
-      expect(
-        (await tessera(['users', 'import', row({ civilId: '285' }), '--on-conflict', 'update'], stack.settings.redisPrefix)).code,
-      ).toBe(0);
-      expect((await stack.tokens.lookup(token)).state).toBe('live');
-      expect(
-        (await tessera(['users', 'import', row({ disabled: true }), '--on-conflict', 'update'], stack.settings.redisPrefix)).code,
-      ).toBe(0);
-      expect((await stack.tokens.lookup(token)).state).not.toBe('live');
-      // a run killed between an update and its revocation: the next run revokes first
-      await stack.users.setDisabled('MOH-90008', false);
-      const token2 = await login();
-      const user = await stack.users.get('MOH-90008');
-      await stack.redis.hset(`${stack.settings.redisPrefix}{users}:revoke`, String(user?.id), 'password_changed');
-      const unrelated = file('other.ndjson', JSON.stringify({ username: 'someone.else', password_hash: same }));
-      expect((await tessera(['users', 'import', unrelated], stack.settings.redisPrefix)).code).toBe(0);
-      expect((await stack.tokens.lookup(token2)).state).not.toBe('live');
-      expect(await stack.redis.hlen(`${stack.settings.redisPrefix}{users}:revoke`)).toBe(0);
-    } finally {
-      await stack.close();
-    }
+    await using stack = await startStack();
+    const login = async () =>
+      (
+        (await (
+          await stack.post('/getUserToken', JSON.stringify({ username: 'MOH-90008', password: 'Moh@-90008' }), {
+            'content-type': 'application/json',
+          })
+        ).json()) as { result: { access_token: string } }
+      ).result.access_token;
+    const token = await login();
+    expect((await stack.tokens.lookup(token)).state).toBe('live');
+    // the same password hash, a new profile field: the token lives on
+    const same = (await stack.users.get('MOH-90008'))?.passwordHash as string;
+    const row = (extra: Record<string, unknown>) =>
+      file('moh.ndjson', JSON.stringify({ username: 'MOH-90008', password_hash: same, persCode: '-90008', ...extra }));
+    expect((await tessera(['users', 'import', row({ civilId: '285' }), '--on-conflict', 'update'], stack.settings.redisPrefix)).code).toBe(
+      0,
+    );
+    expect((await stack.tokens.lookup(token)).state).toBe('live');
+    expect((await tessera(['users', 'import', row({ disabled: true }), '--on-conflict', 'update'], stack.settings.redisPrefix)).code).toBe(
+      0,
+    );
+    expect((await stack.tokens.lookup(token)).state).not.toBe('live');
+    // a run killed between an update and its revocation: the next run revokes first
+    await stack.users.setDisabled('MOH-90008', false);
+    const token2 = await login();
+    const user = await stack.users.get('MOH-90008');
+    await stack.redis.hset(`${stack.settings.redisPrefix}{users}:revoke`, String(user?.id), 'password_changed');
+    const unrelated = file('other.ndjson', JSON.stringify({ username: 'someone.else', password_hash: same }));
+    expect((await tessera(['users', 'import', unrelated], stack.settings.redisPrefix)).code).toBe(0);
+    expect((await stack.tokens.lookup(token2)).state).not.toBe('live');
+    expect(await stack.redis.hlen(`${stack.settings.redisPrefix}{users}:revoke`)).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import type { AuditEvent } from '@tessera/events';
 import { passwordScheme } from '@tessera/passwords';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { LEGACY_HASHES as FIXTURES, type LegacyHash as Fixture } from '../support/cli.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -54,11 +54,10 @@ const rehashEvents = async (stack: Stack, userId: number) =>
   (await outbox(stack)).filter((e) => e.type === 'user.changed' && e.userId === userId && e.reason === 'password_rehashed');
 
 let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' });
-});
-afterAll(async () => {
-  await stack.close();
+aroundAll(async (runSuite) => {
+  await using started = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' });
+  stack = started;
+  await runSuite();
 });
 
 describe('a legacy hash through each of the four routes', () => {

@@ -2,7 +2,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AuditEvent } from '@tessera/events';
 import { passwordScheme } from '@tessera/passwords';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/redis-source.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -98,13 +98,12 @@ async function silentServer(): Promise<{ url: string; requests(): number; close(
 
 let old: Stack;
 let fresh: Stack;
-beforeAll(async () => {
-  old = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' });
-  fresh = await startStack(upstreamEnv(old.base, { TESSERA_LOGIN_BUSY_WAIT_MS: '10000' }), { seed: false });
-});
-afterAll(async () => {
-  await fresh.close();
-  await old.close();
+aroundAll(async (runSuite) => {
+  await using oldSystem = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' });
+  old = oldSystem;
+  await using freshSystem = await startStack(upstreamEnv(old.base, { TESSERA_LOGIN_BUSY_WAIT_MS: '10000' }), { seed: false });
+  fresh = freshSystem;
+  await runSuite();
 });
 
 async function oldUser(username: string, password: string, extra: Record<string, unknown> = {}) {
@@ -292,24 +291,20 @@ describe('the lockout holds, and concurrent first logins create the user once', 
 describe('an old system that is down or slow: "unavailable" in each dialect, never a hang', () => {
   it('refused connections: unavailable at once, not counted against the user', async () => {
     const closed = await freePort();
-    const s = await startStack(upstreamEnv(`http://127.0.0.1:${closed}`), { seed: false });
-    try {
-      for (let i = 0; i < 7; i++) {
-        expect(await LOGIN.moh(s, 'anyone', 'pw')).toMatchObject({ body: { code: 7, message: 'Service Unavailable', result: null } });
-      }
-      expect(await LOGIN.nehr(s, 'anyone', 'pw')).toMatchObject({ status: 503 });
-      expect(await LOGIN.simplejwt(s, 'anyone', 'pw')).toMatchObject({
-        status: 503,
-        body: { detail: 'Service temporarily unavailable, try again later.' },
-      });
-      expect((await LOGIN.peb(s, 'username', 'anyone', 'pw')).body).toMatchObject({ status: 503, error_id: 3 });
-      // 10 attempts, none counted: no lockout
-      const failures = (await outbox(s)).filter((e) => e.type === 'login.failed');
-      expect(failures.map((e) => e.outcome)).toStrictEqual(Array(10).fill('unavailable'));
-      expect(failures.filter((e) => e.type === 'lockout.engaged')).toStrictEqual([]);
-    } finally {
-      await s.close();
+    await using s = await startStack(upstreamEnv(`http://127.0.0.1:${closed}`), { seed: false });
+    for (let i = 0; i < 7; i++) {
+      expect(await LOGIN.moh(s, 'anyone', 'pw')).toMatchObject({ body: { code: 7, message: 'Service Unavailable', result: null } });
     }
+    expect(await LOGIN.nehr(s, 'anyone', 'pw')).toMatchObject({ status: 503 });
+    expect(await LOGIN.simplejwt(s, 'anyone', 'pw')).toMatchObject({
+      status: 503,
+      body: { detail: 'Service temporarily unavailable, try again later.' },
+    });
+    expect((await LOGIN.peb(s, 'username', 'anyone', 'pw')).body).toMatchObject({ status: 503, error_id: 3 });
+    // 10 attempts, none counted: no lockout
+    const failures = (await outbox(s)).filter((e) => e.type === 'login.failed');
+    expect(failures.map((e) => e.outcome)).toStrictEqual(Array(10).fill('unavailable'));
+    expect(failures.filter((e) => e.type === 'lockout.engaged')).toStrictEqual([]);
   });
 
   it("refusals anyone can earn (a 4xx, the old system's own error ids) never open the circuit", async () => {

@@ -339,14 +339,10 @@ describe('validateResponse', () => {
 describe('GET /openapi.json', () => {
   it('serves the document the answers are validated against', async () => {
     const { startStack } = await import('../support/stack.ts');
-    const stack = await startStack();
-    try {
-      const res = await fetch(`${stack.base}/openapi.json`);
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toBe('application/json');
-      expect(await res.json()).toStrictEqual(JSON.parse(JSON.stringify(OPENAPI)));
-    } finally {
-      await stack.close();
-    }
+    await using stack = await startStack();
+    const res = await fetch(`${stack.base}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toStrictEqual(JSON.parse(JSON.stringify(OPENAPI)));
   });
 });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verify } from '@node-rs/argon2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const POOL = 2;
@@ -13,21 +13,20 @@ function p99(values: number[]): number {
 
 describe('overload: login demand at 3x the argon2 capacity', () => {
   let stack: Stack;
-  beforeAll(async () => {
+  aroundAll(async (runSuite) => {
     // the real OWASP cost here: capacity is what the test is about
-    stack = await startStack({
+    await using started = await startStack({
       TESSERA_ARGON2_MEMORY_KIB: '19456',
       TESSERA_ARGON2_TIME_COST: '2',
       UV_THREADPOOL_SIZE: String(POOL),
       TESSERA_ARGON2_MAX_WAIT_MS: String(MAX_WAIT_MS),
       TESSERA_LOGIN_RATE_LIMIT: '0',
     });
+    stack = started;
     const hash = await stack.hasher.hash('Load-pass-1');
     await Promise.all(Array.from({ length: 60 }, (_, i) => stack.users.create({ username: `load${i}`, passwordHash: hash })));
+    await runSuite();
   }, 60_000);
-  afterAll(async () => {
-    await stack.close();
-  });
 
   it('keeps accepted logins within a bounded p99 and answers the rest "try later" at once', async () => {
     // capacity: raw verifications per second with POOL in flight, measured now, on this machine

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, UserRepos
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { STACK_TRACE } from '../support/answers.ts';
-import { startService, stopService } from '../support/processes.ts';
+import { type ServiceProcess, spawnIngress, startService } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
 import { dropPrefix, serviceEnv, testPrefix } from '../support/stack.ts';
 import { attemptOn, authorization, nearPath, tokenBodies } from './generators.ts';
@@ -50,8 +49,8 @@ describe('robustness: generated bad input on every route', () => {
   const ingressLines: string[] = [];
   const workerLines: string[] = [];
   let redis: TesseraRedis;
-  let ingress: ChildProcess;
-  let worker: ChildProcess;
+  let ingress: ServiceProcess;
+  let worker: ServiceProcess;
   let port: number;
   let opsPort: number;
   let dir: string;
@@ -71,7 +70,7 @@ describe('robustness: generated bad input on every route', () => {
       TESSERA_AUDIT_DIR: dir,
       TESSERA_LOGIN_RATE_LIMIT: '0',
     });
-    ingress = await startService('services/ingress/dist/main.js', env, '"ingress listening"', ingressLines);
+    ingress = await spawnIngress(env, { lines: ingressLines });
     worker = await startService('services/worker/dist/main.js', env, '"worker running"', workerLines);
     // real tokens of every dialect, for the token routes to be fed whole, cut and changed
     const logins: [string, string][] = [
@@ -82,12 +81,12 @@ describe('robustness: generated bad input on every route', () => {
     ];
     for (const [path, text] of logins) {
       const a = await sendAttempt(port, { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: Buffer.from(text) });
-      expect(a.status, a.body).toBe(200);
+      expect(a.status, a.text).toBe(200);
       const walk = (v: unknown): void => {
         if (typeof v === 'string' && v.length >= 20) tokens.push(v);
         else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) walk(x);
       };
-      walk(JSON.parse(a.body));
+      walk(JSON.parse(a.text));
     }
     expect(tokens.length).toBeGreaterThanOrEqual(7);
   }, 60_000);
@@ -95,7 +94,7 @@ describe('robustness: generated bad input on every route', () => {
   afterAll(async () => {
     counts.save();
     process.stdout.write(`robustness fuzz: ${counts.total()} requests sent\n`);
-    for (const c of [ingress, worker]) if (c !== undefined) await stopService(c);
+    for (const c of [ingress, worker]) await c?.stop();
     await dropPrefix(redis, prefix);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
@@ -179,25 +178,28 @@ describe('robustness: generated bad input on every route', () => {
         });
         if (answer.extra > 0)
           counts.note(`${a.method === 'HEAD' ? 'HEAD answered with a body' : 'bytes after the answer'}: ops ${a.path.split('?')[0]}`);
-        const stopped = answer.status === 503 && answer.body === '{"status":"stopped"}';
-        if ((answer.status >= 500 && !stopped) || STACK_TRACE.test(answer.body))
-          throw new Error(`ops server answered ${answer.status} ${answer.body.slice(0, 400)}\n  request: ${describeAttempt(a)}`);
+        const stopped = answer.status === 503 && answer.text === '{"status":"stopped"}';
+        if ((answer.status >= 500 && !stopped) || STACK_TRACE.test(answer.text))
+          throw new Error(`ops server answered ${answer.status} ${answer.text.slice(0, 400)}\n  request: ${describeAttempt(a)}`);
       }),
       budget('worker', 150, shareMs('worker')),
     );
   });
 
   it('afterwards: both processes up and healthy; every line they logged one JSON object without a stack trace', async () => {
-    expect({ ingress: ingress.exitCode ?? ingress.signalCode, worker: worker.exitCode ?? worker.signalCode }).toStrictEqual({
+    expect({
+      ingress: ingress.child.exitCode ?? ingress.child.signalCode,
+      worker: worker.child.exitCode ?? worker.child.signalCode,
+    }).toStrictEqual({
       ingress: null,
       worker: null,
     });
     const health = await sendAttempt(port, { method: 'GET', path: '/healthz', headers: {}, body: null });
-    expect({ status: health.status, body: health.body }).toStrictEqual({ status: 200, body: '{"status":"ok"}' });
+    expect({ status: health.status, body: health.text }).toStrictEqual({ status: 200, body: '{"status":"ok"}' });
     const ready = await sendAttempt(port, { method: 'GET', path: '/readyz', headers: {}, body: null });
-    expect({ status: ready.status, body: ready.body }).toStrictEqual({ status: 200, body: '{"status":"ready","redis":"ok"}' });
+    expect({ status: ready.status, body: ready.text }).toStrictEqual({ status: 200, body: '{"status":"ready","redis":"ok"}' });
     const ops = await sendAttempt(opsPort, { method: 'GET', path: '/healthz', headers: {}, body: null });
-    expect({ status: ops.status, body: ops.body }).toStrictEqual({ status: 200, body: '{"status":"ok"}' });
+    expect({ status: ops.status, body: ops.text }).toStrictEqual({ status: 200, body: '{"status":"ok"}' });
     expect(ingressLines.length).toBeGreaterThan(0);
     expect(badLogLines(ingressLines).slice(0, 5)).toStrictEqual([]);
     expect(badLogLines(workerLines).slice(0, 5)).toStrictEqual([]);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { exchange } from '../support/raw-http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -25,12 +25,11 @@ const VERIFY_JUNK = request('POST', '/api/token/verify/', JSON.stringify({ token
 describe('HTTP parsing: pipelining and request smuggling', () => {
   let stack: Stack;
   let port: number;
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' });
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_LOGIN_RATE_LIMIT: '0' });
+    stack = started;
     port = Number(new URL(stack.base).port);
-  });
-  afterAll(async () => {
-    await stack.close();
+    await runSuite();
   });
 
   describe('pipelined requests are answered in order, on an open connection', () => {
@@ -38,16 +37,16 @@ describe('HTTP parsing: pipelining and request smuggling', () => {
       const body = '{"username":"a","password":"b"}';
       const r = await exchange(port, [`${request('POST', '/api/token/', body)}${HEALTH}`], { expect: 2 });
       expect(r.answers.map((a) => a.status)).toEqual([401, 200]);
-      expect(JSON.parse(r.answers[0]?.body ?? '')).toEqual({ detail: 'No active account found with the given credentials' });
-      expect(JSON.parse(r.answers[1]?.body ?? '')).toEqual({ status: 'ok' });
+      expect(JSON.parse(r.answers[0]?.text ?? '')).toEqual({ detail: 'No active account found with the given credentials' });
+      expect(JSON.parse(r.answers[1]?.text ?? '')).toEqual({ status: 'ok' });
       expect(r.closed).toBe(false);
     });
 
     it('a successful login (argon2 and Redis) then /healthz: tokens first, health second', async () => {
       const r = await exchange(port, [LOGIN + HEALTH], { expect: 2 });
       expect(r.answers.map((a) => a.status)).toEqual([200, 200]);
-      expect(Object.keys(JSON.parse(r.answers[0]?.body ?? '')).sort()).toEqual(['access', 'refresh']);
-      expect(JSON.parse(r.answers[1]?.body ?? '')).toEqual({ status: 'ok' });
+      expect(Object.keys(JSON.parse(r.answers[0]?.text ?? '')).sort()).toEqual(['access', 'refresh']);
+      expect(JSON.parse(r.answers[1]?.text ?? '')).toEqual({ status: 'ok' });
     });
 
     it('an Expect the server does not know is ignored: the route answers in its dialect, not 417', async () => {
@@ -55,16 +54,16 @@ describe('HTTP parsing: pipelining and request smuggling', () => {
         expect: 2,
       });
       expect(r.answers.map((a) => a.status)).toEqual([401, 200]);
-      expect(JSON.parse(r.answers[0]?.body ?? '')).toEqual({ detail: 'No active account found with the given credentials' });
+      expect(JSON.parse(r.answers[0]?.text ?? '')).toEqual({ detail: 'No active account found with the given credentials' });
     });
 
     it('a slow request first: later quick ones wait for it, each answer its own', async () => {
       const r = await exchange(port, [WRONG_LOGIN + HEALTH + VERIFY_JUNK + LOGIN + HEALTH], { expect: 5 });
       expect(r.answers.map((a) => a.status)).toEqual([401, 200, 401, 200, 200]);
-      expect(JSON.parse(r.answers[0]?.body ?? '').detail).toBe('No active account found with the given credentials');
-      expect(JSON.parse(r.answers[2]?.body ?? '').code).toBe('token_not_valid');
-      expect(Object.keys(JSON.parse(r.answers[3]?.body ?? ''))).toContain('access');
-      expect(r.answers[4]?.body).toBe('{"status":"ok"}');
+      expect(JSON.parse(r.answers[0]?.text ?? '').detail).toBe('No active account found with the given credentials');
+      expect(JSON.parse(r.answers[2]?.text ?? '').code).toBe('token_not_valid');
+      expect(Object.keys(JSON.parse(r.answers[3]?.text ?? ''))).toContain('access');
+      expect(r.answers[4]?.text).toBe('{"status":"ok"}');
       expect(r.closed).toBe(false);
     });
 

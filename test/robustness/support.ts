@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { STACK_TRACE, serverFailure } from '../support/answers.ts';
+import { type Reply, replyOf } from '../support/http.ts';
 import { validateResponse } from '../support/openapi.ts';
 
 /**
@@ -77,10 +78,10 @@ const STANDARD_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNE
  */
 function unknownMethodAnswer(answer: Answer): boolean {
   // the HTTP layer's refusals: a method token it does not know (400), a head too large (431)
-  if ((answer.status === 400 || answer.status === 431) && answer.body === '') return true;
+  if ((answer.status === 400 || answer.status === 431) && answer.text === '') return true;
   if (answer.status >= 500) return false;
   try {
-    JSON.parse(answer.body);
+    JSON.parse(answer.text);
     return true;
   } catch {
     return false;
@@ -98,10 +99,8 @@ export interface Attempt {
   readonly chunked?: boolean;
 }
 
-export interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: string;
+/** An answer and how long it took. */
+export interface Answer extends Reply {
   readonly ms: number;
 }
 
@@ -169,7 +168,7 @@ function parseAnswer(method: string, raw: Buffer, ms: number): Answer & { readon
     body = rest.subarray(0, Number(length));
     extra = rest.byteLength - body.byteLength;
   } else body = rest;
-  return { status: Number(m[1]), headers, body: body.toString('utf8'), ms, extra };
+  return { ...replyOf(Number(m[1]), headers, body.toString('utf8')), ms, extra };
 }
 
 /**
@@ -223,12 +222,12 @@ export async function sendAndJudge(port: number, a: Attempt, counts: Counts, rou
   }
   const problems: string[] = [];
   if (answer.extra > 0) problems.push(a.method === 'HEAD' ? 'HEAD answered with a body' : 'bytes after the answer');
-  const failure = serverFailure(a.path, answer.status, answer.body);
+  const failure = serverFailure(a.path, answer.status, answer.text);
   if (failure !== null) problems.push(`server failure: ${failure}`);
-  if (STACK_TRACE.test(answer.body)) problems.push('stack-trace-like text in the body');
+  if (STACK_TRACE.test(answer.text)) problems.push('stack-trace-like text in the body');
   if (STANDARD_METHODS.has(a.method)) {
     try {
-      validateResponse(a.method, a.path, answer.status, answer.headers, answer.body);
+      validateResponse(a.method, a.path, answer.status, answer.headers, answer.text);
     } catch (err) {
       problems.push((err as Error).message);
     }
@@ -236,7 +235,7 @@ export async function sendAndJudge(port: number, a: Attempt, counts: Counts, rou
     problems.push(`method ${a.method}: neither the HTTP layer's bodiless 400/431 nor a JSON answer of the route`);
   }
   if (problems.length > 0) {
-    throw new Error(`${problems.join('; ')}\n  request: ${describeAttempt(a)}\n  answer: ${answer.status} ${answer.body.slice(0, 400)}`);
+    throw new Error(`${problems.join('; ')}\n  request: ${describeAttempt(a)}\n  answer: ${answer.status} ${answer.text.slice(0, 400)}`);
   }
   return answer;
 }

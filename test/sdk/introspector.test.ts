@@ -12,7 +12,7 @@ import {
 import { redisRevocations } from '@tessera/client/redis';
 import { tokenHash as storeTokenHash } from '@tessera/store';
 import HyperExpress from 'hyper-express';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, aroundAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ministryLogin } from '../lifecycle/support.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -43,17 +43,19 @@ describe('@tessera/client introspector against a running Tessera', () => {
     return i;
   };
 
-  beforeAll(async () => {
-    stack = await startStack();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
     client = { id: 'sdk-tests', secret: await stack.clients.add('sdk-tests') };
     revocations = await redisRevocations({ url: inject('redisUrl'), prefix: stack.settings.redisPrefix });
+    try {
+      await runSuite();
+    } finally {
+      await revocations.close();
+    }
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((i) => i.close()));
-  });
-  afterAll(async () => {
-    await revocations.close();
-    await stack.close();
   });
 
   it('caches answers while revocations are pushed, and never past exp', async () => {

@@ -1,14 +1,15 @@
+import { connectRedis } from '@tessera/store';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Stack, startStack } from './stack.ts';
+import { aroundAll, describe, expect, inject, it } from 'vitest';
+import { DEMO } from './demo.ts';
+import { RUNTIMES, type Stack, startStack } from './stack.ts';
 
 describe('test harness', () => {
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(async () => {
-    await stack.close();
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
+    await runSuite();
   });
 
   it('gets a real Redis in the documented order (REDIS_URL, testcontainers, redis-server)', async () => {
@@ -27,5 +28,34 @@ describe('test harness', () => {
     expect((await stack.users.get('MOH-90008'))?.profile.persCode).toBe('-90008');
     const keys = await stack.redis.keys(`${stack.settings.redisPrefix}*`);
     expect(keys.length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe.each(RUNTIMES)('a stack on %s', (runtime) => {
+  it('serves from that runtime and logs each request; `await using` stops it and drops its keys', async () => {
+    const redis = await connectRedis({ url: inject('redisUrl') });
+    try {
+      let base = '';
+      let prefix = '';
+      {
+        await using stack = await startStack({}, { runtime });
+        base = stack.base;
+        prefix = stack.settings.redisPrefix;
+        const res = await stack.post('/api/token/', JSON.stringify(DEMO.simplejwt), {
+          'content-type': 'application/json',
+          'x-request-id': 'harness-1',
+        });
+        expect(res.status).toBe(200);
+        await stack.settleLogs();
+        const requests = stack.logs.filter((l) => l.includes('"msg":"request"'));
+        expect(requests.map((l) => (JSON.parse(l) as { reqId: string }).reqId)).toStrictEqual(['harness-1']);
+        expect(requests[0]).toContain(runtime === 'deno' ? '"service":"ingress-deno"' : '"service":"ingress"');
+        expect(await redis.keys(`${prefix}*`)).not.toStrictEqual([]);
+      }
+      await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+      expect(await redis.keys(`${prefix}*`)).toStrictEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

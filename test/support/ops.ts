@@ -7,15 +7,19 @@ import { inject } from 'vitest';
 import { freePort } from './redis-source.ts';
 import type { Stack } from './stack.ts';
 
-export interface Ops {
+/** The ops server and its pipeline; `await using` closes both. */
+export interface Ops extends AsyncDisposable {
   /** `http://127.0.0.1:<port>` of the ops server. */
   readonly base: string;
   readonly pipeline: Pipeline;
   close(): Promise<void>;
 }
 
-/** The worker's pipeline (drainer, queue, worker) in this process, on a stack's Redis and prefix; `close` closes its connections too. */
-export async function startTestPipeline(stack: Stack, consumer: string, log: Logger): Promise<Pipeline> {
+/**
+ * The worker's pipeline (drainer, queue, worker) in this process, on a stack's Redis and prefix;
+ * `close` (or the end of an `await using` block) closes its connections too.
+ */
+export async function startTestPipeline(stack: Stack, consumer: string, log: Logger): Promise<Pipeline & AsyncDisposable> {
   const connections: Redis[] = [];
   const connect = () => {
     const c = newRedisClient(inject('redisUrl'), { maxRetriesPerRequest: null });
@@ -23,14 +27,11 @@ export async function startTestPipeline(stack: Stack, consumer: string, log: Log
     return c;
   };
   const pipeline = await startPipeline(stack.settings, connect, stack.redis, consumer, log);
-  return {
-    queue: pipeline.queue,
-    worker: pipeline.worker,
-    close: async () => {
-      await pipeline.close();
-      for (const c of connections) c.disconnect();
-    },
+  const close = async () => {
+    await pipeline.close();
+    for (const c of connections) c.disconnect();
   };
+  return { queue: pipeline.queue, worker: pipeline.worker, close, [Symbol.asyncDispose]: close };
 }
 
 /** The worker's pipeline and ops server (dashboard, /api/*) in this process, on a stack's Redis and prefix. */
@@ -48,14 +49,11 @@ export async function startOps(stack: Stack, consumer: string): Promise<Ops> {
   });
   const port = await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return {
-    base: `http://127.0.0.1:${port}`,
-    pipeline,
-    close: async () => {
-      server.close();
-      await pipeline.close();
-    },
+  const close = async () => {
+    server.close();
+    await pipeline.close();
   };
+  return { base: `http://127.0.0.1:${port}`, pipeline, close, [Symbol.asyncDispose]: close };
 }
 
 /** Locks a user out with wrong passwords (5, the default threshold) on the nehr route. */

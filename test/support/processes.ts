@@ -7,45 +7,136 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
+/** The runtimes the ingress runs on: the HTTP-contract suites run against each. */
+export type Runtime = 'node' | 'deno';
+export const RUNTIMES: readonly Runtime[] = ['node', 'deno'];
+
+/** A process of its own (its own process group), its output, and how to stop it; `await using` stops it. */
+export interface ServiceProcess extends AsyncDisposable {
+  readonly child: ChildProcess;
+  /** Every line it writes, on either stream, as it comes. */
+  readonly lines: string[];
+  /** Sends `signal` to its process group (SIGKILL after 5 s) and resolves once it is gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
 /**
- * Starts a service process (`services/ingress/dist/main.js`, `services/worker/dist/main.js`) and
- * resolves once it logs `ready`. Every line it writes, on either stream, goes to `lines`; lines
- * saying something failed are echoed to the test's output as well.
+ * The process groups started here and still running, killed when this test process ends: Vitest
+ * ends a worker with SIGTERM, which then ends it as before.
  */
-export async function startService(entry: string, env: NodeJS.ProcessEnv, ready: string, lines: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, entry)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+const running = new Set<number>();
+const killRunning = () => {
+  for (const group of running) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+};
+process.once('exit', killRunning);
+process.once('SIGTERM', () => {
+  killRunning();
+  process.kill(process.pid, 'SIGTERM');
+});
+
+/**
+ * Starts `command` in a process group of its own and resolves once `ready(lines)` holds. Every line
+ * it writes goes to `lines`; while it starts, lines saying something failed are echoed to the test's
+ * output as well. Exiting, or not being ready within 30 s, is an error that quotes its output.
+ */
+async function startProcess(
+  name: string,
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  ready: (lines: readonly string[]) => boolean,
+  lines: string[] = [],
+): Promise<ServiceProcess> {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.add(child.pid as number);
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void gone.then(() => running.delete(child.pid as number));
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    try {
+      // the group: `npm run` starts the runtime as a grandchild, an ingress its sibling processes
+      process.kill(-(child.pid as number), signal);
+    } catch {
+      // the whole group is gone already
+    }
+    const late = setTimeout(() => stop('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(late);
+  };
+  let starting = true;
   const isReady = new Promise<void>((resolve) => {
     const onLine = (line: string) => {
       lines.push(line);
-      if (line.includes('failed')) process.stdout.write(`${entry}: ${line}\n`);
-      if (line.includes(ready)) resolve();
+      if (starting && line.includes('failed')) process.stdout.write(`${name}: ${line}\n`);
+      if (starting && ready(lines)) {
+        starting = false;
+        resolve();
+      }
     };
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', onLine);
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', onLine);
   });
-  await Promise.race([
-    isReady,
-    once(child, 'exit').then(([code]) => {
-      throw new Error(`${entry} exited with ${code} before it was ready:\n${lines.join('\n')}`);
-    }),
-  ]);
-  return child;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      isReady,
+      gone.then(() => {
+        // once it was ready (or given up on), an exit is the test's own doing
+        if (starting)
+          throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${lines.join('\n')}`);
+      }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${name} not ready within 30 s:\n${lines.join('\n')}`)), 30_000);
+      }),
+    ]);
+  } catch (err) {
+    starting = false;
+    await stop('SIGKILL');
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { child, lines, stop, [Symbol.asyncDispose]: () => stop() };
 }
 
-/** SIGKILL, and wait until it is gone. */
-export async function kill9(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
+/**
+ * Starts a service process (`services/worker/dist/main.js`…) with `env` and resolves once it
+ * logs `ready`.
+ */
+export function startService(entry: string, env: NodeJS.ProcessEnv, ready: string, lines: string[] = []): Promise<ServiceProcess> {
+  return startProcess(entry, process.execPath, [join(ROOT, entry)], env, (seen) => seen.some((l) => l.includes(ready)), lines);
 }
 
-/** SIGTERM, and wait until it is gone. */
-export async function stopService(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
+/** An ingress process: where it listens. */
+export interface IngressProcess extends ServiceProcess {
+  readonly runtime: Runtime;
+  readonly port: number;
+  readonly base: string;
+}
+
+/**
+ * Starts an ingress with `env` (TESSERA_PORT 0 unless given) on Node (`services/ingress/dist/main.js`)
+ * or on Deno (`npm run start:deno`), and resolves once it listens: all of its
+ * TESSERA_INGRESS_PROCESSES on Node. Its output lines go to `lines`.
+ */
+export async function spawnIngress(
+  env: NodeJS.ProcessEnv,
+  options: { readonly runtime?: Runtime; readonly lines?: string[] } = {},
+): Promise<IngressProcess> {
+  const runtime = options.runtime ?? 'node';
+  const full: NodeJS.ProcessEnv = { TESSERA_PORT: '0', ...env };
+  const processes = runtime === 'node' ? Number(full.TESSERA_INGRESS_PROCESSES ?? '1') : 1;
+  const listening = (lines: readonly string[]) => lines.filter((l) => l.includes('"ingress listening"'));
+  const [command, args]: [string, string[]] =
+    runtime === 'node' ? [process.execPath, [join(ROOT, 'services/ingress/dist/main.js')]] : ['npm', ['run', '--silent', 'start:deno']];
+  const started = await startProcess(`ingress on ${runtime}`, command, args, full, (l) => listening(l).length >= processes, options.lines);
+  const port = (JSON.parse(listening(started.lines)[0] as string) as { port: number }).port;
+  return { ...started, runtime, port, base: `http://127.0.0.1:${port}` };
 }
 
 /** The pid of the child of `parent` whose command line contains `entry` (Linux /proc). */

@@ -1,23 +1,18 @@
 import { connect } from 'node:net';
+import { type Reply, replyOf } from './http.ts';
 
 // Raw HTTP/1.1 over a socket, for what fetch cannot send: pipelining, malformed heads.
 
-export interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
 export interface Exchange {
-  readonly answers: Answer[];
+  readonly answers: Reply[];
   /** Whether the server closed the connection, and after how many ms. */
   readonly closed: boolean;
   readonly ms: number;
 }
 
 /** Splits the bytes a server sent into answers (Content-Length bodies; without one, up to the close). */
-export function parseAnswers(raw: Buffer): Answer[] {
-  const answers: Answer[] = [];
+export function parseAnswers(raw: Buffer): Reply[] {
+  const answers: Reply[] = [];
   let at = 0;
   while (at < raw.length) {
     const end = raw.indexOf('\r\n\r\n', at);
@@ -25,14 +20,14 @@ export function parseAnswers(raw: Buffer): Answer[] {
     const [statusLine = '', ...lines] = raw.subarray(at, end).toString('latin1').split('\r\n');
     const status = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine);
     if (status === null) throw new Error(`not an HTTP/1.1 status line: ${JSON.stringify(statusLine)}`);
-    const headers: Record<string, string> = {};
+    const headers = new Headers();
     for (const line of lines) {
       const colon = line.indexOf(':');
-      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
     }
-    const length = headers['content-length'];
-    const bodyEnd = length === undefined ? raw.length : end + 4 + Number(length);
-    answers.push({ status: Number(status[1]), headers, body: raw.subarray(end + 4, bodyEnd).toString('utf8') });
+    const length = headers.get('content-length');
+    const bodyEnd = length === null ? raw.length : end + 4 + Number(length);
+    answers.push(replyOf(Number(status[1]), headers, raw.subarray(end + 4, bodyEnd).toString('utf8')));
     at = bodyEnd;
   }
   return answers;

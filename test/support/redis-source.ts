@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
-/** A Redis for the tests, and how to let go of it. */
-export interface RedisSource {
+/** A Redis for the tests, and how to let go of it (`await using` stops it too). */
+export interface RedisSource extends AsyncDisposable {
   readonly url: string;
   /** Where it came from: 'env', 'testcontainers' or 'redis-server'. */
   readonly kind: 'env' | 'testcontainers' | 'redis-server';
@@ -66,21 +66,23 @@ export async function startRedisServer(
     },
   );
   const url = `redis://127.0.0.1:${at}`;
+  const stop = async () => {
+    // a child killed by a signal has exitCode null and signalCode set: it is gone all the same
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
   await waitForPing(url, 10_000);
   return {
     url,
     port: at,
     child,
     kind: 'redis-server',
-    stop: async () => {
-      // a child killed by a signal has exitCode null and signalCode set: it is gone all the same
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
 }
 
@@ -92,12 +94,14 @@ async function fromTestcontainers(): Promise<RedisSource | null> {
     const client = await Promise.race([probe, sleep(5000).then(() => null)]);
     if (client === null) return null;
     const container = await new tc.GenericContainer('redis:7-alpine').withExposedPorts(6379).start();
+    const stop = async () => {
+      await container.stop();
+    };
     return {
       url: `redis://${container.getHost()}:${container.getMappedPort(6379)}`,
       kind: 'testcontainers',
-      stop: async () => {
-        await container.stop();
-      },
+      stop,
+      [Symbol.asyncDispose]: stop,
     };
   } catch {
     return null;
@@ -109,7 +113,8 @@ export async function obtainRedis(): Promise<RedisSource> {
   const env = process.env.REDIS_URL;
   if (env !== undefined && env !== '') {
     await waitForPing(env, 5000);
-    return { url: env, kind: 'env', stop: async () => {} };
+    const stop = async () => {};
+    return { url: env, kind: 'env', stop, [Symbol.asyncDispose]: stop };
   }
   return (await fromTestcontainers()) ?? (await startRedisServer());
 }

@@ -1,21 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { seedDemoUsers } from '@tessera/cli';
 import { loadSettings, type Settings } from '@tessera/config';
 import type { TokenCache } from '@tessera/core';
-import { createLogger, createServer, type Ingress, listen, openJwtKeys, openTokenCache, Upstreams } from '@tessera/ingress';
-import { PasswordHasher, VerifyPool } from '@tessera/passwords';
-import {
-  ClientRepository,
-  connectRedis,
-  keyLayout,
-  LoginGate,
-  type RevocationFeed,
-  type TesseraRedis,
-  TokenRepository,
-  UserRepository,
-} from '@tessera/store';
+import { createLogger, createServer, listen, openDeps } from '@tessera/ingress';
+import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
+import type { ClientRepository, LoginGate, RevocationFeed, TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
 import { inject } from 'vitest';
 import { validateResponse } from './openapi.ts';
+import { type Runtime, spawnIngress } from './processes.ts';
+
+export { RUNTIMES, type Runtime } from './processes.ts';
 
 /** A key prefix no other test uses. */
 export function testPrefix(): string {
@@ -27,20 +22,31 @@ export const TEST_ARGON2 = { TESSERA_ARGON2_MEMORY_KIB: '1024', TESSERA_ARGON2_T
 
 export const TEST_SIGNING_KEY = 'test-signing-key-0123456789abcdef0123456789';
 
-export interface Stack {
+/**
+ * A running ingress on the run's Redis under its own key prefix, and the test's view of that Redis
+ * (the repositories, from the production wiring `openDeps`). `await using` stops the ingress, drops
+ * the prefix and closes the connections.
+ */
+export interface Stack extends AsyncDisposable {
+  readonly runtime: Runtime;
   readonly base: string;
+  readonly port: number;
   readonly settings: Settings;
   readonly redis: TesseraRedis;
   readonly users: UserRepository;
   readonly tokens: TokenRepository;
   readonly clients: ClientRepository;
   readonly gate: LoginGate;
+  /** On Node the ingress's own (a test may replace `hasher.verify`); on Deno this process's. */
   readonly pool: VerifyPool;
   readonly hasher: PasswordHasher;
+  /** Every line the ingress logs; on Deno they arrive through a pipe: `settleLogs()` first. */
   readonly logs: string[];
-  /** The ingress's token memory and its revocation feed (absent with TESSERA_TOKEN_CACHE=0). */
+  /** The ingress's token memory and its revocation feed (Node only; absent with TESSERA_TOKEN_CACHE=0). */
   readonly tokenCache: { readonly cache: TokenCache; readonly feed: RevocationFeed } | null;
   post(path: string, body: string | URLSearchParams | FormData | undefined, headers?: Record<string, string>): Promise<Response>;
+  /** Resolves once `logs` holds every line the ingress wrote before the answers received so far. */
+  settleLogs(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,78 +81,101 @@ export function serviceEnv(prefix: string, env: Record<string, string> = {}): No
 }
 
 /**
- * Starts a real ingress in this process on a free port, on the run's Redis, under a fresh key
- * prefix (or another stack's `prefix`: a second ingress of the same deployment), with the
- * documents' demo users seeded (unless `seed: false`).
+ * Starts a real ingress on a free port, on the run's Redis, under a fresh key prefix (or another
+ * stack's `prefix`: a second ingress of the same deployment), with the documents' demo users
+ * seeded (unless `seed: false`): in this process on Node (the default), or the Deno ingress
+ * process (`npm run start:deno`) with the same environment.
  */
 export async function startStack(
   env: Record<string, string> = {},
-  options: { readonly seed?: boolean; readonly prefix?: string } = {},
+  options: { readonly seed?: boolean; readonly prefix?: string; readonly runtime?: Runtime } = {},
 ): Promise<Stack> {
   const prefix = options.prefix ?? testPrefix();
-  const settings = loadSettings({
-    REDIS_URL: inject('redisUrl'),
-    TESSERA_REDIS_PREFIX: prefix,
-    TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
-    TESSERA_HOST: '127.0.0.1',
-    TESSERA_PORT: '0',
-    ...TEST_ARGON2,
-    ...env,
-  });
-  const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: settings.redisCommandTimeoutMs });
-  const keys = keyLayout(prefix);
-  const users = new UserRepository(redis, keys);
-  const tokens = new TokenRepository(redis, keys, settings.tokenLimits);
-  const clients = new ClientRepository(redis, keys);
-  const gate = new LoginGate(redis, keys, settings.lockout);
-  const pool = new VerifyPool(settings.verifyPool.size, settings.verifyPool.maxWaitMs);
-  const hasher = new PasswordHasher(settings.argon2);
-  if (options.seed !== false) await seedDemoUsers(users, hasher);
+  const runtime = options.runtime ?? 'node';
+  const environment = serviceEnv(prefix, { TESSERA_PORT: '0', ...env });
+  const settings = loadSettings(environment);
   const logs: string[] = [];
-  const log = createLogger('ingress', 'info', (line) => logs.push(line));
-  const cache = await openTokenCache(settings, keys, tokens);
-  const jwt = await openJwtKeys(settings, redis, keys, log);
-  const upstreams = new Upstreams(settings.upstream, log);
-  const server = createServer(settings, {
-    upstreams,
-    users,
-    tokens,
-    clients,
-    gate,
-    pool,
-    hasher,
-    signer: jwt.signer,
-    log,
-    redis,
-    ...(cache === null ? {} : { tokenCache: cache.cache }),
-  });
-  const ingress: Ingress = await listen(server, 0, '127.0.0.1');
+  // On Node these are the ingress's own dependencies; on Deno this process's view of the same
+  // Redis, without a token memory of its own.
+  const deps =
+    runtime === 'node'
+      ? await openDeps(
+          settings,
+          createLogger('ingress', 'info', (line) => logs.push(line)),
+          'tessera-test-ingress',
+        )
+      : await openDeps(
+          { ...settings, tokenCache: { ...settings.tokenCache, enabled: false } },
+          createLogger('test', 'warn', (line) => process.stdout.write(line)),
+          'tessera-test',
+        );
+  let ingress: { readonly port: number; close(): Promise<void> };
+  try {
+    if (options.seed !== false) await seedDemoUsers(deps.users, deps.hasher);
+    if (runtime === 'node') ingress = await listen(createServer(settings, deps), 0, '127.0.0.1');
+    else {
+      const deno = await spawnIngress(environment, { runtime, lines: logs });
+      ingress = { port: deno.port, close: () => deno.stop() };
+    }
+  } catch (err) {
+    await dropPrefix(deps.redis, prefix);
+    deps.close();
+    throw err;
+  }
   const base = `http://127.0.0.1:${ingress.port}`;
+  const close = async () => {
+    try {
+      await ingress.close();
+      await dropPrefix(deps.redis, prefix);
+    } finally {
+      deps.close();
+    }
+  };
   return {
+    runtime,
     base,
+    port: ingress.port,
     settings,
-    redis,
-    users,
-    tokens,
-    clients,
-    gate,
-    pool,
-    hasher,
+    redis: deps.redis,
+    users: deps.users,
+    tokens: deps.tokens,
+    clients: deps.clients,
+    gate: deps.gate,
+    pool: deps.pool,
+    hasher: deps.hasher,
     logs,
-    tokenCache: cache,
+    tokenCache:
+      runtime === 'node' && deps.tokenCache !== undefined && deps.revocationFeed !== undefined
+        ? { cache: deps.tokenCache, feed: deps.revocationFeed }
+        : null,
     post: async (path, body, headers = {}) => {
       const res = await fetch(`${base}${path}`, { method: 'POST', body: body ?? null, headers });
       // Every answer a suite receives must be one the OpenAPI document describes.
       validateResponse('POST', path, res.status, res.headers, await res.clone().text());
       return res;
     },
-    close: async () => {
-      await ingress.close();
-      upstreams.close();
-      cache?.close();
-      jwt.close();
-      await dropPrefix(redis, prefix);
-      redis.disconnect();
-    },
+    settleLogs: runtime === 'node' ? async () => {} : () => settleLogs(base, logs),
+    close,
+    [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * A process's log lines reach `logs` through a pipe, perhaps after its answers: one more request
+ * (a wrong method, answered without Redis) whose line is written after every earlier one. Its own
+ * line is taken out again.
+ */
+async function settleLogs(base: string, logs: string[]): Promise<void> {
+  const id = `settle-${randomBytes(6).toString('hex')}`;
+  const mark = `"reqId":"${id}"`;
+  const res = await fetch(`${base}/api/token/verify/`, { headers: { 'x-request-id': id } });
+  await res.arrayBuffer();
+  for (let waited = 0; !logs.some((l) => l.includes(mark)); waited += 10) {
+    if (waited > 5000) throw new Error(`no log line with ${mark} within 5 s`);
+    await sleep(10);
+  }
+  logs.splice(
+    logs.findIndex((l) => l.includes(mark)),
+    1,
+  );
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { lockOut, type Ops, startOps } from '../support/ops.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -22,14 +22,13 @@ describe('ops POST /api/unlock: JSON only, same origin only, HTTP Basic', () => 
     expect(await locked()).toBe(true);
   };
 
-  beforeAll(async () => {
-    stack = await startStack({ TESSERA_OPS_PASSWORD: OPS_PASSWORD, TESSERA_LOGIN_RATE_LIMIT: '0' });
-    ops = await startOps(stack, 'unlock-test');
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({ TESSERA_OPS_PASSWORD: OPS_PASSWORD, TESSERA_LOGIN_RATE_LIMIT: '0' });
+    stack = started;
+    await using opsServer = await startOps(stack, 'unlock-test');
+    ops = opsServer;
     KEY = `a:${(await stack.users.get(USER))?.id}`;
-  });
-  afterAll(async () => {
-    await ops?.close();
-    await stack?.close();
+    await runSuite();
   });
 
   it.each<[string, Record<string, string>, string | URLSearchParams | FormData]>([

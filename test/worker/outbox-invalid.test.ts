@@ -1,27 +1,24 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@tessera/config/log';
 import { auditStreamKey, newEvent, outboxKey } from '@tessera/events';
-import type { Pipeline } from '@tessera/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aroundAll, describe, expect, it } from 'vitest';
 import { startTestPipeline } from '../support/ops.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 describe('worker: outbox entries that are no audit event', () => {
   let stack: Stack;
-  let pipeline: Pipeline;
   const lines: string[] = [];
 
-  beforeAll(async () => {
-    stack = await startStack({}, { seed: false });
-    pipeline = await startTestPipeline(
+  aroundAll(async (runSuite) => {
+    await using started = await startStack({}, { seed: false });
+    stack = started;
+    // the worker's pipeline, reading the outbox while the suite runs
+    await using _pipeline = await startTestPipeline(
       stack,
       'test-worker',
       createLogger('worker', 'warn', (l) => lines.push(l)),
     );
-  });
-  afterAll(async () => {
-    await pipeline.close();
-    await stack.close();
+    await runSuite();
   });
 
   it('are logged and removed, and do not hold up the events around them', async () => {

@@ -6,7 +6,7 @@ import { createLogger } from '@tessera/config/log';
 import { AUDIT_EVENT_SCHEMA, type AuditEvent, auditStreamKey, consumeAudit, EVENT_TYPES } from '@tessera/events';
 import { createProcessor, type Pipeline, startPipeline } from '@tessera/worker';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { aroundAll, describe, expect, inject, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 
 async function nehr(stack: Stack, username: string, password: string): Promise<number> {
@@ -58,22 +58,24 @@ describe('worker: outbox → BullMQ → audit stream and NDJSON files', () => {
     return c;
   };
 
-  beforeAll(async () => {
+  aroundAll(async (runSuite) => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-audit-'));
-    stack = await startStack({
+    await using started = await startStack({
       TESSERA_AUDIT_DIR: dir,
       TESSERA_LOCKOUT_DURATION_S: '1',
       TESSERA_LOCKOUT_GROWTH: '3',
       TESSERA_LOCKOUT_PERMANENT_AFTER: '2',
       TESSERA_LOGIN_RATE_LIMIT: '0',
     });
+    stack = started;
     pipeline = await startPipeline(stack.settings, connect, stack.redis, 'test-worker', SILENT);
-  });
-  afterAll(async () => {
-    await pipeline.close();
-    for (const c of connections) c.disconnect();
-    await stack.close();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await runSuite();
+    } finally {
+      await pipeline.close();
+      for (const c of connections) c.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('delivers exactly one schema-valid event per answered attempt, to the stream and the day file', async () => {

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@tessera/config/log';
-import type { Pipeline } from '@tessera/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, aroundAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPipeline } from '../support/ops.ts';
 import { freePort, startRedisServer } from '../support/redis-source.ts';
 import { type Stack, startStack, TEST_SIGNING_KEY, testPrefix } from '../support/stack.ts';
@@ -148,26 +147,27 @@ describe('worker logs while Redis stops and comes back', () => {
 
 describe('worker logs a failed event at warn while attempts remain', () => {
   let stack: Stack;
-  let pipeline: Pipeline;
   let dir: string;
   const lines: string[] = [];
 
-  beforeAll(async () => {
+  aroundAll(async (runSuite) => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-worker-logs-'));
     const file = join(dir, 'not-a-folder');
     writeFileSync(file, '');
     // the audit files cannot be written: every processing attempt fails (ENOTDIR)
-    stack = await startStack({ TESSERA_AUDIT_DIR: join(file, 'audit'), TESSERA_LOGIN_RATE_LIMIT: '0' });
-    pipeline = await startTestPipeline(
+    await using started = await startStack({ TESSERA_AUDIT_DIR: join(file, 'audit'), TESSERA_LOGIN_RATE_LIMIT: '0' });
+    stack = started;
+    // the worker's pipeline, failing to write its files, while the suite runs
+    await using _pipeline = await startTestPipeline(
       stack,
       'log-test',
       createLogger('worker', 'info', (l) => lines.push(l)),
     );
-  });
-  afterAll(async () => {
-    await pipeline?.close();
-    await stack?.close();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await runSuite();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('with the error serialised into the line', async () => {

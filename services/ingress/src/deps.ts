@@ -20,6 +20,8 @@ import { Upstreams } from './upstream.ts';
 
 export interface OpenDeps extends HandlerDeps {
   readonly redis: TesseraRedis;
+  /** The subscription that keeps `tokenCache` told of revocations (present with it). */
+  readonly revocationFeed?: RevocationFeed;
   close(): void;
 }
 
@@ -38,7 +40,7 @@ export async function openDeps(settings: Settings, log: Logger, connectionName: 
     redis,
     users: new UserRepository(redis, keys),
     tokens,
-    ...(cache === null ? {} : { tokenCache: cache.cache }),
+    ...(cache === null ? {} : { tokenCache: cache.cache, revocationFeed: cache.feed }),
     clients: new ClientRepository(redis, keys),
     gate: new LoginGate(redis, keys, settings.lockout),
     pool: new VerifyPool(settings.verifyPool.size, settings.verifyPool.maxWaitMs),

@@ -1,7 +1,7 @@
 export { createLogger, type Logger } from '@tessera/config/log';
 export { readRequest, writeAnswer } from './adapter/node-http.ts';
 export { createServer, type Ingress, listen } from './app.ts';
-export { openTokenCache } from './deps.ts';
+export { type OpenDeps, openDeps, openTokenCache } from './deps.ts';
 export { createHandler, type Handler, type HandlerDeps } from './handler.ts';
 export { type JwtKeyRing, openJwtKeys, settingsKek } from './jwt-keys.ts';
 export * from './openapi/index.ts';

@@ -1,12 +1,68 @@
 import { createHash } from 'node:crypto';
+import { request } from 'node:http';
 import { expect } from 'vitest';
-import { validateResponse } from '../support/openapi.ts';
+import { bytes } from '../../packages/core/test/fixtures.ts';
+import { validateResponse } from './openapi.ts';
 
-/** One HTTP answer, read completely. */
+// Request bodies as bytes: the core unit tests' helpers.
+export { bytes, concat, multipart } from '../../packages/core/test/fixtures.ts';
+
+/** One HTTP answer, read completely: what every helper that sends a request gives back. */
 export interface Reply {
   readonly status: number;
   readonly headers: Headers;
   readonly text: string;
+  /** The body parsed (undefined if it is not JSON). */
+  readonly json: unknown;
+}
+
+export function replyOf(status: number, headers: Headers, text: string): Reply {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status, headers, text, json };
+}
+
+/** Reads a fetch Response completely. */
+export async function read(res: Response): Promise<Reply> {
+  return replyOf(res.status, res.headers, await res.text());
+}
+
+/**
+ * A request through node:http on a connection of its own, for what fetch refuses to send (a GET
+ * with a body: document 003's "Login attempt with GET method" shows a body).
+ */
+export function rawRequest(
+  base: string,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const bytes = body === undefined ? undefined : Buffer.from(body, 'utf8');
+    const req = request(
+      new URL(path, base),
+      { method, agent: false, headers: bytes === undefined ? headers : { ...headers, 'content-length': String(bytes.byteLength) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const answer = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) answer.append(name, v);
+          }
+          resolve(replyOf(res.statusCode ?? 0, answer, Buffer.concat(chunks).toString('utf8')));
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(bytes);
+  });
 }
 
 export type Body = string | Uint8Array | URLSearchParams | FormData | ReadableStream<Uint8Array> | undefined;
@@ -19,23 +75,6 @@ export interface SendOptions {
   readonly headers?: Record<string, string>;
   /** Give up (and fail) when no answer comes within this many ms (default 10 s). */
   readonly timeoutMs?: number;
-}
-
-const enc = new TextEncoder();
-
-export function bytes(text: string): Uint8Array {
-  return enc.encode(text);
-}
-
-export function concat(...parts: (string | Uint8Array)[]): Uint8Array {
-  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 /** Sends one request; strings become bytes so that only `contentType` decides the header. */
@@ -53,8 +92,7 @@ export async function send(base: string, path: string, options: SendOptions = {}
   if (body instanceof ReadableStream) init.duplex = 'half';
   let reply: Reply;
   try {
-    const res = await fetch(`${base}${path}`, init);
-    reply = { status: res.status, headers: res.headers, text: await res.text() };
+    reply = await read(await fetch(`${base}${path}`, init));
   } catch (err) {
     const e = err as Error;
     const why =
@@ -98,34 +136,8 @@ export function tokenName(text: string): string {
   return createHash('sha256').update(text).digest().subarray(0, 16).toString('base64url');
 }
 
-/** A multipart/form-data body with CRLF line ends; parts with a filename are file parts. */
-export function multipart(boundary: string, parts: { name: string; value: string; filename?: string }[]): Uint8Array {
-  const pieces: string[] = [];
-  for (const p of parts) {
-    const fn = p.filename === undefined ? '' : `; filename="${p.filename}"`;
-    const type = p.filename === undefined ? '' : '\r\nContent-Type: application/octet-stream';
-    pieces.push(`--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${fn}${type}\r\n\r\n`, p.value, '\r\n');
-  }
-  pieces.push(`--${boundary}--\r\n`);
-  return concat(...pieces);
-}
-
 /** The payload of a JWT, decoded (no signature check). */
 export function jwtPayload(token: string): Record<string, unknown> {
   const part = token.split('.')[1] ?? '';
   return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
-
-/** The four login routes and a good request body for each. */
-export const ROUTES = {
-  moh: { path: '/getUserToken', creds: { username: 'MOH-90008', password: 'Moh@-90008' } },
-  nehr: { path: '/nehrapi/login/getToken', creds: { username: 'MOH-90008', password: 'Moh@-90008' } },
-  simplejwt: { path: '/api/token', creds: { username: 'sampleUser', password: 'userpassword123' } },
-  peb: { path: '/v1/login', creds: { email: 'someone@example.com', password: 'Some3xtraLong4nd5afe9assword' } },
-} as const;
-
-export type RouteName = keyof typeof ROUTES;
-export const ROUTE_NAMES = Object.keys(ROUTES) as RouteName[];
-
-/** Every password of the demo users. */
-export const DEMO_PASSWORDS = ['Moh@-90008', 'userpassword123', 'Some3xtraLong4nd5afe9assword', 'Some3xtraLong4nd5afe9assword4gain'];
