@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { CHROMIUM_PATH, installLine, missingPackages, planInstall } from '../../infra/dev/system-deps.mjs';
+import { CHROMIUM_PATH, installLine, missingPackages, PYTHON_DIST_PACKAGES, planInstall } from '../../infra/dev/system-deps.mjs';
 
 // What `npm test` (infra/dev/ensure-deps.mjs --test) decides about the Debian packages the suites
 // need, tried on a fake file system: nothing here installs or removes anything.
 
-/** A host whose file system holds exactly `files`. */
-const host = (files: readonly string[], env: Record<string, string> = {}) => ({
+/** The modules of Debian's Django REST framework and SimpleJWT (the reference SimpleJWT). */
+const DRF = `${PYTHON_DIST_PACKAGES}/rest_framework/__init__.py`;
+const SIMPLEJWT = `${PYTHON_DIST_PACKAGES}/rest_framework_simplejwt/__init__.py`;
+const PYTHON = [DRF, SIMPLEJWT];
+const PYTHON_PACKAGES = ['python3-djangorestframework', 'python3-djangorestframework-simplejwt'];
+
+/** A host whose file system holds exactly `files`, of which `executables` may be run. */
+const host = (executables: readonly string[], env: Record<string, string> = {}, files: readonly string[] = PYTHON) => ({
   env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env },
-  exists: (file: string) => files.includes(file),
+  exists: (file: string) => executables.includes(file),
+  present: (file: string) => executables.includes(file) || files.includes(file),
 });
 
 describe('the Debian packages npm test needs', () => {
@@ -24,6 +31,20 @@ describe('the Debian packages npm test needs', () => {
   it('needs no redis-server when REDIS_URL names a Redis', () => {
     expect(missingPackages(host([], { REDIS_URL: 'redis://127.0.0.1:6379' }))).toEqual(['chromium']);
     expect(missingPackages(host([CHROMIUM_PATH], { REDIS_URL: 'redis://127.0.0.1:6379' }))).toEqual([]);
+  });
+
+  it("needs Debian's Django REST framework and SimpleJWT, found by their modules where python3 imports them", () => {
+    const tools = [CHROMIUM_PATH, '/usr/bin/redis-server'];
+    expect(missingPackages(host(tools, {}, []))).toEqual(PYTHON_PACKAGES);
+    expect(missingPackages(host(tools, {}, [DRF]))).toEqual(['python3-djangorestframework-simplejwt']);
+    expect(missingPackages(host(tools, {}, [SIMPLEJWT]))).toEqual(['python3-djangorestframework']);
+    // a module is a file, not a program: it need not be executable, nor be on PATH
+    expect(missingPackages(host(tools, { PATH: '' }, PYTHON))).toEqual(['redis-server']);
+    expect(missingPackages(host([], {}, []))).toEqual(['chromium', 'redis-server', ...PYTHON_PACKAGES]);
+    // elsewhere than Debian's dist-packages they are not the ones /usr/bin/python3 imports
+    expect(missingPackages(host(tools, {}, ['/usr/local/lib/python3.11/site-packages/rest_framework_simplejwt/__init__.py']))).toEqual(
+      PYTHON_PACKAGES,
+    );
   });
 
   it('installs with apt-get as root, as npm start does for redis-server', () => {
