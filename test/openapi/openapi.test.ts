@@ -231,6 +231,13 @@ describe('validateResponse', () => {
       drf(),
       '{"username":["This field is required."],"password":["This field may not be blank."]}',
     );
+    validateResponse(
+      'POST',
+      '/api/token/',
+      400,
+      drf(),
+      '{"username":["Null characters are not allowed.","Surrogate characters are not allowed: U+DC00."],"password":["Surrogate characters are not allowed: U+D800."]}',
+    );
     validateResponse('POST', '/oauth/revoke', 200, headers(), '');
     validateResponse(
       'POST',

@@ -7,7 +7,9 @@ export { createPeb, PEB_ERRORS, type PebError, type PebOptions, pebTimestamp } f
 export {
   DRF_FIELD_MESSAGES,
   DRF_HEADERS,
+  DRF_NULL_CHARACTER_MESSAGE,
   type DrfFieldInfo,
+  drfProhibitedMessages,
   SIMPLEJWT_MESSAGES,
   SIMPLEJWT_VIEWS,
   SIMPLEJWT_WHEN,

@@ -127,7 +127,7 @@ describe('simplejwt.render', () => {
       headers: DRF,
       body: '{"username":["This field is required."],"password":["This field is required."]}',
     });
-    const messages: [FieldProblem['reason'], string][] = [
+    const messages: [Exclude<FieldProblem['reason'], 'prohibited_character'>, string][] = [
       ['missing', 'This field is required.'],
       ['blank', 'This field may not be blank.'],
       ['null', 'This field may not be null.'],
@@ -143,6 +143,42 @@ describe('simplejwt.render', () => {
         body: JSON.stringify({ password: [message] }),
       });
     }
+  });
+
+  it("renders DRF's validator messages for NUL and lone surrogates, both when a value holds both", () => {
+    expect(
+      bad({
+        reason: 'prohibited_character',
+        fields: [
+          { field: 'username', reason: 'prohibited_character', characters: [0, 0xdc00] },
+          { field: 'password', reason: 'prohibited_character', characters: [0xd800] },
+        ],
+      }),
+    ).toStrictEqual({
+      status: 400,
+      headers: DRF,
+      body: JSON.stringify({
+        username: ['Null characters are not allowed.', 'Surrogate characters are not allowed: U+DC00.'],
+        password: ['Surrogate characters are not allowed: U+D800.'],
+      }),
+    });
+  });
+
+  it('reads username and password as DRF CharFields, whose validators refuse NUL and lone surrogates', () => {
+    expect(simplejwt.parseLogin({ username: 'a\u0000', password: '\ud800' })).toStrictEqual({
+      ok: false,
+      problem: {
+        reason: 'prohibited_character',
+        fields: [
+          { field: 'username', reason: 'prohibited_character', characters: [0] },
+          { field: 'password', reason: 'prohibited_character', characters: [0xd800] },
+        ],
+      },
+    });
+    expect(simplejwt.parseToken('refresh', { refresh: 'a.\u0000.b' })).toStrictEqual({
+      ok: false,
+      problem: { reason: 'prohibited_character', fields: [{ field: 'refresh', reason: 'prohibited_character', characters: [0] }] },
+    });
   });
 
   it('renders body problems with DRF parser and serializer shapes', () => {

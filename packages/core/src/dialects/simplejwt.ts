@@ -11,7 +11,7 @@ import { parseTokenField, parseUsernamePassword } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 
 /** Django REST framework's field error strings (rest_framework/fields.py). */
-export const DRF_FIELD_MESSAGES: Readonly<Record<FieldProblem['reason'], string>> = {
+export const DRF_FIELD_MESSAGES: Readonly<Record<Exclude<FieldProblem['reason'], 'prohibited_character'>, string>> = {
   missing: 'This field is required.',
   blank: 'This field may not be blank.',
   null: 'This field may not be null.',
@@ -20,6 +20,17 @@ export const DRF_FIELD_MESSAGES: Readonly<Record<FieldProblem['reason'], string>
   // DRF's CharField(max_length=254) words it so
   too_long: 'Ensure this field has no more than 254 characters.',
 };
+
+/** DRF's ProhibitNullCharactersValidator message (rest_framework/validators.py). */
+export const DRF_NULL_CHARACTER_MESSAGE = 'Null characters are not allowed.';
+
+/** The messages of DRF's field validators for a value holding these code units (NUL, a lone surrogate). */
+export function drfProhibitedMessages(characters: readonly number[]): string[] {
+  // ProhibitSurrogateCharactersValidator: 'Surrogate characters are not allowed: U+{code_point:X}.'
+  return characters.map((c) =>
+    c === 0 ? DRF_NULL_CHARACTER_MESSAGE : `Surrogate characters are not allowed: U+${c.toString(16).toUpperCase()}.`,
+  );
+}
 
 export const SIMPLEJWT_MESSAGES = {
   noActiveAccount: 'No active account found with the given credentials',
@@ -166,14 +177,19 @@ function badRequest(problem: Problem): HttpAnswer {
       });
     default: {
       const body: Record<string, string[]> = {};
-      for (const f of problem.fields ?? []) body[f.field] = [DRF_FIELD_MESSAGES[f.reason]];
+      for (const f of problem.fields ?? []) {
+        body[f.field] = f.reason === 'prohibited_character' ? drfProhibitedMessages(f.characters ?? []) : [DRF_FIELD_MESSAGES[f.reason]];
+      }
       return answer(400, body);
     }
   }
 }
 
-/** DRF CharField defaults (PasswordField only changes the rendering style): trimmed, numbers accepted. */
-const DRF_CHAR_FIELD = { trim: true, acceptNumbers: true, whitespaceIsBlank: true } as const;
+/**
+ * DRF CharField defaults (PasswordField only changes the rendering style): trimmed, numbers
+ * accepted, NUL and lone surrogates refused by its validators.
+ */
+const DRF_CHAR_FIELD = { trim: true, acceptNumbers: true, whitespaceIsBlank: true, prohibitNulAndSurrogates: true } as const;
 
 /** What TokenViewBase.get_authenticate_header answers with the default AUTH_HEADER_TYPES. */
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="api"' };

@@ -1,6 +1,8 @@
 /** The `simplejwt` routes (document 002; djangorestframework-simplejwt 5.2 with default settings). */
 import {
   DRF_FIELD_MESSAGES,
+  DRF_NULL_CHARACTER_MESSAGE,
+  drfProhibitedMessages,
   SIMPLEJWT_MESSAGES,
   SIMPLEJWT_VIEWS,
   SIMPLEJWT_WHEN,
@@ -40,8 +42,19 @@ function detailAnswer(which: keyof typeof SIMPLEJWT_MESSAGES, extra: build.Heade
   return drfJson(SIMPLEJWT_WHEN[which].when, drfDetail(build.constant(SIMPLEJWT_MESSAGES[which])), extra);
 }
 
+/** DRF's surrogate message for any surrogate code unit, from the one core words. */
+const SURROGATE_MESSAGE = `^${(drfProhibitedMessages([0xd800])[0] ?? '').replace(/[.+]/g, '\\$&').replace('D800', 'D[89A-F][0-9A-F]{2}')}$`;
+
 function drfFieldErrors(fields: readonly string[]): JsonSchema {
-  const messages: JsonSchema = { type: 'array', minItems: 1, maxItems: 1, items: { enum: Object.values(DRF_FIELD_MESSAGES) } };
+  // one message, or DRF's two validator messages (a NUL and a lone surrogate in the same value)
+  const messages: JsonSchema = {
+    type: 'array',
+    minItems: 1,
+    maxItems: 2,
+    items: {
+      anyOf: [{ enum: [...Object.values(DRF_FIELD_MESSAGES), DRF_NULL_CHARACTER_MESSAGE] }, { type: 'string', pattern: SURROGATE_MESSAGE }],
+    },
+  };
   return build.narrowed('DrfFieldErrors', {
     propertyNames: { enum: fields },
     properties: Object.fromEntries(fields.map((f) => [f, messages])),
