@@ -293,6 +293,9 @@ describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5
       ['single quotes', "{'username': 'sampleUser'}", 'application/json'],
       ['garbage', 'not json', 'application/json'],
       ['extra data', '{} {}', 'application/json'],
+      ['NaN', '{"username": NaN, "password": "x"}', 'application/json'],
+      ['Infinity after a syntax error', '{"username" Infinity}', 'application/json'],
+      ['-Infinity', '[-Infinity]', 'application/json'],
       ['an empty JSON body', '', 'application/json'],
       // (not compared: a body without Content-Type. wsgiref, like Django's runserver, fills in
       // `text/plain`; production servers (gunicorn, uWSGI) leave it empty and DRF then quotes `""`,

@@ -15,11 +15,12 @@ import type { JsonSchema, PathItemObject, ReferenceObject, ResponseObject } from
 type JwtAction = Exclude<SimpleJwtView, 'check'>;
 
 /**
- * Python's json module messages, as DRF quotes them ("JSON parse error - ..."), and in the same
- * form Tessera's nesting limit (64 levels, `MAX_JSON_DEPTH` in core); never the body.
+ * Python's json module messages, as DRF quotes them ("JSON parse error - ..."), DRF's refusal of
+ * NaN and Infinity, and in the same form Tessera's nesting limit (64 levels, `MAX_JSON_DEPTH` in
+ * core); never the body.
  */
 export const JSON_PARSE_DETAIL =
-  "^JSON parse error - (?:(?:Expecting value|Expecting property name enclosed in double quotes|Expecting ':' delimiter|Expecting ',' delimiter|Extra data|Invalid control character at|Unterminated string starting at|Nesting deeper than 64 levels): line \\d+ column \\d+ \\(char \\d+\\)|'utf-8' codec can't decode the body|Invalid JSON)$";
+  "^JSON parse error - (?:(?:Expecting value|Expecting property name enclosed in double quotes|Expecting ':' delimiter|Expecting ',' delimiter|Extra data|Invalid control character at|Unterminated string starting at|Nesting deeper than 64 levels): line \\d+ column \\d+ \\(char \\d+\\)|Out of range float values are not JSON compliant: '(?:NaN|Infinity|-Infinity)'|'utf-8' codec can't decode the body|Invalid JSON)$";
 
 /** Every answer of a simplejwt view: the token routes' headers, and DRF's `Allow` and `Vary`. */
 const DRF_VIEW_HEADERS: build.HeaderMap = {
