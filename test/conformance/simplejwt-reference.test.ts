@@ -162,14 +162,22 @@ function forge(claims: Record<string, unknown>, key = TEST_SIGNING_KEY, header: 
   return `${h}.${p}.${s}`;
 }
 
-describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5.2 with default settings', () => {
+type Side = 'tessera' | 'reference';
+type Pair = { refresh: string; access: string };
+
+/**
+ * A Tessera and a reference SimpleJWT with the same settings (SIMPLE_JWT for the reference, the
+ * matching TESSERA_JWT_* for Tessera), the same users and the same key, for the tests of the
+ * enclosing describe: started before them, stopped after them.
+ */
+function twoSystems(simpleJwt: Record<string, unknown>, env: Record<string, string>) {
   let stack: Stack;
   let reference: SimpleJwtReference;
 
   beforeAll(async () => {
     [stack, reference] = await Promise.all([
       (async () => {
-        const s = await startStack({}, { seed: false });
+        const s = await startStack(env, { seed: false });
         for (const [i, u] of USERS.entries()) {
           await s.users.create({
             id: i + 1,
@@ -180,7 +188,7 @@ describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5
         }
         return s;
       })(),
-      startSimpleJwtReference({ secretKey: TEST_SIGNING_KEY, users: USERS }),
+      startSimpleJwtReference({ secretKey: TEST_SIGNING_KEY, simpleJwt, users: USERS }),
     ]);
     process.stdout.write(`reference SimpleJWT answering after ${Math.round(reference.startupMs)} ms\n`);
   }, 60_000);
@@ -189,28 +197,31 @@ describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5
   });
 
   /** Sends `req` to both (each its own, when a function), checking Tessera's answer against the OpenAPI document. */
-  async function both(req: Req | ((side: 'tessera' | 'reference') => Req)): Promise<{ tessera: Reply; reference: Reply }> {
-    const of = (side: 'tessera' | 'reference') => (typeof req === 'function' ? req(side) : req);
+  async function both(req: Req | ((side: Side) => Req)): Promise<{ tessera: Reply; reference: Reply }> {
+    const of = (side: Side) => (typeof req === 'function' ? req(side) : req);
     const [t, r] = await Promise.all([send(stack.base, of('tessera')), send(reference.base, of('reference'))]);
     const tReq = of('tessera');
     validateResponse(tReq.method ?? 'POST', tReq.path, t.status, t.headers, t.text);
     return { tessera: t, reference: r };
   }
 
-  async function same(label: string, req: Req | ((side: 'tessera' | 'reference') => Req)): Promise<void> {
-    const { tessera, reference } = await both(req);
-    expectSame(label, tessera, reference);
-  }
+  return {
+    both,
+    async same(label: string, req: Req | ((side: Side) => Req)): Promise<void> {
+      const { tessera, reference } = await both(req);
+      expectSame(label, tessera, reference);
+    },
+    /** A fresh pair from each side's login. */
+    async pairs(user = USERS[0] as ReferenceUser): Promise<Record<Side, Pair>> {
+      const { tessera, reference } = await both(json('/api/token/', { username: user.username, password: user.password }));
+      expect([tessera.status, reference.status]).toEqual([200, 200]);
+      return { tessera: tessera.json as Pair, reference: reference.json as Pair };
+    },
+  };
+}
 
-  /** A fresh pair from each side's login. */
-  async function pairs(user = USERS[0] as ReferenceUser): Promise<Record<'tessera' | 'reference', { refresh: string; access: string }>> {
-    const { tessera, reference } = await both(json('/api/token/', { username: user.username, password: user.password }));
-    expect([tessera.status, reference.status]).toEqual([200, 200]);
-    return {
-      tessera: tessera.json as { refresh: string; access: string },
-      reference: reference.json as { refresh: string; access: string },
-    };
-  }
+describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5.2 with default settings', () => {
+  const { both, same, pairs } = twoSystems({}, {});
 
   it('OPTIONS on each view: DRF SimpleMetadata with the serializer fields as `actions`, and Allow', async () => {
     for (const path of PATHS) await same(`OPTIONS ${path}`, { method: 'OPTIONS', path });
@@ -317,6 +328,11 @@ describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5
       expect(iat((tessera.json as { access: string }).access)).toBe(iat(p.tessera.refresh));
       expect(iat((reference.json as { access: string }).access)).toBe(iat(p.reference.refresh));
       await same(`${path} an access token`, (side) => json(path, { refresh: p[side].access }));
+      // without rotation a refresh token refreshes again; the new access token verifies
+      const again = await both((side) => form(path, { refresh: ` ${p[side].refresh}\n` }));
+      expectSameTokens(`${path} again, in a form, padded`, again.tessera, again.reference);
+      const access = { tessera: (again.tessera.json as Pair).access, reference: (again.reference.json as Pair).access };
+      await same(`${path} the new access token verifies`, (side) => json('/api/token/verify/', { token: access[side] }));
     }
     await badTokens('/api/token/refresh/', 'refresh');
   });
@@ -376,4 +392,52 @@ describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5
     await same(`${path} bad JSON`, raw(path, '{"', 'application/json'));
     await same(`${path} form`, form(path, { [field]: 'a.b.c' }));
   }
+});
+
+describe('SimpleJWT with ROTATE_REFRESH_TOKENS, BLACKLIST_AFTER_ROTATION and other lifetimes, as the real one', () => {
+  const { both, same, pairs } = twoSystems(
+    { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true, ACCESS_TOKEN_LIFETIME: 60, REFRESH_TOKEN_LIFETIME: 3600 },
+    {
+      TESSERA_JWT_ROTATE_REFRESH_TOKENS: '1',
+      TESSERA_JWT_BLACKLIST_AFTER_ROTATION: '1',
+      TESSERA_JWT_ACCESS_LIFETIME: '60',
+      TESSERA_JWT_REFRESH_LIFETIME: '3600',
+    },
+  );
+
+  it('login and refresh give tokens of the configured lifetimes; refresh rotates and blacklists the old refresh token', async () => {
+    const [user] = USERS as [ReferenceUser];
+    const login = await both(json('/api/token/', { username: user.username, password: user.password }));
+    expectSameTokens('login', login.tessera, login.reference);
+    const lifetimes = (a: Reply) =>
+      Object.values(a.json as Pair).map((t) => {
+        const p = decodeJwt(t, TEST_SIGNING_KEY).payload as { iat: number; exp: number };
+        return p.exp - p.iat;
+      });
+    expect(lifetimes(login.reference)).toEqual([3600, 60]);
+    expect(lifetimes(login.tessera)).toEqual([3600, 60]);
+
+    const first = { tessera: login.tessera.json as Pair, reference: login.reference.json as Pair };
+    const refreshed = await both((side) => json('/api/token/refresh/', { refresh: ` ${first[side].refresh} ` }));
+    expectSameTokens('refresh with rotation', refreshed.tessera, refreshed.reference);
+    const second = { tessera: refreshed.tessera.json as Pair, reference: refreshed.reference.json as Pair };
+
+    // the rotated-away refresh token is blacklisted: refresh and blacklist say so, verify too (a field error)
+    await same('refresh again with the old token', (side) => json('/api/token/refresh', { refresh: first[side].refresh }));
+    await same('verify the old refresh token', (side) => json('/api/token/verify', { token: first[side].refresh }));
+    await same('blacklist the old refresh token', (side) => json('/api/token/blacklist/', { refresh: first[side].refresh }));
+    await same('verify the old access token', (side) => json('/api/token/verify/', { token: first[side].access }));
+    // the new one works, once
+    await same('verify the new refresh token', (side) => json('/api/token/verify/', { token: second[side].refresh }));
+    const third = await both((side) => json('/api/token/refresh/', { refresh: second[side].refresh }));
+    expectSameTokens('refresh with the new token', third.tessera, third.reference);
+    await same('the new token, rotated away in turn', (side) => json('/api/token/refresh/', { refresh: second[side].refresh }));
+  });
+
+  it('blacklist, then refresh and verify', async () => {
+    const p = await pairs();
+    await same('blacklist', (side) => json('/api/token/blacklist/', { refresh: p[side].refresh }));
+    await same('then refresh', (side) => json('/api/token/refresh/', { refresh: p[side].refresh }));
+    await same('then verify', (side) => json('/api/token/verify/', { token: p[side].refresh }));
+  });
 });
