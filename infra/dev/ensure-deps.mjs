@@ -16,9 +16,17 @@ const executable = (file) => {
   }
 };
 
+const present = (file) => {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+};
+
 const aptOnly = process.argv.includes('--apt-only');
 if (aptOnly || process.argv.includes('--test')) {
-  const host = { env: process.env, exists: executable };
+  const host = { env: process.env, exists: executable, present };
   const missing = missingPackages(host);
   const plan = planInstall(missing, {
     isRoot: typeof process.getuid === 'function' && process.getuid() === 0,

@@ -8,17 +8,27 @@ import { delimiter, join } from 'node:path';
 /** Debian's Chromium, which the browser test drives through playwright-core (never a downloaded browser). */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
+/** Where Debian's python3-* packages put their modules (what /usr/bin/python3 imports). */
+export const PYTHON_DIST_PACKAGES = '/usr/lib/python3/dist-packages';
+
 /**
- * What the test suites run. `path` is an absolute executable; `command` is looked up on PATH.
+ * What the test suites run. `path` is an absolute executable; `command` is looked up on PATH;
+ * `file` is a file the package installs (a Python module, not executable).
  * `unlessEnv`: the package is not needed when that variable is set (a Redis given by URL).
  * redis-server's package brings redis-tools (redis-cli, used by test/infra) as a dependency.
- * @type {readonly { readonly pkg: string, readonly path?: string, readonly command?: string, readonly unlessEnv?: string }[]}
+ * Django REST framework and SimpleJWT (which brings python3-django and python3-jwt) are the real
+ * SimpleJWT the differential tests compare Tessera with (test/support/simplejwt-reference.ts).
+ * @typedef {{ readonly pkg: string, readonly path?: string, readonly command?: string, readonly file?: string, readonly unlessEnv?: string }} SystemPackage
+ * @type {readonly SystemPackage[]}
  */
 export const TEST_PACKAGES = [
   { pkg: 'chromium', path: CHROMIUM_PATH },
   { pkg: 'redis-server', command: 'redis-server', unlessEnv: 'REDIS_URL' },
-  // PyJWT: a JWT library Tessera does not use, to check its tokens against the JWKS alone
-  { pkg: 'python3-jwt', path: '/usr/lib/python3/dist-packages/jwt/__init__.py' },
+  { pkg: 'python3-djangorestframework', file: `${PYTHON_DIST_PACKAGES}/rest_framework/__init__.py` },
+  { pkg: 'python3-djangorestframework-simplejwt', file: `${PYTHON_DIST_PACKAGES}/rest_framework_simplejwt/__init__.py` },
+  // PyJWT with its RSA/EC/EdDSA backend: a library Tessera does not use checks Tessera's tokens from the JWKS alone
+  { pkg: 'python3-jwt', file: `${PYTHON_DIST_PACKAGES}/jwt/__init__.py` },
+  { pkg: 'python3-cryptography', file: `${PYTHON_DIST_PACKAGES}/cryptography/__init__.py` },
 ];
 
 /**
@@ -35,15 +45,22 @@ export function onPath(command, pathVar, exists) {
 }
 
 /**
- * The packages of `packages` missing here.
- * @param {{ env: Record<string, string | undefined>, exists: (file: string) => boolean }} host
- * @param {typeof TEST_PACKAGES} [packages]
+ * The packages of `packages` missing here. `exists`: an executable file; `present`: any file.
+ * @param {{ env: Record<string, string | undefined>, exists: (file: string) => boolean, present: (file: string) => boolean }} host
+ * @param {readonly SystemPackage[]} [packages]
  * @returns {string[]}
  */
 export function missingPackages(host, packages = TEST_PACKAGES) {
+  /** @param {SystemPackage} p */
+  const installed = (p) =>
+    p.file !== undefined
+      ? host.present(p.file)
+      : p.path !== undefined
+        ? host.exists(p.path)
+        : onPath(p.command ?? p.pkg, host.env.PATH ?? '', host.exists);
   return packages
     .filter((p) => p.unlessEnv === undefined || !host.env[p.unlessEnv])
-    .filter((p) => (p.path !== undefined ? !host.exists(p.path) : !onPath(p.command ?? p.pkg, host.env.PATH ?? '', host.exists)))
+    .filter((p) => !installed(p))
     .map((p) => p.pkg);
 }
 

@@ -33,6 +33,9 @@ function resolve(ref: string): unknown {
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache' };
 const headers = (extra: Record<string, string> = {}) => new Headers({ ...JSON_HEADERS, ...extra });
+/** DRF's headers, on every answer of a simplejwt view. */
+const DRF = { allow: 'POST, OPTIONS', vary: 'Accept' };
+const drf = (extra: Record<string, string> = {}) => headers({ ...DRF, ...extra });
 const ENVELOPE_OK = {
   version: 'v2',
   code: 0,
@@ -225,8 +228,15 @@ describe('validateResponse', () => {
       'POST',
       '/api/token/',
       400,
-      headers(),
+      drf(),
       '{"username":["This field is required."],"password":["This field may not be blank."]}',
+    );
+    validateResponse(
+      'POST',
+      '/api/token/',
+      400,
+      drf(),
+      '{"username":["Null characters are not allowed.","Surrogate characters are not allowed: U+DC00."],"password":["Surrogate characters are not allowed: U+D800."]}',
     );
     validateResponse('POST', '/oauth/revoke', 200, headers(), '');
     validateResponse(
@@ -284,13 +294,30 @@ describe('validateResponse', () => {
       headers(),
       '{"code":429,"message":"Too Many Requests: Too many login attempts from this client."}',
     ],
-    ['a 405 without Allow', 'GET', '/api/token', 405, headers(), '{"detail":"Method \\"GET\\" not allowed."}'],
+    ['a 405 without Allow', 'GET', '/api/token', 405, headers({ vary: 'Accept' }), '{"detail":"Method \\"GET\\" not allowed."}'],
+    ['a simplejwt 400 without Allow', 'POST', '/api/token', 400, headers({ vary: 'Accept' }), '{"username":["This field is required."]}'],
+    ['a simplejwt 400 without Vary', 'POST', '/api/token', 400, headers({ allow: DRF.allow }), '{"username":["This field is required."]}'],
+    ['a simplejwt 200 without Allow and Vary', 'POST', '/api/token/verify/', 200, headers(), '{}'],
+    [
+      'an OPTIONS answer without the actions metadata',
+      'OPTIONS',
+      '/api/token/verify/',
+      200,
+      drf(),
+      JSON.stringify({
+        name: 'Token Verify',
+        description:
+          "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
+        renders: ['application/json', 'text/html'],
+        parses: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
+      }),
+    ],
     [
       'no Cache-Control',
       'POST',
       '/api/token',
       401,
-      new Headers({ 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="api"', pragma: 'no-cache' }),
+      new Headers({ 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="api"', pragma: 'no-cache', ...DRF }),
       '{"detail":"No active account found with the given credentials"}',
     ],
     [
@@ -298,7 +325,7 @@ describe('validateResponse', () => {
       'POST',
       '/api/token/refresh/',
       400,
-      headers(),
+      drf(),
       '{"username":["This field is required."]}',
     ],
     [
@@ -330,9 +357,7 @@ describe('validateResponse', () => {
   });
 
   it('names the Ajv errors', () => {
-    expect(() => validateResponse('POST', '/api/token', 200, headers(), '{"refresh":"x","access":"y"}')).toThrow(
-      /body: .*refresh.*pattern/s,
-    );
+    expect(() => validateResponse('POST', '/api/token', 200, drf(), '{"refresh":"x","access":"y"}')).toThrow(/body: .*refresh.*pattern/s);
   });
 });
 

@@ -357,6 +357,15 @@ describe('jsonErrorDetail', () => {
     expect(jsonErrorDetail('{"a":1}\n x')).toBe('Extra data: line 2 column 2 (char 9)');
   });
 
+  it("refuses Python's NaN and Infinity literals as DRF's strict JSON parser does, where the scan meets them", () => {
+    expect(jsonErrorDetail('{"username":NaN,"password":"x"}')).toBe("Out of range float values are not JSON compliant: 'NaN'");
+    expect(jsonErrorDetail('[1, Infinity')).toBe("Out of range float values are not JSON compliant: 'Infinity'");
+    expect(jsonErrorDetail('{"a": -Infinity}')).toBe("Out of range float values are not JSON compliant: '-Infinity'");
+    // a syntax error before the literal is reported first; -NaN is no literal
+    expect(jsonErrorDetail('{"a" NaN}')).toBe("Expecting ':' delimiter: line 1 column 6 (char 5)");
+    expect(jsonErrorDetail('[-NaN]')).toBe('Expecting value: line 1 column 2 (char 1)');
+  });
+
   it('never quotes the body, so a password in a malformed body is not echoed', () => {
     const detail = jsonErrorDetail('{"password":hunter2}');
     expect(detail).toBe('Expecting value: line 1 column 13 (char 12)');

@@ -142,6 +142,9 @@ class JsonTextError extends Error {}
  * "Expecting value: line 1 column 1 (char 0)". Never echoes the input. Positions are in UTF-16
  * code units, which equal Python's for the ASCII texts that such errors nearly always are.
  *
+ * Python's `NaN`, `Infinity` and `-Infinity` are refused as DRF's strict parser refuses them
+ * ("Out of range float values are not JSON compliant: 'NaN'", no position).
+ *
  * An array or object opened deeper than `MAX_JSON_DEPTH` is an error of its own, "Nesting deeper
  * than 64 levels" at that bracket, in the same form. Python's parser would fail there with a
  * RecursionError (which DRF does not catch: a 500); this reader recurses at most that deep.
@@ -216,11 +219,15 @@ export function jsonErrorDetail(text: string): string {
         i++;
       }
     }
-    for (const lit of ['true', 'false', 'null', 'NaN', 'Infinity', '-Infinity']) {
+    for (const lit of ['true', 'false', 'null']) {
       if (text.startsWith(lit, i)) {
         i += lit.length;
         return;
       }
+    }
+    // Python reads these as floats; DRF's strict parser (STRICT_JSON) refuses them where it meets them
+    for (const lit of ['NaN', 'Infinity', '-Infinity']) {
+      if (text.startsWith(lit, i)) throw new JsonTextError(`Out of range float values are not JSON compliant: '${lit}'`);
     }
     const num = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i));
     if (num === null) fail('Expecting value', i);

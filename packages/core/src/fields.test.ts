@@ -141,3 +141,21 @@ describe('readTextField: maxChars (identifiers)', () => {
     });
   });
 });
+
+describe('readTextField: prohibitNulAndSurrogates (DRF CharField validators)', () => {
+  const rules: TextFieldRules = { trim: true, acceptNumbers: true, whitespaceIsBlank: true, prohibitNulAndSurrogates: true };
+  const refused = (characters: number[]) => ({ ok: false, problem: { field: 'u', reason: 'prohibited_character', characters } });
+  it('refuses a NUL, then names the first lone surrogate; a surrogate pair is one character', () => {
+    expect(readTextField({ u: 'a\u0000b' }, 'u', rules)).toStrictEqual(refused([0]));
+    expect(readTextField({ u: ' \u0000 ' }, 'u', rules)).toStrictEqual(refused([0]));
+    expect(readTextField({ u: 'a\ud800b\udfff' }, 'u', rules)).toStrictEqual(refused([0xd800]));
+    expect(readTextField({ u: 'x\udc00\u0000\ud801' }, 'u', rules)).toStrictEqual(refused([0, 0xdc00]));
+    expect(readTextField({ u: 'x\ud83d\ude00' }, 'u', rules)).toStrictEqual({ ok: true, value: 'x\ud83d\ude00' });
+  });
+
+  it('checks after blank and type, as DRF runs validators on a value that passed them', () => {
+    expect(readTextField({ u: '  ' }, 'u', rules)).toStrictEqual({ ok: false, problem: { field: 'u', reason: 'blank' } });
+    expect(readTextField({ u: 0 }, 'u', rules)).toStrictEqual({ ok: true, value: '0' });
+    expect(readTextField({ u: ['\u0000'] }, 'u', rules)).toStrictEqual({ ok: false, problem: { field: 'u', reason: 'invalid_type' } });
+  });
+});

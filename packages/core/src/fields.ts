@@ -10,6 +10,12 @@ export interface TextFieldRules {
   readonly whitespaceIsBlank: boolean;
   /** The most characters the value may have (identifiers: MAX_IDENTIFIER_CHARS). */
   readonly maxChars?: number;
+  /**
+   * Refuse a NUL or a lone surrogate in the value (`prohibited_character`), as DRF CharField's
+   * ProhibitNullCharactersValidator and ProhibitSurrogateCharactersValidator do; otherwise a lone
+   * surrogate reads as U+FFFD.
+   */
+  readonly prohibitNulAndSurrogates?: boolean;
 }
 
 /**
@@ -34,23 +40,37 @@ export type TextFieldResult =
 /** A surrogate code unit not in a pair (`\p{Cs}` matches only those in a `u` pattern). */
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/** The code units DRF's validators refuse in `text`, in their order: NUL (0), then the first lone surrogate. */
+function prohibitedCharacters(text: string): number[] {
+  const found: number[] = [];
+  if (text.includes('\0')) found.push(0);
+  const surrogate = LONE_SURROGATE.exec(text);
+  if (surrogate !== null) found.push(surrogate[0].charCodeAt(0));
+  return found;
+}
+
 /**
  * Reads one text field by the dialect's rules. A lone surrogate (a JSON `\ud800` escape) reads as
  * U+FFFD, as UTF-8 has it anyway: the value is the one its bytes in Redis, in argon2 and in the
- * audit trail stand for, and every JSON reader downstream (Redis's cjson among them) can read it.
+ * audit trail stand for, and every JSON reader downstream (Redis's cjson among them) can read it;
+ * unless the rules refuse it (`prohibitNulAndSurrogates`), after the blank and length checks.
  */
 export function readTextField(fields: Fields, name: string, rules: TextFieldRules): TextFieldResult {
   if (!Object.hasOwn(fields, name)) return { ok: 'absent' };
   const raw = fields[name];
   if (raw === null) return { ok: false, problem: { field: name, reason: 'null' } };
   let text: string;
-  if (typeof raw === 'string') text = LONE_SURROGATE.test(raw) ? raw.replace(/\p{Cs}/gu, '\ufffd') : raw;
+  if (typeof raw === 'string') text = !rules.prohibitNulAndSurrogates && LONE_SURROGATE.test(raw) ? raw.replace(/\p{Cs}/gu, '\ufffd') : raw;
   else if (rules.acceptNumbers && typeof raw === 'number' && Number.isFinite(raw)) text = String(raw);
   else return { ok: false, problem: { field: name, reason: 'invalid_type' } };
   if (text === '' || (rules.whitespaceIsBlank && text.trim() === '')) return { ok: false, problem: { field: name, reason: 'blank' } };
   const value = rules.trim ? text.trim() : text;
   if (rules.maxChars !== undefined && value.length > rules.maxChars && chars(value) > rules.maxChars)
     return { ok: false, problem: { field: name, reason: 'too_long' } };
+  if (rules.prohibitNulAndSurrogates) {
+    const characters = prohibitedCharacters(value);
+    if (characters.length > 0) return { ok: false, problem: { field: name, reason: 'prohibited_character', characters } };
+  }
   return { ok: true, value };
 }
 

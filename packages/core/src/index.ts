@@ -7,10 +7,15 @@ export { NEHR_ANSWERS, NEHR_FIELD_MESSAGES, NEHR_FIELD_WHEN, NEHR_MESSAGES, nehr
 export { createPeb, PEB_ERRORS, type PebError, type PebOptions, pebTimestamp } from './dialects/peb.ts';
 export {
   DRF_FIELD_MESSAGES,
+  DRF_HEADERS,
+  DRF_NULL_CHARACTER_MESSAGE,
+  type DrfFieldInfo,
+  drfProhibitedMessages,
   SIMPLEJWT_MESSAGES,
   SIMPLEJWT_VIEWS,
   SIMPLEJWT_WHEN,
   type SimpleJwtView,
+  simpleJwtMetadata,
   simplejwt,
   throttledDetail,
 } from './dialects/simplejwt.ts';

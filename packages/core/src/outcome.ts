@@ -8,6 +8,7 @@ export type ProblemReason =
   | 'invalid_type' // a field has a type the dialect refuses (object, list, boolean...)
   | 'invalid_format' // a field is a string of the wrong shape (e.g. a malformed email)
   | 'too_long' // an identifier over MAX_IDENTIFIER_CHARS (it would be stored in lockout keys)
+  | 'prohibited_character' // a field holds a character the dialect refuses (DRF: NUL, a lone surrogate)
   | 'not_object' // the JSON body is valid but not an object
   | 'bad_json' // the body does not parse as JSON
   | 'bad_encoding' // the body is not valid UTF-8, or a form that does not decode
@@ -17,7 +18,9 @@ export type ProblemReason =
 /** One field-level complaint, in dialect-neutral terms. */
 export interface FieldProblem {
   readonly field: string;
-  readonly reason: 'missing' | 'blank' | 'null' | 'invalid_type' | 'invalid_format' | 'too_long';
+  readonly reason: 'missing' | 'blank' | 'null' | 'invalid_type' | 'invalid_format' | 'too_long' | 'prohibited_character';
+  /** For `prohibited_character`: the refused code units found, as DRF's validators report them (NUL, then the first lone surrogate). */
+  readonly characters?: readonly number[];
 }
 
 export interface Problem {

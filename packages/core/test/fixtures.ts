@@ -258,7 +258,7 @@ export function ministryTokens(): IssuedTokens {
 /** The headers every token-route answer carries, written out independently of the code. */
 export const NO_STORE = Object.freeze({ 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache' });
 
-export const FIELD_REASONS = ['missing', 'blank', 'null', 'invalid_type', 'invalid_format', 'too_long'] as const;
+export const FIELD_REASONS = ['missing', 'blank', 'null', 'invalid_type', 'invalid_format', 'too_long', 'prohibited_character'] as const;
 export const BODY_REASONS = ['not_object', 'bad_json', 'bad_encoding', 'unsupported_media_type', 'too_large'] as const;
 export const ALL_REASONS: readonly ProblemReason[] = [...FIELD_REASONS, ...BODY_REASONS];
 
@@ -272,6 +272,8 @@ export function problemOf(reason: ProblemReason, field = 'username'): Problem {
     case 'invalid_format':
     case 'too_long':
       return { reason, fields: [{ field, reason }] };
+    case 'prohibited_character':
+      return { reason, fields: [{ field, reason, characters: [0] }] };
     case 'not_object':
       return { reason, detail: 'list' };
     case 'bad_json':

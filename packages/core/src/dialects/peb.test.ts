@@ -189,6 +189,7 @@ describe('peb.render (default: HTTP 200 always)', () => {
       invalid_type: err(400, 'One of fields is improperly formatted.', 8),
       invalid_format: err(400, 'One of fields is improperly formatted.', 8),
       too_long: err(400, 'One of fields is improperly formatted.', 8),
+      prohibited_character: err(400, 'One of fields is improperly formatted.', 8),
       not_object: err(400, 'One of fields is improperly formatted.', 8),
       bad_json: err(400, 'One of fields is improperly formatted.', 8),
       bad_encoding: err(400, 'One of fields is improperly formatted.', 8),

@@ -186,7 +186,7 @@ export function createPeb(options: PebOptions): Dialect {
       if (pw.ok === false) problems.push(pw.problem);
       if (id.ok === true && pw.ok === true) return { ok: true, command: { identifier: id.id, password: pw.value } };
       // Missing beats empty beats malformed: the order of PEB's error ids.
-      const rank = { missing: 0, blank: 1, null: 2, invalid_type: 2, invalid_format: 2, too_long: 2 } as const;
+      const rank = { missing: 0, blank: 1, null: 2, invalid_type: 2, invalid_format: 2, too_long: 2, prohibited_character: 2 } as const;
       problems.sort((a, b) => rank[a.reason] - rank[b.reason]);
       const first = problems[0] as FieldProblem;
       return { ok: false, problem: { reason: first.reason, fields: problems } };

@@ -5,6 +5,9 @@ import { DRF_FIELD_MESSAGES, SIMPLEJWT_MESSAGES, simplejwt, throttledDetail } fr
 
 const bad = (problem: Problem) => simplejwt.render({ kind: 'malformed', problem });
 
+/** DRF's APIView puts `Allow` and `Vary: Accept` on every answer of a SimpleJWT view, whatever its status. */
+const DRF = { ...NO_STORE, allow: 'POST, OPTIONS', vary: 'Accept' };
+
 describe('simplejwt.parseLogin', () => {
   it('reads username and password, trimmed as DRF CharField does', () => {
     expect(simplejwt.parseLogin({ username: '  sampleUser ', password: '\tuserpassword123 ' })).toStrictEqual({
@@ -63,7 +66,7 @@ describe('simplejwt.render', () => {
     const a = simplejwt.render(issuedOutcome(jwtTokens));
     expect(a).toStrictEqual({
       status: 200,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"refresh":"542f00d0-4be3-4b47-940a-62e354b9c3e7","access":"d0816a77-af67-43fc-bad1-2edb2aae3dc5"}',
     });
   });
@@ -71,7 +74,7 @@ describe('simplejwt.render', () => {
   it('answers bad credentials with 401, the library detail and WWW-Authenticate', () => {
     expect(simplejwt.render({ kind: 'bad_credentials' })).toStrictEqual({
       status: 401,
-      headers: { ...NO_STORE, 'www-authenticate': 'Bearer realm="api"' },
+      headers: { ...DRF, 'www-authenticate': 'Bearer realm="api"' },
       body: '{"detail":"No active account found with the given credentials"}',
     });
   });
@@ -79,12 +82,12 @@ describe('simplejwt.render', () => {
   it('answers locked and throttled with DRF Throttled (429, Retry-After)', () => {
     expect(simplejwt.render({ kind: 'throttled', retryAfter: 30 })).toStrictEqual({
       status: 429,
-      headers: { ...NO_STORE, 'retry-after': '30' },
+      headers: { ...DRF, 'retry-after': '30' },
       body: '{"detail":"Request was throttled. Expected available in 30 seconds."}',
     });
     expect(simplejwt.render({ kind: 'locked', retryAfter: 0.4 })).toStrictEqual({
       status: 429,
-      headers: { ...NO_STORE, 'retry-after': '1' },
+      headers: { ...DRF, 'retry-after': '1' },
       body: '{"detail":"Request was throttled. Expected available in 1 second."}',
     });
   });
@@ -92,7 +95,7 @@ describe('simplejwt.render', () => {
   it('answers a wrong method with DRF MethodNotAllowed and Allow', () => {
     expect(simplejwt.render({ kind: 'method_not_allowed', method: 'GET', allow: simplejwt.allow })).toStrictEqual({
       status: 405,
-      headers: { ...NO_STORE, allow: 'POST, OPTIONS' },
+      headers: DRF,
       body: '{"detail":"Method \\"GET\\" not allowed."}',
     });
   });
@@ -100,12 +103,12 @@ describe('simplejwt.render', () => {
   it('answers unavailable with 503 and internal errors with 500', () => {
     expect(simplejwt.render({ kind: 'unavailable' })).toStrictEqual({
       status: 503,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"detail":"Service temporarily unavailable, try again later."}',
     });
     expect(simplejwt.render({ kind: 'internal_error' })).toStrictEqual({
       status: 500,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"detail":"A server error occurred."}',
     });
   });
@@ -121,10 +124,10 @@ describe('simplejwt.render', () => {
       }),
     ).toStrictEqual({
       status: 400,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"username":["This field is required."],"password":["This field is required."]}',
     });
-    const messages: [FieldProblem['reason'], string][] = [
+    const messages: [Exclude<FieldProblem['reason'], 'prohibited_character'>, string][] = [
       ['missing', 'This field is required.'],
       ['blank', 'This field may not be blank.'],
       ['null', 'This field may not be null.'],
@@ -136,66 +139,135 @@ describe('simplejwt.render', () => {
       expect(DRF_FIELD_MESSAGES[reason]).toBe(message);
       expect(bad({ reason, fields: [{ field: 'password', reason }] })).toStrictEqual({
         status: 400,
-        headers: NO_STORE,
+        headers: DRF,
         body: JSON.stringify({ password: [message] }),
       });
     }
   });
 
+  it("renders DRF's validator messages for NUL and lone surrogates, both when a value holds both", () => {
+    expect(
+      bad({
+        reason: 'prohibited_character',
+        fields: [
+          { field: 'username', reason: 'prohibited_character', characters: [0, 0xdc00] },
+          { field: 'password', reason: 'prohibited_character', characters: [0xd800] },
+        ],
+      }),
+    ).toStrictEqual({
+      status: 400,
+      headers: DRF,
+      body: JSON.stringify({
+        username: ['Null characters are not allowed.', 'Surrogate characters are not allowed: U+DC00.'],
+        password: ['Surrogate characters are not allowed: U+D800.'],
+      }),
+    });
+  });
+
+  it('reads username and password as DRF CharFields, whose validators refuse NUL and lone surrogates', () => {
+    expect(simplejwt.parseLogin({ username: 'a\u0000', password: '\ud800' })).toStrictEqual({
+      ok: false,
+      problem: {
+        reason: 'prohibited_character',
+        fields: [
+          { field: 'username', reason: 'prohibited_character', characters: [0] },
+          { field: 'password', reason: 'prohibited_character', characters: [0xd800] },
+        ],
+      },
+    });
+    expect(simplejwt.parseToken('refresh', { refresh: 'a.\u0000.b' })).toStrictEqual({
+      ok: false,
+      problem: { reason: 'prohibited_character', fields: [{ field: 'refresh', reason: 'prohibited_character', characters: [0] }] },
+    });
+  });
+
   it('renders body problems with DRF parser and serializer shapes', () => {
     expect(bad({ reason: 'too_large' })).toStrictEqual({
       status: 413,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"detail":"Request body exceeded the maximum allowed size."}',
     });
     expect(bad({ reason: 'unsupported_media_type', contentType: 'text/plain' })).toStrictEqual({
       status: 415,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"detail":"Unsupported media type \\"text/plain\\" in request."}',
     });
     expect(bad({ reason: 'unsupported_media_type', contentType: '' })).toStrictEqual({
       status: 415,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"detail":"Unsupported media type \\"\\" in request."}',
     });
     expect(bad({ reason: 'bad_json', detail: 'Unexpected end of JSON input' })).toStrictEqual({
       status: 400,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"detail":"JSON parse error - Unexpected end of JSON input"}',
     });
     expect(bad({ reason: 'bad_encoding', detail: 'malformed multipart body' })).toStrictEqual({
       status: 400,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"detail":"Multipart form parse error - malformed multipart body"}',
     });
     for (const type of ['list', 'str', 'int']) {
       expect(bad({ reason: 'not_object', detail: type })).toStrictEqual({
         status: 400,
-        headers: NO_STORE,
+        headers: DRF,
         body: `{"non_field_errors":["Invalid data. Expected a dictionary, but got ${type}."]}`,
       });
     }
     // a JSON null body is "no data" to a DRF serializer
     expect(bad({ reason: 'not_object', detail: 'NoneType' })).toStrictEqual({
       status: 400,
-      headers: NO_STORE,
+      headers: DRF,
       body: '{"non_field_errors":["No data provided"]}',
     });
   });
 
-  it('answers OPTIONS with DRF metadata and Allow', () => {
+  it('answers OPTIONS on each view with DRF SimpleMetadata: the serializer fields under actions.POST', () => {
     const options = simplejwt.options;
     if (options === undefined) throw new Error('simplejwt must answer OPTIONS');
-    const a = options();
-    expect(a.status).toBe(200);
-    expect(a.headers).toStrictEqual({ ...NO_STORE, allow: 'POST, OPTIONS' });
-    expect(JSON.parse(a.body)).toStrictEqual({
-      name: 'Token Obtain Pair',
-      description:
-        'Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.',
-      renders: ['application/json', 'text/html'],
-      parses: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
-    });
+    const field = (label: string) => ({ type: 'string', required: true, read_only: false, label });
+    // as djangorestframework-simplejwt 5.2 on DRF 3.14 answers (test/conformance/simplejwt-reference.test.ts compares them)
+    const views = {
+      login: {
+        name: 'Token Obtain Pair',
+        description:
+          'Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.',
+        fields: { username: field('Username'), password: field('Password') },
+      },
+      refresh: {
+        name: 'Token Refresh',
+        description: 'Takes a refresh type JSON web token and returns an access type JSON web\ntoken if the refresh token is valid.',
+        fields: { refresh: field('Refresh'), access: { type: 'string', required: false, read_only: true, label: 'Access' } },
+      },
+      verify: {
+        name: 'Token Verify',
+        description:
+          "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
+        fields: { token: field('Token') },
+      },
+      blacklist: {
+        name: 'Token Blacklist',
+        description: 'Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.',
+        fields: { refresh: field('Refresh') },
+      },
+    } as const;
+    for (const [view, { name, description, fields }] of Object.entries(views)) {
+      expect([view, options(view as keyof typeof views)]).toStrictEqual([
+        view,
+        {
+          status: 200,
+          headers: DRF,
+          body: JSON.stringify({
+            name,
+            description,
+            renders: ['application/json', 'text/html'],
+            parses: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
+            actions: { POST: fields },
+          }),
+        },
+      ]);
+    }
+    expect(options().body).toBe(options('login').body);
   });
 });
 

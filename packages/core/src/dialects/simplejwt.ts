@@ -11,7 +11,7 @@ import { parseTokenField, parseUsernamePassword } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
 
 /** Django REST framework's field error strings (rest_framework/fields.py). */
-export const DRF_FIELD_MESSAGES: Readonly<Record<FieldProblem['reason'], string>> = {
+export const DRF_FIELD_MESSAGES: Readonly<Record<Exclude<FieldProblem['reason'], 'prohibited_character'>, string>> = {
   missing: 'This field is required.',
   blank: 'This field may not be blank.',
   null: 'This field may not be null.',
@@ -20,6 +20,17 @@ export const DRF_FIELD_MESSAGES: Readonly<Record<FieldProblem['reason'], string>
   // DRF's CharField(max_length=254) words it so
   too_long: 'Ensure this field has no more than 254 characters.',
 };
+
+/** DRF's ProhibitNullCharactersValidator message (rest_framework/validators.py). */
+export const DRF_NULL_CHARACTER_MESSAGE = 'Null characters are not allowed.';
+
+/** The messages of DRF's field validators for a value holding these code units (NUL, a lone surrogate). */
+export function drfProhibitedMessages(characters: readonly number[]): string[] {
+  // ProhibitSurrogateCharactersValidator: 'Surrogate characters are not allowed: U+{code_point:X}.'
+  return characters.map((c) =>
+    c === 0 ? DRF_NULL_CHARACTER_MESSAGE : `Surrogate characters are not allowed: U+${c.toString(16).toUpperCase()}.`,
+  );
+}
 
 export const SIMPLEJWT_MESSAGES = {
   noActiveAccount: 'No active account found with the given credentials',
@@ -53,44 +64,92 @@ export const SIMPLEJWT_WHEN: Readonly<Record<keyof typeof SIMPLEJWT_MESSAGES, { 
 
 export type SimpleJwtView = 'login' | TokenAction;
 
-/** The view name and docstring DRF's OPTIONS metadata shows, per simplejwt view. */
-export const SIMPLEJWT_VIEWS: Readonly<Record<SimpleJwtView, { name: string; description: string }>> = {
+/** What DRF's SimpleMetadata says of a serializer field (`actions.POST.<field>`): SimpleJWT's are CharFields. */
+export type DrfFieldInfo = {
+  readonly type: 'string';
+  readonly required: boolean;
+  readonly read_only: boolean;
+  readonly label: string;
+};
+
+/** A field the client sends (required, writable), and one only the answer carries (read-only). */
+const input = (label: string): DrfFieldInfo => ({ type: 'string', required: true, read_only: false, label });
+const output = (label: string): DrfFieldInfo => ({ type: 'string', required: false, read_only: true, label });
+
+/**
+ * Each simplejwt view as DRF's OPTIONS metadata shows it: the view's name, its docstring, and its
+ * serializer's fields in declaration order (djangorestframework-simplejwt 5.2, DRF 3.14).
+ */
+export const SIMPLEJWT_VIEWS: Readonly<
+  Record<SimpleJwtView, { readonly name: string; readonly description: string; readonly fields: Readonly<Record<string, DrfFieldInfo>> }>
+> = {
   login: {
     name: 'Token Obtain Pair',
     description:
       'Takes a set of user credentials and returns an access and refresh JSON web\ntoken pair to prove the authentication of those credentials.',
+    fields: { username: input('Username'), password: input('Password') },
   },
   refresh: {
     name: 'Token Refresh',
     description: 'Takes a refresh type JSON web token and returns an access type JSON web\ntoken if the refresh token is valid.',
+    fields: { refresh: input('Refresh'), access: output('Access') },
   },
   verify: {
     name: 'Token Verify',
     description:
       "Takes a token and indicates if it is valid.  This view provides no\ninformation about a token's fitness for a particular use.",
+    fields: { token: input('Token') },
   },
   blacklist: {
     name: 'Token Blacklist',
     description: 'Takes a token and blacklists it. Must be used with the\n`rest_framework_simplejwt.token_blacklist` app installed.',
+    fields: { refresh: input('Refresh') },
   },
-  check: { name: 'Token Check', description: '' },
+  check: { name: 'Token Check', description: '', fields: {} },
 };
+
+/** The methods of every simplejwt view (DRF's APIView: the handlers it defines, plus OPTIONS). */
+const SIMPLEJWT_ALLOW = ['POST', 'OPTIONS'] as const;
+
+/**
+ * Headers DRF puts on every answer of a simplejwt view, whatever its status: APIView's `Allow`,
+ * and `Vary: Accept` from content negotiation.
+ */
+export const DRF_HEADERS: Readonly<Record<'allow' | 'vary', string>> = Object.freeze({
+  allow: SIMPLEJWT_ALLOW.join(', '),
+  vary: 'Accept',
+});
+
+/** DRF's default renderers and parsers, as the metadata lists them. */
+const DRF_RENDERS = ['application/json', 'text/html'] as const;
+const DRF_PARSES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'] as const;
+
+/** DRF's SimpleMetadata for a simplejwt view: the OPTIONS body. */
+export function simpleJwtMetadata(view: SimpleJwtView) {
+  const { name, description, fields } = SIMPLEJWT_VIEWS[view];
+  return { name, description, renders: DRF_RENDERS, parses: DRF_PARSES, actions: { POST: fields } };
+}
+
+/** A JSON answer of a simplejwt view: DRF's headers besides the token routes' own. */
+function answer(status: number, body: unknown, extra?: Record<string, string>): HttpAnswer {
+  return jsonAnswer(status, body, extra === undefined ? DRF_HEADERS : { ...DRF_HEADERS, ...extra });
+}
 
 /** simplejwt's InvalidToken (401, code token_not_valid); verify reports a blacklisted token as a field error. */
 function tokenInvalid(action: TokenAction, problem: TokenProblem): HttpAnswer {
-  if (action === 'verify' && problem === 'blacklisted') return jsonAnswer(400, { non_field_errors: [SIMPLEJWT_MESSAGES.blacklisted] });
+  if (action === 'verify' && problem === 'blacklisted') return answer(400, { non_field_errors: [SIMPLEJWT_MESSAGES.blacklisted] });
   const detail =
     problem === 'wrong_type'
       ? SIMPLEJWT_MESSAGES.wrongType
       : problem === 'blacklisted'
         ? SIMPLEJWT_MESSAGES.blacklisted
         : SIMPLEJWT_MESSAGES.tokenInvalid;
-  return jsonAnswer(401, { detail, code: 'token_not_valid' }, WWW_AUTHENTICATE);
+  return answer(401, { detail, code: 'token_not_valid' }, WWW_AUTHENTICATE);
 }
 
 /** A fixed message as DRF's `detail`, with its status. */
 function detail(which: keyof typeof SIMPLEJWT_MESSAGES, extra?: Record<string, string>): HttpAnswer {
-  return jsonAnswer(SIMPLEJWT_WHEN[which].status, { detail: SIMPLEJWT_MESSAGES[which] }, extra);
+  return answer(SIMPLEJWT_WHEN[which].status, { detail: SIMPLEJWT_MESSAGES[which] }, extra);
 }
 
 /** DRF's Throttled detail: "Request was throttled. Expected available in N second(s)." */
@@ -104,28 +163,33 @@ function badRequest(problem: Problem): HttpAnswer {
     case 'too_large':
       return detail('tooLarge');
     case 'unsupported_media_type':
-      return jsonAnswer(415, { detail: `Unsupported media type "${problem.contentType ?? ''}" in request.` });
+      return answer(415, { detail: `Unsupported media type "${problem.contentType ?? ''}" in request.` });
     case 'bad_json':
-      return jsonAnswer(400, { detail: `JSON parse error - ${problem.detail ?? 'invalid JSON'}` });
+      return answer(400, { detail: `JSON parse error - ${problem.detail ?? 'invalid JSON'}` });
     case 'bad_encoding':
-      return jsonAnswer(400, { detail: `Multipart form parse error - ${problem.detail ?? 'invalid body'}` });
+      return answer(400, { detail: `Multipart form parse error - ${problem.detail ?? 'invalid body'}` });
     case 'not_object':
       // A JSON null is "no data" to a DRF serializer; any other non-object is "invalid".
-      return jsonAnswer(400, {
+      return answer(400, {
         non_field_errors: [
           problem.detail === 'NoneType' ? 'No data provided' : `Invalid data. Expected a dictionary, but got ${problem.detail ?? 'list'}.`,
         ],
       });
     default: {
       const body: Record<string, string[]> = {};
-      for (const f of problem.fields ?? []) body[f.field] = [DRF_FIELD_MESSAGES[f.reason]];
-      return jsonAnswer(400, body);
+      for (const f of problem.fields ?? []) {
+        body[f.field] = f.reason === 'prohibited_character' ? drfProhibitedMessages(f.characters ?? []) : [DRF_FIELD_MESSAGES[f.reason]];
+      }
+      return answer(400, body);
     }
   }
 }
 
-/** DRF CharField defaults (PasswordField only changes the rendering style): trimmed, numbers accepted. */
-const DRF_CHAR_FIELD = { trim: true, acceptNumbers: true, whitespaceIsBlank: true } as const;
+/**
+ * DRF CharField defaults (PasswordField only changes the rendering style): trimmed, numbers
+ * accepted, NUL and lone surrogates refused by its validators.
+ */
+const DRF_CHAR_FIELD = { trim: true, acceptNumbers: true, whitespaceIsBlank: true, prohibitNulAndSurrogates: true } as const;
 
 /** What TokenViewBase.get_authenticate_header answers with the default AUTH_HEADER_TYPES. */
 const WWW_AUTHENTICATE = { 'www-authenticate': 'Bearer realm="api"' };
@@ -207,20 +271,10 @@ export const simplejwt: Dialect = {
   name: 'simplejwt',
   upstream: simplejwtUpstream,
   issues: { access: 'jwt', refresh: 'jwt' },
-  allow: ['POST', 'OPTIONS'],
+  allow: SIMPLEJWT_ALLOW,
   /** DRF's SimpleMetadata answer for the view. */
   options(action: SimpleJwtView = 'login'): HttpAnswer {
-    const view = SIMPLEJWT_VIEWS[action];
-    return jsonAnswer(
-      200,
-      {
-        name: view.name,
-        description: view.description,
-        renders: ['application/json', 'text/html'],
-        parses: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'],
-      },
-      { allow: 'POST, OPTIONS' },
-    );
+    return answer(200, simpleJwtMetadata(action));
   },
   parseLogin(fields: Fields): ParseResult {
     return parseUsernamePassword(fields, DRF_CHAR_FIELD, DRF_CHAR_FIELD);
@@ -232,10 +286,10 @@ export const simplejwt: Dialect = {
   render(outcome: Outcome): HttpAnswer {
     switch (outcome.kind) {
       case 'issued':
-        return jsonAnswer(200, { refresh: outcome.tokens.refresh?.value, access: outcome.tokens.access.value });
+        return answer(200, { refresh: outcome.tokens.refresh?.value, access: outcome.tokens.access.value });
       case 'refreshed':
         // TokenRefreshSerializer: access first; refresh only when ROTATE_REFRESH_TOKENS is on.
-        return jsonAnswer(
+        return answer(
           200,
           outcome.tokens.refresh === undefined
             ? { access: outcome.tokens.access.value }
@@ -244,16 +298,17 @@ export const simplejwt: Dialect = {
       case 'token_invalid':
         return tokenInvalid(outcome.action, outcome.problem);
       case 'verified':
-        return jsonAnswer(200, {});
+        return answer(200, {});
       case 'bad_credentials':
         return detail('noActiveAccount', WWW_AUTHENTICATE);
       case 'locked':
       case 'throttled':
-        return jsonAnswer(429, { detail: throttledDetail(outcome.retryAfter) }, retryAfterHeader(outcome.retryAfter));
+        return answer(429, { detail: throttledDetail(outcome.retryAfter) }, retryAfterHeader(outcome.retryAfter));
       case 'malformed':
         return badRequest(outcome.problem);
       case 'method_not_allowed':
-        return jsonAnswer(405, { detail: `Method "${outcome.method}" not allowed.` }, { allow: outcome.allow.join(', ') });
+        // outcome.allow is SIMPLEJWT_ALLOW, which DRF_HEADERS already says
+        return answer(405, { detail: `Method "${outcome.method}" not allowed.` });
       case 'unavailable':
         return detail('unavailable');
       case 'checked':

@@ -1,5 +1,5 @@
 /** The document's fixed components: schemas, headers and responses no builder registers. */
-import { MOH_CODES, OAUTH_ERRORS } from '@tessera/core';
+import { DRF_HEADERS, MOH_CODES, OAUTH_ERRORS } from '@tessera/core';
 import { closed, constant, PATTERNS, PLAIN_HEADERS, schema, str } from './build.ts';
 import { drfDetail, JSON_PARSE_DETAIL } from './simplejwt.ts';
 import type { HeaderObject, Json, JsonSchema, ResponseObject } from './types.ts';
@@ -115,12 +115,6 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
       "DRF's answer to a body that does not parse; Python's json module message, never the body itself. JSON nested deeper than 64 levels gets `Nesting deeper than 64 levels: line L column C (char N)` at its 65th opening bracket, in the same form (Python would raise a RecursionError there, which DRF leaves uncaught).",
   },
   DrfNonFieldErrors: closed({ non_field_errors: { type: 'array', minItems: 1, maxItems: 1, items: { type: 'string' } } }),
-  DrfOptions: closed({
-    name: { type: 'string' },
-    description: { type: 'string' },
-    renders: constant(['application/json', 'text/html']),
-    parses: constant(['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']),
-  }),
 
   PebSuccess: closed({
     status: constant(200, 'An integer.'),
@@ -200,7 +194,16 @@ export const HEADERS: Readonly<Record<string, HeaderObject>> = {
   CacheControl: { description: 'Answers are never cached (RFC 6749 §5.1).', required: true, schema: constant('no-store') },
   Pragma: { description: 'For HTTP/1.0 caches (RFC 6749 §5.1).', required: true, schema: constant('no-cache') },
   AllowPost: { description: 'The one method the route serves.', required: true, schema: constant('POST') },
-  AllowPostOptions: { description: 'As DRF answers for simplejwt views.', required: true, schema: constant('POST, OPTIONS') },
+  AllowPostOptions: {
+    description: "DRF's APIView: on every answer of a simplejwt view, whatever its status.",
+    required: true,
+    schema: constant(DRF_HEADERS.allow),
+  },
+  VaryAccept: {
+    description: "DRF's content negotiation: on every answer of a simplejwt view, whatever its status.",
+    required: true,
+    schema: constant(DRF_HEADERS.vary),
+  },
   RetryAfter: {
     description: 'Whole seconds until a retry may succeed (at least 1; an hour for a permanent lock).',
     required: true,

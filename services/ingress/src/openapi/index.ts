@@ -57,7 +57,7 @@ export const OPENAPI: OpenApiDocument = {
       '',
       'Answers of every token route: every answer is JSON with `Cache-Control: no-store` and `Pragma: no-cache`; an unknown user, a wrong password and a disabled user get byte-identical answers after the same argon2 work; every outcome (success, bad credentials, locked, throttled, malformed, unavailable, unexpected error) has a documented answer in the dialect, never an HTML page or a dropped connection. A path that is no route answers the JSON 404 `{"error":"not_found","message":"No such route."}`; the query string never changes the route.',
       '',
-      "Tessera's decisions where the documents are silent are written in the descriptions: `moh` codes 1 and 4–9; every `nehr` message but 401 and 500; simplejwt's 413, 503 and OPTIONS answers; PEB error 11 for bad credentials, 18 for locked (403) and throttled (429), 413/415 for size and media type, `new_token` beside `token` on renew; the refresh routes of `moh` and `nehr` and their single-use refresh tokens (reuse revokes the login family).",
+      "Tessera's decisions where the documents are silent are written in the descriptions: `moh` codes 1 and 4–9; every `nehr` message but 401 and 500; simplejwt's 413 and 503 answers; PEB error 11 for bad credentials, 18 for locked (403) and throttled (429), 413/415 for size and media type, `new_token` beside `token` on renew; the refresh routes of `moh` and `nehr` and their single-use refresh tokens (reuse revokes the login family).",
     ].join('\n'),
   },
   servers: [{ url: 'http://localhost:8080', description: '`npm start` (TESSERA_PORT, default 8080)' }],

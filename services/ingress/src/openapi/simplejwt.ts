@@ -1,16 +1,38 @@
 /** The `simplejwt` routes (document 002; djangorestframework-simplejwt 5.2 with default settings). */
-import { DRF_FIELD_MESSAGES, SIMPLEJWT_MESSAGES, SIMPLEJWT_VIEWS, SIMPLEJWT_WHEN, type SimpleJwtView } from '@tessera/core';
+import {
+  DRF_FIELD_MESSAGES,
+  DRF_NULL_CHARACTER_MESSAGE,
+  drfProhibitedMessages,
+  SIMPLEJWT_MESSAGES,
+  SIMPLEJWT_VIEWS,
+  SIMPLEJWT_WHEN,
+  type SimpleJwtView,
+  simpleJwtMetadata,
+} from '@tessera/core';
 import * as build from './build.ts';
 import type { JsonSchema, PathItemObject, ReferenceObject, ResponseObject } from './types.ts';
 
 type JwtAction = Exclude<SimpleJwtView, 'check'>;
 
 /**
- * Python's json module messages, as DRF quotes them ("JSON parse error - ..."), and in the same
- * form Tessera's nesting limit (64 levels, `MAX_JSON_DEPTH` in core); never the body.
+ * Python's json module messages, as DRF quotes them ("JSON parse error - ..."), DRF's refusal of
+ * NaN and Infinity, and in the same form Tessera's nesting limit (64 levels, `MAX_JSON_DEPTH` in
+ * core); never the body.
  */
 export const JSON_PARSE_DETAIL =
-  "^JSON parse error - (?:(?:Expecting value|Expecting property name enclosed in double quotes|Expecting ':' delimiter|Expecting ',' delimiter|Extra data|Invalid control character at|Unterminated string starting at|Nesting deeper than 64 levels): line \\d+ column \\d+ \\(char \\d+\\)|'utf-8' codec can't decode the body|Invalid JSON)$";
+  "^JSON parse error - (?:(?:Expecting value|Expecting property name enclosed in double quotes|Expecting ':' delimiter|Expecting ',' delimiter|Extra data|Invalid control character at|Unterminated string starting at|Nesting deeper than 64 levels): line \\d+ column \\d+ \\(char \\d+\\)|Out of range float values are not JSON compliant: '(?:NaN|Infinity|-Infinity)'|'utf-8' codec can't decode the body|Invalid JSON)$";
+
+/** Every answer of a simplejwt view: the token routes' headers, and DRF's `Allow` and `Vary`. */
+const DRF_VIEW_HEADERS: build.HeaderMap = {
+  ...build.TOKEN_HEADERS,
+  Allow: build.header('AllowPostOptions'),
+  Vary: build.header('VaryAccept'),
+};
+
+/** A JSON answer of a simplejwt view. */
+function drfJson(description: string, body: JsonSchema, extra: build.HeaderMap = {}): ResponseObject {
+  return build.json(description, body, extra, DRF_VIEW_HEADERS);
+}
 
 export function drfDetail(detail: JsonSchema): JsonSchema {
   return build.narrowed('DrfDetail', { properties: { detail } });
@@ -18,11 +40,22 @@ export function drfDetail(detail: JsonSchema): JsonSchema {
 
 /** The answer of one fixed message: a DRF `detail`, described by when it is given. */
 function detailAnswer(which: keyof typeof SIMPLEJWT_MESSAGES, extra: build.HeaderMap = {}): ResponseObject {
-  return build.json(SIMPLEJWT_WHEN[which].when, drfDetail(build.constant(SIMPLEJWT_MESSAGES[which])), extra);
+  return drfJson(SIMPLEJWT_WHEN[which].when, drfDetail(build.constant(SIMPLEJWT_MESSAGES[which])), extra);
 }
 
+/** DRF's surrogate message for any surrogate code unit, from the one core words. */
+const SURROGATE_MESSAGE = `^${(drfProhibitedMessages([0xd800])[0] ?? '').replace(/[.+]/g, '\\$&').replace('D800', 'D[89A-F][0-9A-F]{2}')}$`;
+
 function drfFieldErrors(fields: readonly string[]): JsonSchema {
-  const messages: JsonSchema = { type: 'array', minItems: 1, maxItems: 1, items: { enum: Object.values(DRF_FIELD_MESSAGES) } };
+  // one message, or DRF's two validator messages (a NUL and a lone surrogate in the same value)
+  const messages: JsonSchema = {
+    type: 'array',
+    minItems: 1,
+    maxItems: 2,
+    items: {
+      anyOf: [{ enum: [...Object.values(DRF_FIELD_MESSAGES), DRF_NULL_CHARACTER_MESSAGE] }, { type: 'string', pattern: SURROGATE_MESSAGE }],
+    },
+  };
   return build.narrowed('DrfFieldErrors', {
     propertyNames: { enum: fields },
     properties: Object.fromEntries(fields.map((f) => [f, messages])),
@@ -45,13 +78,13 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
   const fields = login ? ['username', 'password'] : [action === 'verify' ? 'token' : 'refresh'];
   const wwwAuth = { 'WWW-Authenticate': build.header('WwwAuthenticateBearer') };
   const success: Record<JwtAction, ResponseObject> = {
-    login: build.json('Document 002: an HS256 refresh + access pair, refresh first.', build.schema('TokenPair')),
-    refresh: build.json(
+    login: drfJson('Document 002: an HS256 refresh + access pair, refresh first.', build.schema('TokenPair')),
+    refresh: drfJson(
       "A new access token (it keeps the refresh token's `iat`, as simplejwt 5.2 does); with TESSERA_JWT_ROTATE_REFRESH_TOKENS=1 also a new `refresh`.",
       build.schema('TokenRefresh'),
     ),
-    verify: build.json('The token is a valid, unexpired, unrevoked simplejwt token (access or refresh).', build.schema('EmptyObject')),
-    blacklist: build.json('The refresh token is blacklisted until its expiry and no longer refreshes.', build.schema('EmptyObject')),
+    verify: drfJson('The token is a valid, unexpired, unrevoked simplejwt token (access or refresh).', build.schema('EmptyObject')),
+    blacklist: drfJson('The refresh token is blacklisted until its expiry and no longer refreshes.', build.schema('EmptyObject')),
   };
   const invalidDetails =
     action === 'verify'
@@ -61,7 +94,7 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
     '200': build.sharedResponse(`${name}Success`, success[action]),
     '400': build.sharedResponse(
       `${name}BadRequest`,
-      build.json(
+      drfJson(
         `DRF's 400 bodies: field errors (${fields.map((f) => `\`${f}\``).join(', ')}; every problem field listed, in order), \`non_field_errors\` for a JSON body that is not an object, or a \`detail\` for a body that does not parse.${
           action === 'verify'
             ? ' With TESSERA_JWT_BLACKLIST_AFTER_ROTATION=1 a blacklisted refresh token is `{"non_field_errors":["Token is blacklisted"]}`, as simplejwt 5.2 answers.'
@@ -78,7 +111,7 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
       ? build.sharedResponse('SimpleJwtBadCredentials', detailAnswer('noActiveAccount', wwwAuth))
       : build.sharedResponse(
           `${name}InvalidToken`,
-          build.json(
+          drfJson(
             `simplejwt's InvalidToken: ${SIMPLEJWT_WHEN.tokenInvalid.when}, or (refresh, blacklist) ${SIMPLEJWT_WHEN.wrongType.when} or ${SIMPLEJWT_WHEN.blacklisted.when}.`,
             build.narrowed('DrfTokenNotValid', { properties: { detail: { enum: invalidDetails } } }),
             wwwAuth,
@@ -87,7 +120,7 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
     '413': build.sharedResponse('SimpleJwtTooLarge', detailAnswer('tooLarge')),
     '415': build.sharedResponse(
       'SimpleJwtUnsupportedMediaType',
-      build.json(
+      drfJson(
         'DRF: a content type other than JSON, urlencoded or multipart (or a charset other than UTF-8), quoted as sent; `""` when a non-empty body has none.',
         drfDetail({ type: 'string', pattern: '^Unsupported media type ".*" in request\\.$' }),
       ),
@@ -96,7 +129,7 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
   if (login) {
     responses['429'] = build.sharedResponse(
       'SimpleJwtThrottled',
-      build.json(
+      drfJson(
         "DRF's Throttled detail, for both a locked identifier and a throttled client address (Tessera's decision: simplejwt has no lockout answer of its own), with `Retry-After`.",
         drfDetail({
           type: 'string',
@@ -137,10 +170,9 @@ export function simplejwtItem(action: JwtAction, slash: boolean): PathItemObject
     options: build.op(`${id}Options`, 'simplejwt', "DRF's SimpleMetadata for the view (no body is read)", {
       '200': build.sharedResponse(
         `${name}Options`,
-        build.json(
-          "Tessera's decision: OPTIONS answers as DRF does, with the view's metadata and `Allow: POST, OPTIONS`.",
-          build.narrowed('DrfOptions', { properties: { name: build.constant(viewName), description: build.constant(docstring) } }),
-          { Allow: build.header('AllowPostOptions') },
+        drfJson(
+          "DRF's SimpleMetadata for the view, as the real one answers: its name, docstring, renderers, parsers and, under `actions.POST`, each serializer field.",
+          build.constant(simpleJwtMetadata(action)),
         ),
       ),
     }),
@@ -150,11 +182,7 @@ export function simplejwtItem(action: JwtAction, slash: boolean): PathItemObject
       {
         '405': build.sharedResponse(
           'SimpleJwtWrongMethod',
-          build.json(
-            'DRF: `Method "<METHOD>" not allowed.` with `Allow: POST, OPTIONS`.',
-            drfDetail({ type: 'string', pattern: '^Method "[^"]+" not allowed\\.$' }),
-            { Allow: build.header('AllowPostOptions') },
-          ),
+          drfJson('DRF: `Method "<METHOD>" not allowed.`', drfDetail({ type: 'string', pattern: '^Method "[^"]+" not allowed\\.$' })),
         ),
       },
       ['options'],

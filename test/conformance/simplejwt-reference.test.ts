@@ -1,0 +1,443 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateResponse } from '../support/openapi.ts';
+import { type ReferenceUser, type SimpleJwtReference, startSimpleJwtReference } from '../support/simplejwt-reference.ts';
+import { type Stack, startStack, TEST_SIGNING_KEY } from '../support/stack.ts';
+import { decodeJwt } from './support.ts';
+
+/**
+ * Tessera's SimpleJWT dialect against the real djangorestframework-simplejwt 5.2 (Debian's, on
+ * loopback: test/support/simplejwt-reference.ts) with the same settings (the defaults) and the same
+ * signing key: the same requests to both, the same status, body and headers that matter.
+ *
+ * Left out of the comparison, as docs/contract.md (document 002) and docs/api.md say:
+ * - `Cache-Control: no-store` and `Pragma: no-cache`, which every Tessera token answer carries;
+ *   Django's `Date`, `Server`, and each side's connection headers;
+ * - token values (random `jti`, the second they were issued): tokens are compared by structure
+ *   (header, claim names, order and types, lifetimes, `user_id`) and by signature with the shared key;
+ * - what the reference lacks: lockout and throttling (429), the body limit (413), identifiers over
+ *   254 characters, a JWT Tessera did not issue or revoked (SimpleJWT checks signature and blacklist
+ *   only), and `Accept: text/html` (DRF's browsable API; Tessera always answers JSON).
+ */
+
+/** The headers compared, by name (case does not matter on the wire; the values must be equal). */
+const COMPARED_HEADERS = ['content-type', 'allow', 'vary', 'www-authenticate', 'retry-after'] as const;
+
+/** Both sides get users of the same names, passwords and ids (Django numbers them 1, 2, 3 in this order). */
+const USERS: readonly ReferenceUser[] = [
+  { username: 'sampleUser', password: 'userpassword123' },
+  { username: 'someone.example', password: 'Some3xtraLong4nd5afe9assword4gain' },
+  { username: 'retired', password: 'Retired-passw0rd', active: false },
+];
+
+const VIEWS = ['/api/token', '/api/token/refresh', '/api/token/verify', '/api/token/blacklist'] as const;
+/** Every SimpleJWT path, with and without the slash. */
+const PATHS = VIEWS.flatMap((v) => [v, `${v}/`]);
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly json: unknown;
+}
+
+interface Req {
+  readonly method?: string;
+  readonly path: string;
+  readonly body?: string | Buffer;
+  readonly headers?: Record<string, string>;
+}
+
+/** One request through node:http (any method, a GET with a body), read completely. */
+function send(base: string, { method = 'POST', path, body, headers = {} }: Req): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const bytes = body === undefined ? undefined : Buffer.from(body);
+    const all = bytes === undefined ? headers : { ...headers, 'content-length': String(bytes.byteLength) };
+    const req = request(new URL(path, base), { method, headers: all }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const h = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) h.set(name, Array.isArray(value) ? value.join(', ') : value);
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: h, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(bytes);
+  });
+}
+
+const json = (path: string, value: unknown): Req => ({
+  path,
+  body: JSON.stringify(value),
+  headers: { 'content-type': 'application/json' },
+});
+const raw = (path: string, body: string, contentType?: string): Req => ({
+  path,
+  body,
+  headers: contentType === undefined ? {} : { 'content-type': contentType },
+});
+const form = (path: string, fields: Record<string, string>): Req =>
+  raw(path, new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded');
+function multipart(path: string, fields: Record<string, string>): Req {
+  const boundary = `----tessera${randomBytes(8).toString('hex')}`;
+  const parts = Object.entries(fields).map(
+    ([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+  );
+  return raw(path, `${parts.join('')}--${boundary}--\r\n`, `multipart/form-data; boundary=${boundary}`);
+}
+
+/** The headers that matter, equal on both sides. */
+function expectSameHeaders(label: string, tessera: Reply, reference: Reply): void {
+  for (const name of COMPARED_HEADERS) {
+    expect.soft(tessera.headers.get(name), `${label}: header ${name}`).toBe(reference.headers.get(name));
+  }
+}
+
+/** The same status, the same body (key order too), the same headers that matter. */
+function expectSame(label: string, tessera: Reply, reference: Reply): void {
+  expect.soft({ status: tessera.status, body: tessera.json ?? tessera.text }, label).toEqual({
+    status: reference.status,
+    body: reference.json ?? reference.text,
+  });
+  expect.soft(tessera.text, `${label}: body text`).toBe(reference.text);
+  expectSameHeaders(label, tessera, reference);
+}
+
+const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+/** A JWT's shape: header text, claim names in order with their types, and the claims that do not change with time. */
+function shape(token: string) {
+  const jwt = decodeJwt(token, TEST_SIGNING_KEY);
+  const p = jwt.payload;
+  return {
+    header: jwt.headerText,
+    claims: Object.entries(p).map(([k, v]) => `${k}:${typeOf(v)}`),
+    token_type: p.token_type,
+    user_id: p.user_id,
+    jtiHex32: typeof p.jti === 'string' && /^[0-9a-f]{32}$/.test(p.jti),
+    signatureValid: jwt.signatureValid,
+  };
+}
+
+/**
+ * Token answers to requests sent to both at once: the same status, keys and headers; each token of
+ * the same shape, valid with the shared key, with `iat` and `exp` at most a second apart (the
+ * second may turn between the two), so with the same lifetimes.
+ */
+function expectSameTokens(label: string, tessera: Reply, reference: Reply): void {
+  expect(tessera.status, `${label}: status`).toBe(reference.status);
+  expect(reference.status, `${label}: the reference's status (${reference.text})`).toBe(200);
+  expectSameHeaders(label, tessera, reference);
+  const t = tessera.json as Record<string, string>;
+  const r = reference.json as Record<string, string>;
+  expect(Object.keys(t), `${label}: keys`).toEqual(Object.keys(r));
+  for (const key of Object.keys(r)) {
+    const ref = shape(r[key] as string);
+    expect(ref.signatureValid).toBe(true);
+    expect(shape(t[key] as string), `${label}: ${key}`).toEqual(ref);
+    const times = (token: string) => decodeJwt(token, TEST_SIGNING_KEY).payload as { iat: number; exp: number };
+    const [tt, rt] = [times(t[key] as string), times(r[key] as string)];
+    expect(Math.abs(tt.iat - rt.iat), `${label}: ${key} iat ${tt.iat} and ${rt.iat}`).toBeLessThanOrEqual(1);
+    expect(Math.abs(tt.exp - rt.exp), `${label}: ${key} exp ${tt.exp} and ${rt.exp}`).toBeLessThanOrEqual(1);
+  }
+}
+
+/** A JWT signed with the shared key (HS256, SimpleJWT's header). */
+function forge(claims: Record<string, unknown>, key = TEST_SIGNING_KEY, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }) {
+  const h = Buffer.from(JSON.stringify(header)).toString('base64url');
+  const p = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const s = createHmac('sha256', key).update(`${h}.${p}`).digest('base64url');
+  return `${h}.${p}.${s}`;
+}
+
+type Side = 'tessera' | 'reference';
+type Pair = { refresh: string; access: string };
+
+/**
+ * A Tessera and a reference SimpleJWT with the same settings (SIMPLE_JWT for the reference, the
+ * matching TESSERA_JWT_* for Tessera), the same users and the same key, for the tests of the
+ * enclosing describe: started before them, stopped after them.
+ */
+function twoSystems(simpleJwt: Record<string, unknown>, env: Record<string, string>) {
+  let stack: Stack;
+  let reference: SimpleJwtReference;
+
+  beforeAll(async () => {
+    [stack, reference] = await Promise.all([
+      (async () => {
+        const s = await startStack(env, { seed: false });
+        for (const [i, u] of USERS.entries()) {
+          await s.users.create({
+            id: i + 1,
+            username: u.username,
+            passwordHash: await s.hasher.hash(u.password),
+            disabled: u.active === false,
+          });
+        }
+        return s;
+      })(),
+      startSimpleJwtReference({ secretKey: TEST_SIGNING_KEY, simpleJwt, users: USERS }),
+    ]);
+    process.stdout.write(`reference SimpleJWT answering after ${Math.round(reference.startupMs)} ms\n`);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([stack?.close(), reference?.stop()]);
+  });
+
+  /** Sends `req` to both (each its own, when a function), checking Tessera's answer against the OpenAPI document. */
+  async function both(req: Req | ((side: Side) => Req)): Promise<{ tessera: Reply; reference: Reply }> {
+    const of = (side: Side) => (typeof req === 'function' ? req(side) : req);
+    const [t, r] = await Promise.all([send(stack.base, of('tessera')), send(reference.base, of('reference'))]);
+    const tReq = of('tessera');
+    validateResponse(tReq.method ?? 'POST', tReq.path, t.status, t.headers, t.text);
+    return { tessera: t, reference: r };
+  }
+
+  return {
+    both,
+    async same(label: string, req: Req | ((side: Side) => Req)): Promise<void> {
+      const { tessera, reference } = await both(req);
+      expectSame(label, tessera, reference);
+    },
+    /** A fresh pair from each side's login. */
+    async pairs(user = USERS[0] as ReferenceUser): Promise<Record<Side, Pair>> {
+      const { tessera, reference } = await both(json('/api/token/', { username: user.username, password: user.password }));
+      expect([tessera.status, reference.status]).toEqual([200, 200]);
+      return { tessera: tessera.json as Pair, reference: reference.json as Pair };
+    },
+  };
+}
+
+describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5.2 with default settings', () => {
+  const { both, same, pairs } = twoSystems({}, {});
+
+  it('OPTIONS on each view: DRF SimpleMetadata with the serializer fields as `actions`, and Allow', async () => {
+    for (const path of PATHS) await same(`OPTIONS ${path}`, { method: 'OPTIONS', path });
+  });
+
+  it('every other method is 405 `Method "X" not allowed.` with Allow', async () => {
+    // (not HEAD: Django 3.2 leaves the 405 body on a HEAD answer and wsgiref sends it, which no
+    // HTTP client reads; Tessera sends the headers alone, as the OpenAPI document says.)
+    for (const path of PATHS) {
+      for (const method of ['GET', 'PUT', 'PATCH', 'DELETE']) await same(`${method} ${path}`, { method, path });
+      await same(`GET ${path} with a body`, { ...json(path, { username: 'sampleUser', password: 'userpassword123' }), method: 'GET' });
+    }
+  });
+
+  it('login: the pair (refresh, access), each token of the library shape, in JSON, form and multipart bodies', async () => {
+    const [user, other] = USERS as [ReferenceUser, ReferenceUser];
+    for (const path of ['/api/token', '/api/token/']) {
+      for (const u of [user, other]) {
+        const fields = { username: u.username, password: u.password };
+        for (const req of [json(path, fields), form(path, fields), multipart(path, fields)]) {
+          const { tessera, reference } = await both(req);
+          expectSameTokens(`${path} ${req.headers?.['content-type']} ${u.username}`, tessera, reference);
+        }
+      }
+      // DRF's CharField trims both fields, and takes numbers as strings; unknown fields are ignored
+      const { tessera, reference } = await both(json(path, { username: ` ${user.username}\t`, password: `  ${user.password} `, extra: 1 }));
+      expectSameTokens(`${path} trimmed`, tessera, reference);
+    }
+  });
+
+  it('login: bad credentials, an inactive user, and every malformed field', async () => {
+    const [user, , retired] = USERS as [ReferenceUser, ReferenceUser, ReferenceUser];
+    const cases: Record<string, unknown> = {
+      'wrong password': { username: user.username, password: 'wrong-password' },
+      'unknown user': { username: 'nobody', password: user.password },
+      'inactive user': { username: retired.username, password: retired.password },
+      'username of another case': { username: user.username.toUpperCase(), password: user.password },
+      'no fields': {},
+      'no password': { username: user.username },
+      'no username': { password: user.password },
+      blank: { username: '', password: '' },
+      'blank after trimming': { username: '   ', password: ' \t ' },
+      null: { username: null, password: null },
+      'null password': { username: user.username, password: null },
+      numbers: { username: 12345, password: 1.5 },
+      booleans: { username: true, password: false },
+      lists: { username: [user.username], password: [user.password] },
+      objects: { username: { a: 1 }, password: {} },
+      'nested fields of the right name': { user: { username: user.username, password: user.password } },
+      // DRF CharField's validators
+      'NUL characters': { username: `${user.username}\u0000`, password: `\u0000${user.password}` },
+      'NUL alone': { username: '\u0000', password: ' \u0000 ' },
+      'lone surrogates': { username: 'a\ud800b', password: '\udfff' },
+      'a NUL and a lone surrogate in one value': { username: 'x\udc00\u0000\ud801', password: user.password },
+      'a surrogate pair (one character)': { username: 'a\ud83d\ude00', password: user.password },
+      'blank and NUL': { username: '', password: 'a\u0000' },
+    };
+    for (const [name, body] of Object.entries(cases)) {
+      for (const path of ['/api/token', '/api/token/']) await same(`${path} ${name}`, json(path, body));
+    }
+    for (const fields of [
+      { username: 'sample\u0000User', password: user.password },
+      { username: user.username, password: '\u0000' },
+    ]) {
+      await same(`form ${JSON.stringify(fields)}`, form('/api/token/', fields));
+      await same(`multipart ${JSON.stringify(fields)}`, multipart('/api/token/', fields));
+    }
+  });
+
+  it('login: bodies that are not a JSON object, bad JSON, other media types', async () => {
+    const path = '/api/token/';
+    const bodies: [string, string, string | undefined][] = [
+      ['a JSON list', '[]', 'application/json'],
+      ['a JSON string', '"sampleUser"', 'application/json'],
+      ['a JSON number', '42', 'application/json'],
+      ['JSON null', 'null', 'application/json'],
+      ['JSON true', 'true', 'application/json'],
+      ['cut short', '{"username": "sampleUser", "password": ', 'application/json'],
+      ['a trailing comma', '{"username": "sampleUser",}', 'application/json'],
+      ['single quotes', "{'username': 'sampleUser'}", 'application/json'],
+      ['garbage', 'not json', 'application/json'],
+      ['extra data', '{} {}', 'application/json'],
+      ['NaN', '{"username": NaN, "password": "x"}', 'application/json'],
+      ['Infinity after a syntax error', '{"username" Infinity}', 'application/json'],
+      ['-Infinity', '[-Infinity]', 'application/json'],
+      ['an empty JSON body', '', 'application/json'],
+      // (not compared: a body without Content-Type. wsgiref, like Django's runserver, fills in
+      // `text/plain`; production servers (gunicorn, uWSGI) leave it empty and DRF then quotes `""`,
+      // as Tessera does: the OpenAPI document's SimpleJwtUnsupportedMediaType says so.)
+      ['text/plain', 'username=sampleUser', 'text/plain'],
+      ['an empty form', '', 'application/x-www-form-urlencoded'],
+      ['a form with blank fields', 'username=&password=', 'application/x-www-form-urlencoded'],
+      ['json with a charset', '{"username":"sampleUser","password":"wrong"}', 'application/json; charset=utf-8'],
+    ];
+    for (const [name, body, type] of bodies) await same(`${path} ${name}`, raw(path, body, type));
+  });
+
+  it('refresh: a new access token of the library shape keeping the refresh token iat; bad tokens refused', async () => {
+    const p = await pairs();
+    for (const path of ['/api/token/refresh', '/api/token/refresh/']) {
+      const { tessera, reference } = await both((side) => json(path, { refresh: p[side].refresh }));
+      expectSameTokens(path, tessera, reference);
+      const iat = (token: string) => decodeJwt(token, TEST_SIGNING_KEY).payload.iat;
+      expect(iat((tessera.json as { access: string }).access)).toBe(iat(p.tessera.refresh));
+      expect(iat((reference.json as { access: string }).access)).toBe(iat(p.reference.refresh));
+      await same(`${path} an access token`, (side) => json(path, { refresh: p[side].access }));
+      // without rotation a refresh token refreshes again; the new access token verifies
+      const again = await both((side) => form(path, { refresh: ` ${p[side].refresh}\n` }));
+      expectSameTokens(`${path} again, in a form, padded`, again.tessera, again.reference);
+      const access = { tessera: (again.tessera.json as Pair).access, reference: (again.reference.json as Pair).access };
+      await same(`${path} the new access token verifies`, (side) => json('/api/token/verify/', { token: access[side] }));
+    }
+    await badTokens('/api/token/refresh/', 'refresh');
+  });
+
+  it('verify: access and refresh tokens are valid; bad tokens refused', async () => {
+    const p = await pairs();
+    for (const path of ['/api/token/verify', '/api/token/verify/']) {
+      await same(`${path} access`, (side) => json(path, { token: p[side].access }));
+      await same(`${path} refresh`, (side) => json(path, { token: p[side].refresh }));
+      await same(`${path} the refresh token as "refresh"`, (side) => json(path, { refresh: p[side].refresh }));
+    }
+    await badTokens('/api/token/verify/', 'token');
+  });
+
+  it('blacklist: a refresh token once; then refresh and blacklist refuse it, verify still accepts it', async () => {
+    for (const path of ['/api/token/blacklist', '/api/token/blacklist/']) {
+      const p = await pairs();
+      await same(`${path} an access token`, (side) => json(path, { refresh: p[side].access }));
+      await same(`${path} the refresh token`, (side) => json(path, { refresh: p[side].refresh }));
+      await same(`${path} again`, (side) => json(path, { refresh: p[side].refresh }));
+      await same(`${path} then refresh`, (side) => json('/api/token/refresh/', { refresh: p[side].refresh }));
+      await same(`${path} then verify`, (side) => json('/api/token/verify/', { token: p[side].refresh }));
+      await same(`${path} then verify the access token`, (side) => json('/api/token/verify/', { token: p[side].access }));
+    }
+    await badTokens('/api/token/blacklist/', 'refresh');
+  });
+
+  /** The answers to tokens that are no token, expired, badly signed or of the wrong form, and to malformed fields. */
+  async function badTokens(path: string, field: string): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = (type: string, exp: number) => ({
+      token_type: type,
+      exp,
+      iat: exp - 86_400,
+      jti: randomBytes(16).toString('hex'),
+      user_id: 1,
+    });
+    const tokens: Record<string, unknown> = {
+      garbage: 'not-a-token',
+      'three segments of garbage': 'a.b.c',
+      'an expired refresh token': forge(claims('refresh', now - 60)),
+      'an expired access token': forge(claims('access', now - 60)),
+      'signed with another key': forge(claims('refresh', now + 3600), 'another-key'),
+      'alg none': `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims('refresh', now + 3600))).toString('base64url')}.`,
+      blank: '',
+      spaces: '   ',
+      'a NUL': 'a.b\u0000.c',
+      'a lone surrogate': 'a.\ud800.c',
+      null: null,
+      number: 7,
+      list: ['a.b.c'],
+    };
+    for (const [name, token] of Object.entries(tokens)) await same(`${path} ${name}`, json(path, { [field]: token }));
+    await same(`${path} no field`, json(path, {}));
+    await same(`${path} the other field name`, json(path, { [field === 'token' ? 'refresh' : 'token']: 'a.b.c' }));
+    await same(`${path} a JSON list`, raw(path, '[]', 'application/json'));
+    await same(`${path} bad JSON`, raw(path, '{"', 'application/json'));
+    await same(`${path} form`, form(path, { [field]: 'a.b.c' }));
+  }
+});
+
+describe('SimpleJWT with ROTATE_REFRESH_TOKENS, BLACKLIST_AFTER_ROTATION and other lifetimes, as the real one', () => {
+  const { both, same, pairs } = twoSystems(
+    { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true, ACCESS_TOKEN_LIFETIME: 60, REFRESH_TOKEN_LIFETIME: 3600 },
+    {
+      TESSERA_JWT_ROTATE_REFRESH_TOKENS: '1',
+      TESSERA_JWT_BLACKLIST_AFTER_ROTATION: '1',
+      TESSERA_JWT_ACCESS_LIFETIME: '60',
+      TESSERA_JWT_REFRESH_LIFETIME: '3600',
+    },
+  );
+
+  it('login and refresh give tokens of the configured lifetimes; refresh rotates and blacklists the old refresh token', async () => {
+    const [user] = USERS as [ReferenceUser];
+    const login = await both(json('/api/token/', { username: user.username, password: user.password }));
+    expectSameTokens('login', login.tessera, login.reference);
+    const lifetimes = (a: Reply) =>
+      Object.values(a.json as Pair).map((t) => {
+        const p = decodeJwt(t, TEST_SIGNING_KEY).payload as { iat: number; exp: number };
+        return p.exp - p.iat;
+      });
+    expect(lifetimes(login.reference)).toEqual([3600, 60]);
+    expect(lifetimes(login.tessera)).toEqual([3600, 60]);
+
+    const first = { tessera: login.tessera.json as Pair, reference: login.reference.json as Pair };
+    const refreshed = await both((side) => json('/api/token/refresh/', { refresh: ` ${first[side].refresh} ` }));
+    expectSameTokens('refresh with rotation', refreshed.tessera, refreshed.reference);
+    const second = { tessera: refreshed.tessera.json as Pair, reference: refreshed.reference.json as Pair };
+
+    // the rotated-away refresh token is blacklisted: refresh and blacklist say so, verify too (a field error)
+    await same('refresh again with the old token', (side) => json('/api/token/refresh', { refresh: first[side].refresh }));
+    await same('verify the old refresh token', (side) => json('/api/token/verify', { token: first[side].refresh }));
+    await same('blacklist the old refresh token', (side) => json('/api/token/blacklist/', { refresh: first[side].refresh }));
+    await same('verify the old access token', (side) => json('/api/token/verify/', { token: first[side].access }));
+    // the new one works, once
+    await same('verify the new refresh token', (side) => json('/api/token/verify/', { token: second[side].refresh }));
+    const third = await both((side) => json('/api/token/refresh/', { refresh: second[side].refresh }));
+    expectSameTokens('refresh with the new token', third.tessera, third.reference);
+    await same('the new token, rotated away in turn', (side) => json('/api/token/refresh/', { refresh: second[side].refresh }));
+  });
+
+  it('blacklist, then refresh and verify', async () => {
+    const p = await pairs();
+    await same('blacklist', (side) => json('/api/token/blacklist/', { refresh: p[side].refresh }));
+    await same('then refresh', (side) => json('/api/token/refresh/', { refresh: p[side].refresh }));
+    await same('then verify', (side) => json('/api/token/verify/', { token: p[side].refresh }));
+  });
+});
