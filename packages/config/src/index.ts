@@ -3,6 +3,7 @@
  * `ConfigError`; nothing reads `process.env` elsewhere. The settings themselves are declared once,
  * in spec.ts; here are the rules between them and the values derived from them.
  */
+import { type DialectName, OLD_SYSTEM_OF } from '@tessera/core';
 import { type Env, type Infer, type LoadOptions, Reader, readSpec } from './setting.ts';
 import { SPEC } from './spec.ts';
 
@@ -36,7 +37,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   const reservationMs = read.verifyPool.maxWaitMs + read.upstream.timeoutMs + 4 * read.redisCommandTimeoutMs + 10_000;
   const settings: Settings = { ...read, lockout: { ...read.lockout, reservationMs: Math.max(30_000, reservationMs) } };
   // moh and nehr are one system (the ministry's); SimpleJWT and PEB are others
-  const systems = [...new Set(Object.keys(settings.upstream.urls).map((d) => (d === 'nehr' ? 'moh' : d)))];
+  const systems = [...new Set(Object.keys(settings.upstream.urls).map((d) => OLD_SYSTEM_OF[d as DialectName]))];
   if (systems.length > 1 && !settings.upstream.sharedUsers)
     r.problems.push(
       `TESSERA_UPSTREAM_*_URL name ${systems.length} old systems (${systems.join(', ')}): one username would go to whichever vouches first; ` +

@@ -42,6 +42,12 @@ export interface Dialect {
   readonly upstream: UpstreamCodec;
 }
 
+/**
+ * The old system each dialect's users come from (lazy migration): `moh` and `nehr` are the
+ * ministry's one system, spoken in two envelopes.
+ */
+export const OLD_SYSTEM_OF: Readonly<Record<DialectName, string>> = { moh: 'moh', nehr: 'moh', simplejwt: 'simplejwt', peb: 'peb' };
+
 /** Headers every token-route answer carries (RFC 6749 §5.1). */
 export const NO_STORE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'application/json',
