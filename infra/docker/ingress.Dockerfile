@@ -83,6 +83,7 @@ COPY --from=build /src/packages/store/dist packages/store/dist
 COPY --from=build /src/packages/store/src/lua packages/store/src/lua
 COPY --from=build /src/services/ingress/package.json services/ingress/
 COPY --from=build /src/services/ingress/dist services/ingress/dist
+COPY --from=build /src/services/ingress/bin services/ingress/bin
 
 # Non-root: uid/gid 1000 is the `node` user of the base image. Numeric, so Kubernetes
 # `runAsNonRoot` can verify it without a runAsUser.
@@ -94,4 +95,4 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.TESSERA_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Node flags: INGRESS_NODE_FLAGS in services/ingress/src/flags.ts (a test keeps the two equal).
-CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "services/ingress/dist/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "services/ingress/bin/ingress.cjs"]

@@ -133,7 +133,7 @@ describe('tessera up (npm start) with the embedded Redis', () => {
 
       // the ingress dies: started again, serving again
       const mark2 = output.length;
-      process.kill(childPidOf('ingress/dist/main.js'), 'SIGKILL');
+      process.kill(childPidOf('ingress/bin/ingress.cjs'), 'SIGKILL');
       await waitFor('ingress exited (SIGKILL); starting it again in 1 s', mark2);
       await waitFor('"ingress listening"', mark2);
       for (let i = 0; i < 5; i++) logins += (await login()) === 0 ? 1 : 0;
@@ -197,7 +197,7 @@ describe('tessera up on a running Redis', () => {
 
 describe('ingress start-up checks', () => {
   it('stops with one line per bad setting', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'services/ingress/dist/main.js')], {
+    const child = spawn(process.execPath, [join(ROOT, 'services/ingress/bin/ingress.cjs')], {
       env: { PATH: process.env.PATH, REDIS_URL: 'nope', TESSERA_PORT: 'x' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

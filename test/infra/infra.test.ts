@@ -704,7 +704,9 @@ describe.each([
     const cmdIndex = body.findLastIndex((i) => i.op === 'CMD');
     expect(cmdIndex).toBeGreaterThan(userIndex);
     const flags = service === 'ingress' ? INGRESS_NODE_FLAGS : [];
-    expect(JSON.parse(body[cmdIndex]?.args ?? 'null')).toEqual(['node', ...flags, `services/${service}/dist/main.js`]);
+    // the ingress starts through its CommonJS entry, which sizes libuv's pool before Node's ESM loader starts it
+    const entry = service === 'ingress' ? 'services/ingress/bin/ingress.cjs' : `services/${service}/dist/main.js`;
+    expect(JSON.parse(body[cmdIndex]?.args ?? 'null')).toEqual(['node', ...flags, entry]);
     expect(existsSync(join(ROOT, `services/${service}/src/main.ts`))).toBe(true);
   });
 

@@ -190,7 +190,7 @@ describe('tessera up: worker and ingress killed (SIGKILL) under login load', () 
     await sleep(700);
     await kill('worker/dist/main.js', 'worker');
     await sleep(500);
-    await kill('ingress/dist/main.js', 'ingress');
+    await kill('ingress/bin/ingress.cjs', 'ingress');
     await sleep(700);
     stop = true;
     await Promise.all(loops);

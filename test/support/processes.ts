@@ -120,7 +120,7 @@ export interface IngressProcess extends ServiceProcess {
 }
 
 /**
- * Starts an ingress with `env` (TESSERA_PORT 0 unless given) on Node (`services/ingress/dist/main.js`)
+ * Starts an ingress with `env` (TESSERA_PORT 0 unless given) on Node (`services/ingress/bin/ingress.cjs`)
  * or on Deno (`npm run start:deno`), and resolves once it listens: all of its
  * TESSERA_INGRESS_PROCESSES on Node. Its output lines go to `lines`.
  */
@@ -133,7 +133,7 @@ export async function spawnIngress(
   const processes = runtime === 'node' ? Number(full.TESSERA_INGRESS_PROCESSES ?? '1') : 1;
   const listening = (lines: readonly string[]) => lines.filter((l) => l.includes('"ingress listening"'));
   const [command, args]: [string, string[]] =
-    runtime === 'node' ? [process.execPath, [join(ROOT, 'services/ingress/dist/main.js')]] : ['npm', ['run', '--silent', 'start:deno']];
+    runtime === 'node' ? [process.execPath, [join(ROOT, 'services/ingress/bin/ingress.cjs')]] : ['npm', ['run', '--silent', 'start:deno']];
   const started = await startProcess(`ingress on ${runtime}`, command, args, full, (l) => listening(l).length >= processes, options.lines);
   const port = (JSON.parse(listening(started.lines)[0] as string) as { port: number }).port;
   return { ...started, runtime, port, base: `http://127.0.0.1:${port}` };

@@ -205,7 +205,8 @@ export const SPEC = {
           4,
           1,
           1024,
-          "Node's libuv threads: argon2, and the thread-pool work of JWT signing and verification and of files",
+          "Node's libuv threads: argon2, and the thread-pool work of JWT signing and verification and of files; unset, the ingress's entry (`services/ingress/bin/ingress.cjs`) makes it the CPU cores + 1 before the pool starts",
+          '(CPU cores + 1 in the ingress; 4 elsewhere)',
         ),
         int<number | undefined>(
           'TESSERA_ARGON2_CONCURRENCY',
