@@ -98,6 +98,45 @@ describe('introspection token memory', () => {
     expect(await introspect(jwt.access)).toBe(false);
   });
 
+  it('answers the PEB check and SimpleJWT verify of a token it has seen from memory, owner included, until the push names it', async () => {
+    const check = async (token: string) => (await call(stack, '/v1/login/check', { token })).body;
+    const peb = await pebLogin(stack);
+    const first = await check(peb);
+    expect(first.valid).toBe(true);
+    // neither the token nor its owner is read from Redis again
+    const owner = await stack.users.findById(first.user_id as number);
+    await deleteBehindItsBack(peb);
+    const userKey = `${stack.settings.redisPrefix}{users}:u:${owner?.username}`;
+    const saved = await stack.redis.hgetall(userKey);
+    await stack.redis.del(userKey);
+    try {
+      expect(await check(peb)).toStrictEqual(first);
+    } finally {
+      await stack.redis.hset(userKey, saved);
+    }
+    await other.revoke(peb, 'admin');
+    expect((await check(peb)).error_id).toBe(9);
+    const jwt = (await jwtLogin(stack)).access;
+    expect((await call(stack, '/api/token/verify/', { token: jwt })).status).toBe(200);
+    await deleteBehindItsBack(jwt);
+    expect((await call(stack, '/api/token/verify/', { token: jwt })).status).toBe(200);
+    await other.revoke(jwt, 'admin');
+    expect((await call(stack, '/api/token/verify/', { token: jwt })).status).toBe(401);
+  });
+
+  it("answers no PEB check of a disabled user's token from memory", async () => {
+    const peb = await pebLogin(stack);
+    const first = (await call(stack, '/v1/login/check', { token: peb })).body;
+    expect(first.valid).toBe(true);
+    await stack.users.setDisabled(first.username as string, true);
+    try {
+      await other.revokeUser(first.user_id as number, 'user_disabled');
+      expect((await call(stack, '/v1/login/check', { token: peb })).body.error_id).toBe(9);
+    } finally {
+      await stack.users.setDisabled(first.username as string, false);
+    }
+  });
+
   it('serves nothing from memory while its revocation feed is down, and again once it is back', async () => {
     const feed = stack.tokenCache?.feed;
     const { access } = await ministryLogin(stack);

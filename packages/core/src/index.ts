@@ -33,4 +33,5 @@ export * from './tokens.ts';
 export * from './turn-queue.ts';
 export type * from './types.ts';
 export * from './upstream.ts';
+export * from './user-cache.ts';
 export * from './user-fields.ts';

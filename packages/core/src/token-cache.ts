@@ -53,6 +53,11 @@ export class TokenCache {
     return this.byToken.size;
   }
 
+  /** How long an entry may be served after Redis said it was live. */
+  get maxAgeMs(): number {
+    return this.options.maxAgeMs;
+  }
+
   /** The live record of `token` if it was seen recently and nothing since says otherwise. */
   get(token: string): TokenRecord | undefined {
     if (!this.connected) return undefined;

@@ -11,7 +11,7 @@ import type {
   TokenPolicy,
   TokenPorts,
 } from '@tessera/core';
-import { ClientCheckCache, type JwtSigner, TurnQueue } from '@tessera/core';
+import { ClientCheckCache, type JwtSigner, TurnQueue, UserCache } from '@tessera/core';
 import {
   type LoginAttempt,
   loginEvents,
@@ -114,16 +114,30 @@ export function loginPolicy(settings: Settings, signer: JwtSigner): LoginPolicy 
   };
 }
 
-/** Wires the token operations' ports to the store. */
+/**
+ * Wires the token operations' ports to the store. With the token memory, a live access token and
+ * its owner are answered from it (the PEB check, SimpleJWT verify), as introspection is.
+ */
 export function tokenPorts(deps: Deps): TokenPorts {
+  const cache = deps.tokenCache;
+  const users = cache === undefined ? undefined : new UserCache({ maxAgeMs: cache.maxAgeMs, now: Date.now, active: () => cache.active });
   return {
-    lookup: (t) => deps.tokens.lookup(t),
+    lookup: cache === undefined ? (t) => deps.tokens.lookup(t) : memoryFirst(deps.tokens, cache),
     useRefresh: (t) => deps.tokens.useRefresh(t),
     consume: (t) => deps.tokens.consume(t),
     revokeFamily: async (userId, family, reason) => void (await deps.tokens.revokeFamily(userId, family, reason)),
     recordRefresh: (dialect, userId, family) => deps.gate.appendEvent(tokenRefreshedEvent(dialect, userId, family)),
     isFamilyRevoked: (family) => deps.tokens.isFamilyRevoked(family),
-    findUserById: (id) => deps.users.findById(id),
+    findUserById:
+      users === undefined
+        ? (id) => deps.users.findById(id)
+        : async (id) => {
+            const known = users.get(id);
+            if (known !== undefined) return known;
+            const user = await deps.users.findById(id);
+            if (user !== null) users.put(user);
+            return user;
+          },
     saveTokens: async (grants, record) => void (await deps.tokens.save(grants, record)),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
     blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
@@ -137,6 +151,15 @@ export function tokenPolicy(settings: Settings, signer: JwtSigner): TokenPolicy 
     ...loginPolicy(settings, signer),
     rotateRefreshTokens: settings.jwtRotateRefreshTokens,
     blacklistAfterRotation: settings.jwtBlacklistAfterRotation,
+  };
+}
+
+/** A lookup answered by the token memory when it knows the token, else by Redis (and then remembered). */
+function memoryFirst(tokens: TokenRepository, cache: TokenCache): TokenPorts['lookup'] {
+  const remembering = rememberingLookup(tokens, cache);
+  return (token) => {
+    const record = cache.get(token);
+    return record === undefined ? remembering(token) : Promise.resolve({ state: 'live', record });
   };
 }
 
