@@ -8,9 +8,9 @@ describe('TESSERA_KEK', () => {
     const hex = Array.from(BYTES, (b) => b.toString(16).padStart(2, '0')).join('');
     const base64 = btoa(String.fromCharCode(...BYTES));
     for (const text of [hex, base64, base64.replace(/=$/, ''), base64.replaceAll('+', '-').replaceAll('/', '_')])
-      expect(kekBytes(text), text).toStrictEqual(BYTES);
+      expect(kekBytes(text)).toStrictEqual(BYTES);
     for (const text of ['', 'short', hex.slice(2), btoa('x'.repeat(31)), btoa('x'.repeat(33)), `${hex}00`])
-      expect(kekBytes(text), text).toBeUndefined();
+      expect(kekBytes(text)).toBeUndefined();
   });
 });
 
