@@ -9,7 +9,8 @@ import type { DialectName, IssuedTokens, RawRequest, TokenGrant, TokenRecord, Us
 
 /** What the store knows of a presented token. */
 export type TokenState =
-  | { readonly state: 'live'; readonly record: TokenRecord }
+  /** `owner`: the token's user (null: gone) when the store read it in the same step; absent, it was not read. */
+  | { readonly state: 'live'; readonly record: TokenRecord; readonly owner?: UserRecord | null }
   /** A refresh token already traded in: presenting it again means it leaked. */
   | { readonly state: 'used'; readonly record: TokenRecord }
   /** Present, but not of the kind the operation needs; left untouched. */
@@ -31,13 +32,20 @@ export interface TokenPorts {
   consume(token: string): Promise<TokenState>;
   /** Revokes a login family of a user (the store indexes families by user). */
   revokeFamily(userId: number, family: string, reason: RevokeReason): Promise<void>;
-  /** Whether a family was revoked (checked after new tokens joined it, to close the race). */
-  isFamilyRevoked(family: string): Promise<boolean>;
   findUserById(id: number): Promise<UserRecord | null>;
-  saveTokens(grants: readonly TokenGrant[], record: (grant: TokenGrant) => TokenRecord): Promise<void>;
+  /**
+   * Saves a refresh's new tokens into their family and, unless the family was revoked meanwhile
+   * (a reuse detected by a concurrent request), records the refresh (its audit event), in one
+   * step where the store can. False when the family was revoked: the new tokens die with it.
+   */
+  saveRefreshed(
+    grants: readonly TokenGrant[],
+    record: (grant: TokenGrant) => TokenRecord,
+    dialect: DialectName,
+    userId: number,
+    family: string,
+  ): Promise<boolean>;
   isBlacklisted(jti: string): Promise<boolean>;
-  /** Records that tokens of a family were refreshed (the audit event). */
-  recordRefresh(dialect: DialectName, userId: number, family: string): Promise<void>;
   /** Puts a SimpleJWT refresh token on the blacklist until its expiry and retires its record. */
   blacklist(token: string, jti: string, expiresAtMs: number): Promise<void>;
   now(): number;
@@ -82,9 +90,12 @@ export async function decideTokenAction(
   }
 }
 
-/** A live user for a token record, or null (and the family revoked) when the user is gone or disabled. */
-export async function liveOwner(record: TokenRecord, ports: TokenPorts): Promise<UserRecord | null> {
-  const user = await ports.findUserById(record.userId);
+/**
+ * A live user for a token record, or null (and the family revoked) when the user is gone or
+ * disabled. `known`: the owner as the store already read it (undefined: read it now).
+ */
+export async function liveOwner(record: TokenRecord, ports: TokenPorts, known?: UserRecord | null): Promise<UserRecord | null> {
+  const user = known === undefined ? await ports.findUserById(record.userId) : known;
   if (user !== null && !user.disabled) return user;
   await ports.revokeFamily(record.userId, record.family, 'user_disabled');
   return null;
@@ -101,12 +112,10 @@ export async function reissue(
   ports: TokenPorts,
   grants: TokenGrant[],
 ): Promise<IssuedTokens | null> {
-  await ports.saveTokens(grants, (g) => tokenRecord(g, dialect, owner, family));
-  if (await ports.isFamilyRevoked(family)) {
+  if (!(await ports.saveRefreshed(grants, (g) => tokenRecord(g, dialect, owner, family), dialect, owner.id, family))) {
     await ports.revokeFamily(owner.id, family, 'reuse');
     return null;
   }
-  await ports.recordRefresh(dialect, owner.id, family);
   const [access, refresh] = grants as [TokenGrant, TokenGrant | undefined];
   return refresh === undefined ? { access, family } : { access, refresh, family };
 }

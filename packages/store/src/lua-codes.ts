@@ -87,6 +87,14 @@ export enum TokenScript {
   WrongKind = 2,
 }
 
+/** familyLive-2.lua. */
+export enum FamilyLive {
+  /** The family was revoked while the refresh wrote its tokens: they die with it. */
+  Revoked = 0,
+  /** The refresh's event was appended. */
+  Live = 1,
+}
+
 /** appendAudit-2.lua. */
 export enum AppendAudit {
   AlreadyThere = 0,

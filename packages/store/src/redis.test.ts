@@ -17,6 +17,7 @@ const TYPED: Readonly<Record<keyof ScriptCommands, true>> = {
   appendAudit: true,
   useRefresh: true,
   consumeAccess: true,
+  familyLive: true,
 };
 
 let redis: TesseraRedis;

@@ -124,6 +124,35 @@ describe('TokenRepository', () => {
     expect(keys.token('x')).toBe(`${prefix}t:{x}`);
   });
 
+  it('saves a refresh in one round trip: the tokens, then the family check and its event, in one pipeline', async () => {
+    const grants = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
+    const event = JSON.stringify({ type: 'token.refreshed', family: 'family-1' });
+    // what goes on the wire: one write is one round trip (auto-pipelining batches a tick's commands)
+    const stream = (redis as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
+    const write = stream.write.bind(stream);
+    let writes = 0;
+    stream.write = (...a: unknown[]) => {
+      writes++;
+      return write(...a);
+    };
+    let live: boolean;
+    try {
+      live = await tokens.saveRefreshed(grants, recordOf, 'family-1', event);
+    } finally {
+      stream.write = write;
+    }
+    expect([live, writes]).toStrictEqual([true, 1]);
+    for (const g of grants) expect(decodeRecord((await redis.get(tokens.keyOf(g.value))) as string)).toStrictEqual(recordOf(g));
+    expect(await outbox()).toStrictEqual([{ type: 'token.refreshed', family: 'family-1' }]);
+  });
+
+  it('reports a family revoked while its refresh wrote, and appends no event then', async () => {
+    await redis.set(keys.revokedFamily('family-1'), '1', 'PX', 60_000);
+    const grants = [grant(ACCESS, 'access', 86_400)];
+    expect(await tokens.saveRefreshed(grants, recordOf, 'family-1', JSON.stringify({ type: 'token.refreshed' }))).toBe(false);
+    expect(await outbox()).toStrictEqual([]);
+  });
+
   it('saves each grant under its hash with its record, expiring at the token expiry', async () => {
     const grants = [grant(ACCESS, 'access', 86_400), grant(REFRESH, 'refresh', 2_592_000)];
     await tokens.save(grants, recordOf);

@@ -3,9 +3,10 @@ import { type Dialect, tokenRevokedEvent } from '@tessera/events';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
 import type { KeyLayout } from './keys.ts';
-import { TokenScript } from './lua-codes.ts';
+import { FamilyLive, TokenScript } from './lua-codes.ts';
 import { decodeFamily, decodeRecord, encodeFamily, encodeRecord } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
+import { decodeUser, pairsToObject } from './users.ts';
 
 /** How long after a PEB token's expiry Tessera still says "expired" (error 10) rather than "invalid". */
 const EXPIRED_MEMORY_MS = 30 * 86_400_000;
@@ -151,6 +152,36 @@ export class TokenRepository {
     return this.evict(groups);
   }
 
+  /**
+   * Saves the new tokens of a refresh into their family and then makes sure the family was not
+   * revoked meanwhile (a reuse detected by a concurrent request: the revocation marks the family
+   * before it reads the index); if it was not, appends the refresh's `event`. False when the
+   * family was revoked: the caller revokes the new tokens with it.
+   *
+   * One round trip on one Redis: the check and the event (familyLive-2.lua) go in the same
+   * pipeline as the writes, behind them, on the one connection that executes them in order. On a
+   * cluster the writes, the check and the event are three steps: the check must run after writes
+   * that other nodes take, and the mark and the outbox are in different slots.
+   */
+  async saveRefreshed(
+    grants: readonly TokenGrant[],
+    record: (grant: TokenGrant) => TokenRecord,
+    family: string,
+    event: string,
+  ): Promise<boolean> {
+    if (this.redis.isCluster) {
+      await this.save(grants, record);
+      if (await this.isFamilyRevoked(family)) return false;
+      await guarded(() => this.redis.xadd(this.keys.outbox, '*', 'e', event));
+      return true;
+    }
+    // both calls issue their commands now, in this order, into one pipeline
+    const saved = this.save(grants, record);
+    const live = guarded(() => this.redis.familyLive(this.keys.revokedFamily(family), this.keys.outbox, event));
+    const [, answer] = await Promise.all([saved, live]);
+    return answer === FamilyLive.Live;
+  }
+
   /** The record of a live token, or null. */
   async get(token: string): Promise<TokenRecord | null> {
     const st = await this.lookup(token);
@@ -171,8 +202,20 @@ export class TokenRepository {
     return expired > 0 && expired <= EXPIRED_MEMORY_MS ? { state: 'expired' } : { state: 'unknown' };
   }
 
+  /**
+   * Trades in a refresh token (useRefresh-1.lua). On one Redis its owner is read in the same step
+   * (`owner` of a live state; null when the user is gone); on a cluster it is not (another slot).
+   */
   useRefresh(token: string): Promise<TokenState> {
-    return guarded(async () => scriptState(await this.redis.useRefresh(this.keyOf(token))));
+    return guarded(async () => {
+      if (this.redis.isCluster) {
+        const [code, raw] = await this.redis.useRefresh(this.keyOf(token));
+        return scriptState([code, raw]);
+      }
+      const [code, raw, user] = await this.redis.useRefresh(this.keyOf(token), this.keys.userPrefix);
+      const st = scriptState([code, raw]);
+      return st.state === 'live' && user !== undefined ? { ...st, owner: decodeUser(pairsToObject(user)) } : st;
+    });
   }
 
   async consume(token: string): Promise<TokenState> {

@@ -137,7 +137,7 @@ export function decodeUser(h: Record<string, string>): UserRecord | null {
   };
 }
 
-function pairsToObject(flat: readonly string[]): Record<string, string> {
+export function pairsToObject(flat: readonly string[]): Record<string, string> {
   const o: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i] as string] = flat[i + 1] as string;
   return o;

@@ -126,8 +126,6 @@ export function tokenPorts(deps: Deps): TokenPorts {
     useRefresh: (t) => deps.tokens.useRefresh(t),
     consume: (t) => deps.tokens.consume(t),
     revokeFamily: async (userId, family, reason) => void (await deps.tokens.revokeFamily(userId, family, reason)),
-    recordRefresh: (dialect, userId, family) => deps.gate.appendEvent(tokenRefreshedEvent(dialect, userId, family)),
-    isFamilyRevoked: (family) => deps.tokens.isFamilyRevoked(family),
     findUserById:
       users === undefined
         ? (id) => deps.users.findById(id)
@@ -138,7 +136,8 @@ export function tokenPorts(deps: Deps): TokenPorts {
             if (user !== null) users.put(user);
             return user;
           },
-    saveTokens: async (grants, record) => void (await deps.tokens.save(grants, record)),
+    saveRefreshed: (grants, record, dialect, userId, family) =>
+      deps.tokens.saveRefreshed(grants, record, family, tokenRefreshedEvent(dialect, userId, family)),
     isBlacklisted: (jti) => deps.tokens.isBlacklisted(jti),
     blacklist: (token, jti, exp) => deps.tokens.blacklist(token, jti, exp),
     now: () => Date.now(),

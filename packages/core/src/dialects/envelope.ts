@@ -165,7 +165,7 @@ async function ministryRefresh(dialect: DialectName, token: string, ports: Token
   }
   if (st.state !== 'live') return tokenRefusal('refresh', st.state === 'wrong_kind' ? 'wrong_type' : 'invalid');
   if (st.record.dialect !== 'moh' && st.record.dialect !== 'nehr') return tokenRefusal('refresh', 'invalid');
-  const user = await liveOwner(st.record, ports);
+  const user = await liveOwner(st.record, ports, st.owner);
   if (user === null) return tokenRefusal('refresh', 'invalid');
   const now = ports.now();
   const ctx = { now, userId: user.id, lifetimes: policy.lifetimes, signer: policy.signer };
