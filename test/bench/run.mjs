@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { verify } from '@node-rs/argon2';
 import { loadSettings } from '@tessera/config';
-import { jwtSigner, mintToken } from '@tessera/core';
+import { hmacJwtKey, JwtSigner, mintToken } from '@tessera/core';
 import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
 import { PasswordHasher } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
@@ -96,27 +96,41 @@ const keys = keyLayout('tessera:');
 const users = new UserRepository(redis, keys);
 const USERS = 64;
 for (let i = 0; i < USERS; i++) await users.create({ username: `bench${i}`, email: `bench${i}@example.com`, passwordHash: phc });
-const owner = await users.get('bench0');
+// Minted tokens each open a login family of their own, and a user keeps at most 128 of them
+// (TESSERA_MAX_SESSIONS_PER_USER): past that the oldest are revoked. Each owner below gets 100.
+const FAMILIES_PER_OWNER = 100;
+let owners = 0;
+async function newOwners(n) {
+  const names = Array.from({ length: n }, () => `owner${owners++}`);
+  await Promise.all(names.map((name) => users.create({ username: name, email: `${name}@example.com`, passwordHash: phc })));
+  return Promise.all(names.map((name) => users.get(name)));
+}
 const secret = await new ClientRepository(redis, keys).add('bench-client');
 const auth = `Basic ${Buffer.from(`bench-client:${secret}`).toString('base64')}`;
 const tokens = new TokenRepository(redis, keys, loadSettings(env).tokenLimits);
 const lifetimes = { ministryAccess: 86_400, ministryRefresh: 2_592_000, jwtAccess: 300, jwtRefresh: 86_400, peb: 2_592_000 };
-const signer = jwtSigner(key);
-async function mintMany(format, kind, dialect, n) {
+const hs256 = await hmacJwtKey(key, 'HS256');
+const defaultSigner = new JwtSigner({ active: hs256, keys: [hs256] });
+async function mintMany(format, kind, dialect, n, signer = defaultSigner) {
   const values = [];
+  const mine = await newOwners(Math.ceil(n / FAMILIES_PER_OWNER));
   for (let start = 0; start < n; start += 2000) {
+    const ownerOf = new Map();
     const batch = await Promise.all(
-      Array.from({ length: Math.min(2000, n - start) }, () =>
-        mintToken(format, kind, { now: Date.now(), userId: owner.id, lifetimes, signer }),
-      ),
+      Array.from({ length: Math.min(2000, n - start) }, async (_, j) => {
+        const owner = mine[Math.floor((start + j) / FAMILIES_PER_OWNER)];
+        const grant = await mintToken(format, kind, { now: Date.now(), userId: owner.id, lifetimes, signer });
+        ownerOf.set(grant, owner);
+        return grant;
+      }),
     );
     await tokens.save(batch, (g) => ({
       kind: g.kind,
       format: g.format,
       dialect,
-      userId: owner.id,
-      username: owner.username,
-      scopes: owner.scopes,
+      userId: ownerOf.get(g).id,
+      username: ownerOf.get(g).username,
+      scopes: ownerOf.get(g).scopes,
       iat: Math.floor(g.issuedAt / 1000),
       exp: Math.floor(g.expiresAt / 1000),
       family: crypto.randomUUID(),
