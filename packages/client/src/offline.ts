@@ -264,6 +264,8 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): OfflineV
     } else {
       return refuse('unknown_kid');
     }
+    // the token's name, for the revocation set: hashed while the signature is checked
+    const hashing = tokenHash(token);
     let payload: JWTPayload;
     try {
       payload = (await jwtVerify(token, key.key, { ...verifyOptions, algorithms: [key.alg], currentDate: new Date(now()) })).payload;
@@ -276,7 +278,7 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): OfflineV
     // as Tessera's own check: a token without these is not one of its tokens
     if (typeof type !== 'string' || typeof jti !== 'string' || typeof userId !== 'number') return refuse('claims');
     if (!tokenTypes.has(type)) return refuse('token_type');
-    if (revoked.has(await tokenHash(token))) return refuse('revoked');
+    if (revoked.has(await hashing)) return refuse('revoked');
     if (!source.connected) return ask('push_down');
     if (typeof payload.iat !== 'number' || payload.iat * 1000 < horizon + tolerance) return ask('issued_before_push');
     stats.active++;
