@@ -430,3 +430,51 @@ describe('@tessera/client revocation push through a connection that goes silent'
     await source.close();
   }, 20_000);
 });
+
+describe('@tessera/client offline check with a JWKS that hangs or answers garbage', () => {
+  let revocations: RevocationSource;
+  let server: Server;
+  let base: string;
+  const hanging = new Set<import('node:http').ServerResponse>();
+
+  beforeAll(async () => {
+    revocations = await redisRevocations({ url: inject('redisUrl'), prefix: `t${Date.now().toString(36)}:` });
+    server = createHttpServer((req, res) => {
+      if (req.url === '/hangs')
+        hanging.add(res); // never answers
+      else if (req.url === '/html') res.end('<html>not a JWKS</html>');
+      else if (req.url === '/keyless') res.end(JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0', alg: 'HS256', kid: 'k' }] }));
+      else res.writeHead(500).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    for (const res of hanging) res.destroy();
+    server.close();
+    await revocations.close();
+  });
+
+  it('asks Tessera rather than waiting or guessing, and takes no shared secret from a JWKS', async () => {
+    const { privateKey } = keyPair('ES256');
+    const token = forge(
+      { alg: 'ES256', kid: 'k', typ: 'JWT' },
+      { token_type: 'access', exp: 4e9, iat: 2e9, jti: 'j', user_id: 1 },
+      signerOf('ES256', privateKey),
+    );
+    for (const path of ['/hangs', '/html', '/500']) {
+      const verifier = createOfflineVerifier({ jwksUrl: `${base}${path}`, revocations, jwksTimeoutMs: 300 });
+      const started = performance.now();
+      expect(await verifier.verify(token)).toStrictEqual({ verdict: 'ask', reason: 'jwks_unavailable' });
+      expect(performance.now() - started).toBeLessThan(2000);
+      verifier.close();
+    }
+    // an `oct` key in the JWKS is no key: an HS256 token under its kid is asked of Tessera, not verified with it
+    const verifier = createOfflineVerifier({ jwksUrl: `${base}/keyless`, revocations });
+    const hs = forge({ alg: 'HS256', kid: 'k', typ: 'JWT' }, { token_type: 'access', exp: 4e9, iat: 2e9, jti: 'j', user_id: 1 }, (input) =>
+      createHmac('sha256', 'secret').update(input).digest(),
+    );
+    expect(await verifier.verify(hs)).toStrictEqual({ verdict: 'ask', reason: 'hmac' });
+    verifier.close();
+  });
+});

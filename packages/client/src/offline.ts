@@ -40,6 +40,8 @@ export interface OfflineVerifierOptions {
   readonly claims?: { readonly userId?: string; readonly tokenType?: string; readonly jti?: string };
   /** Token types accepted (default `['access']`: a bearer check). */
   readonly tokenTypes?: readonly string[];
+  /** A JWKS fetch that has not answered within this is given up, ms (default 5000). */
+  readonly jwksTimeoutMs?: number;
   /** A token with a `kid` the JWKS lacks refetches it at most this often, ms (default 30 000). */
   readonly unknownKidRefetchMs?: number;
   /** Revoked token names are kept this long, ms (default 24 h: SimpleJWT's REFRESH_TOKEN_LIFETIME). */
@@ -97,6 +99,7 @@ class Jwks {
     private readonly doFetch: typeof fetch,
     private readonly now: () => number,
     private readonly unknownKidRefetchMs: number,
+    private readonly timeoutMs: number,
   ) {}
 
   /**
@@ -137,7 +140,7 @@ class Jwks {
   async #fetch(): Promise<void> {
     this.fetches++;
     try {
-      const res = await this.doFetch(this.url, { headers: { accept: 'application/json' } });
+      const res = await this.doFetch(this.url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.timeoutMs) });
       if (res.status !== 200) throw new Error(`JWKS answered ${res.status}`);
       const body = (await res.json()) as { keys?: unknown };
       if (!Array.isArray(body.keys)) throw new Error('not a JWKS');
@@ -184,7 +187,7 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): OfflineV
   const url =
     options.jwksUrl ?? (options.baseUrl === undefined ? undefined : new URL('/.well-known/jwks.json', options.baseUrl).toString());
   if (url === undefined) throw new TypeError('createOfflineVerifier: jwksUrl or baseUrl is required');
-  const jwks = new Jwks(url, options.fetch ?? fetch, now, options.unknownKidRefetchMs ?? 30_000);
+  const jwks = new Jwks(url, options.fetch ?? fetch, now, options.unknownKidRefetchMs ?? 30_000, options.jwksTimeoutMs ?? 5000);
   jwks.prefetch();
   const claimNames = { userId: 'user_id', tokenType: 'token_type', jti: 'jti', ...options.claims };
   const tokenTypes = new Set(options.tokenTypes ?? ['access']);
