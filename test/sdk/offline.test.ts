@@ -212,6 +212,13 @@ describe.each(['RS256', 'ES256', 'EdDSA'] as const)('@tessera/client offline che
     expect((await own.verify(later.access)).verdict).toBe('active');
     await source.close();
     expect(await own.verify(later.access)).toStrictEqual({ verdict: 'ask', reason: 'push_down' });
+    // a closed verifier hears no revocation any more
+    const closing = make();
+    await untilTrusted(closing);
+    const last = await jwtLogin(stack);
+    expect((await closing.verify(last.access)).verdict).toBe('active');
+    closing.close();
+    expect(await closing.verify(last.access)).toStrictEqual({ verdict: 'ask', reason: 'push_down' });
   });
 
   describe('in the bearer middleware', () => {

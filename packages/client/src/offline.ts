@@ -76,7 +76,7 @@ export interface OfflineVerifier {
    */
   readonly trustedFrom: number;
   readonly stats: { readonly active: number; readonly inactive: number; readonly asked: number; readonly jwksFetches: number };
-  /** Stops listening to the revocation source (which stays open: its owner closes it). */
+  /** Stops listening to the revocation source (which stays open: its owner closes it); it then asks of every token. */
   close(): void;
 }
 
@@ -206,6 +206,8 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): OfflineV
   const revoked = new Map<string, number>();
   /** Revocations before this moment (ms) may have been missed or forgotten. */
   let horizon = now();
+  /** Once closed it hears no revocation: everything it would accept is asked of Tessera. */
+  let closed = false;
   const unsubscribe = source.subscribe({
     revoked(hashes) {
       const t = now();
@@ -282,7 +284,7 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): OfflineV
     if (typeof type !== 'string' || typeof jti !== 'string' || typeof userId !== 'number') return refuse('claims');
     if (!tokenTypes.has(type)) return refuse('token_type');
     if (revoked.has(await hashing)) return refuse('revoked');
-    if (!source.connected) return ask('push_down');
+    if (closed || !source.connected) return ask('push_down');
     if (typeof payload.iat !== 'number' || payload.iat * 1000 < horizon + tolerance) return ask('issued_before_push');
     stats.active++;
     const kind = TOKEN_TYPES[type];
@@ -308,6 +310,7 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): OfflineV
     },
     stats,
     close() {
+      closed = true;
       unsubscribe();
       revoked.clear();
     },
