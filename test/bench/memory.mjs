@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadSettings } from '@tessera/config';
-import { DEFAULT_LIFETIMES, jwtSigner, mintToken, newUuid, tokenRecord } from '@tessera/core';
+import { DEFAULT_LIFETIMES, hmacJwtKey, JwtSigner, mintToken, newUuid, tokenRecord } from '@tessera/core';
 import { connectRedis, DEFAULT_SCOPES, keyLayout, TokenRepository } from '@tessera/store';
 
 const usedMemory = async (redis) => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
@@ -30,7 +30,8 @@ export async function measureTokenMemory({ redisUrl, tokens: count = 100_000, us
   try {
     if ((await redis.dbsize()) !== 0) throw new Error(`measureTokenMemory needs an empty database, ${redisUrl} is not`);
     const repo = new TokenRepository(redis, keyLayout(prefix), loadSettings({ REDIS_URL: redisUrl }, { role: 'cli' }).tokenLimits);
-    const signer = jwtSigner('bench-memory-signing-key-0123456789abcdef');
+    const key = await hmacJwtKey('bench-memory-signing-key-0123456789abcdef', 'HS256');
+    const signer = new JwtSigner({ active: key, keys: [key] });
     const owners = Array.from({ length: users }, (_, i) => ({ id: i + 1, username: `MOH-${90_000 + i}`, scopes: DEFAULT_SCOPES }));
     const logins = Math.ceil(count / 2);
     // load the scripts and let the allocator settle before the first reading

@@ -3,7 +3,8 @@
 //   node test/bench/run.mjs [--seconds 10] [--processes 1] [--smoke] [--only login]
 // --only login: the ceilings and the login scenarios alone (quick iteration on the login path).
 // --only import: `tessera users import` of pre-hashed users (import.mjs); --only legacy: login cost of
-// each legacy password hash format before and after its upgrade (legacy.mjs).
+// each legacy password hash format before and after its upgrade (legacy.mjs); --only algorithms: SimpleJWT
+// verify and introspection per signing algorithm, and the SDK's offline check of each (algorithms.mjs).
 // Needs wrk and redis-server (Debian packages) and a build (npm run build). Loopback only, bounded
 // in time. Writes bench-results/latest.json and bench-results/latest.svg, prints a table.
 import { execFile, spawn, spawnSync } from 'node:child_process';
@@ -14,10 +15,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { verify } from '@node-rs/argon2';
 import { loadSettings } from '@tessera/config';
-import { jwtSigner, mintToken } from '@tessera/core';
+import { hmacJwtKey, JwtSigner, mintToken } from '@tessera/core';
 import { INGRESS_NODE_FLAGS } from '@tessera/ingress/flags';
 import { PasswordHasher } from '@tessera/passwords';
 import { ClientRepository, connectRedis, keyLayout, TokenRepository, UserRepository } from '@tessera/store';
+import { measureAlgorithms } from './algorithms.mjs';
 import { importLine, measureImport } from './import.mjs';
 import { legacyLines, measureLegacyLogins } from './legacy.mjs';
 import { measureTokenMemory } from './memory.mjs';
@@ -32,11 +34,11 @@ const { values } = parseArgs({
     profile: { type: 'string' },
   },
 });
-// --only login,refresh,check,introspect,revoke,half-rate,scaling,memory,import,legacy: a part of the run (ceilings always)
+// --only login,refresh,check,introspect,revoke,half-rate,scaling,memory,import,legacy,algorithms: a part of the run (ceilings always)
 const only = values.only === undefined ? null : new Set(values.only.split(','));
 const part = (name) => only === null || only.has(name);
 const smoke = values.smoke === true;
-const PARTS = ['login', 'refresh', 'check', 'introspect', 'revoke', 'half-rate', 'scaling', 'memory', 'import', 'legacy'];
+const PARTS = ['login', 'refresh', 'check', 'introspect', 'revoke', 'half-rate', 'scaling', 'memory', 'import', 'legacy', 'algorithms'];
 for (const p of only ?? []) {
   if (!PARTS.includes(p)) {
     console.error(`bench: --only ${values.only}: expected some of ${PARTS.join(',')}`);
@@ -96,27 +98,41 @@ const keys = keyLayout('tessera:');
 const users = new UserRepository(redis, keys);
 const USERS = 64;
 for (let i = 0; i < USERS; i++) await users.create({ username: `bench${i}`, email: `bench${i}@example.com`, passwordHash: phc });
-const owner = await users.get('bench0');
+// Minted tokens each open a login family of their own, and a user keeps at most 128 of them
+// (TESSERA_MAX_SESSIONS_PER_USER): past that the oldest are revoked. Each owner below gets 100.
+const FAMILIES_PER_OWNER = 100;
+let owners = 0;
+async function newOwners(n) {
+  const names = Array.from({ length: n }, () => `owner${owners++}`);
+  await Promise.all(names.map((name) => users.create({ username: name, email: `${name}@example.com`, passwordHash: phc })));
+  return Promise.all(names.map((name) => users.get(name)));
+}
 const secret = await new ClientRepository(redis, keys).add('bench-client');
 const auth = `Basic ${Buffer.from(`bench-client:${secret}`).toString('base64')}`;
 const tokens = new TokenRepository(redis, keys, loadSettings(env).tokenLimits);
 const lifetimes = { ministryAccess: 86_400, ministryRefresh: 2_592_000, jwtAccess: 300, jwtRefresh: 86_400, peb: 2_592_000 };
-const signer = jwtSigner(key);
-async function mintMany(format, kind, dialect, n) {
+const hs256 = await hmacJwtKey(key, 'HS256');
+const defaultSigner = new JwtSigner({ active: hs256, keys: [hs256] });
+async function mintMany(format, kind, dialect, n, signer = defaultSigner) {
   const values = [];
+  const mine = await newOwners(Math.ceil(n / FAMILIES_PER_OWNER));
   for (let start = 0; start < n; start += 2000) {
+    const ownerOf = new Map();
     const batch = await Promise.all(
-      Array.from({ length: Math.min(2000, n - start) }, () =>
-        mintToken(format, kind, { now: Date.now(), userId: owner.id, lifetimes, signer }),
-      ),
+      Array.from({ length: Math.min(2000, n - start) }, async (_, j) => {
+        const owner = mine[Math.floor((start + j) / FAMILIES_PER_OWNER)];
+        const grant = await mintToken(format, kind, { now: Date.now(), userId: owner.id, lifetimes, signer });
+        ownerOf.set(grant, owner);
+        return grant;
+      }),
     );
     await tokens.save(batch, (g) => ({
       kind: g.kind,
       format: g.format,
       dialect,
-      userId: owner.id,
-      username: owner.username,
-      scopes: owner.scopes,
+      userId: ownerOf.get(g).id,
+      username: ownerOf.get(g).username,
+      scopes: ownerOf.get(g).scopes,
       iat: Math.floor(g.issuedAt / 1000),
       exp: Math.floor(g.expiresAt / 1000),
       family: crypto.randomUUID(),
@@ -403,6 +419,21 @@ const legacy = part('legacy')
   : null;
 await ingress.stop();
 
+// SimpleJWT's signing algorithms: an ingress signing with each in turn (algorithms.mjs says how;
+// its figures are rows of the table, each next to its ceiling).
+if (part('algorithms'))
+  for (const row of await measureAlgorithms({
+    seconds: Math.min(seconds, 3),
+    baseUrl: t,
+    redisUrl,
+    auth,
+    startIngress: (extra) => startIngress(processes, extra),
+    mint: (signer) => mintMany('jwt', 'access', 'simplejwt', 1, signer).then(([token]) => token),
+    wrk: (path, token, pids, duration) => wrk(`${t}${path}`, { body: `token=${token}`, auth }, pids, 64, duration),
+  }))
+    if (row.ceiling === 'itself') results.push({ name: row.name, ...row.run, ceiling: 'itself', ratio: 1 });
+    else await record(row.name, row.run, row.ceiling, row.ceiling === 'bare' ? bareRun.rps : row.ceilingRps, undefined);
+
 // `tessera users import` of pre-hashed users on a private Redis of the embedded settings, against
 // bare pipelined writes to it (import.mjs says how; `node test/bench/import.mjs` runs it alone).
 const imported = part('import') ? await measureImport({ users: smoke ? 10_000 : 100_000 }) : null;
@@ -471,13 +502,13 @@ console.log(
   `\nTessera benchmark — ${report.at}, ${report.machine.cpus} cores (${report.machine.model}), ${processes} ingress process(es), argon2 concurrency ${threads} per process, ${seconds} s each\n`,
 );
 console.log(
-  `${pad('scenario', 43)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('cpu us/req', 15)}${pad('ratio', 18)}target`,
+  `${pad('scenario', 43)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}${pad('cpu us/req', 15)}${pad('ratio', 22)}target`,
 );
 for (const r of results) {
   const ratio = r.ceiling === 'itself' ? 'ceiling' : `${num(r.ratio * 100, 1)}% of ${r.ceiling}`;
   const target = r.target === undefined ? '' : r.ratio >= r.target ? `met (>= ${r.target * 100}%)` : `MISSED (>= ${r.target * 100}%)`;
   console.log(
-    `${pad(r.name, 43)}${pad(num(r.rps), 10)}${pad(num(r.p50ms, 2), 9)}${pad(num(r.p99ms, 2), 9)}${pad(r.errors, 8)}${pad(r.serverCpuUs === undefined ? '' : `${num(r.serverCpuUs, 1)}+${num(r.redisCpuUs, 1)}`, 15)}${pad(ratio, 18)}${target}`,
+    `${pad(r.name, 43)}${pad(num(r.rps), 10)}${pad(num(r.p50ms, 2), 9)}${pad(num(r.p99ms, 2), 9)}${pad(r.errors, 8)}${pad(r.serverCpuUs === undefined ? '' : `${num(r.serverCpuUs, 1)}+${num(r.redisCpuUs, 1)}`, 15)}${pad(ratio, 22)}${target}`,
   );
 }
 if (halfRate !== null)

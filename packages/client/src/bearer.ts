@@ -1,4 +1,5 @@
 import type { Introspection, Introspector } from './introspector.ts';
+import type { OfflineVerifier } from './offline.ts';
 
 export interface BearerOptions {
   /** Space-separated scopes every accepted token must carry. */
@@ -7,6 +8,12 @@ export interface BearerOptions {
   readonly allowRefreshTokens?: boolean;
   /** Realm in the WWW-Authenticate challenge (default "api"). */
   readonly realm?: string;
+  /**
+   * Checks SimpleJWT tokens locally first (`createOfflineVerifier`): what it refuses is refused,
+   * what it accepts is accepted without asking Tessera (unless `requiredScope` is set: scopes are
+   * not in the token), and the rest (opaque and HS* tokens, the push down, …) is introspected.
+   */
+  readonly offline?: OfflineVerifier;
 }
 
 export type BearerResult =
@@ -25,9 +32,11 @@ function challenge(realm: string, status: 401 | 403, error: string, description:
   };
 }
 
+const refused = (realm: string) => challenge(realm, 401, 'invalid_token', 'The token is invalid, expired or revoked.');
+
 /**
  * The runtime-free core of every middleware (RFC 6750): reads `Authorization: Bearer <token>`,
- * introspects it, checks kind and scope. Use it directly on Deno or any fetch-style server.
+ * checks it offline and/or introspects it, checks kind and scope. Use it directly on Deno or any fetch-style server.
  */
 export function bearerAuthenticator(introspector: Introspector, options: BearerOptions = {}) {
   const realm = options.realm ?? 'api';
@@ -35,9 +44,15 @@ export function bearerAuthenticator(introspector: Introspector, options: BearerO
   return async (authorization: string | null | undefined): Promise<BearerResult> => {
     const m = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization ?? '');
     if (m === null) return challenge(realm, 401, authorization ? 'invalid_request' : '', 'A bearer token is required.');
-    let token: Introspection;
+    const value = m[1] as string;
+    let token: Introspection | undefined;
+    if (options.offline !== undefined) {
+      const checked = await options.offline.verify(value);
+      if (checked.verdict === 'inactive') return refused(realm);
+      if (checked.verdict === 'active' && required.length === 0) token = checked.token;
+    }
     try {
-      token = await introspector.introspect(m[1] as string);
+      token ??= await introspector.introspect(value);
     } catch {
       return {
         ok: false,
@@ -46,9 +61,7 @@ export function bearerAuthenticator(introspector: Introspector, options: BearerO
         body: '{"error":"temporarily_unavailable"}',
       };
     }
-    if (!token.active || (token.token_type === 'refresh_token' && options.allowRefreshTokens !== true)) {
-      return challenge(realm, 401, 'invalid_token', 'The token is invalid, expired or revoked.');
-    }
+    if (!token.active || (token.token_type === 'refresh_token' && options.allowRefreshTokens !== true)) return refused(realm);
     const have = new Set((token.scope ?? '').split(' '));
     if (required.some((s) => !have.has(s)))
       return challenge(realm, 403, 'insufficient_scope', `The token lacks scope: ${options.requiredScope}.`);

@@ -18,3 +18,11 @@ export {
   type RevocationSource,
   tokenHash,
 } from './introspector.ts';
+export {
+  createOfflineVerifier,
+  type OfflineRefusal,
+  type OfflineUnknown,
+  type OfflineVerdict,
+  type OfflineVerifier,
+  type OfflineVerifierOptions,
+} from './offline.ts';

@@ -6,28 +6,38 @@ export interface RedisRevocationsOptions {
   readonly url: string;
   /** Tessera's TESSERA_REDIS_PREFIX (default `tessera:`). */
   readonly prefix?: string;
+  /** A PING on the subscription must come back within this, ms, or it counts as down (default 1000). */
+  readonly heartbeatMs?: number;
 }
+
+type Listener = Parameters<RevocationSource['subscribe']>[0];
 
 /**
  * Revocations pushed from Tessera's Redis: it publishes the hashes of every revoked token on
  * `<prefix>revocations`. While the subscription is down the introspector stops trusting its
- * cache; on every (re)subscription the cache is emptied, since messages may have been missed.
+ * cache (and the offline check asks Tessera); on every (re)subscription listeners are reset,
+ * since messages may have been missed.
  */
 export async function redisRevocations(options: RedisRevocationsOptions): Promise<RevocationSource> {
   const channel = `${options.prefix ?? 'tessera:'}revocations`;
   const redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: null, connectionName: 'tessera-sdk-revocations' });
-  const listeners = new Set<{ revoked(hashes: readonly string[]): void; reset(): void }>();
+  const listeners = new Set<Listener>();
   let connected = false;
-  redis.on('error', () => {});
-  redis.on('close', () => {
+  const down = () => {
     connected = false;
-  });
-  // ioredis resubscribes after a reconnect; 'ready' fires once the subscription is back.
+  };
+  redis.on('error', () => {});
+  redis.on('close', down);
+  redis.on('reconnecting', down);
+  // 'ready' comes before ioredis has resubscribed: up only once our own SUBSCRIBE, queued behind
+  // its, is confirmed, so that no revocation slips between the reset and the subscription.
+  const up = () => {
+    if (redis.status !== 'ready' || connected) return;
+    for (const l of listeners) l.reset();
+    connected = true;
+  };
   redis.on('ready', () => {
-    if (redis.status === 'ready') {
-      for (const l of listeners) l.reset();
-      connected = true;
-    }
+    redis.subscribe(channel).then(up, () => {});
   });
   redis.on('message', (ch: string, message: string) => {
     if (ch !== channel) return;
@@ -43,7 +53,30 @@ export async function redisRevocations(options: RedisRevocationsOptions): Promis
   });
   await redis.connect();
   await redis.subscribe(channel);
-  connected = true;
+  up();
+  // A subscribed connection receives nothing by itself, so a dead peer (half-open TCP, a frozen
+  // Redis) would go unnoticed while revocations are lost: a PING must come back within the beat,
+  // or the source counts as down and the connection is made again.
+  const beat = options.heartbeatMs ?? 1000;
+  let waiting = false;
+  const heartbeat = setInterval(() => {
+    if (waiting || redis.status !== 'ready') return;
+    waiting = true;
+    const timer = setTimeout(() => {
+      down();
+      redis.disconnect(true);
+    }, beat);
+    const answered = () => {
+      clearTimeout(timer);
+      waiting = false;
+    };
+    redis.ping().then(answered, () => {
+      answered();
+      down();
+    });
+  }, beat);
+  // Deno has no unref on its timer ids
+  (heartbeat as { unref?: () => void }).unref?.();
   return {
     get connected() {
       return connected;
@@ -53,7 +86,8 @@ export async function redisRevocations(options: RedisRevocationsOptions): Promis
       return () => listeners.delete(listener);
     },
     async close() {
-      connected = false;
+      clearInterval(heartbeat);
+      down();
       listeners.clear();
       await redis.quit().catch(() => redis.disconnect());
     },
