@@ -234,7 +234,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await sleep(300);
   const root = fileURLToPath(new URL('../..', import.meta.url));
   children.push(
-    spawn(process.execPath, [...INGRESS_NODE_FLAGS, 'services/ingress/dist/main.js'], {
+    spawn(process.execPath, [...INGRESS_NODE_FLAGS, 'services/ingress/bin/ingress.cjs'], {
       cwd: root,
       env,
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -188,7 +188,7 @@ async function startBare(n, code = BARE) {
 
 async function startIngress(n, extra = {}) {
   const profiling = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
-  const p = spawn(process.execPath, [...INGRESS_NODE_FLAGS, ...profiling, 'services/ingress/dist/main.js'], {
+  const p = spawn(process.execPath, [...INGRESS_NODE_FLAGS, ...profiling, 'services/ingress/bin/ingress.cjs'], {
     env: { ...env, TESSERA_INGRESS_PROCESSES: String(n), ...extra },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
