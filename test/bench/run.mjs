@@ -1,6 +1,6 @@
 // npm run bench: Tessera's benchmark suite, in ONE run on this machine, every figure next to a
 // ceiling measured in the same run (a bare hyper-express route; raw argon2id verify).
-//   node test/bench/run.mjs [--seconds 10] [--processes 1] [--smoke] [--only login]
+//   node test/bench/start.cjs [--seconds 10] [--processes 1] [--smoke] [--only login]
 // --only login: the ceilings and the login scenarios alone (quick iteration on the login path).
 // --only import: `tessera users import` of pre-hashed users (import.mjs); --only legacy: login cost of
 // each legacy password hash format before and after its upgrade (legacy.mjs); --only algorithms: SimpleJWT
@@ -46,6 +46,11 @@ for (const p of only ?? []) {
   }
 }
 const seconds = Number(values.seconds ?? (smoke ? '1' : '10'));
+/**
+ * The load generator scales with the machine: wrk's threads from the cores (half of them: the
+ * other half serve), at least 2, so that it measures the service and not itself.
+ */
+const WRK_THREADS = Math.max(2, Math.floor(availableParallelism() / 2));
 const processes = Number(values.processes ?? '1');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 const out = join(process.cwd(), 'bench-results');
@@ -86,8 +91,15 @@ const env = {
   TESSERA_LOG_LEVEL: 'warn',
   TESSERA_LOGIN_RATE_LIMIT: '0',
 };
-// The ceiling runs as many verifications at once as each ingress does (its settings, its cores).
+// The ceiling runs as many verifications at once as each ingress does (its settings, its cores):
+// start.cjs sized this process's pool as the ingress's entry sizes the ingress's.
+if (process.env.UV_THREADPOOL_SIZE === undefined) {
+  console.error('bench: start it with node test/bench/start.cjs (npm run bench): libuv threads must be sized first');
+  process.exit(2);
+}
 const threads = loadSettings(env, { cpus: availableParallelism() }).verifyPool.size;
+/** Login load: at least two connections per verification slot of every ingress process, so none sits idle. */
+const LOGIN_CONNECTIONS = Math.max(16, 2 * threads * processes);
 
 // Users, a client, and tokens written straight to Redis for the single-use operations.
 const password = 'Bench-Password-123';
@@ -166,6 +178,9 @@ const bytesPerToken = !part('memory')
 // bare route on node:http, the server the ingress runs on (what the server costs, what Tessera does).
 const BARE = `import H from 'hyper-express'; const s = new H.Server(); s.post('/bare', (q, r) => r.json({ active: false })); await s.listen(${barePort}, '127.0.0.1');`;
 const BARE_NODE = `import { createServer } from 'node:http'; createServer((q, r) => { q.resume(); q.on('end', () => { const b = '{"active":false}'; r.writeHead(200, { 'content-type': 'application/json', 'content-length': String(b.length) }); r.end(b); }); }).listen(${barePort}, '127.0.0.1');`;
+// The Redis-path ceiling: the same node:http route, reading the body whole, then one GET through
+// the ingress's own Redis client and connection setup (the store's connectRedis: auto-pipelined).
+const BARE_REDIS = `import { createServer } from 'node:http'; import { connectRedis } from '@tessera/store'; const redis = await connectRedis({ url: '${redisUrl}' }); await redis.set('bench:ceiling', '{}'); createServer((q, r) => { const chunks = []; q.on('data', (c) => chunks.push(c)); q.on('end', () => { Buffer.concat(chunks); redis.get('bench:ceiling').then(() => { const b = '{"active":false}'; r.writeHead(200, { 'content-type': 'application/json', 'content-length': String(b.length) }); r.end(b); }); }); }).listen(${barePort}, '127.0.0.1');`;
 
 /** Descendant pids of a process (the ingress's sibling processes). */
 function family(pid) {
@@ -241,10 +256,10 @@ function luaFor(opts) {
   if (opts.lines) {
     const list = join(dir, `l${Math.random().toString(36).slice(2)}.txt`);
     writeFileSync(list, opts.lines.join('\n'));
-    // wrk runs 2 threads: setup() numbers them, and thread k sends lines k, k+2, k+4...: no value twice
+    // wrk runs WRK_THREADS threads: setup() numbers them, and thread k sends lines k, k+T, k+2T...: no value twice
     script += `local threads = 0\nsetup = function(thread) thread:set("offset", threads); threads = threads + 1 end\n`;
     script += `local values = {}\nfor l in io.lines("${list}") do values[#values + 1] = l end\nlocal i = 0\n`;
-    script += `request = function() local v = values[(offset + i * 2) % #values + 1]; i = i + 1; return wrk.format(nil, nil, nil, "${opts.field}=" .. v) end\n`;
+    script += `request = function() local v = values[(offset + i * ${WRK_THREADS}) % #values + 1]; i = i + 1; return wrk.format(nil, nil, nil, "${opts.field}=" .. v) end\n`;
   } else if (opts.users) {
     script += `local i = 0\nrequest = function() i = i + 1; return wrk.format(nil, nil, nil, "${opts.field}=bench" .. (i % ${USERS}) .. "&password=${password}") end\n`;
   } else {
@@ -279,7 +294,7 @@ async function wrk(url, opts, pids, connections = 64, duration = seconds) {
       } catch {}
     }
   }, 200);
-  const args = ['-t2', `-c${connections}`, `-d${duration}s`, '-s', luaFor(opts), url];
+  const args = [`-t${Math.min(WRK_THREADS, connections)}`, `-c${connections}`, `-d${duration}s`, '-s', luaFor(opts), url];
   // asynchronously, so the RSS sampler runs while wrk does
   const res = await promisify(execFile)('wrk', args, { encoding: 'utf8' }).catch((err) => ({
     stdout: err.stdout ?? '',
@@ -331,10 +346,14 @@ await bare.stop();
 bare = await startBare(1, BARE_NODE);
 const bareNodeRun = await wrk(bareUrl, { body: 'token=x' }, bare.pids);
 await bare.stop();
+bare = await startBare(1, BARE_REDIS);
+const bareRedisRun = await wrk(bareUrl, { body: 'token=x' }, bare.pids);
+await bare.stop();
 let ingress = await startIngress(processes);
 const pids = () => ingress.pids();
 results.push({ name: 'bare hyper-express route (ceiling)', ...bareRun, ceiling: 'itself', ratio: 1 });
 results.push({ name: 'bare node:http route (its server)', ...bareNodeRun, ceiling: 'bare', ratio: bareNodeRun.rps / bareRun.rps });
+results.push({ name: 'node:http route + one Redis GET (Redis-path ceiling)', ...bareRedisRun, ceiling: 'itself', ratio: 1 });
 results.push({
   name: 'raw argon2id verify (ceiling)',
   rps: argonCeiling,
@@ -352,26 +371,26 @@ if (part('login'))
     ['/api/token/', 'username'],
     ['/v1/login', 'user'],
   ]) {
-    await record(`login ${route}`, await wrk(`${t}${route}`, { users: true, field }, pids, 16), 'argon2', argonCeiling, 0.9);
+    await record(`login ${route}`, await wrk(`${t}${route}`, { users: true, field }, pids, LOGIN_CONNECTIONS), 'argon2', argonCeiling, 0.9);
   }
 if (part('refresh')) {
   await record(
     'refresh ministry (nehr route, single-use)',
     await wrk(`${t}/nehrapi/login/refreshToken`, { lines: ministryRefresh, field: 'refresh_token' }, pids),
-    'bare',
-    bareRun.rps,
+    'redis',
+    bareRedisRun.rps,
     0.5,
   );
   await record(
     'refresh SimpleJWT (5k clients)',
     await wrk(`${t}/api/token/refresh/`, { lines: jwtRefreshes, field: 'refresh' }, pids),
-    'bare',
-    bareRun.rps,
+    'redis',
+    bareRedisRun.rps,
     0.5,
   );
 }
 if (part('check'))
-  await record('PEB check', await wrk(`${t}/v1/login/check`, { body: `token=${hex}` }, pids), 'bare', bareRun.rps, undefined);
+  await record('PEB check', await wrk(`${t}/v1/login/check`, { body: `token=${hex}` }, pids), 'redis', bareRedisRun.rps, 0.8);
 // p99 of UUID introspection at half its maximum rate: 64 connections, each pausing between
 // requests; the pause is set from a first pass so that the offered rate is half the maximum.
 async function measureHalfRate(maxRps) {
@@ -390,17 +409,30 @@ let introspectUuid;
 let halfRate = null;
 if (part('introspect')) {
   introspectUuid = await wrk(`${t}/oauth/introspect`, { body: `token=${uuid}`, auth }, pids);
-  await record('introspect UUID', introspectUuid, 'bare', bareRun.rps, 0.8);
+  // from the token memory: against the node:http route that reads the same body (the ingress's server)
+  await record('introspect UUID', introspectUuid, 'node:http', bareNodeRun.rps, 0.9);
   // right after the max-rate run, in the same state (before the 50k-distinct run churns the token memory)
   if (part('half-rate')) halfRate = await measureHalfRate(introspectUuid.rps);
-  await record('introspect 128-hex', await wrk(`${t}/oauth/introspect`, { body: `token=${hex}`, auth }, pids), 'bare', bareRun.rps, 0.8);
-  await record('introspect JWT', await wrk(`${t}/oauth/introspect`, { body: `token=${jwtAccess}`, auth }, pids), 'bare', bareRun.rps, 0.8);
+  await record(
+    'introspect 128-hex',
+    await wrk(`${t}/oauth/introspect`, { body: `token=${hex}`, auth }, pids),
+    'node:http',
+    bareNodeRun.rps,
+    0.9,
+  );
+  await record(
+    'introspect JWT',
+    await wrk(`${t}/oauth/introspect`, { body: `token=${jwtAccess}`, auth }, pids),
+    'node:http',
+    bareNodeRun.rps,
+    0.9,
+  );
   await record(
     `introspect UUID, ${distinct.length / 1000}k distinct (Redis)`,
     await wrk(`${t}/oauth/introspect`, { lines: distinct, field: 'token', auth }, pids),
-    'bare',
-    bareRun.rps,
-    undefined,
+    'redis',
+    bareRedisRun.rps,
+    0.8,
   );
 }
 
@@ -408,9 +440,9 @@ if (part('revoke'))
   await record(
     'revoke (access tokens)',
     await wrk(`${t}/oauth/revoke`, { lines: revocable, field: 'token', auth }, pids),
-    'bare',
-    bareRun.rps,
-    undefined,
+    'redis',
+    bareRedisRun.rps,
+    0.8,
   );
 // Legacy password hashes: sequential logins through this ingress, each scheme's first login
 // (legacy verify + rehash) and later ones (legacy.mjs says how; `node test/bench/legacy.mjs` runs it alone).
