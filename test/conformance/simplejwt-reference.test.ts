@@ -360,6 +360,43 @@ describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5
     await badTokens('/api/token/blacklist/', 'refresh');
   });
 
+  it('well-signed tokens missing a claim SimpleJWT checks: refused in its words, in its order', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const full = { token_type: 'refresh', exp: now + 3600, iat: now, jti: randomBytes(16).toString('hex'), user_id: 1 };
+    const without = (...names: string[]) => forge(Object.fromEntries(Object.entries(full).filter(([k]) => !names.includes(k))));
+    const typed = (type: unknown) => forge({ ...full, token_type: type });
+    // RefreshToken (refresh, blacklist): `exp`, then the type (present, then equal)
+    for (const path of ['/api/token/refresh/', '/api/token/blacklist']) {
+      await same(`${path} without a type`, json(path, { refresh: without('token_type') }));
+      await same(`${path} without exp`, json(path, { refresh: without('exp') }));
+      await same(`${path} without exp nor type`, json(path, { refresh: without('exp', 'token_type') }));
+      await same(`${path} a type that is a number`, json(path, { refresh: typed(1) }));
+      await same(`${path} a type that is null`, json(path, { refresh: typed(null) }));
+      await same(`${path} an access token without exp`, json(path, { refresh: forge({ ...full, token_type: 'access', exp: undefined }) }));
+    }
+    // UntypedToken (verify): `exp`, then the id; no type
+    await same('verify without exp', json('/api/token/verify/', { token: without('exp') }));
+    await same('verify without jti', json('/api/token/verify/', { token: without('jti') }));
+    await same('verify without exp nor jti', json('/api/token/verify/', { token: without('exp', 'jti') }));
+  });
+
+  it('where SimpleJWT fails or accepts a token Tessera did not issue, Tessera refuses it (docs/api.md)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const full = { token_type: 'refresh', exp: now + 3600, iat: now, jti: randomBytes(16).toString('hex'), user_id: 1 };
+    const without = (name: string) => forge(Object.fromEntries(Object.entries(full).filter(([k]) => k !== name)));
+    const tokenNotValid = (detail: string) => ({ status: 401, body: { detail, code: 'token_not_valid' } });
+    // SimpleJWT's blacklist check reads the jti before anything else: a KeyError, Django's HTML 500
+    for (const path of ['/api/token/refresh/', '/api/token/blacklist/']) {
+      const { tessera, reference } = await both(json(path, { refresh: without('jti') }));
+      expect(reference.status, `${path} the reference`).toBe(500);
+      expect({ status: tessera.status, body: tessera.json }, path).toEqual(tokenNotValid('Token has no id'));
+    }
+    // verify checks no type: SimpleJWT vouches for any well-signed token, Tessera only for its own
+    const { tessera, reference } = await both(json('/api/token/verify/', { token: without('token_type') }));
+    expect({ status: reference.status, body: reference.json }).toEqual({ status: 200, body: {} });
+    expect({ status: tessera.status, body: tessera.json }).toEqual(tokenNotValid('Token is invalid or expired'));
+  });
+
   /** The answers to tokens that are no token, expired, badly signed or of the wrong form, and to malformed fields. */
   async function badTokens(path: string, field: string): Promise<void> {
     const now = Math.floor(Date.now() / 1000);

@@ -185,9 +185,11 @@ export class JwtSigner {
   /**
    * The payload of a token signed by one of the keys (the one its `kid` names; without a `kid`,
    * any of the header's algorithm), unexpired within the leeway, with the audience and issuer
-   * required; null for anything else. Never throws.
+   * required; null for anything else. Never throws. `exp` is required unless `requireExp` is
+   * false (PyJWT's decode, as SimpleJWT calls it: an `exp` present is checked, none is left to the
+   * token class, which names it).
    */
-  async verify(token: string, nowMs: number): Promise<JWTPayload | null> {
+  async verify(token: string, nowMs: number, { requireExp = true }: { readonly requireExp?: boolean } = {}): Promise<JWTPayload | null> {
     if (!JWT_SHAPE.test(token)) return null;
     let kid: unknown;
     let alg: unknown;
@@ -202,7 +204,7 @@ export class JwtSigner {
       clockTolerance: rules.leeway,
       ...(rules.audience === undefined ? {} : { audience: rules.audience }),
       ...(rules.issuer === undefined ? {} : { issuer: rules.issuer }),
-      requiredClaims: ['exp'],
+      requiredClaims: requireExp ? ['exp'] : [],
     };
     for (const key of this.#keys.keys) {
       if ((kid !== undefined && key.kid !== kid) || key.alg !== alg || (key.retiresAt !== undefined && key.retiresAt <= nowMs)) continue;

@@ -46,6 +46,9 @@ export type TokenProblem =
   | 'invalid' // unknown, revoked, badly signed, or otherwise not a live token
   | 'expired' // known to have been valid, now past its expiry (PEB error 10)
   | 'wrong_type' // e.g. an access token where a refresh token belongs
+  | 'no_type' // a well-signed SimpleJWT token without its type claim
+  | 'no_id' // a well-signed SimpleJWT token without its id claim
+  | 'no_exp' // a well-signed SimpleJWT token without `exp`
   | 'blacklisted' // a SimpleJWT refresh token on the blacklist
   | 'reused'; // a rotated refresh token presented again: its whole family is now revoked
 

@@ -1,5 +1,6 @@
+import type { JWTPayload } from 'jose';
 import type { IssuePlan } from './dialects/dialect.ts';
-import type { JwtSigner } from './jwt.ts';
+import type { JwtClaimRules, JwtSigner } from './jwt.ts';
 import type { TokenFormat, TokenGrant, TokenKind } from './types.ts';
 
 /** Lifetimes in whole seconds, per dialect family. */
@@ -108,6 +109,16 @@ export interface SimpleJwtClaims {
   readonly user_id: number;
 }
 
+/** The claims Tessera relies on, under their configured names; null when one is missing or of another type. */
+function claimsOf(payload: JWTPayload, r: JwtClaimRules): SimpleJwtClaims | null {
+  const { exp, iat } = payload;
+  const token_type = payload[r.tokenTypeClaim];
+  const jti = payload[r.jtiClaim];
+  const user_id = payload[r.userIdClaim];
+  if (typeof token_type !== 'string' || typeof exp !== 'number' || typeof jti !== 'string' || typeof user_id !== 'number') return null;
+  return { token_type, exp, iat: typeof iat === 'number' ? iat : exp, jti, user_id };
+}
+
 /**
  * Verifies a SimpleJWT token as the library does with the signer's settings: signature by one of
  * its keys, `exp` within the leeway, audience and issuer where set, and the claims Tessera relies
@@ -115,12 +126,51 @@ export interface SimpleJwtClaims {
  */
 export async function verifySimpleJwt(signer: JwtSigner, token: string, nowMs: number): Promise<SimpleJwtClaims | null> {
   const payload = await signer.verify(token, nowMs);
-  if (payload === null) return null;
+  return payload === null ? null : claimsOf(payload, signer.rules);
+}
+
+/** The token class a SimpleJWT view reads its token with: RefreshToken, or UntypedToken (verify). */
+export type SimpleJwtClass = 'refresh' | 'untyped';
+
+/**
+ * Why SimpleJWT's token class refuses a token that decoded, in the order Token.verify checks:
+ * no `exp`, no id (the JTI_CLAIM), no type, another type (TOKEN_TYPE_CLAIM; not for UntypedToken).
+ */
+export type SimpleJwtClaimProblem = 'no_exp' | 'no_id' | 'no_type' | 'wrong_type';
+
+export type SimpleJwtReading =
+  | { readonly ok: true; readonly claims: SimpleJwtClaims }
+  | {
+      readonly ok: false;
+      /** `invalid`: no valid signature, expired, or not a token Tessera could have issued. */
+      readonly problem: 'invalid' | SimpleJwtClaimProblem;
+      /**
+       * The id of a refresh token refused for its claims: SimpleJWT consults its blacklist before
+       * the claims (BlacklistMixin.verify), and Tessera's holds refresh tokens only.
+       */
+      readonly refreshJti?: string;
+    };
+
+/**
+ * Reads a token as a SimpleJWT view does (decode, then Token.verify of its token class), saying
+ * why it refuses one in SimpleJWT's terms; the claims Tessera relies on otherwise. Never throws.
+ */
+export async function readSimpleJwt(signer: JwtSigner, token: string, nowMs: number, as: SimpleJwtClass): Promise<SimpleJwtReading> {
+  // PyJWT checks an `exp` that is there; Token.verify says when there is none
+  const payload = await signer.verify(token, nowMs, { requireExp: false });
+  if (payload === null) return { ok: false, problem: 'invalid' };
   const r = signer.rules;
-  const { exp, iat } = payload;
-  const token_type = payload[r.tokenTypeClaim];
+  const has = (claim: string) => Object.hasOwn(payload, claim);
+  const type = payload[r.tokenTypeClaim];
   const jti = payload[r.jtiClaim];
-  const user_id = payload[r.userIdClaim];
-  if (typeof token_type !== 'string' || typeof exp !== 'number' || typeof jti !== 'string' || typeof user_id !== 'number') return null;
-  return { token_type, exp, iat: typeof iat === 'number' ? iat : exp, jti, user_id };
+  const refuse = (problem: 'invalid' | SimpleJwtClaimProblem): SimpleJwtReading =>
+    type === 'refresh' && typeof jti === 'string' ? { ok: false, problem, refreshJti: jti } : { ok: false, problem };
+  if (!has('exp')) return refuse('no_exp');
+  if (!has(r.jtiClaim)) return refuse('no_id');
+  if (as !== 'untyped') {
+    if (!has(r.tokenTypeClaim)) return refuse('no_type');
+    if (type !== as) return refuse('wrong_type');
+  }
+  const claims = claimsOf(payload, r);
+  return claims === null ? refuse('invalid') : { ok: true, claims };
 }

@@ -3,7 +3,7 @@ import type { Fields } from '../body.ts';
 import { reissue, type TokenPolicy, type TokenPorts, tokenRefusal } from '../lifecycle.ts';
 import type { TokenOwner } from '../login.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction, TokenProblem } from '../outcome.ts';
-import { mintToken, newJti, signSimpleJwt, verifySimpleJwt } from '../tokens.ts';
+import { mintToken, newJti, readSimpleJwt, signSimpleJwt } from '../tokens.ts';
 import type { HttpAnswer, TokenGrant, TokenRecord } from '../types.ts';
 import { jsonObject, jsonRequest, type UpstreamCodec } from '../upstream.ts';
 import { userIdOf } from '../user-fields.ts';
@@ -40,6 +40,9 @@ export const SIMPLEJWT_MESSAGES = {
   tokenInvalid: 'Token is invalid or expired',
   wrongType: 'Token has wrong type',
   blacklisted: 'Token is blacklisted',
+  noType: 'Token has no type',
+  noId: 'Token has no id',
+  noExp: "Token has no 'exp' claim",
 } as const;
 
 /**
@@ -60,6 +63,18 @@ export const SIMPLEJWT_WHEN: Readonly<Record<keyof typeof SIMPLEJWT_MESSAGES, { 
   },
   wrongType: { status: 401, when: 'is not a refresh token' },
   blacklisted: { status: 401, when: 'is blacklisted' },
+  noType: { status: 401, when: 'is signed with the key but has no type claim (TOKEN_TYPE_CLAIM)' },
+  noId: { status: 401, when: 'is signed with the key but has no id claim (JTI_CLAIM)' },
+  noExp: { status: 401, when: 'is signed with the key but has no `exp`' },
+};
+
+/** The InvalidToken message of each way a token is refused (SimpleJWT's TokenError); any other is `tokenInvalid`. */
+const TOKEN_ERRORS: Readonly<Partial<Record<TokenProblem, keyof typeof SIMPLEJWT_MESSAGES>>> = {
+  wrong_type: 'wrongType',
+  blacklisted: 'blacklisted',
+  no_type: 'noType',
+  no_id: 'noId',
+  no_exp: 'noExp',
 };
 
 export type SimpleJwtView = 'login' | TokenAction;
@@ -138,12 +153,7 @@ function answer(status: number, body: unknown, extra?: Record<string, string>): 
 /** simplejwt's InvalidToken (401, code token_not_valid); verify reports a blacklisted token as a field error. */
 function tokenInvalid(action: TokenAction, problem: TokenProblem): HttpAnswer {
   if (action === 'verify' && problem === 'blacklisted') return answer(400, { non_field_errors: [SIMPLEJWT_MESSAGES.blacklisted] });
-  const detail =
-    problem === 'wrong_type'
-      ? SIMPLEJWT_MESSAGES.wrongType
-      : problem === 'blacklisted'
-        ? SIMPLEJWT_MESSAGES.blacklisted
-        : SIMPLEJWT_MESSAGES.tokenInvalid;
+  const detail = SIMPLEJWT_MESSAGES[TOKEN_ERRORS[problem] ?? 'tokenInvalid'];
   return answer(401, { detail, code: 'token_not_valid' }, WWW_AUTHENTICATE);
 }
 
@@ -223,9 +233,15 @@ const simplejwtUpstream: UpstreamCodec = {
 /** SimpleJWT refresh, verify and blacklist, as djangorestframework-simplejwt 5.x does them. */
 async function simpleJwtToken(action: TokenAction, token: string, ports: TokenPorts, policy: TokenPolicy): Promise<Outcome> {
   const now = ports.now();
-  const claims = await verifySimpleJwt(policy.signer, token, now);
-  if (claims === null) return tokenRefusal(action, 'invalid');
-  if (action !== 'verify' && claims.token_type !== 'refresh') return tokenRefusal(action, 'wrong_type');
+  const reading = await readSimpleJwt(policy.signer, token, now, action === 'verify' ? 'untyped' : 'refresh');
+  if (!reading.ok) {
+    // RefreshToken consults the blacklist before the claims (BlacklistMixin.verify); verify's UntypedToken does not
+    const { problem, refreshJti } = reading;
+    if (action !== 'verify' && refreshJti !== undefined && (await ports.isBlacklisted(refreshJti)))
+      return tokenRefusal(action, 'blacklisted');
+    return tokenRefusal(action, problem);
+  }
+  const { claims } = reading;
   // Refresh and blacklist always consult the blacklist; verify only with BLACKLIST_AFTER_ROTATION
   // (TokenVerifySerializer in 5.2).
   const checkBlacklist = claims.token_type === 'refresh' && (action !== 'verify' || policy.blacklistAfterRotation);

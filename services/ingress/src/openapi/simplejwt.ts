@@ -86,10 +86,11 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
     verify: drfJson('The token is a valid, unexpired, unrevoked simplejwt token (access or refresh).', build.schema('EmptyObject')),
     blacklist: drfJson('The refresh token is blacklisted until its expiry and no longer refreshes.', build.schema('EmptyObject')),
   };
-  const invalidDetails =
-    action === 'verify'
-      ? [SIMPLEJWT_MESSAGES.tokenInvalid]
-      : [SIMPLEJWT_MESSAGES.tokenInvalid, SIMPLEJWT_MESSAGES.wrongType, SIMPLEJWT_MESSAGES.blacklisted];
+  // UntypedToken (verify) checks `exp` and the id; RefreshToken also the blacklist and the type
+  const refusals: (keyof typeof SIMPLEJWT_MESSAGES)[] =
+    action === 'verify' ? ['tokenInvalid', 'noExp', 'noId'] : ['tokenInvalid', 'wrongType', 'blacklisted', 'noType', 'noId', 'noExp'];
+  const invalidDetails = refusals.map((m) => SIMPLEJWT_MESSAGES[m]);
+  const refusalWhen = refusals.slice(1).map((m) => `\`${SIMPLEJWT_MESSAGES[m]}\` when it ${SIMPLEJWT_WHEN[m].when}`);
   const responses: Record<string, ReferenceObject> = {
     '200': build.sharedResponse(`${name}Success`, success[action]),
     '400': build.sharedResponse(
@@ -112,7 +113,7 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
       : build.sharedResponse(
           `${name}InvalidToken`,
           drfJson(
-            `simplejwt's InvalidToken: ${SIMPLEJWT_WHEN.tokenInvalid.when}, or (refresh, blacklist) ${SIMPLEJWT_WHEN.wrongType.when} or ${SIMPLEJWT_WHEN.blacklisted.when}.`,
+            `simplejwt's InvalidToken: \`${SIMPLEJWT_MESSAGES.tokenInvalid}\` for ${SIMPLEJWT_WHEN.tokenInvalid.when}; ${refusalWhen.join('; ')}.`,
             build.narrowed('DrfTokenNotValid', { properties: { detail: { enum: invalidDetails } } }),
             wwwAuth,
           ),
