@@ -59,10 +59,11 @@ export interface JwtClaimRules {
   readonly issuer?: string;
   /** LEEWAY, seconds: how long past `exp` (and before `nbf`) a token still verifies. */
   readonly leeway: number;
-  /** USER_ID_CLAIM, TOKEN_TYPE_CLAIM, JTI_CLAIM. */
+  /** USER_ID_CLAIM, TOKEN_TYPE_CLAIM, JTI_CLAIM, SLIDING_TOKEN_REFRESH_EXP_CLAIM. */
   readonly userIdClaim: string;
   readonly tokenTypeClaim: string;
   readonly jtiClaim: string;
+  readonly slidingRefreshExpClaim: string;
 }
 
 export const DEFAULT_CLAIM_RULES: JwtClaimRules = Object.freeze({
@@ -70,10 +71,11 @@ export const DEFAULT_CLAIM_RULES: JwtClaimRules = Object.freeze({
   userIdClaim: 'user_id',
   tokenTypeClaim: 'token_type',
   jtiClaim: 'jti',
+  slidingRefreshExpClaim: 'refresh_exp',
 });
 
 /** Claims Tessera sets itself: a configured claim name may be none of these. */
-export const RESERVED_CLAIMS: readonly string[] = ['exp', 'iat', 'nbf', 'aud', 'iss', 'sub', 'refresh_exp'];
+export const RESERVED_CLAIMS: readonly string[] = ['exp', 'iat', 'nbf', 'aud', 'iss', 'sub'];
 
 const HASH = { 256: 'sha256', 384: 'sha384', 512: 'sha512' } as const;
 

@@ -69,8 +69,11 @@ export interface LoginCommand {
   readonly password: string;
 }
 
-/** Kinds of tokens Tessera stores. */
-export type TokenKind = 'access' | 'refresh';
+/**
+ * Kinds of tokens Tessera stores. A SimpleJWT sliding token is both: the bearer credential, and
+ * the credential that gets the next one (its own refresh).
+ */
+export type TokenKind = 'access' | 'refresh' | 'sliding';
 
 /** Token formats. */
 export type TokenFormat = 'uuid' | 'hex128' | 'jwt';

@@ -140,13 +140,13 @@ export function tokenPolicy(settings: Settings, signer: JwtSigner): TokenPolicy 
   };
 }
 
-/** A lookup that remembers live access tokens, unless a revocation arrived while it was in flight. */
+/** A lookup that remembers live access tokens (TokenCache.put says which), unless a revocation arrived while it was in flight. */
 function rememberingLookup(tokens: TokenRepository, cache: TokenCache): OAuthPorts['lookup'] {
   return async (token) => {
     const stamp = cache.stamp();
     const hash = tokenHash(token);
     const st = await tokens.lookup(token, hash);
-    if (st.state === 'live' && st.record.kind === 'access') cache.put(stamp, token, hash, st.record);
+    if (st.state === 'live') cache.put(stamp, token, hash, st.record);
     return st;
   };
 }

@@ -3,7 +3,7 @@ import type { Fields } from '../body.ts';
 import { reissue, type TokenPolicy, type TokenPorts, tokenRefusal } from '../lifecycle.ts';
 import type { TokenOwner } from '../login.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction, TokenProblem } from '../outcome.ts';
-import { mintToken, newJti, readSimpleJwt, signSimpleJwt } from '../tokens.ts';
+import { mintToken, newJti, readSimpleJwt, type SimpleJwtClass, type SimpleJwtReading, signSimpleJwt, slideSimpleJwt } from '../tokens.ts';
 import type { HttpAnswer, TokenGrant, TokenRecord } from '../types.ts';
 import { jsonObject, jsonRequest, type UpstreamCodec } from '../upstream.ts';
 import { userIdOf } from '../user-fields.ts';
@@ -68,6 +68,18 @@ export const SIMPLEJWT_WHEN: Readonly<Record<keyof typeof SIMPLEJWT_MESSAGES, { 
   noExp: { status: 401, when: 'is signed with the key but has no `exp`' },
 };
 
+/**
+ * SimpleJWT's messages about a sliding token's refresh_exp claim (check_exp), naming the claim as
+ * SLIDING_TOKEN_REFRESH_EXP_CLAIM does, with when each is given (sliding refresh only).
+ */
+export const SIMPLEJWT_CLAIM_MESSAGES = {
+  noClaim: { message: (claim: string) => `Token has no '${claim}' claim`, when: 'is a sliding token without its refresh_exp claim' },
+  claimExpired: {
+    message: (claim: string) => `Token '${claim}' claim has expired`,
+    when: 'is a sliding token past its refresh_exp claim: it no longer slides (it verifies until its `exp`)',
+  },
+} as const;
+
 /** The InvalidToken message of each way a token is refused (SimpleJWT's TokenError); any other is `tokenInvalid`. */
 const TOKEN_ERRORS: Readonly<Partial<Record<TokenProblem, keyof typeof SIMPLEJWT_MESSAGES>>> = {
   wrong_type: 'wrongType',
@@ -77,7 +89,8 @@ const TOKEN_ERRORS: Readonly<Partial<Record<TokenProblem, keyof typeof SIMPLEJWT
   no_exp: 'noExp',
 };
 
-export type SimpleJwtView = 'login' | TokenAction;
+/** The views: the pair's (a login, then token actions), and the sliding token's two. */
+export type SimpleJwtView = 'login' | TokenAction | 'sliding' | 'slidingRefresh';
 
 /** What DRF's SimpleMetadata says of a serializer field (`actions.POST.<field>`): SimpleJWT's are CharFields. */
 export type DrfFieldInfo = {
@@ -121,6 +134,16 @@ export const SIMPLEJWT_VIEWS: Readonly<
     fields: { refresh: input('Refresh') },
   },
   check: { name: 'Token Check', description: '', fields: {} },
+  sliding: {
+    name: 'Token Obtain Sliding',
+    description: 'Takes a set of user credentials and returns a sliding JSON web token to\nprove the authentication of those credentials.',
+    fields: { username: input('Username'), password: input('Password') },
+  },
+  slidingRefresh: {
+    name: 'Token Refresh Sliding',
+    description: "Takes a sliding JSON web token and returns a new, refreshed version if the\ntoken's refresh period has not expired.",
+    fields: { token: input('Token') },
+  },
 };
 
 /** The methods of every simplejwt view (DRF's APIView: the handlers it defines, plus OPTIONS). */
@@ -151,9 +174,12 @@ function answer(status: number, body: unknown, extra?: Record<string, string>): 
 }
 
 /** simplejwt's InvalidToken (401, code token_not_valid); verify reports a blacklisted token as a field error. */
-function tokenInvalid(action: TokenAction, problem: TokenProblem): HttpAnswer {
+function tokenInvalid(action: TokenAction, problem: TokenProblem, claim = 'refresh_exp'): HttpAnswer {
   if (action === 'verify' && problem === 'blacklisted') return answer(400, { non_field_errors: [SIMPLEJWT_MESSAGES.blacklisted] });
-  const detail = SIMPLEJWT_MESSAGES[TOKEN_ERRORS[problem] ?? 'tokenInvalid'];
+  const detail =
+    problem === 'no_refresh_exp' || problem === 'refresh_expired'
+      ? SIMPLEJWT_CLAIM_MESSAGES[problem === 'no_refresh_exp' ? 'noClaim' : 'claimExpired'].message(claim)
+      : SIMPLEJWT_MESSAGES[TOKEN_ERRORS[problem] ?? 'tokenInvalid'];
   return answer(401, { detail, code: 'token_not_valid' }, WWW_AUTHENTICATE);
 }
 
@@ -230,18 +256,32 @@ const simplejwtUpstream: UpstreamCodec = {
   },
 };
 
+/**
+ * The token a view was given, read as its token class reads it; or the refusal, in SimpleJWT's
+ * order: RefreshToken and SlidingToken consult the blacklist before the claims
+ * (BlacklistMixin.verify), verify's UntypedToken does not.
+ */
+async function readToken(
+  action: TokenAction,
+  as: SimpleJwtClass,
+  token: string,
+  ports: TokenPorts,
+  policy: TokenPolicy,
+): Promise<Extract<SimpleJwtReading, { ok: true }> | Outcome> {
+  const reading = await readSimpleJwt(policy.signer, token, ports.now(), as);
+  if (reading.ok) return reading;
+  const { problem, refreshJti } = reading;
+  if (as !== 'untyped' && refreshJti !== undefined && (await ports.isBlacklisted(refreshJti))) return tokenRefusal(action, 'blacklisted');
+  if (problem !== 'no_refresh_exp' && problem !== 'refresh_expired') return tokenRefusal(action, problem);
+  return { kind: 'token_invalid', action, problem, claim: policy.signer.rules.slidingRefreshExpClaim };
+}
+
 /** SimpleJWT refresh, verify and blacklist, as djangorestframework-simplejwt 5.x does them. */
 async function simpleJwtToken(action: TokenAction, token: string, ports: TokenPorts, policy: TokenPolicy): Promise<Outcome> {
   const now = ports.now();
-  const reading = await readSimpleJwt(policy.signer, token, now, action === 'verify' ? 'untyped' : 'refresh');
-  if (!reading.ok) {
-    // RefreshToken consults the blacklist before the claims (BlacklistMixin.verify); verify's UntypedToken does not
-    const { problem, refreshJti } = reading;
-    if (action !== 'verify' && refreshJti !== undefined && (await ports.isBlacklisted(refreshJti)))
-      return tokenRefusal(action, 'blacklisted');
-    return tokenRefusal(action, problem);
-  }
-  const { claims } = reading;
+  const read = await readToken(action, action === 'verify' ? 'untyped' : 'refresh', token, ports, policy);
+  if (!('ok' in read)) return read;
+  const { claims } = read;
   // Refresh and blacklist always consult the blacklist; verify only with BLACKLIST_AFTER_ROTATION
   // (TokenVerifySerializer in 5.2).
   const checkBlacklist = claims.token_type === 'refresh' && (action !== 'verify' || policy.blacklistAfterRotation);
@@ -280,6 +320,28 @@ async function simpleJwtToken(action: TokenAction, token: string, ports: TokenPo
 }
 
 /**
+ * TokenRefreshSlidingView: the sliding token again with a new `exp` and `iat` (the same claims
+ * else, `jti` and refresh_exp included), saved in its login family. The token presented stays
+ * valid until its own `exp`, as SimpleJWT leaves it; Tessera only slides a token it issued and has
+ * not revoked. SimpleJWT consults its blacklist for a sliding token too; Tessera's holds refresh
+ * tokens only (no view blacklists a sliding token), so it is not asked.
+ */
+async function slidingRefresh(token: string, ports: TokenPorts, policy: TokenPolicy): Promise<Outcome> {
+  const now = ports.now();
+  const read = await readToken('refresh', 'sliding', token, ports, policy);
+  if (!('ok' in read)) return read;
+  const st = await ports.lookup(token);
+  if (st.state !== 'live') return tokenRefusal('refresh', 'invalid');
+  const { record } = st;
+  const grant = await slideSimpleJwt(policy.signer, read.payload, now, policy.lifetimes.jwtSliding);
+  // slid within the second it was signed: the same claims, the same token, stored already
+  if (grant.value === token) return { kind: 'refreshed', tokens: { access: grant, family: record.family }, user: null, now };
+  const owner: TokenOwner = { id: record.userId, username: record.username, scopes: record.scopes };
+  const tokens = await reissue('simplejwt', owner, record.family, ports, [grant]);
+  return tokens === null ? tokenRefusal('refresh', 'invalid') : { kind: 'refreshed', tokens, user: null, now };
+}
+
+/**
  * djangorestframework-simplejwt 5.x `TokenObtainPairView` with default settings: username is a
  * CharField and password a PasswordField, both trimmed with numbers accepted.
  */
@@ -312,7 +374,7 @@ export const simplejwt: Dialect = {
             : { access: outcome.tokens.access.value, refresh: outcome.tokens.refresh.value },
         );
       case 'token_invalid':
-        return tokenInvalid(outcome.action, outcome.problem);
+        return tokenInvalid(outcome.action, outcome.problem, outcome.claim);
       case 'verified':
         return answer(200, {});
       case 'bad_credentials':
@@ -331,5 +393,29 @@ export const simplejwt: Dialect = {
       case 'internal_error':
         return detail('serverError');
     }
+  },
+};
+
+/**
+ * djangorestframework-simplejwt 5.x `TokenObtainSlidingView` and `TokenRefreshSlidingView`
+ * (`/api/token/sliding/`, `/api/token/sliding/refresh/`): a login gives one sliding token,
+ * `{"token"}`, which the refresh view slides. The same fields, rules and answers as the pair's views.
+ */
+export const simplejwtSliding: Dialect = {
+  ...simplejwt,
+  issues: { access: 'jwt', sliding: true },
+  options(action = 'login'): HttpAnswer {
+    return answer(200, simpleJwtMetadata(action === 'login' ? 'sliding' : 'slidingRefresh'));
+  },
+  parseToken(_action: TokenAction, fields: Fields): TokenParseResult {
+    return parseTokenField(fields, 'token', DRF_CHAR_FIELD);
+  },
+  decideToken(action, token, ports, policy) {
+    return action === 'refresh' ? slidingRefresh(token, ports, policy) : simpleJwtToken(action, token, ports, policy);
+  },
+  render(outcome: Outcome): HttpAnswer {
+    // TokenObtainSlidingSerializer and TokenRefreshSlidingSerializer: `{"token"}`
+    if (outcome.kind === 'issued' || outcome.kind === 'refreshed') return answer(200, { token: outcome.tokens.access.value });
+    return simplejwt.render(outcome);
   },
 };
