@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aroundAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../support/demo.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { call, claims, jwtLogin, slidingLogin } from './support.ts';
 
@@ -157,6 +158,36 @@ describe('SimpleJWT sliding tokens: stored like every token, in their login fami
     expect((await call(stack, '/api/token/blacklist/', { refresh: token })).body).toStrictEqual(WRONG_TYPE);
     expect(await stack.redis.exists(`${stack.settings.redisPrefix}jb:{${claims(token).jti}}`)).toBe(0);
     expect((await call(stack, '/api/token/sliding/refresh/', { token })).status).toBe(200);
+  });
+});
+
+describe('SimpleJWT UPDATE_LAST_LOGIN', () => {
+  const lastLogin = async (stack: Stack, username: string) => (await stack.users.get(username))?.lastLogin;
+
+  it('off (the default): a SimpleJWT login records no last login', async () => {
+    await using stack = await startStack();
+    await jwtLogin(stack);
+    await slidingLogin(stack);
+    expect(await lastLogin(stack, DEMO.simplejwt.username)).toBeUndefined();
+  });
+
+  it("on: each SimpleJWT login, pair or sliding, records the user's last login; a failed one and other dialects' do not", async () => {
+    await using stack = await startStack({ TESSERA_JWT_UPDATE_LAST_LOGIN: '1' });
+    const { username } = DEMO.simplejwt;
+    expect(await lastLogin(stack, username)).toBeUndefined();
+    const before = Date.now();
+    await jwtLogin(stack);
+    const first = await lastLogin(stack, username);
+    expect(first).toBeGreaterThanOrEqual(before);
+    expect(first).toBeLessThanOrEqual(Date.now());
+    await sleep(5);
+    await slidingLogin(stack);
+    const second = (await lastLogin(stack, username)) as number;
+    expect(second).toBeGreaterThan(first as number);
+    expect((await call(stack, '/api/token/', { username, password: 'wrong-password' })).status).toBe(401);
+    expect(await lastLogin(stack, username)).toBe(second);
+    expect((await call(stack, '/getUserToken', DEMO.ministry)).body.code).toBe(0);
+    expect(await lastLogin(stack, DEMO.ministry.username)).toBeUndefined();
   });
 });
 

@@ -21,6 +21,7 @@ const DEFAULTS: Settings = {
   jwtClaims: { leeway: 0, userIdClaim: 'user_id', tokenTypeClaim: 'token_type', jtiClaim: 'jti', slidingRefreshExpClaim: 'refresh_exp' },
   jwtRotateRefreshTokens: false,
   jwtBlacklistAfterRotation: false,
+  jwtUpdateLastLogin: false,
   lifetimes: {
     ministryAccess: 86_400,
     ministryRefresh: 2_592_000,
@@ -94,6 +95,7 @@ describe('loadSettings defaults', () => {
       TESSERA_JWT_SLIDING_REFRESH_EXP_CLAIM: s.jwtClaims.slidingRefreshExpClaim,
       TESSERA_JWT_ROTATE_REFRESH_TOKENS: s.jwtRotateRefreshTokens ? '1' : '0',
       TESSERA_JWT_BLACKLIST_AFTER_ROTATION: s.jwtBlacklistAfterRotation ? '1' : '0',
+      TESSERA_JWT_UPDATE_LAST_LOGIN: s.jwtUpdateLastLogin ? '1' : '0',
       TESSERA_MINISTRY_ACCESS_LIFETIME: String(s.lifetimes.ministryAccess),
       TESSERA_MINISTRY_REFRESH_LIFETIME: String(s.lifetimes.ministryRefresh),
       TESSERA_JWT_ACCESS_LIFETIME: String(s.lifetimes.jwtAccess),
@@ -255,6 +257,7 @@ describe('loadSettings values', () => {
       TESSERA_BODY_LIMIT: '32768',
       TESSERA_JWT_ROTATE_REFRESH_TOKENS: 'true',
       TESSERA_JWT_BLACKLIST_AFTER_ROTATION: 'on',
+      TESSERA_JWT_UPDATE_LAST_LOGIN: 'yes',
       TESSERA_JWT_SLIDING_REFRESH_EXP_CLAIM: 'slide_until',
       TESSERA_MINISTRY_ACCESS_LIFETIME: '120',
       TESSERA_MINISTRY_REFRESH_LIFETIME: '600',
@@ -300,6 +303,7 @@ describe('loadSettings values', () => {
       },
       jwtRotateRefreshTokens: true,
       jwtBlacklistAfterRotation: true,
+      jwtUpdateLastLogin: true,
       lifetimes: {
         ministryAccess: 120,
         ministryRefresh: 600,

@@ -168,6 +168,11 @@ export const SPEC = {
     false,
     'SimpleJWT `BLACKLIST_AFTER_ROTATION`: a rotated refresh token is blacklisted',
   ),
+  jwtUpdateLastLogin: bool(
+    'TESSERA_JWT_UPDATE_LAST_LOGIN',
+    false,
+    "SimpleJWT `UPDATE_LAST_LOGIN`: a SimpleJWT login (pair or sliding) records the user's `last_login`",
+  ),
   lifetimes: {
     ministryAccess: int('TESSERA_MINISTRY_ACCESS_LIFETIME', DAY, ...LIFETIME, '`moh`/`nehr` access token lifetime, s'),
     ministryRefresh: int('TESSERA_MINISTRY_REFRESH_LIFETIME', 30 * DAY, ...LIFETIME, '`moh`/`nehr` refresh token lifetime, s'),

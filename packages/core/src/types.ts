@@ -54,6 +54,11 @@ export interface UserRecord {
   readonly disabled: boolean;
   /** Imported without a password of its own: the login dialect's upstream decides the first login. */
   readonly pendingUpstream?: true;
+  /**
+   * Django's `last_login`, ms since the epoch: imported, or recorded by a SimpleJWT login with
+   * UPDATE_LAST_LOGIN. Absent: never (or not known).
+   */
+  readonly lastLogin?: number;
   readonly profile: UserProfile;
 }
 

@@ -64,7 +64,8 @@ export function loginPorts(deps: Deps): LoginPorts {
         lock: reservation.lock,
         family: result.tokens?.family,
       });
-      await deps.gate.finish(reservation, result.success, attempt, lock, more);
+      const lastLoginOf = result.recordLastLogin === true ? result.user?.username : undefined;
+      await deps.gate.finish(reservation, result.success, attempt, lock, more, lastLoginOf);
       turns.wake(reservation.lock);
     },
     abortLogin: async (identifier, ctx, reservation, outcome) => {
@@ -111,6 +112,8 @@ export function loginPolicy(settings: Settings, signer: JwtSigner): LoginPolicy 
     lifetimes: settings.lifetimes,
     signer,
     busyWaitMs: settings.lockout.busyWaitMs,
+    // UPDATE_LAST_LOGIN is SimpleJWT's setting: its logins (pair and sliding views) record it
+    recordsLastLogin: settings.jwtUpdateLastLogin ? ['simplejwt'] : [],
   };
 }
 
