@@ -31,7 +31,14 @@ const USERS: readonly ReferenceUser[] = [
   { username: 'retired', password: 'Retired-passw0rd', active: false },
 ];
 
-const VIEWS = ['/api/token', '/api/token/refresh', '/api/token/verify', '/api/token/blacklist'] as const;
+const VIEWS = [
+  '/api/token',
+  '/api/token/refresh',
+  '/api/token/verify',
+  '/api/token/blacklist',
+  '/api/token/sliding',
+  '/api/token/sliding/refresh',
+] as const;
 /** Every SimpleJWT path, with and without the slash. */
 const PATHS = VIEWS.flatMap((v) => [v, `${v}/`]);
 
@@ -147,10 +154,17 @@ function expectSameTokens(label: string, tessera: Reply, reference: Reply): void
     const ref = shape(r[key] as string);
     expect(ref.signatureValid).toBe(true);
     expect(shape(t[key] as string), `${label}: ${key}`).toEqual(ref);
-    const times = (token: string) => decodeJwt(token, TEST_SIGNING_KEY).payload as { iat: number; exp: number };
+    // the numbers: iat, exp, a sliding token's refresh_exp (and user_id, equal already)
+    const times = (token: string) => Object.entries(decodeJwt(token, TEST_SIGNING_KEY).payload).filter(([, v]) => typeof v === 'number');
     const [tt, rt] = [times(t[key] as string), times(r[key] as string)];
-    expect(Math.abs(tt.iat - rt.iat), `${label}: ${key} iat ${tt.iat} and ${rt.iat}`).toBeLessThanOrEqual(1);
-    expect(Math.abs(tt.exp - rt.exp), `${label}: ${key} exp ${tt.exp} and ${rt.exp}`).toBeLessThanOrEqual(1);
+    expect(
+      tt.map(([k]) => k),
+      `${label}: ${key} times`,
+    ).toEqual(rt.map(([k]) => k));
+    for (const [i, [claim, value]] of rt.entries()) {
+      const mine = (tt[i] as [string, number])[1];
+      expect(Math.abs(mine - (value as number)), `${label}: ${key} ${claim} ${mine} and ${value}`).toBeLessThanOrEqual(1);
+    }
   }
 }
 
@@ -164,6 +178,7 @@ function forge(claims: Record<string, unknown>, key = TEST_SIGNING_KEY, header: 
 
 type Side = 'tessera' | 'reference';
 type Pair = { refresh: string; access: string };
+type Sliding = { token: string };
 
 /**
  * A Tessera and a reference SimpleJWT with the same settings (SIMPLE_JWT for the reference, the
@@ -211,6 +226,12 @@ function twoSystems(simpleJwt: Record<string, unknown>, env: Record<string, stri
       const { tessera, reference } = await both(req);
       expectSame(label, tessera, reference);
     },
+    /** A fresh sliding token from each side's login. */
+    async slidingTokens(user = USERS[0] as ReferenceUser): Promise<Record<Side, string>> {
+      const { tessera, reference } = await both(json('/api/token/sliding/', { username: user.username, password: user.password }));
+      expect([tessera.status, reference.status]).toEqual([200, 200]);
+      return { tessera: (tessera.json as Sliding).token, reference: (reference.json as Sliding).token };
+    },
     /** A fresh pair from each side's login. */
     async pairs(user = USERS[0] as ReferenceUser): Promise<Record<Side, Pair>> {
       const { tessera, reference } = await both(json('/api/token/', { username: user.username, password: user.password }));
@@ -221,7 +242,7 @@ function twoSystems(simpleJwt: Record<string, unknown>, env: Record<string, stri
 }
 
 describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5.2 with default settings', () => {
-  const { both, same, pairs } = twoSystems({}, {});
+  const { both, same, pairs, slidingTokens } = twoSystems({}, {});
 
   it('OPTIONS on each view: DRF SimpleMetadata with the serializer fields as `actions`, and Allow', async () => {
     for (const path of PATHS) await same(`OPTIONS ${path}`, { method: 'OPTIONS', path });
@@ -236,9 +257,9 @@ describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5
     }
   });
 
-  it('login: the pair (refresh, access), each token of the library shape, in JSON, form and multipart bodies', async () => {
+  it('login: the pair (refresh, access), or one sliding token, each of the library shape, in JSON, form and multipart bodies', async () => {
     const [user, other] = USERS as [ReferenceUser, ReferenceUser];
-    for (const path of ['/api/token', '/api/token/']) {
+    for (const path of ['/api/token', '/api/token/', '/api/token/sliding', '/api/token/sliding/']) {
       for (const u of [user, other]) {
         const fields = { username: u.username, password: u.password };
         for (const req of [json(path, fields), form(path, fields), multipart(path, fields)]) {
@@ -280,7 +301,7 @@ describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5
       'blank and NUL': { username: '', password: 'a\u0000' },
     };
     for (const [name, body] of Object.entries(cases)) {
-      for (const path of ['/api/token', '/api/token/']) await same(`${path} ${name}`, json(path, body));
+      for (const path of ['/api/token', '/api/token/', '/api/token/sliding/']) await same(`${path} ${name}`, json(path, body));
     }
     for (const fields of [
       { username: 'sample\u0000User', password: user.password },
@@ -358,6 +379,103 @@ describe('SimpleJWT: Tessera answers as the real djangorestframework-simplejwt 5
       await same(`${path} then verify the access token`, (side) => json('/api/token/verify/', { token: p[side].access }));
     }
     await badTokens('/api/token/blacklist/', 'refresh');
+  });
+
+  it('sliding refresh: the token again with a new exp and iat (the same jti and refresh_exp); the old one still slides and verifies', async () => {
+    const first = await slidingTokens();
+    for (const path of ['/api/token/sliding/refresh', '/api/token/sliding/refresh/']) {
+      const slid = await both((side) => json(path, { token: first[side] }));
+      expectSameTokens(path, slid.tessera, slid.reference);
+      for (const side of ['tessera', 'reference'] as const) {
+        const [before, after] = [first[side], (slid[side].json as Sliding).token].map((t) => decodeJwt(t, TEST_SIGNING_KEY).payload);
+        expect({ jti: after?.jti, refresh_exp: after?.refresh_exp }, `${path} ${side}`).toEqual({
+          jti: before?.jti,
+          refresh_exp: before?.refresh_exp,
+        });
+      }
+      const second = { tessera: (slid.tessera.json as Sliding).token, reference: (slid.reference.json as Sliding).token };
+      const again = await both((side) => form(path, { token: ` ${first[side]}\n` }));
+      expectSameTokens(`${path} the first token again, in a form, padded`, again.tessera, again.reference);
+      for (const token of [first, second]) await same(`${path} then verify`, (side) => json('/api/token/verify/', { token: token[side] }));
+    }
+  });
+
+  it('sliding tokens at the other views, and the other tokens at the sliding refresh', async () => {
+    const sliding = await slidingTokens();
+    const p = await pairs();
+    await same('refresh a sliding token', (side) => json('/api/token/refresh/', { refresh: sliding[side] }));
+    await same('blacklist a sliding token', (side) => json('/api/token/blacklist/', { refresh: sliding[side] }));
+    await same('sliding refresh of a refresh token', (side) => json('/api/token/sliding/refresh/', { token: p[side].refresh }));
+    await same('sliding refresh of an access token', (side) => json('/api/token/sliding/refresh/', { token: p[side].access }));
+    await same('sliding refresh with the field "refresh"', (side) => json('/api/token/sliding/refresh/', { refresh: sliding[side] }));
+    // the blacklist is consulted before the type (BlacklistMixin.verify)
+    await same('blacklist the refresh token', (side) => json('/api/token/blacklist/', { refresh: p[side].refresh }));
+    await same('sliding refresh of the blacklisted refresh token', (side) =>
+      json('/api/token/sliding/refresh/', { token: p[side].refresh }),
+    );
+  });
+
+  it('sliding refresh: bad tokens, and well-signed ones missing a claim or past refresh_exp', async () => {
+    const path = '/api/token/sliding/refresh/';
+    await badTokens(path, 'token');
+    const now = Math.floor(Date.now() / 1000);
+    const full = {
+      token_type: 'sliding',
+      exp: now + 300,
+      iat: now,
+      jti: randomBytes(16).toString('hex'),
+      refresh_exp: now + 3600,
+      user_id: 1,
+    };
+    const without = (...names: string[]) => forge(Object.fromEntries(Object.entries(full).filter(([k]) => !names.includes(k))));
+    const cases: Record<string, string> = {
+      'without refresh_exp': without('refresh_exp'),
+      'past refresh_exp': forge({ ...full, refresh_exp: now - 1 }),
+      'past refresh_exp and without a type': forge({ ...full, token_type: undefined, refresh_exp: now - 1 }),
+      'without a type': without('token_type'),
+      'without exp': without('exp'),
+      'without exp nor refresh_exp': without('exp', 'refresh_exp'),
+      expired: forge({ ...full, exp: now - 1 }),
+      'a refresh type': forge({ ...full, token_type: 'refresh' }),
+    };
+    for (const [name, token] of Object.entries(cases)) await same(`${path} ${name}`, json(path, { token }));
+  });
+
+  it('well-signed tokens missing a claim SimpleJWT checks: refused in its words, in its order', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const full = { token_type: 'refresh', exp: now + 3600, iat: now, jti: randomBytes(16).toString('hex'), user_id: 1 };
+    const without = (...names: string[]) => forge(Object.fromEntries(Object.entries(full).filter(([k]) => !names.includes(k))));
+    const typed = (type: unknown) => forge({ ...full, token_type: type });
+    // RefreshToken (refresh, blacklist): `exp`, then the type (present, then equal)
+    for (const path of ['/api/token/refresh/', '/api/token/blacklist']) {
+      await same(`${path} without a type`, json(path, { refresh: without('token_type') }));
+      await same(`${path} without exp`, json(path, { refresh: without('exp') }));
+      await same(`${path} without exp nor type`, json(path, { refresh: without('exp', 'token_type') }));
+      await same(`${path} a type that is a number`, json(path, { refresh: typed(1) }));
+      await same(`${path} a type that is null`, json(path, { refresh: typed(null) }));
+      await same(`${path} an access token without exp`, json(path, { refresh: forge({ ...full, token_type: 'access', exp: undefined }) }));
+    }
+    // UntypedToken (verify): `exp`, then the id; no type
+    await same('verify without exp', json('/api/token/verify/', { token: without('exp') }));
+    await same('verify without jti', json('/api/token/verify/', { token: without('jti') }));
+    await same('verify without exp nor jti', json('/api/token/verify/', { token: without('exp', 'jti') }));
+  });
+
+  it('where SimpleJWT fails or accepts a token Tessera did not issue, Tessera refuses it (docs/api.md)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const full = { token_type: 'refresh', exp: now + 3600, iat: now, jti: randomBytes(16).toString('hex'), user_id: 1 };
+    const without = (name: string) => forge(Object.fromEntries(Object.entries(full).filter(([k]) => k !== name)));
+    const tokenNotValid = (detail: string) => ({ status: 401, body: { detail, code: 'token_not_valid' } });
+    // SimpleJWT's blacklist check reads the jti before anything else: a KeyError, Django's HTML 500
+    for (const path of ['/api/token/refresh/', '/api/token/blacklist/']) {
+      const { tessera, reference } = await both(json(path, { refresh: without('jti') }));
+      expect(reference.status, `${path} the reference`).toBe(500);
+      expect({ status: tessera.status, body: tessera.json }, path).toEqual(tokenNotValid('Token has no id'));
+    }
+    // verify checks no type: SimpleJWT vouches for any well-signed token, Tessera only for its own
+    const { tessera, reference } = await both(json('/api/token/verify/', { token: without('token_type') }));
+    expect({ status: reference.status, body: reference.json }).toEqual({ status: 200, body: {} });
+    expect({ status: tessera.status, body: tessera.json }).toEqual(tokenNotValid('Token is invalid or expired'));
   });
 
   /** The answers to tokens that are no token, expired, badly signed or of the wrong form, and to malformed fields. */
@@ -439,5 +557,51 @@ describe('SimpleJWT with ROTATE_REFRESH_TOKENS, BLACKLIST_AFTER_ROTATION and oth
     await same('blacklist', (side) => json('/api/token/blacklist/', { refresh: p[side].refresh }));
     await same('then refresh', (side) => json('/api/token/refresh/', { refresh: p[side].refresh }));
     await same('then verify', (side) => json('/api/token/verify/', { token: p[side].refresh }));
+  });
+});
+
+describe('SimpleJWT sliding tokens with other lifetimes, refresh claim, audience and issuer, as the real one', () => {
+  const settings = { lifetime: 60, refreshLifetime: 2, claim: 'slide_until', audience: 'tessera-tests', issuer: 'https://issuer.example' };
+  const { both, same, slidingTokens } = twoSystems(
+    {
+      SLIDING_TOKEN_LIFETIME: settings.lifetime,
+      SLIDING_TOKEN_REFRESH_LIFETIME: settings.refreshLifetime,
+      SLIDING_TOKEN_REFRESH_EXP_CLAIM: settings.claim,
+      AUDIENCE: settings.audience,
+      ISSUER: settings.issuer,
+    },
+    {
+      TESSERA_JWT_SLIDING_LIFETIME: String(settings.lifetime),
+      TESSERA_JWT_SLIDING_REFRESH_LIFETIME: String(settings.refreshLifetime),
+      TESSERA_JWT_SLIDING_REFRESH_EXP_CLAIM: settings.claim,
+      TESSERA_JWT_AUDIENCE: settings.audience,
+      TESSERA_JWT_ISSUER: settings.issuer,
+    },
+  );
+
+  it('tokens of the configured lifetimes under the configured claim; past it the token no longer slides, and still verifies', async () => {
+    const [user] = USERS as [ReferenceUser];
+    const login = await both(json('/api/token/sliding/', { username: user.username, password: user.password }));
+    expectSameTokens('sliding login', login.tessera, login.reference);
+    const pair = await both(json('/api/token/', { username: user.username, password: user.password }));
+    expectSameTokens('pair login, with aud and iss', pair.tessera, pair.reference);
+    for (const side of ['tessera', 'reference'] as const) {
+      const p = decodeJwt((login[side].json as Sliding).token, TEST_SIGNING_KEY).payload as { exp: number; iat: number } & Record<
+        string,
+        number
+      >;
+      expect([p.exp - p.iat, (p[settings.claim] as number) - p.iat], side).toEqual([settings.lifetime, settings.refreshLifetime]);
+    }
+    const first = { tessera: (login.tessera.json as Sliding).token, reference: (login.reference.json as Sliding).token };
+    const slid = await both((side) => json('/api/token/sliding/refresh/', { token: first[side] }));
+    expectSameTokens('sliding refresh, with aud and iss', slid.tessera, slid.reference);
+    // past the claim (whole seconds: wait for the second after it)
+    const until = (decodeJwt(first.reference, TEST_SIGNING_KEY).payload[settings.claim] as number) * 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now() + 1100)));
+    await same('sliding refresh past the claim', (side) => json('/api/token/sliding/refresh/', { token: first[side] }));
+    await same('verify past the claim', (side) => json('/api/token/verify/', { token: first[side] }));
+    const fresh = await slidingTokens();
+    const again = await both((side) => json('/api/token/sliding/refresh/', { token: fresh[side] }));
+    expectSameTokens('a fresh token still slides', again.tessera, again.reference);
   });
 });

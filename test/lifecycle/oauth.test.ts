@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aroundAll, describe, expect, inject, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
-import { call, claims, jwtLogin, ministryLogin, pebLogin } from './support.ts';
+import { call, claims, jwtLogin, ministryLogin, pebLogin, slidingLogin } from './support.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -123,6 +123,37 @@ describe('RFC 7662 introspection and RFC 7009 revocation', () => {
     expect((await call(stack, '/refreshUserToken', { refresh_token: b.refresh })).body.code).toBe(9);
     expect(await revoke(stack, 'not-a-token', auth)).toStrictEqual({ status: 200, text: '' });
     expect((await revoke(stack, a.refresh, basic('orders-service', 'wrong'))).status).toBe(401);
+  });
+
+  it('a SimpleJWT sliding token introspects as an access token; revoking one revokes every token slid from its login', async () => {
+    const first = await slidingLogin(stack);
+    const sample = await stack.users.get('sampleUser');
+    const r = await introspect(stack, first, auth);
+    expect(r.body).toStrictEqual({
+      active: true,
+      scope: 'read write',
+      client_id: 'simplejwt',
+      username: 'sampleUser',
+      token_type: 'access_token',
+      exp: claims(first).exp,
+      iat: claims(first).iat,
+      sub: String(sample?.id),
+      jti: claims(first).jti,
+    });
+    await sleep(1000 - (Date.now() % 1000) + 20);
+    const second = (await call(stack, '/api/token/sliding/refresh/', { token: first })).body.token as string;
+    expect(second).not.toBe(first);
+    const other = await slidingLogin(stack);
+    expect((await revoke(stack, second, auth)).status).toBe(200);
+    for (const token of [first, second]) {
+      expect((await introspect(stack, token, auth)).body).toStrictEqual({ active: false });
+      expect((await call(stack, '/api/token/sliding/refresh/', { token })).body).toStrictEqual({
+        detail: 'Token is invalid or expired',
+        code: 'token_not_valid',
+      });
+    }
+    // another login's token lives on
+    expect((await introspect(stack, other, auth)).body.active).toBe(true);
   });
 
   it('a revoked SimpleJWT refresh token is blacklisted and its access token inactive', async () => {

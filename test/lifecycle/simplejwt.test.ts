@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { aroundAll, describe, expect, it } from 'vitest';
+import { DEMO } from '../support/demo.ts';
 import { type Stack, startStack } from '../support/stack.ts';
-import { call, claims, jwtLogin } from './support.ts';
+import { call, claims, jwtLogin, slidingLogin } from './support.ts';
 
 const INVALID = { detail: 'Token is invalid or expired', code: 'token_not_valid' };
 const WRONG_TYPE = { detail: 'Token has wrong type', code: 'token_not_valid' };
@@ -110,6 +112,82 @@ describe('SimpleJWT refresh, verify and blacklist (default settings)', () => {
     const get = await fetch(`${stack.base}/api/token/verify/`);
     expect(get.status).toBe(405);
     expect(await get.json()).toStrictEqual({ detail: 'Method "GET" not allowed.' });
+  });
+});
+
+describe('SimpleJWT sliding tokens: stored like every token, in their login family', () => {
+  let stack: Stack;
+  aroundAll(async (runSuite) => {
+    await using started = await startStack();
+    stack = started;
+    await runSuite();
+  });
+
+  /** Waits for the next second, so that a token slid now differs from one signed before. */
+  const nextSecond = () => sleep(1000 - (Date.now() % 1000) + 20);
+
+  it('a sliding token is stored under its hash for its lifetime; each slide joins the login family and leaves the old token valid', async () => {
+    const first = await slidingLogin(stack);
+    expect(Object.keys(claims(first))).toStrictEqual(['token_type', 'exp', 'iat', 'jti', 'refresh_exp', 'user_id']);
+    const stored = await stack.tokens.get(first);
+    expect(stored).toMatchObject({ kind: 'sliding', format: 'jwt', dialect: 'simplejwt', username: 'sampleUser', jti: claims(first).jti });
+    expect(Math.abs((await stack.redis.pttl(stack.tokens.keyOf(first))) - 300_000)).toBeLessThanOrEqual(2000);
+    await nextSecond();
+    const slid = await call(stack, '/api/token/sliding/refresh/', { token: first });
+    expect(slid.status).toBe(200);
+    const second = slid.body.token as string;
+    expect(second).not.toBe(first);
+    expect(await stack.tokens.get(second)).toMatchObject({ kind: 'sliding', family: stored?.family, jti: claims(first).jti });
+    expect(Math.abs((await stack.redis.pttl(stack.tokens.keyOf(second))) - 300_000)).toBeLessThanOrEqual(2000);
+    // both slide and verify, as SimpleJWT leaves them
+    for (const token of [first, second]) {
+      expect((await call(stack, '/api/token/sliding/refresh', { token })).status).toBe(200);
+      expect((await call(stack, '/api/token/verify', { token })).body).toStrictEqual({});
+    }
+  });
+
+  it('a token Tessera no longer holds does not slide, whatever its claims say', async () => {
+    const token = await slidingLogin(stack);
+    await stack.redis.del(stack.tokens.keyOf(token));
+    expect((await call(stack, '/api/token/sliding/refresh/', { token })).body).toStrictEqual(INVALID);
+    expect((await call(stack, '/api/token/verify/', { token })).body).toStrictEqual(INVALID);
+  });
+
+  it('the blacklist view refuses a sliding token as the wrong type and blacklists nothing', async () => {
+    const token = await slidingLogin(stack);
+    expect((await call(stack, '/api/token/blacklist/', { refresh: token })).body).toStrictEqual(WRONG_TYPE);
+    expect(await stack.redis.exists(`${stack.settings.redisPrefix}jb:{${claims(token).jti}}`)).toBe(0);
+    expect((await call(stack, '/api/token/sliding/refresh/', { token })).status).toBe(200);
+  });
+});
+
+describe('SimpleJWT UPDATE_LAST_LOGIN', () => {
+  const lastLogin = async (stack: Stack, username: string) => (await stack.users.get(username))?.lastLogin;
+
+  it('off (the default): a SimpleJWT login records no last login', async () => {
+    await using stack = await startStack();
+    await jwtLogin(stack);
+    await slidingLogin(stack);
+    expect(await lastLogin(stack, DEMO.simplejwt.username)).toBeUndefined();
+  });
+
+  it("on: each SimpleJWT login, pair or sliding, records the user's last login; a failed one and other dialects' do not", async () => {
+    await using stack = await startStack({ TESSERA_JWT_UPDATE_LAST_LOGIN: '1' });
+    const { username } = DEMO.simplejwt;
+    expect(await lastLogin(stack, username)).toBeUndefined();
+    const before = Date.now();
+    await jwtLogin(stack);
+    const first = await lastLogin(stack, username);
+    expect(first).toBeGreaterThanOrEqual(before);
+    expect(first).toBeLessThanOrEqual(Date.now());
+    await sleep(5);
+    await slidingLogin(stack);
+    const second = (await lastLogin(stack, username)) as number;
+    expect(second).toBeGreaterThan(first as number);
+    expect((await call(stack, '/api/token/', { username, password: 'wrong-password' })).status).toBe(401);
+    expect(await lastLogin(stack, username)).toBe(second);
+    expect((await call(stack, '/getUserToken', DEMO.ministry)).body.code).toBe(0);
+    expect(await lastLogin(stack, DEMO.ministry.username)).toBeUndefined();
   });
 });
 

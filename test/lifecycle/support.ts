@@ -26,6 +26,12 @@ export async function jwtLogin(stack: Stack): Promise<{ access: string; refresh:
   return r.body as { access: string; refresh: string };
 }
 
+/** A SimpleJWT sliding login: its one token. */
+export async function slidingLogin(stack: Stack): Promise<string> {
+  const r = await call(stack, '/api/token/sliding/', DEMO.simplejwt);
+  return r.body.token as string;
+}
+
 export async function pebLogin(stack: Stack): Promise<string> {
   const r = await call(stack, '/v1/login', DEMO.peb);
   return r.body.token as string;

@@ -122,6 +122,7 @@ describe('one address at its rate limit: a stated bound on what it adds to Redis
         `${p}lki:${lock}`,
         `${p}outbox`,
         index,
+        `${p}u:`,
         'r',
         '0',
         1,
@@ -132,6 +133,7 @@ describe('one address at its rate limit: a stated bound on what it adds to Redis
         cap,
         '{}',
         '',
+        '0',
       );
     await stack.redis.zadd(index, Date.now() - 1000, 'u:ended1', Date.now() - 500, 'u:ended2');
     for (let i = 0; i < 5; i++) await lockNow(`u:n${i}`, 10_000 + i * 1000, 3);

@@ -237,7 +237,7 @@ describe('tessera users import --format django', () => {
       expect(summaryLine(run.stdout)).toMatch(/^imported 13 rows: 13 created, /);
       const dumped = JSON.parse(readFileSync(join(FIXTURES, dump), 'utf8')) as {
         pk: number;
-        fields: { username: string; email: string; password: string; is_active: boolean };
+        fields: { username: string; email: string; password: string; is_active: boolean; last_login: string | null };
       }[];
       const hasher = new PasswordHasher();
       for (const d of dumped) {
@@ -249,11 +249,14 @@ describe('tessera users import --format django', () => {
           passwordHash: d.fields.password,
           disabled: !d.fields.is_active,
         });
+        // Django's last_login (UTC, to the millisecond in a dump), or none for a user who never logged in
+        expect(u?.lastLogin, d.fields.username).toBe(d.fields.last_login === null ? undefined : Date.parse(d.fields.last_login));
         const password = DJANGO_PASSWORDS[d.fields.username];
         if (password === null || password === undefined) expect(passwordScheme(u?.passwordHash ?? '')).toBe('unusable');
         else expect(await hasher.verify(u?.passwordHash ?? null, password)).toBe(true);
       }
       expect((await users.get('judy'))?.disabled).toBe(true);
+      expect(dumped.some((d) => d.fields.last_login !== null)).toBe(true);
       expect((await users.create({ username: 'after', passwordHash: 'h' })).id).toBe(Math.max(...dumped.map((d) => d.pk)) + 1);
     });
   }
@@ -282,6 +285,47 @@ describe('tessera users import --format django', () => {
     expect(await users.get('alice')).not.toBeNull();
     expect(await users.get('bob')).not.toBeNull();
     expect(await users.get('carol')).toBeNull();
+  });
+});
+
+describe('last_login', () => {
+  it('is read as ISO 8601 (UTC without an offset); an update keeps a later one Tessera recorded, and an import twice changes nothing', async () => {
+    const recorded = Date.parse('2026-03-01T10:00:00.000Z');
+    await users.create({ username: 'u1', passwordHash: h(), lastLogin: recorded });
+    const earlier = { username: 'u1', password_hash: h(), last_login: '2026-02-01T10:00:00.000Z' };
+    const rest = [
+      { username: 'u2', password_hash: h(), last_login: '2026-01-02T03:04:05.678+02:00' },
+      { username: 'u3', password_hash: h(), last_login: '2026-01-02 03:04:05' },
+      { username: 'u4', password_hash: h(), last_login: null },
+      { username: 'u5', password_hash: h(), last_login: 'yesterday' },
+    ];
+    const report = join(dir, 'last-login.report.ndjson');
+    const run = await tessera(
+      ['users', 'import', file('last-login.ndjson', ndjson([earlier, ...rest])), '--on-conflict', 'update', '--report', report],
+      prefix,
+    );
+    expect(run.code).toBe(1);
+    expect(reportOf(report)).toStrictEqual([
+      { line: 5, username: 'u5', code: 'bad_field', reason: 'last_login "yesterday" is not an ISO 8601 date and time' },
+    ]);
+    expect((await users.get('u1'))?.lastLogin).toBe(recorded);
+    expect((await users.get('u2'))?.lastLogin).toBe(Date.parse('2026-01-02T01:04:05.678Z'));
+    expect((await users.get('u3'))?.lastLogin).toBe(Date.parse('2026-01-02T03:04:05Z'));
+    expect((await users.get('u4'))?.lastLogin).toBeUndefined();
+    // the same rows again: nothing changes (u1's own record is newer than the row's)
+    const again = await tessera(
+      ['users', 'import', file('last-login-2.ndjson', ndjson([earlier, ...rest.slice(0, 3)])), '--on-conflict', 'update'],
+      prefix,
+    );
+    expect(summaryLine(again.stdout)).toMatch(/^imported 4 rows: 0 created, 0 updated, 4 unchanged, /);
+    // a later one replaces it; a row without one keeps it
+    const later = { ...earlier, last_login: '2026-04-01T10:00:00Z' };
+    await tessera(
+      ['users', 'import', file('last-login-3.ndjson', ndjson([later, { username: 'u2', password_hash: h() }])), '--on-conflict', 'update'],
+      prefix,
+    );
+    expect((await users.get('u1'))?.lastLogin).toBe(Date.parse(later.last_login));
+    expect((await users.get('u2'))?.lastLogin).toBe(Date.parse('2026-01-02T01:04:05.678Z'));
   });
 });
 

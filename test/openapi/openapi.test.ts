@@ -126,7 +126,7 @@ describe('the OpenAPI document', () => {
     const table = routeTable({ mohBase: '', peb: { mirrorStatus: false } }).map((r) => r.path);
     const others = ['/oauth/introspect', '/oauth/revoke', '/healthz', '/readyz', '/metrics', '/openapi.json', '/.well-known/jwks.json'];
     expect(paths).toStrictEqual([...table, ...others].sort());
-    expect(table).toHaveLength(15);
+    expect(table).toHaveLength(19);
   });
 
   it('has operations with unique ids and responses; every token route documents POST and the refusal of other methods', () => {

@@ -145,6 +145,10 @@ describe.each(['RS256', 'ES256', 'EdDSA'] as const)('@tessera/client offline che
     expect(await make({ issuer: 'https://other.example' }).verify(access)).toStrictEqual({ verdict: 'inactive', reason: 'claims' });
     expect(await verifier.verify(refresh)).toStrictEqual({ verdict: 'inactive', reason: 'token_type' });
     expect((await make({ tokenTypes: ['refresh'] }).verify(refresh)).verdict).not.toBe('inactive');
+    // a sliding token is a bearer credential, as introspection says (token_type access_token)
+    const sliding = (await call(stack, '/api/token/sliding/', { username: 'sampleUser', password: 'userpassword123' })).body
+      .token as string;
+    expect((await verifier.verify(sliding)).verdict).toBe('active');
     const [h, , s] = access.split('.') as [string, string, string];
     const billing = Buffer.from(JSON.stringify({ ...claims(access), aud: 'billing' })).toString('base64url');
     expect(await verifier.verify(`${h}.${billing}.${s}`)).toStrictEqual({ verdict: 'inactive', reason: 'signature' });

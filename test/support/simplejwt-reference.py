@@ -77,6 +77,8 @@ urlpatterns = [
     re_path(r"^api/token/refresh/?$", views.TokenRefreshView.as_view()),
     re_path(r"^api/token/verify/?$", views.TokenVerifyView.as_view()),
     re_path(r"^api/token/blacklist/?$", views.TokenBlacklistView.as_view()),
+    re_path(r"^api/token/sliding/?$", views.TokenObtainSlidingView.as_view()),
+    re_path(r"^api/token/sliding/refresh/?$", views.TokenRefreshSlidingView.as_view()),
 ]
 
 

@@ -11,9 +11,11 @@ import { missingPackages, stopLine, TEST_PACKAGES } from '../../infra/dev/system
  * The real djangorestframework-simplejwt (Debian's python3-djangorestframework-simplejwt 5.2 on
  * Django 3.2 and DRF 3.14, installed by `npm test`: infra/dev/system-deps.mjs) on loopback: the
  * Django project in simplejwt-reference.py, served by the stdlib's WSGI server with
- * TokenObtainPairView, TokenRefreshView, TokenVerifyView and TokenBlacklistView at Tessera's paths
- * (`/api/token[/]`, `/api/token/refresh[/]`, `/api/token/verify[/]`, `/api/token/blacklist[/]`),
- * the blacklist app installed, on sqlite in a fresh temporary folder.
+ * TokenObtainPairView, TokenRefreshView, TokenVerifyView, TokenBlacklistView,
+ * TokenObtainSlidingView and TokenRefreshSlidingView at Tessera's paths (`/api/token[/]`,
+ * `/api/token/refresh[/]`, `/api/token/verify[/]`, `/api/token/blacklist[/]`,
+ * `/api/token/sliding[/]`, `/api/token/sliding/refresh[/]`), the blacklist app installed, on
+ * sqlite in a fresh temporary folder.
  */
 
 /** Debian's Python, the one that imports Debian's Django (a python3 earlier on PATH may not). */

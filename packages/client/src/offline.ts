@@ -38,7 +38,10 @@ export interface OfflineVerifierOptions {
   readonly leeway?: number;
   /** TESSERA_JWT_USER_ID_CLAIM, _TOKEN_TYPE_CLAIM, _JTI_CLAIM (SimpleJWT's defaults: user_id, token_type, jti). */
   readonly claims?: { readonly userId?: string; readonly tokenType?: string; readonly jti?: string };
-  /** Token types accepted (default `['access']`: a bearer check). */
+  /**
+   * Token types accepted (default `['access', 'sliding']`: a bearer check; a SimpleJWT sliding
+   * token is a bearer credential too, and introspection calls it an access token).
+   */
   readonly tokenTypes?: readonly string[];
   /** A JWKS fetch that has not answered within this is given up, ms (default 5000). */
   readonly jwksTimeoutMs?: number;
@@ -190,7 +193,7 @@ export function createOfflineVerifier(options: OfflineVerifierOptions): OfflineV
   const jwks = new Jwks(url, options.fetch ?? fetch, now, options.unknownKidRefetchMs ?? 30_000, options.jwksTimeoutMs ?? 5000);
   jwks.prefetch();
   const claimNames = { userId: 'user_id', tokenType: 'token_type', jti: 'jti', ...options.claims };
-  const tokenTypes = new Set(options.tokenTypes ?? ['access']);
+  const tokenTypes = new Set(options.tokenTypes ?? ['access', 'sliding']);
   const memoryMs = options.revocationMemoryMs ?? 86_400_000;
   const maxRevocations = options.maxRevocations ?? 100_000;
   const tolerance = options.clockToleranceMs ?? 1000;

@@ -86,10 +86,17 @@ export const SPEC = {
       claimName('TESSERA_JWT_USER_ID_CLAIM', 'user_id', 'SimpleJWT `USER_ID_CLAIM`: the claim that holds the user id'),
       claimName('TESSERA_JWT_TOKEN_TYPE_CLAIM', 'token_type', 'SimpleJWT `TOKEN_TYPE_CLAIM`: the claim that says access or refresh'),
       claimName('TESSERA_JWT_JTI_CLAIM', 'jti', "SimpleJWT `JTI_CLAIM`: the claim that holds the token's unique id"),
+      claimName(
+        'TESSERA_JWT_SLIDING_REFRESH_EXP_CLAIM',
+        'refresh_exp',
+        'SimpleJWT `SLIDING_TOKEN_REFRESH_EXP_CLAIM`: the claim of a sliding token that says until when it slides',
+      ),
     ],
-    ([audience, issuer, leeway, userIdClaim, tokenTypeClaim, jtiClaim], r): JwtClaimRules => {
-      if (new Set([userIdClaim, tokenTypeClaim, jtiClaim]).size < 3)
-        r.problems.push('TESSERA_JWT_USER_ID_CLAIM, TESSERA_JWT_TOKEN_TYPE_CLAIM and TESSERA_JWT_JTI_CLAIM must be three different names');
+    ([audience, issuer, leeway, userIdClaim, tokenTypeClaim, jtiClaim, slidingRefreshExpClaim], r): JwtClaimRules => {
+      if (new Set([userIdClaim, tokenTypeClaim, jtiClaim, slidingRefreshExpClaim]).size < 4)
+        r.problems.push(
+          'TESSERA_JWT_USER_ID_CLAIM, TESSERA_JWT_TOKEN_TYPE_CLAIM, TESSERA_JWT_JTI_CLAIM and TESSERA_JWT_SLIDING_REFRESH_EXP_CLAIM must be four different names',
+        );
       return {
         ...(audience === '' ? {} : { audience }),
         ...(issuer === '' ? {} : { issuer }),
@@ -97,6 +104,7 @@ export const SPEC = {
         userIdClaim,
         tokenTypeClaim,
         jtiClaim,
+        slidingRefreshExpClaim,
       };
     },
   ),
@@ -160,11 +168,28 @@ export const SPEC = {
     false,
     'SimpleJWT `BLACKLIST_AFTER_ROTATION`: a rotated refresh token is blacklisted',
   ),
+  jwtUpdateLastLogin: bool(
+    'TESSERA_JWT_UPDATE_LAST_LOGIN',
+    false,
+    "SimpleJWT `UPDATE_LAST_LOGIN`: a SimpleJWT login (pair or sliding) records the user's `last_login`",
+  ),
   lifetimes: {
     ministryAccess: int('TESSERA_MINISTRY_ACCESS_LIFETIME', DAY, ...LIFETIME, '`moh`/`nehr` access token lifetime, s'),
     ministryRefresh: int('TESSERA_MINISTRY_REFRESH_LIFETIME', 30 * DAY, ...LIFETIME, '`moh`/`nehr` refresh token lifetime, s'),
     jwtAccess: int('TESSERA_JWT_ACCESS_LIFETIME', 300, ...LIFETIME, 'SimpleJWT `ACCESS_TOKEN_LIFETIME`, s'),
     jwtRefresh: int('TESSERA_JWT_REFRESH_LIFETIME', DAY, ...LIFETIME, 'SimpleJWT `REFRESH_TOKEN_LIFETIME`, s'),
+    jwtSliding: int(
+      'TESSERA_JWT_SLIDING_LIFETIME',
+      300,
+      ...LIFETIME,
+      'SimpleJWT `SLIDING_TOKEN_LIFETIME`, s: how long a sliding token is valid',
+    ),
+    jwtSlidingRefresh: int(
+      'TESSERA_JWT_SLIDING_REFRESH_LIFETIME',
+      DAY,
+      ...LIFETIME,
+      'SimpleJWT `SLIDING_TOKEN_REFRESH_LIFETIME`, s: how long after its login a sliding token still slides',
+    ),
     peb: int('TESSERA_PEB_LIFETIME', 30 * DAY, ...LIFETIME, 'PEB token lifetime, s'),
   },
   /**

@@ -11,12 +11,14 @@ export {
   DRF_NULL_CHARACTER_MESSAGE,
   type DrfFieldInfo,
   drfProhibitedMessages,
+  SIMPLEJWT_CLAIM_MESSAGES,
   SIMPLEJWT_MESSAGES,
   SIMPLEJWT_VIEWS,
   SIMPLEJWT_WHEN,
   type SimpleJwtView,
   simpleJwtMetadata,
   simplejwt,
+  simplejwtSliding,
   throttledDetail,
 } from './dialects/simplejwt.ts';
 export * from './errors.ts';

@@ -1,7 +1,7 @@
 import { base64url, createLocalJWKSet, exportPKCS8, exportSPKI, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { hmacJwtKey, JWT_ALGORITHMS, type JwtAlgorithm, type JwtKey, JwtSigner, pemJwtKey } from './jwt.ts';
-import { signSimpleJwt, verifySimpleJwt } from './tokens.ts';
+import { signSimpleJwt, slideSimpleJwt, verifySimpleJwt } from './tokens.ts';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const IAT = NOW / 1000;
@@ -156,6 +156,7 @@ describe('JwtSigner: SimpleJWT claim settings', () => {
     userIdClaim: 'uid',
     tokenTypeClaim: 'kind',
     jtiClaim: 'id',
+    slidingRefreshExpClaim: 'slides_until',
   };
 
   it('names the claims as configured and appends aud and iss as TokenBackend.encode does', async () => {
@@ -178,6 +179,35 @@ describe('JwtSigner: SimpleJWT claim settings', () => {
       iat: IAT,
       jti: JTI,
       user_id: 5,
+    });
+  });
+
+  it("signs a sliding token's refresh_exp under its name after the id, and slides it keeping the claims in their order", async () => {
+    const key = await keyOf('HS256');
+    const signer = new JwtSigner({ active: key, keys: [key] }, rules);
+    const payloadOf = (t: string) => JSON.parse(new TextDecoder().decode(base64url.decode(t.split('.')[1] as string)));
+    const token = await signSimpleJwt(signer, 'sliding', 5, IAT, IAT + 60, JTI, IAT + 600);
+    const claims = (exp: number, iat: number) => [
+      ['kind', 'sliding'],
+      ['exp', exp],
+      ['iat', iat],
+      ['id', JTI],
+      ['slides_until', IAT + 600],
+      ['uid', 5],
+      ['aud', 'api'],
+      ['iss', 'https://login.example'],
+    ];
+    expect(Object.entries(payloadOf(token))).toStrictEqual(claims(IAT + 60, IAT));
+    const slid = await slideSimpleJwt(signer, payloadOf(token), (IAT + 30) * 1000 + 999, 60);
+    expect(Object.entries(payloadOf(slid.value))).toStrictEqual(claims(IAT + 90, IAT + 30));
+    expect(slid).toStrictEqual({
+      value: slid.value,
+      kind: 'sliding',
+      format: 'jwt',
+      lifetime: 60,
+      issuedAt: (IAT + 30) * 1000,
+      expiresAt: (IAT + 90) * 1000,
+      jti: JTI,
     });
   });
 

@@ -59,10 +59,11 @@ export interface JwtClaimRules {
   readonly issuer?: string;
   /** LEEWAY, seconds: how long past `exp` (and before `nbf`) a token still verifies. */
   readonly leeway: number;
-  /** USER_ID_CLAIM, TOKEN_TYPE_CLAIM, JTI_CLAIM. */
+  /** USER_ID_CLAIM, TOKEN_TYPE_CLAIM, JTI_CLAIM, SLIDING_TOKEN_REFRESH_EXP_CLAIM. */
   readonly userIdClaim: string;
   readonly tokenTypeClaim: string;
   readonly jtiClaim: string;
+  readonly slidingRefreshExpClaim: string;
 }
 
 export const DEFAULT_CLAIM_RULES: JwtClaimRules = Object.freeze({
@@ -70,10 +71,11 @@ export const DEFAULT_CLAIM_RULES: JwtClaimRules = Object.freeze({
   userIdClaim: 'user_id',
   tokenTypeClaim: 'token_type',
   jtiClaim: 'jti',
+  slidingRefreshExpClaim: 'refresh_exp',
 });
 
 /** Claims Tessera sets itself: a configured claim name may be none of these. */
-export const RESERVED_CLAIMS: readonly string[] = ['exp', 'iat', 'nbf', 'aud', 'iss', 'sub', 'refresh_exp'];
+export const RESERVED_CLAIMS: readonly string[] = ['exp', 'iat', 'nbf', 'aud', 'iss', 'sub'];
 
 const HASH = { 256: 'sha256', 384: 'sha384', 512: 'sha512' } as const;
 
@@ -185,9 +187,11 @@ export class JwtSigner {
   /**
    * The payload of a token signed by one of the keys (the one its `kid` names; without a `kid`,
    * any of the header's algorithm), unexpired within the leeway, with the audience and issuer
-   * required; null for anything else. Never throws.
+   * required; null for anything else. Never throws. `exp` is required unless `requireExp` is
+   * false (PyJWT's decode, as SimpleJWT calls it: an `exp` present is checked, none is left to the
+   * token class, which names it).
    */
-  async verify(token: string, nowMs: number): Promise<JWTPayload | null> {
+  async verify(token: string, nowMs: number, { requireExp = true }: { readonly requireExp?: boolean } = {}): Promise<JWTPayload | null> {
     if (!JWT_SHAPE.test(token)) return null;
     let kid: unknown;
     let alg: unknown;
@@ -202,7 +206,7 @@ export class JwtSigner {
       clockTolerance: rules.leeway,
       ...(rules.audience === undefined ? {} : { audience: rules.audience }),
       ...(rules.issuer === undefined ? {} : { issuer: rules.issuer }),
-      requiredClaims: ['exp'],
+      requiredClaims: requireExp ? ['exp'] : [],
     };
     for (const key of this.#keys.keys) {
       if ((kid !== undefined && key.kid !== kid) || key.alg !== alg || (key.retiresAt !== undefined && key.retiresAt <= nowMs)) continue;

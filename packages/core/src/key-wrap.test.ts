@@ -7,10 +7,12 @@ describe('TESSERA_KEK', () => {
   it('reads 32 bytes as hex, base64 or base64url, and nothing else', () => {
     const hex = Array.from(BYTES, (b) => b.toString(16).padStart(2, '0')).join('');
     const base64 = btoa(String.fromCharCode(...BYTES));
-    for (const text of [hex, base64, base64.replace(/=$/, ''), base64.replaceAll('+', '-').replaceAll('/', '_')])
-      expect(kekBytes(text)).toStrictEqual(BYTES);
-    for (const text of ['', 'short', hex.slice(2), btoa('x'.repeat(31)), btoa('x'.repeat(33)), `${hex}00`])
-      expect(kekBytes(text)).toBeUndefined();
+    // one expect per list (Deno's vitest shim takes no message): each text with what it reads as
+    const read = (texts: string[]) => texts.map((text) => [text, kekBytes(text)]);
+    const good = [hex, base64, base64.replace(/=$/, ''), base64.replaceAll('+', '-').replaceAll('/', '_')];
+    expect(read(good)).toStrictEqual(good.map((text) => [text, BYTES]));
+    const bad = ['', 'short', hex.slice(2), btoa('x'.repeat(31)), btoa('x'.repeat(33)), `${hex}00`];
+    expect(read(bad)).toStrictEqual(bad.map((text) => [text, undefined]));
   });
 });
 

@@ -90,6 +90,8 @@ export interface LoginResult {
   readonly tokens?: IssuedTokens;
   /** A failure that was not bad credentials: the upstream answered nothing clear (still counted). */
   readonly outcome?: 'unavailable';
+  /** A success that records the user's last login (LoginPolicy.recordsLastLogin), at the store's clock. */
+  readonly recordLastLogin?: true;
 }
 
 export interface LoginPolicy {
@@ -98,6 +100,8 @@ export interface LoginPolicy {
   readonly signer: JwtSigner;
   /** How long a request may wait while N verifications of its identifier are in flight. */
   readonly busyWaitMs: number;
+  /** The dialects whose successful logins record the user's last login (SimpleJWT's, with UPDATE_LAST_LOGIN). */
+  readonly recordsLastLogin?: readonly DialectName[];
 }
 
 /** Retry-After for a permanent lock: an hour (nothing better can be promised). */
@@ -189,7 +193,9 @@ async function issue(
   const grants = tokens.refresh === undefined ? [tokens.access] : [tokens.access, tokens.refresh];
   // Tokens first, then the attempt's record: a crash in between leaves tokens nobody received.
   await ports.saveTokens(grants, (g) => tokenRecord(g, dialect.name, user, family));
-  await ports.finishLogin(identifier, ctx, reservation, { success: true, user, tokens });
+  // SimpleJWT's update_last_login follows the tokens too; it is written with the attempt's record
+  const lastLogin = policy.recordsLastLogin?.includes(dialect.name) === true ? { recordLastLogin: true as const } : {};
+  await ports.finishLogin(identifier, ctx, reservation, { success: true, user, tokens, ...lastLogin });
   return { kind: 'issued', tokens, user, now };
 }
 

@@ -194,7 +194,8 @@ function activeAnswer(record: TokenRecord, now: number): HttpAnswer {
     scope: record.scopes.filter((s) => s !== '').join(' '),
     client_id: record.dialect,
     username: record.username,
-    token_type: record.kind === 'access' ? 'access_token' : 'refresh_token',
+    // a sliding token is the bearer credential (SimpleJWT's AUTH_TOKEN_CLASSES take it as such)
+    token_type: record.kind === 'refresh' ? 'refresh_token' : 'access_token',
     exp: record.exp,
     iat: record.iat,
     sub: String(record.userId),
@@ -207,7 +208,8 @@ function activeAnswer(record: TokenRecord, now: number): HttpAnswer {
 
 /**
  * RFC 7009: 200 whether or not the token was valid. The hint only orders the search; a refresh
- * token takes its whole login family with it.
+ * token takes its whole login family with it, and so does a sliding token (its own refresh: every
+ * token slid from the same login goes).
  */
 export function handleRevoke(req: RawRequest, ports: OAuthPorts, policy: OAuthPolicy): Promise<HttpAnswer> {
   return guard('revoke', ports, async () => {
@@ -218,6 +220,8 @@ export function handleRevoke(req: RawRequest, ports: OAuthPorts, policy: OAuthPo
     if (record !== null) {
       if (record.kind === 'refresh') {
         if (record.jti !== undefined) await ports.blacklist(r.token, record.jti, record.exp * 1000);
+        await ports.revokeFamily(record.userId, record.family);
+      } else if (record.kind === 'sliding') {
         await ports.revokeFamily(record.userId, record.family);
       } else {
         await ports.revokeToken(r.token);

@@ -46,6 +46,11 @@ export type TokenProblem =
   | 'invalid' // unknown, revoked, badly signed, or otherwise not a live token
   | 'expired' // known to have been valid, now past its expiry (PEB error 10)
   | 'wrong_type' // e.g. an access token where a refresh token belongs
+  | 'no_type' // a well-signed SimpleJWT token without its type claim
+  | 'no_id' // a well-signed SimpleJWT token without its id claim
+  | 'no_exp' // a well-signed SimpleJWT token without `exp`
+  | 'no_refresh_exp' // a well-signed SimpleJWT sliding token without its refresh_exp claim
+  | 'refresh_expired' // a SimpleJWT sliding token past its refresh_exp claim: it no longer slides
   | 'blacklisted' // a SimpleJWT refresh token on the blacklist
   | 'reused'; // a rotated refresh token presented again: its whole family is now revoked
 
@@ -56,7 +61,8 @@ export type Outcome =
    * token. `user` is null where the operation does not load the user (SimpleJWT refresh).
    */
   | { readonly kind: 'refreshed'; readonly tokens: IssuedTokens; readonly user: UserRecord | null; readonly now: number }
-  | { readonly kind: 'token_invalid'; readonly action: TokenAction; readonly problem: TokenProblem }
+  /** `claim`: the name of the claim a `no_refresh_exp` or `refresh_expired` is about (SimpleJWT names it). */
+  | { readonly kind: 'token_invalid'; readonly action: TokenAction; readonly problem: TokenProblem; readonly claim?: string }
   /** SimpleJWT verify or blacklist succeeded: `{}`. */
   | { readonly kind: 'verified' }
   /** PEB check of a live token. */

@@ -2,7 +2,7 @@ import type { Dialect } from './dialects/dialect.ts';
 import { moh } from './dialects/moh.ts';
 import { nehr } from './dialects/nehr.ts';
 import { createPeb, type PebOptions } from './dialects/peb.ts';
-import { simplejwt } from './dialects/simplejwt.ts';
+import { simplejwt, simplejwtSliding } from './dialects/simplejwt.ts';
 import { decideTokenAction, type TokenPolicy, type TokenPorts } from './lifecycle.ts';
 import { decideLogin, type LoginPolicy, type LoginPorts } from './login.ts';
 import type { Outcome, TokenAction } from './outcome.ts';
@@ -43,9 +43,10 @@ export interface RouteOptions {
 /** Every path a dialect is spoken on. */
 export function routeTable(options: RouteOptions): DialectRoute[] {
   const peb = createPeb(options.peb);
-  const both = (path: string, action: RouteAction): DialectRoute[] => [
-    { path, dialect: simplejwt, action },
-    { path: `${path}/`, dialect: simplejwt, action },
+  // SimpleJWT's paths, each with and without the slash
+  const both = (path: string, action: RouteAction, dialect: Dialect = simplejwt): DialectRoute[] => [
+    { path, dialect, action },
+    { path: `${path}/`, dialect, action },
   ];
   return [
     { path: `${options.mohBase}/getUserToken`, dialect: moh, action: 'login' },
@@ -56,6 +57,8 @@ export function routeTable(options: RouteOptions): DialectRoute[] {
     ...both('/api/token/refresh', 'refresh'),
     ...both('/api/token/verify', 'verify'),
     ...both('/api/token/blacklist', 'blacklist'),
+    ...both('/api/token/sliding', 'login', simplejwtSliding),
+    ...both('/api/token/sliding/refresh', 'refresh', simplejwtSliding),
     { path: '/v1/login', dialect: peb, action: 'login' },
     { path: '/v1/login/renew', dialect: peb, action: 'refresh' },
     { path: '/v1/login/check', dialect: peb, action: 'check' },

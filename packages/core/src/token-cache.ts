@@ -12,8 +12,9 @@ import type { TokenRecord } from './types.ts';
  *   so a reply that raced its own revocation cannot come back as a stale entry (the last
  *   RECENT revoked hashes are kept to tell; past that many, nothing in flight is remembered);
  * - an entry is never served past the token's `exp`, nor longer than `maxAgeMs` after it was read;
- * - only access tokens are kept: refresh tokens change state when used (single use), which is not
- *   a revocation and is not pushed.
+ * - only access tokens (and SimpleJWT sliding tokens, which the bearer presents as one) are kept:
+ *   refresh tokens change state when used (single use), which is not a revocation and is not
+ *   pushed; sliding a sliding token leaves it as it was.
  * Runtime-free: the clock is passed in.
  */
 export interface TokenCacheOptions {
@@ -75,7 +76,7 @@ export class TokenCache {
 
   /** Remembers a live token that Redis returned for a lookup started at `stamp`. */
   put(stamp: number, token: string, hash: string, record: TokenRecord): void {
-    if (!this.connected || record.kind !== 'access') return;
+    if (!this.connected || record.kind === 'refresh') return;
     if (stamp !== this.generation) {
       // revocations arrived while the lookup was in flight: was this token among them?
       if (this.generation - stamp >= RECENT) return;

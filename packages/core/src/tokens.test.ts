@@ -199,13 +199,22 @@ describe('mintToken', () => {
   });
 
   it('follows configured lifetimes', async () => {
-    const lifetimes: TokenLifetimes = { ministryAccess: 10, ministryRefresh: 20, jwtAccess: 30, jwtRefresh: 40, peb: 50 };
+    const lifetimes: TokenLifetimes = {
+      ministryAccess: 10,
+      ministryRefresh: 20,
+      jwtAccess: 30,
+      jwtRefresh: 40,
+      jwtSliding: 60,
+      jwtSlidingRefresh: 70,
+      peb: 50,
+    };
     const c = { ...ctx, lifetimes };
     expect((await mintToken('uuid', 'access', c)).lifetime).toBe(10);
     expect((await mintToken('uuid', 'refresh', c)).lifetime).toBe(20);
     expect((await mintToken('jwt', 'access', c)).lifetime).toBe(30);
     expect((await mintToken('jwt', 'refresh', c)).expiresAt).toBe((IAT + 40) * 1000);
     expect((await mintToken('hex128', 'access', c)).lifetime).toBe(50);
+    expect((await mintToken('jwt', 'sliding', c)).expiresAt).toBe((IAT + 60) * 1000);
   });
 
   it('keeps the documented defaults', () => {
@@ -214,6 +223,8 @@ describe('mintToken', () => {
       ministryRefresh: 2_592_000,
       jwtAccess: 300,
       jwtRefresh: 86_400,
+      jwtSliding: 300,
+      jwtSlidingRefresh: 86_400,
       peb: 2_592_000,
     });
   });

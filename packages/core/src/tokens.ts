@@ -1,5 +1,6 @@
+import type { JWTPayload } from 'jose';
 import type { IssuePlan } from './dialects/dialect.ts';
-import type { JwtSigner } from './jwt.ts';
+import type { JwtClaimRules, JwtSigner } from './jwt.ts';
 import type { TokenFormat, TokenGrant, TokenKind } from './types.ts';
 
 /** Lifetimes in whole seconds, per dialect family. */
@@ -12,6 +13,10 @@ export interface TokenLifetimes {
   readonly jwtAccess: number;
   /** SimpleJWT REFRESH_TOKEN_LIFETIME (default 86400). */
   readonly jwtRefresh: number;
+  /** SimpleJWT SLIDING_TOKEN_LIFETIME (default 300): a sliding token's `exp`, its record's TTL. */
+  readonly jwtSliding: number;
+  /** SimpleJWT SLIDING_TOKEN_REFRESH_LIFETIME (default 86400): its refresh_exp claim, from the login. */
+  readonly jwtSlidingRefresh: number;
   /** PEB token (default 2592000, 30 days). */
   readonly peb: number;
 }
@@ -21,6 +26,8 @@ export const DEFAULT_LIFETIMES: TokenLifetimes = Object.freeze({
   ministryRefresh: 2_592_000,
   jwtAccess: 300,
   jwtRefresh: 86_400,
+  jwtSliding: 300,
+  jwtSlidingRefresh: 86_400,
   peb: 2_592_000,
 });
 
@@ -52,15 +59,49 @@ export function newJti(): string {
 
 /**
  * Signs a SimpleJWT token with the signer's active key: claims in the library's order
- * (`token_type`, `exp`, `iat`, `jti`, `user_id`, under their configured names), then `aud` and
- * `iss` where set, as SimpleJWT's TokenBackend.encode appends them.
+ * (`token_type`, `exp`, `iat`, `jti`, a sliding token's `refresh_exp`, `user_id`, under their
+ * configured names), then `aud` and `iss` where set, as SimpleJWT's TokenBackend.encode appends them.
  */
-export function signSimpleJwt(signer: JwtSigner, kind: TokenKind, userId: number, iat: number, exp: number, jti: string): Promise<string> {
+export function signSimpleJwt(
+  signer: JwtSigner,
+  kind: TokenKind,
+  userId: number,
+  iat: number,
+  exp: number,
+  jti: string,
+  refreshExp?: number,
+): Promise<string> {
   const r = signer.rules;
-  const claims: Record<string, unknown> = { [r.tokenTypeClaim]: kind, exp, iat, [r.jtiClaim]: jti, [r.userIdClaim]: userId };
+  const claims: Record<string, unknown> = { [r.tokenTypeClaim]: kind, exp, iat, [r.jtiClaim]: jti };
+  if (refreshExp !== undefined) claims[r.slidingRefreshExpClaim] = refreshExp;
+  claims[r.userIdClaim] = userId;
+  return signer.sign(encodable(claims, r));
+}
+
+/** TokenBackend.encode: `aud` and `iss` of the settings, in place when the claims have them already. */
+function encodable(claims: Record<string, unknown>, r: JwtClaimRules): Record<string, unknown> {
   if (r.audience !== undefined) claims.aud = r.audience;
   if (r.issuer !== undefined) claims.iss = r.issuer;
-  return signer.sign(claims);
+  return claims;
+}
+
+/**
+ * A sliding token slid (TokenRefreshSlidingSerializer): the claims of the one presented, in their
+ * order, with a new `exp` and `iat`; the same `jti` and refresh_exp.
+ */
+export async function slideSimpleJwt(signer: JwtSigner, payload: JWTPayload, nowMs: number, lifetime: number): Promise<TokenGrant> {
+  const iat = Math.floor(nowMs / 1000);
+  const claims = encodable({ ...payload, exp: iat + lifetime, iat }, signer.rules);
+  const jti = claims[signer.rules.jtiClaim];
+  return {
+    value: await signer.sign(claims),
+    kind: 'sliding',
+    format: 'jwt',
+    lifetime,
+    issuedAt: iat * 1000,
+    expiresAt: (iat + lifetime) * 1000,
+    ...(typeof jti === 'string' ? { jti } : {}),
+  };
 }
 
 export interface MintContext {
@@ -71,7 +112,7 @@ export interface MintContext {
 }
 
 function lifetimeOf(format: TokenFormat, kind: TokenKind, l: TokenLifetimes): number {
-  if (format === 'jwt') return kind === 'access' ? l.jwtAccess : l.jwtRefresh;
+  if (format === 'jwt') return kind === 'access' ? l.jwtAccess : kind === 'sliding' ? l.jwtSliding : l.jwtRefresh;
   if (format === 'hex128') return l.peb;
   return kind === 'access' ? l.ministryAccess : l.ministryRefresh;
 }
@@ -85,7 +126,8 @@ export async function mintToken(format: TokenFormat, kind: TokenKind, ctx: MintC
   const expiresAt = issuedAt + lifetime * 1000;
   if (format === 'jwt') {
     const jti = newJti();
-    const value = await signSimpleJwt(ctx.signer, kind, ctx.userId, iat, iat + lifetime, jti);
+    const refreshExp = kind === 'sliding' ? iat + ctx.lifetimes.jwtSlidingRefresh : undefined;
+    const value = await signSimpleJwt(ctx.signer, kind, ctx.userId, iat, iat + lifetime, jti, refreshExp);
     return { value, kind, format, lifetime, issuedAt, expiresAt, jti };
   }
   const value = format === 'uuid' ? newUuid() : newHex128();
@@ -95,7 +137,7 @@ export async function mintToken(format: TokenFormat, kind: TokenKind, ctx: MintC
 /** Mints what a dialect's plan asks for, refresh first as SimpleJWT does. */
 export async function mintPlan(plan: IssuePlan, ctx: MintContext): Promise<{ access: TokenGrant; refresh?: TokenGrant }> {
   const refresh = plan.refresh === undefined ? undefined : await mintToken(plan.refresh, 'refresh', ctx);
-  const access = await mintToken(plan.access, 'access', ctx);
+  const access = await mintToken(plan.access, plan.sliding === true ? 'sliding' : 'access', ctx);
   return refresh === undefined ? { access } : { access, refresh };
 }
 
@@ -108,6 +150,16 @@ export interface SimpleJwtClaims {
   readonly user_id: number;
 }
 
+/** The claims Tessera relies on, under their configured names; null when one is missing or of another type. */
+function claimsOf(payload: JWTPayload, r: JwtClaimRules): SimpleJwtClaims | null {
+  const { exp, iat } = payload;
+  const token_type = payload[r.tokenTypeClaim];
+  const jti = payload[r.jtiClaim];
+  const user_id = payload[r.userIdClaim];
+  if (typeof token_type !== 'string' || typeof exp !== 'number' || typeof jti !== 'string' || typeof user_id !== 'number') return null;
+  return { token_type, exp, iat: typeof iat === 'number' ? iat : exp, jti, user_id };
+}
+
 /**
  * Verifies a SimpleJWT token as the library does with the signer's settings: signature by one of
  * its keys, `exp` within the leeway, audience and issuer where set, and the claims Tessera relies
@@ -115,12 +167,60 @@ export interface SimpleJwtClaims {
  */
 export async function verifySimpleJwt(signer: JwtSigner, token: string, nowMs: number): Promise<SimpleJwtClaims | null> {
   const payload = await signer.verify(token, nowMs);
-  if (payload === null) return null;
+  return payload === null ? null : claimsOf(payload, signer.rules);
+}
+
+/** The token class a SimpleJWT view reads its token with: RefreshToken, SlidingToken, or UntypedToken (verify). */
+export type SimpleJwtClass = 'refresh' | 'sliding' | 'untyped';
+
+/**
+ * Why SimpleJWT's token class refuses a token that decoded, in the order Token.verify checks:
+ * no `exp`, no id (the JTI_CLAIM), no type, another type (TOKEN_TYPE_CLAIM; not for UntypedToken);
+ * then for a sliding refresh, no refresh_exp claim, or one passed.
+ */
+export type SimpleJwtClaimProblem = 'no_exp' | 'no_id' | 'no_type' | 'wrong_type' | 'no_refresh_exp' | 'refresh_expired';
+
+export type SimpleJwtReading =
+  | { readonly ok: true; readonly claims: SimpleJwtClaims; readonly payload: JWTPayload }
+  | {
+      readonly ok: false;
+      /** `invalid`: no valid signature, expired, or not a token Tessera could have issued. */
+      readonly problem: 'invalid' | SimpleJwtClaimProblem;
+      /**
+       * The id of a refresh token refused for its claims: SimpleJWT consults its blacklist before
+       * the claims (BlacklistMixin.verify), and Tessera's holds refresh tokens only.
+       */
+      readonly refreshJti?: string;
+    };
+
+/**
+ * Reads a token as a SimpleJWT view does (decode, then Token.verify of its token class), saying
+ * why it refuses one in SimpleJWT's terms; the claims Tessera relies on otherwise. Never throws.
+ */
+export async function readSimpleJwt(signer: JwtSigner, token: string, nowMs: number, as: SimpleJwtClass): Promise<SimpleJwtReading> {
+  // PyJWT checks an `exp` that is there; Token.verify says when there is none
+  const payload = await signer.verify(token, nowMs, { requireExp: false });
+  if (payload === null) return { ok: false, problem: 'invalid' };
   const r = signer.rules;
-  const { exp, iat } = payload;
-  const token_type = payload[r.tokenTypeClaim];
+  const has = (claim: string) => Object.hasOwn(payload, claim);
+  const type = payload[r.tokenTypeClaim];
   const jti = payload[r.jtiClaim];
-  const user_id = payload[r.userIdClaim];
-  if (typeof token_type !== 'string' || typeof exp !== 'number' || typeof jti !== 'string' || typeof user_id !== 'number') return null;
-  return { token_type, exp, iat: typeof iat === 'number' ? iat : exp, jti, user_id };
+  const refuse = (problem: 'invalid' | SimpleJwtClaimProblem): SimpleJwtReading =>
+    type === 'refresh' && typeof jti === 'string' ? { ok: false, problem, refreshJti: jti } : { ok: false, problem };
+  if (!has('exp')) return refuse('no_exp');
+  if (!has(r.jtiClaim)) return refuse('no_id');
+  if (as !== 'untyped') {
+    if (!has(r.tokenTypeClaim)) return refuse('no_type');
+    if (type !== as) return refuse('wrong_type');
+  }
+  if (as === 'sliding') {
+    // TokenRefreshSlidingSerializer: check_exp(SLIDING_TOKEN_REFRESH_EXP_CLAIM), to the microsecond
+    // (SimpleJWT fails with a TypeError, a 500, on a value that is no number: Tessera never issues one)
+    const refreshExp = payload[r.slidingRefreshExpClaim];
+    if (refreshExp === undefined) return refuse('no_refresh_exp');
+    if (typeof refreshExp !== 'number') return refuse('invalid');
+    if (refreshExp * 1000 <= nowMs - r.leeway * 1000) return refuse('refresh_expired');
+  }
+  const claims = claimsOf(payload, r);
+  return claims === null ? refuse('invalid') : { ok: true, claims, payload };
 }

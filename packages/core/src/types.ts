@@ -54,6 +54,11 @@ export interface UserRecord {
   readonly disabled: boolean;
   /** Imported without a password of its own: the login dialect's upstream decides the first login. */
   readonly pendingUpstream?: true;
+  /**
+   * Django's `last_login`, ms since the epoch: imported, or recorded by a SimpleJWT login with
+   * UPDATE_LAST_LOGIN. Absent: never (or not known).
+   */
+  readonly lastLogin?: number;
   readonly profile: UserProfile;
 }
 
@@ -69,8 +74,11 @@ export interface LoginCommand {
   readonly password: string;
 }
 
-/** Kinds of tokens Tessera stores. */
-export type TokenKind = 'access' | 'refresh';
+/**
+ * Kinds of tokens Tessera stores. A SimpleJWT sliding token is both: the bearer credential, and
+ * the credential that gets the next one (its own refresh).
+ */
+export type TokenKind = 'access' | 'refresh' | 'sliding';
 
 /** Token formats. */
 export type TokenFormat = 'uuid' | 'hex128' | 'jwt';

@@ -103,13 +103,17 @@ export class LoginGate {
     return { status: 'open', user: decodeUser(fields), reservation: { id: reservation, lock: String(r[1]) } };
   }
 
-  /** Closes an attempt with its events; says whether this failure engaged a lockout. */
+  /**
+   * Closes an attempt with its events; says whether this failure engaged a lockout. A success with
+   * `lastLoginOf` also records that user's last login (`lastLogin`, ms), in the same step.
+   */
   async finish(
     reservation: Reservation,
     success: boolean,
     attemptEvent: string,
     lockEvent: string,
     more: readonly string[],
+    lastLoginOf?: string,
   ): Promise<boolean> {
     const s = this.settings;
     const { lock } = reservation;
@@ -119,6 +123,8 @@ export class LoginGate {
         this.keys.reservations(lock),
         this.keys.outbox,
         this.keys.lockouts,
+        // (`u:` alone names no user: nothing to record)
+        this.keys.user(lastLoginOf ?? ''),
         reservation.id,
         success ? '1' : '0',
         s.maxFailures,
@@ -129,6 +135,7 @@ export class LoginGate {
         LOCKOUT_INDEX_MAX,
         attemptEvent,
         lockEvent,
+        lastLoginOf === undefined ? '0' : '1',
         ...more,
       ),
     );

@@ -16,7 +16,7 @@ export enum BeginLogin {
   Throttled = 3,
 }
 
-/** finishLogin-4.lua: the first element of its answer. */
+/** finishLogin-5.lua: the first element of its answer. */
 export enum FinishLogin {
   /** `{0}`: a success recorded, or a failure that did not lock. */
   Recorded = 0,

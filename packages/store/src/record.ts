@@ -8,8 +8,8 @@ import { DEFAULT_SCOPES } from './users.ts';
  *
  *   <kind><format><dialect><userId>|<iat>|<exp - iat>|<family>|<username>|<jti>|<scopes>
  *
- * kind      `a` access, `r` refresh: the first character, which the Lua scripts check; a refresh
- *           token once used is stored as `U` .. record
+ * kind      `a` access, `r` refresh, `s` SimpleJWT sliding: the first character, which the Lua
+ *           scripts check; a refresh token once used is stored as `U` .. record
  * format    `u` uuid, `h` hex128, `j` jwt
  * dialect   `m` moh, `n` nehr, `s` simplejwt, `p` peb
  * userId, iat, exp - iat   integers in base 36 (times in seconds)
@@ -20,7 +20,7 @@ import { DEFAULT_SCOPES } from './users.ts';
  * scopes    empty for the default scopes, else their JSON (the last field: it may hold anything)
  */
 
-const KINDS: Record<TokenKind, string> = { access: 'a', refresh: 'r' };
+const KINDS: Record<TokenKind, string> = { access: 'a', refresh: 'r', sliding: 's' };
 const FORMATS: Record<TokenFormat, string> = { uuid: 'u', hex128: 'h', jwt: 'j' };
 const DIALECTS: Record<DialectName, string> = { moh: 'm', nehr: 'n', simplejwt: 's', peb: 'p' };
 const invert = <K extends string>(m: Record<K, string>) =>

@@ -22,7 +22,7 @@ export interface ScriptCommands {
   revokeStep(index: string, family: string, count: number, ...done: string[]): Promise<string[]>;
   dropLegacyFamily(k1: string, family: string, entry: string): Promise<number>;
   beginLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
-  finishLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<number[]>;
+  finishLogin(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: (string | number)[]): Promise<number[]>;
   escalateLock(k1: string, k2: string, ...argv: (string | number)[]): Promise<number>;
   clearLock(index: string, outbox: string, prefix: string, event: string, ...locks: string[]): Promise<number>;
   appendAudit(stream: string, seen: string, id: string, event: string, maxLen: number, seenTtlS: number): Promise<number>;

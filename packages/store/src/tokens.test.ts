@@ -115,6 +115,10 @@ describe('token records', () => {
     expect(decodeRecord(encodeRecord({ ...record, scopes: [] }))).toStrictEqual({ ...record, scopes: [] });
     const peb: TokenRecord = { ...record, format: 'hex128', dialect: 'peb', exp: record.iat - 5 };
     expect(decodeRecord(encodeRecord(peb))).toStrictEqual(peb);
+    // a SimpleJWT sliding token: its own kind, which no script takes for an access or a refresh token
+    const sliding: TokenRecord = { ...jwt, kind: 'sliding' };
+    expect(encodeRecord(sliding)).toMatch(/^sjs1xg8\|/);
+    expect(decodeRecord(encodeRecord(sliding))).toStrictEqual(sliding);
   });
 });
 

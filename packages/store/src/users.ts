@@ -47,6 +47,8 @@ export interface NewUser {
   readonly profile?: Partial<UserProfile>;
   /** Imported without a password of its own: the dialect's upstream decides the first login. */
   readonly pendingUpstream?: boolean;
+  /** Django's `last_login`, ms since the epoch; an update keeps a later one already stored. */
+  readonly lastLogin?: number;
 }
 
 /** How `put` ended (a dry run: how it would end). `id` is 0 for an id a dry run would allocate. */
@@ -95,6 +97,7 @@ function encode(u: NewUser): string[] {
   ];
   if (u.email) out.push('email', normaliseEmail(u.email));
   if (u.pendingUpstream === true) out.push('pending', '1');
+  if (u.lastLogin !== undefined) out.push('lastLogin', String(u.lastLogin));
   for (const f of PROFILE_TEXT_FIELDS) {
     const v = u.profile?.[f];
     if (v !== undefined && v !== null) out.push(f, v);
@@ -125,6 +128,7 @@ export function decodeUser(h: Record<string, string>): UserRecord | null {
     scopes: parseJson(h.scopes, DEFAULT_SCOPES) as string[],
     disabled: h.disabled === '1',
     ...(h.pending === '1' ? { pendingUpstream: true as const } : {}),
+    ...(h.lastLogin === undefined ? {} : { lastLogin: Number(h.lastLogin) }),
     profile: {
       persCode: h.persCode ?? null,
       civilId: h.civilId ?? null,
@@ -192,6 +196,8 @@ export class UserRepository {
       if (email !== '' && !looksLikeEmail(email)) throw new TypeError(`invalid email ${JSON.stringify(user.email)}`);
       if (user.id !== undefined && userIdOf(user.id) === undefined)
         throw new TypeError(`invalid id ${user.id}: a positive integer up to ${MAX_USER_ID}`);
+      if (user.lastLogin !== undefined && !(Number.isSafeInteger(user.lastLogin) && user.lastLogin >= 0))
+        throw new TypeError(`invalid lastLogin ${user.lastLogin}: ms since the epoch`);
       const fields = encode(user);
       args.push(user.username, email, user.id === undefined ? '' : String(user.id), String(fields.length), ...fields);
     }

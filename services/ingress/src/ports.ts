@@ -64,7 +64,8 @@ export function loginPorts(deps: Deps): LoginPorts {
         lock: reservation.lock,
         family: result.tokens?.family,
       });
-      await deps.gate.finish(reservation, result.success, attempt, lock, more);
+      const lastLoginOf = result.recordLastLogin === true ? result.user?.username : undefined;
+      await deps.gate.finish(reservation, result.success, attempt, lock, more, lastLoginOf);
       turns.wake(reservation.lock);
     },
     abortLogin: async (identifier, ctx, reservation, outcome) => {
@@ -111,6 +112,8 @@ export function loginPolicy(settings: Settings, signer: JwtSigner): LoginPolicy 
     lifetimes: settings.lifetimes,
     signer,
     busyWaitMs: settings.lockout.busyWaitMs,
+    // UPDATE_LAST_LOGIN is SimpleJWT's setting: its logins (pair and sliding views) record it
+    recordsLastLogin: settings.jwtUpdateLastLogin ? ['simplejwt'] : [],
   };
 }
 
@@ -162,13 +165,13 @@ function memoryFirst(tokens: TokenRepository, cache: TokenCache): TokenPorts['lo
   };
 }
 
-/** A lookup that remembers live access tokens, unless a revocation arrived while it was in flight. */
+/** A lookup that remembers live access tokens (TokenCache.put says which), unless a revocation arrived while it was in flight. */
 function rememberingLookup(tokens: TokenRepository, cache: TokenCache): OAuthPorts['lookup'] {
   return async (token) => {
     const stamp = cache.stamp();
     const hash = tokenHash(token);
     const st = await tokens.lookup(token, hash);
-    if (st.state === 'live' && st.record.kind === 'access') cache.put(stamp, token, hash, st.record);
+    if (st.state === 'live') cache.put(stamp, token, hash, st.record);
     return st;
   };
 }

@@ -154,6 +154,16 @@ describe('tessera users add', () => {
 });
 
 describe('tessera users show / disable / passwd', () => {
+  it("show prints the user's last login (UTC), and --json has it as lastLogin; none before the first", async () => {
+    await users.create({ username: 'bob', passwordHash: '!', lastLogin: Date.parse('2026-01-02T03:04:05.678Z') });
+    await users.create({ username: 'carol', passwordHash: '!' });
+    const bob = await tessera(['users', 'show', 'bob']);
+    expect(bob.stdout.split('\n')).toContain('  last login      2026-01-02T03:04:05.678Z');
+    expect(JSON.parse((await tessera(['users', 'show', 'bob', '--json'])).stdout)).toMatchObject({ lastLogin: '2026-01-02T03:04:05.678Z' });
+    expect((await tessera(['users', 'show', 'carol'])).stdout.split('\n')).toContain('  last login      -');
+    expect(JSON.parse((await tessera(['users', 'show', 'carol', '--json'])).stdout)).not.toHaveProperty('lastLogin');
+  });
+
   it('show --json prints the record as JSON without the password hash, with its scheme', async () => {
     await tessera(['users', 'add', 'alice', '--password-stdin', '--email', 'alice@example.com', '--pers-code', 'P1'], 'pw');
     const run = await tessera(['users', 'show', 'alice', '--json']);
@@ -194,6 +204,7 @@ describe('tessera users show / disable / passwd', () => {
         '  scopes          "" "read" "write"',
         '  disabled        no',
         '  password        argon2id',
+        '  last login      -',
         '  persCode        P1',
         '',
       ].join('\n'),

@@ -21,10 +21,13 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream): Promi
   return line;
 }
 
-/** What `users show --json` prints: the record without its hash, with the hash's scheme. */
+/** A last login as `users show` prints it: ISO 8601, UTC. */
+const isoTime = (ms: number) => new Date(ms).toISOString();
+
+/** What `users show --json` prints: the record without its hash, with the hash's scheme; the last login in ISO 8601. */
 export function publicView(u: UserRecord): Record<string, unknown> {
-  const { passwordHash, ...rest } = u;
-  return { ...rest, passwordScheme: passwordScheme(passwordHash) };
+  const { passwordHash, lastLogin, ...rest } = u;
+  return { ...rest, ...(lastLogin === undefined ? {} : { lastLogin: isoTime(lastLogin) }), passwordScheme: passwordScheme(passwordHash) };
 }
 
 /** What `users show` prints for a person: one field a line. */
@@ -37,6 +40,7 @@ export function describeUser(u: UserRecord): string[] {
     `  scopes          ${u.scopes.map((s) => JSON.stringify(s)).join(' ')}`,
     `  disabled        ${u.disabled ? 'yes' : 'no'}`,
     `  password        ${v.passwordScheme}${u.pendingUpstream ? ' (pending: the first login is checked by the upstream)' : ''}`,
+    `  last login      ${u.lastLogin === undefined ? '-' : isoTime(u.lastLogin)}`,
   ];
   for (const [k, x] of Object.entries(v.profile))
     if (x !== null && !(Array.isArray(x) && x.length === 0)) lines.push(`  ${k.padEnd(15)} ${text(x)}`);

@@ -34,6 +34,7 @@ export const ROW_COLUMNS = [
   'disabled',
   'scopes',
   'pendingUpstream',
+  'last_login',
   'persCode',
   'civilId',
   'userMobile',
@@ -104,6 +105,22 @@ function scopes(v: unknown): string[] | undefined {
   return refuse('bad_field', 'scopes must be a list of strings, or one string of space-separated scopes');
 }
 
+/** ISO 8601 date and time, `T` or a space between them, seconds and their fraction optional, an offset or none (UTC). */
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** Django's `last_login` (its JSON: ISO 8601 to the millisecond, `Z` for UTC) as ms since the epoch; without an offset, UTC. */
+function lastLogin(v: unknown): number | undefined {
+  if (!given(v)) return undefined;
+  const m = typeof v === 'string' ? DATE_TIME.exec(v.trim()) : null;
+  // Date.parse takes at most milliseconds, and a time without an offset as local time
+  const fraction = m?.[2]?.replace(/(\.\d{3})\d+$/, '$1');
+  const offset = m?.[3]?.toUpperCase() ?? 'Z';
+  const ms =
+    m === null ? Number.NaN : Date.parse(`${m[1]}T${fraction}${offset.length === 5 ? `${offset.slice(0, 3)}:${offset.slice(3)}` : offset}`);
+  if (Number.isNaN(ms) || ms < 0) return refuse('bad_field', `last_login ${JSON.stringify(v)} is not an ISO 8601 date and time`);
+  return ms;
+}
+
 function passwordHash(stored: string): string {
   const p = parseHash(stored);
   if (!p.ok) return refuse('bad_hash', p.reason);
@@ -137,6 +154,7 @@ function userRow(f: Record<string, unknown>, format: ImportFormat): ImportUser {
   if (profile.userIntitutes !== undefined && !Array.isArray(profile.userIntitutes))
     return refuse('bad_field', 'userIntitutes must be a JSON array');
   const s = scopes(f.scopes);
+  const last = lastLogin(f.last_login);
   const user: NewUser = {
     username,
     email: email ?? null,
@@ -146,6 +164,7 @@ function userRow(f: Record<string, unknown>, format: ImportFormat): ImportUser {
     ...(id(f.id) === undefined ? {} : { id: id(f.id) as number }),
     ...(s === undefined ? {} : { scopes: s }),
     ...(pendingUpstream === true ? { pendingUpstream } : {}),
+    ...(last === undefined ? {} : { lastLogin: last }),
     ...(Object.keys(profile).length === 0 ? {} : { profile: profile as Partial<UserProfile> }),
   };
   return password === undefined ? { user } : { user, password };
@@ -153,7 +172,8 @@ function userRow(f: Record<string, unknown>, format: ImportFormat): ImportUser {
 
 /**
  * A `manage.py dumpdata auth.user` element: `pk` is the id, `fields.password` the hash (an unusable
- * `!…` one imports a user who cannot log in until `users passwd`), `is_active: false` disables.
+ * `!…` one imports a user who cannot log in until `users passwd`), `is_active: false` disables,
+ * `last_login` is kept.
  */
 function djangoRow(f: Record<string, unknown>): ImportUser {
   const fields = f.fields;
@@ -169,6 +189,7 @@ function djangoRow(f: Record<string, unknown>): ImportUser {
       email: d.email,
       password_hash: hash,
       disabled: d.is_active === false,
+      last_login: d.last_login,
     },
     'django',
   );

@@ -11,8 +11,10 @@ export type TokenParseResult = { readonly ok: true; readonly token: string } | {
 /** What a dialect issues on a successful login. */
 export interface IssuePlan {
   readonly access: TokenFormat;
-  /** Absent when the dialect has a single token (PEB). */
+  /** Absent when the dialect has a single token (PEB, SimpleJWT's sliding views). */
   readonly refresh?: TokenFormat;
+  /** The single token is a SimpleJWT sliding token (kind `sliding`): it refreshes itself. */
+  readonly sliding?: true;
 }
 
 /**

@@ -1,14 +1,12 @@
 import { decodeJwt } from 'jose';
 import type { Fields } from '../body.ts';
-import { reissue, type TokenPolicy, type TokenPorts, tokenRefusal } from '../lifecycle.ts';
-import type { TokenOwner } from '../login.ts';
 import type { FieldProblem, Outcome, Problem, TokenAction, TokenProblem } from '../outcome.ts';
-import { mintToken, newJti, signSimpleJwt, verifySimpleJwt } from '../tokens.ts';
-import type { HttpAnswer, TokenGrant, TokenRecord } from '../types.ts';
+import type { HttpAnswer } from '../types.ts';
 import { jsonObject, jsonRequest, type UpstreamCodec } from '../upstream.ts';
 import { userIdOf } from '../user-fields.ts';
 import { parseTokenField, parseUsernamePassword } from './credentials.ts';
 import { type Dialect, jsonAnswer, type ParseResult, retryAfterHeader, type TokenParseResult } from './dialect.ts';
+import { simpleJwtToken, slidingRefresh } from './simplejwt-tokens.ts';
 
 /** Django REST framework's field error strings (rest_framework/fields.py). */
 export const DRF_FIELD_MESSAGES: Readonly<Record<Exclude<FieldProblem['reason'], 'prohibited_character'>, string>> = {
@@ -40,6 +38,9 @@ export const SIMPLEJWT_MESSAGES = {
   tokenInvalid: 'Token is invalid or expired',
   wrongType: 'Token has wrong type',
   blacklisted: 'Token is blacklisted',
+  noType: 'Token has no type',
+  noId: 'Token has no id',
+  noExp: "Token has no 'exp' claim",
 } as const;
 
 /**
@@ -60,9 +61,34 @@ export const SIMPLEJWT_WHEN: Readonly<Record<keyof typeof SIMPLEJWT_MESSAGES, { 
   },
   wrongType: { status: 401, when: 'is not a refresh token' },
   blacklisted: { status: 401, when: 'is blacklisted' },
+  noType: { status: 401, when: 'is signed with the key but has no type claim (TOKEN_TYPE_CLAIM)' },
+  noId: { status: 401, when: 'is signed with the key but has no id claim (JTI_CLAIM)' },
+  noExp: { status: 401, when: 'is signed with the key but has no `exp`' },
 };
 
-export type SimpleJwtView = 'login' | TokenAction;
+/**
+ * SimpleJWT's messages about a sliding token's refresh_exp claim (check_exp), naming the claim as
+ * SLIDING_TOKEN_REFRESH_EXP_CLAIM does, with when each is given (sliding refresh only).
+ */
+export const SIMPLEJWT_CLAIM_MESSAGES = {
+  noClaim: { message: (claim: string) => `Token has no '${claim}' claim`, when: 'is a sliding token without its refresh_exp claim' },
+  claimExpired: {
+    message: (claim: string) => `Token '${claim}' claim has expired`,
+    when: 'is a sliding token past its refresh_exp claim: it no longer slides (it verifies until its `exp`)',
+  },
+} as const;
+
+/** The InvalidToken message of each way a token is refused (SimpleJWT's TokenError); any other is `tokenInvalid`. */
+const TOKEN_ERRORS: Readonly<Partial<Record<TokenProblem, keyof typeof SIMPLEJWT_MESSAGES>>> = {
+  wrong_type: 'wrongType',
+  blacklisted: 'blacklisted',
+  no_type: 'noType',
+  no_id: 'noId',
+  no_exp: 'noExp',
+};
+
+/** The views: the pair's (a login, then token actions), and the sliding token's two. */
+export type SimpleJwtView = 'login' | TokenAction | 'sliding' | 'slidingRefresh';
 
 /** What DRF's SimpleMetadata says of a serializer field (`actions.POST.<field>`): SimpleJWT's are CharFields. */
 export type DrfFieldInfo = {
@@ -106,6 +132,16 @@ export const SIMPLEJWT_VIEWS: Readonly<
     fields: { refresh: input('Refresh') },
   },
   check: { name: 'Token Check', description: '', fields: {} },
+  sliding: {
+    name: 'Token Obtain Sliding',
+    description: 'Takes a set of user credentials and returns a sliding JSON web token to\nprove the authentication of those credentials.',
+    fields: { username: input('Username'), password: input('Password') },
+  },
+  slidingRefresh: {
+    name: 'Token Refresh Sliding',
+    description: "Takes a sliding JSON web token and returns a new, refreshed version if the\ntoken's refresh period has not expired.",
+    fields: { token: input('Token') },
+  },
 };
 
 /** The methods of every simplejwt view (DRF's APIView: the handlers it defines, plus OPTIONS). */
@@ -136,14 +172,12 @@ function answer(status: number, body: unknown, extra?: Record<string, string>): 
 }
 
 /** simplejwt's InvalidToken (401, code token_not_valid); verify reports a blacklisted token as a field error. */
-function tokenInvalid(action: TokenAction, problem: TokenProblem): HttpAnswer {
+function tokenInvalid(action: TokenAction, problem: TokenProblem, claim = 'refresh_exp'): HttpAnswer {
   if (action === 'verify' && problem === 'blacklisted') return answer(400, { non_field_errors: [SIMPLEJWT_MESSAGES.blacklisted] });
   const detail =
-    problem === 'wrong_type'
-      ? SIMPLEJWT_MESSAGES.wrongType
-      : problem === 'blacklisted'
-        ? SIMPLEJWT_MESSAGES.blacklisted
-        : SIMPLEJWT_MESSAGES.tokenInvalid;
+    problem === 'no_refresh_exp' || problem === 'refresh_expired'
+      ? SIMPLEJWT_CLAIM_MESSAGES[problem === 'no_refresh_exp' ? 'noClaim' : 'claimExpired'].message(claim)
+      : SIMPLEJWT_MESSAGES[TOKEN_ERRORS[problem] ?? 'tokenInvalid'];
   return answer(401, { detail, code: 'token_not_valid' }, WWW_AUTHENTICATE);
 }
 
@@ -220,49 +254,6 @@ const simplejwtUpstream: UpstreamCodec = {
   },
 };
 
-/** SimpleJWT refresh, verify and blacklist, as djangorestframework-simplejwt 5.x does them. */
-async function simpleJwtToken(action: TokenAction, token: string, ports: TokenPorts, policy: TokenPolicy): Promise<Outcome> {
-  const now = ports.now();
-  const claims = await verifySimpleJwt(policy.signer, token, now);
-  if (claims === null) return tokenRefusal(action, 'invalid');
-  if (action !== 'verify' && claims.token_type !== 'refresh') return tokenRefusal(action, 'wrong_type');
-  // Refresh and blacklist always consult the blacklist; verify only with BLACKLIST_AFTER_ROTATION
-  // (TokenVerifySerializer in 5.2).
-  const checkBlacklist = claims.token_type === 'refresh' && (action !== 'verify' || policy.blacklistAfterRotation);
-  const [blacklisted, st] = await Promise.all([checkBlacklist ? ports.isBlacklisted(claims.jti) : false, ports.lookup(token)]);
-  if (blacklisted) return tokenRefusal(action, 'blacklisted');
-  // Revoked (by a client, an admin or a disabled user) or rotated away: Tessera no longer vouches for it.
-  if (st.state !== 'live' && st.state !== 'wrong_kind') return tokenRefusal(action, 'invalid');
-  if (action === 'verify') return { kind: 'verified' };
-  if (action === 'blacklist') {
-    await ports.blacklist(token, claims.jti, claims.exp * 1000);
-    return { kind: 'verified' };
-  }
-  const record = (st as { record: TokenRecord }).record;
-  // RefreshToken.access_token: a new access token that copies the refresh token's claims but
-  // token_type, exp and jti — so `iat` stays the refresh token's.
-  const exp = Math.floor(now / 1000) + policy.lifetimes.jwtAccess;
-  const accessJti = newJti();
-  const access: TokenGrant = {
-    value: await signSimpleJwt(policy.signer, 'access', claims.user_id, claims.iat, exp, accessJti),
-    kind: 'access',
-    format: 'jwt',
-    lifetime: policy.lifetimes.jwtAccess,
-    issuedAt: claims.iat * 1000,
-    expiresAt: exp * 1000,
-    jti: accessJti,
-  };
-  const grants: TokenGrant[] = [access];
-  if (policy.rotateRefreshTokens) {
-    grants.push(await mintToken('jwt', 'refresh', { now, userId: claims.user_id, lifetimes: policy.lifetimes, signer: policy.signer }));
-    if (policy.blacklistAfterRotation) await ports.blacklist(token, claims.jti, claims.exp * 1000);
-  }
-  // SimpleJWT's refresh does not load the user; the refresh token's record names the owner.
-  const owner: TokenOwner = { id: record.userId, username: record.username, scopes: record.scopes };
-  const tokens = await reissue('simplejwt', owner, record.family, ports, grants);
-  return tokens === null ? tokenRefusal(action, 'invalid') : { kind: 'refreshed', tokens, user: null, now };
-}
-
 /**
  * djangorestframework-simplejwt 5.x `TokenObtainPairView` with default settings: username is a
  * CharField and password a PasswordField, both trimmed with numbers accepted.
@@ -296,7 +287,7 @@ export const simplejwt: Dialect = {
             : { access: outcome.tokens.access.value, refresh: outcome.tokens.refresh.value },
         );
       case 'token_invalid':
-        return tokenInvalid(outcome.action, outcome.problem);
+        return tokenInvalid(outcome.action, outcome.problem, outcome.claim);
       case 'verified':
         return answer(200, {});
       case 'bad_credentials':
@@ -315,5 +306,29 @@ export const simplejwt: Dialect = {
       case 'internal_error':
         return detail('serverError');
     }
+  },
+};
+
+/**
+ * djangorestframework-simplejwt 5.x `TokenObtainSlidingView` and `TokenRefreshSlidingView`
+ * (`/api/token/sliding/`, `/api/token/sliding/refresh/`): a login gives one sliding token,
+ * `{"token"}`, which the refresh view slides. The same fields, rules and answers as the pair's views.
+ */
+export const simplejwtSliding: Dialect = {
+  ...simplejwt,
+  issues: { access: 'jwt', sliding: true },
+  options(action = 'login'): HttpAnswer {
+    return answer(200, simpleJwtMetadata(action === 'login' ? 'sliding' : 'slidingRefresh'));
+  },
+  parseToken(_action: TokenAction, fields: Fields): TokenParseResult {
+    return parseTokenField(fields, 'token', DRF_CHAR_FIELD);
+  },
+  decideToken(action, token, ports, policy) {
+    return action === 'refresh' ? slidingRefresh(token, ports, policy) : simpleJwtToken(action, token, ports, policy);
+  },
+  render(outcome: Outcome): HttpAnswer {
+    // TokenObtainSlidingSerializer and TokenRefreshSlidingSerializer: `{"token"}`
+    if (outcome.kind === 'issued' || outcome.kind === 'refreshed') return answer(200, { token: outcome.tokens.access.value });
+    return simplejwt.render(outcome);
   },
 };

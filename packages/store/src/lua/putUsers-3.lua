@@ -20,7 +20,8 @@
           updated). Nothing is appended for users unchanged or refused.
   ARGV[5..] per user: username, lower-case email ('' for none), id ('' for the next of the
           sequence), the number n of field/value items, then those n items (the record without
-          id; it is replaced whole)
+          id; it is replaced whole, but for a `lastLogin` (ms) stored later than the one given, or
+          stored where none is given: a login recorded here is newer than the data imported)
 
   Returns per user, flat: code, id, flags; code (PutUser in lua-codes.ts):
           1 Created   2 Updated   0 Unchanged (same data)
@@ -44,6 +45,18 @@ local function field(fields, name)
     end
   end
   return nil
+end
+
+-- sets a field of the list, in place or at its end
+local function setField(fields, name, value)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then
+      fields[i + 1] = value
+      return
+    end
+  end
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
 end
 
 local function put(username, email, given, fields)
@@ -70,6 +83,11 @@ local function put(username, email, given, fields)
   end
   local flags = 0
   if existing then
+    local stored = redis.call('HGET', key, 'lastLogin')
+    local new = field(fields, 'lastLogin')
+    if stored and (not new or tonumber(new) < tonumber(stored)) then
+      setField(fields, 'lastLogin', stored)
+    end
     local old = redis.call('HMGET', key, 'hash', 'disabled')
     if old[1] ~= field(fields, 'hash') then
       flags = flags + 1

@@ -39,6 +39,7 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
   SimpleJwtRefreshRequest: { type: 'object', required: ['refresh'], properties: { refresh: schema('Jwt') } },
   SimpleJwtVerifyRequest: { type: 'object', required: ['token'], properties: { token: schema('Jwt') } },
+  SimpleJwtSlidingRefreshRequest: { type: 'object', required: ['token'], properties: { token: schema('Jwt') } },
   PebLoginRequest: {
     type: 'object',
     required: ['password'],
@@ -98,6 +99,11 @@ export const SCHEMAS: Readonly<Record<string, JsonSchema>> = {
 
   TokenPair: closed({ refresh: schema('Jwt'), access: schema('Jwt') }),
   TokenRefresh: closed({ access: schema('Jwt'), refresh: schema('Jwt') }, ['refresh']),
+  SlidingToken: closed(
+    { token: schema('Jwt') },
+    [],
+    'A SimpleJWT sliding token: `token_type` `sliding`, and after `jti` the claim TESSERA_JWT_SLIDING_REFRESH_EXP_CLAIM (`refresh_exp`) says until when it slides.',
+  ),
   EmptyObject: { type: 'object', maxProperties: 0 },
   DrfDetail: closed({ detail: { type: 'string' } }),
   DrfTokenNotValid: closed({ detail: { type: 'string' }, code: constant('token_not_valid') }),

@@ -17,13 +17,13 @@ import { nehrItem } from './nehr.ts';
 import { oauthItem } from './oauth.ts';
 import { OPERATIONS_PATHS } from './operations.ts';
 import { pebItem } from './peb.ts';
-import { simplejwtItem } from './simplejwt.ts';
+import { SIMPLEJWT_PATHS, simplejwtItem } from './simplejwt.ts';
 import type { OpenApiDocument, PathItemObject } from './types.ts';
 
 export * from './types.ts';
 
-const simplejwtRoutes = (['login', 'refresh', 'verify', 'blacklist'] as const).flatMap((action) => {
-  const path = action === 'login' ? '/api/token' : `/api/token/${action}`;
+const simplejwtRoutes = (Object.keys(SIMPLEJWT_PATHS) as (keyof typeof SIMPLEJWT_PATHS)[]).flatMap((action) => {
+  const { path } = SIMPLEJWT_PATHS[action];
   return [
     [path, simplejwtItem(action, false)],
     [`${path}/`, simplejwtItem(action, true)],

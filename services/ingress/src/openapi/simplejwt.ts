@@ -3,6 +3,7 @@ import {
   DRF_FIELD_MESSAGES,
   DRF_NULL_CHARACTER_MESSAGE,
   drfProhibitedMessages,
+  SIMPLEJWT_CLAIM_MESSAGES,
   SIMPLEJWT_MESSAGES,
   SIMPLEJWT_VIEWS,
   SIMPLEJWT_WHEN,
@@ -13,6 +14,24 @@ import * as build from './build.ts';
 import type { JsonSchema, PathItemObject, ReferenceObject, ResponseObject } from './types.ts';
 
 type JwtAction = Exclude<SimpleJwtView, 'check'>;
+
+/** Each view's path (without the trailing slash), request schema and field names. */
+export const SIMPLEJWT_PATHS: Readonly<Record<JwtAction, { path: string; request: string; fields: readonly string[] }>> = {
+  login: { path: '/api/token', request: 'SimpleJwtLoginRequest', fields: ['username', 'password'] },
+  refresh: { path: '/api/token/refresh', request: 'SimpleJwtRefreshRequest', fields: ['refresh'] },
+  verify: { path: '/api/token/verify', request: 'SimpleJwtVerifyRequest', fields: ['token'] },
+  blacklist: { path: '/api/token/blacklist', request: 'SimpleJwtRefreshRequest', fields: ['refresh'] },
+  sliding: { path: '/api/token/sliding', request: 'SimpleJwtLoginRequest', fields: ['username', 'password'] },
+  slidingRefresh: { path: '/api/token/sliding/refresh', request: 'SimpleJwtSlidingRefreshRequest', fields: ['token'] },
+};
+
+const isLogin = (action: JwtAction) => action === 'login' || action === 'sliding';
+
+/** A pattern for a claim message of any claim name. */
+const claimPattern = (message: (claim: string) => string) =>
+  `^${message('\u0000')
+    .replace(/[.+*?()[\]{}|^$]/g, '\\$&')
+    .replace('\u0000', "[^']+")}$`;
 
 /**
  * Python's json module messages, as DRF quotes them ("JSON parse error - ..."), DRF's refusal of
@@ -73,9 +92,9 @@ function drfNonFieldErrors(extra: readonly string[] = []): JsonSchema {
 
 /** The POST answers of one simplejwt view; shared by its two paths (with and without the slash). */
 function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> {
-  const login = action === 'login';
+  const login = isLogin(action);
   const name = `SimpleJwt${build.capitalised(action)}`;
-  const fields = login ? ['username', 'password'] : [action === 'verify' ? 'token' : 'refresh'];
+  const { fields } = SIMPLEJWT_PATHS[action];
   const wwwAuth = { 'WWW-Authenticate': build.header('WwwAuthenticateBearer') };
   const success: Record<JwtAction, ResponseObject> = {
     login: drfJson('Document 002: an HS256 refresh + access pair, refresh first.', build.schema('TokenPair')),
@@ -85,11 +104,24 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
     ),
     verify: drfJson('The token is a valid, unexpired, unrevoked simplejwt token (access or refresh).', build.schema('EmptyObject')),
     blacklist: drfJson('The refresh token is blacklisted until its expiry and no longer refreshes.', build.schema('EmptyObject')),
+    sliding: drfJson(
+      'One sliding token, valid TESSERA_JWT_SLIDING_LIFETIME, that slides until TESSERA_JWT_SLIDING_REFRESH_LIFETIME after the login.',
+      build.schema('SlidingToken'),
+    ),
+    slidingRefresh: drfJson(
+      'The sliding token again with a new `exp` and `iat` (its `jti` and refresh_exp unchanged), in its login family; the one presented stays valid until its own `exp`.',
+      build.schema('SlidingToken'),
+    ),
   };
-  const invalidDetails =
-    action === 'verify'
-      ? [SIMPLEJWT_MESSAGES.tokenInvalid]
-      : [SIMPLEJWT_MESSAGES.tokenInvalid, SIMPLEJWT_MESSAGES.wrongType, SIMPLEJWT_MESSAGES.blacklisted];
+  // UntypedToken (verify) checks `exp` and the id; RefreshToken also the blacklist and the type
+  const refusals: (keyof typeof SIMPLEJWT_MESSAGES)[] =
+    action === 'verify' ? ['tokenInvalid', 'noExp', 'noId'] : ['tokenInvalid', 'wrongType', 'blacklisted', 'noType', 'noId', 'noExp'];
+  const refusalWhen = refusals.slice(1).map((m) => `\`${SIMPLEJWT_MESSAGES[m]}\` when it ${SIMPLEJWT_WHEN[m].when}`);
+  const invalidDetail: JsonSchema = { enum: refusals.map((m) => SIMPLEJWT_MESSAGES[m]) };
+  // SlidingToken's own refusals name the claim of the settings
+  const claimRefusals = Object.values(SIMPLEJWT_CLAIM_MESSAGES);
+  if (action === 'slidingRefresh')
+    refusalWhen.push(...claimRefusals.map((c) => `\`${c.message('refresh_exp')}\` (the claim of the settings) when it ${c.when}`));
   const responses: Record<string, ReferenceObject> = {
     '200': build.sharedResponse(`${name}Success`, success[action]),
     '400': build.sharedResponse(
@@ -112,8 +144,15 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
       : build.sharedResponse(
           `${name}InvalidToken`,
           drfJson(
-            `simplejwt's InvalidToken: ${SIMPLEJWT_WHEN.tokenInvalid.when}, or (refresh, blacklist) ${SIMPLEJWT_WHEN.wrongType.when} or ${SIMPLEJWT_WHEN.blacklisted.when}.`,
-            build.narrowed('DrfTokenNotValid', { properties: { detail: { enum: invalidDetails } } }),
+            `simplejwt's InvalidToken: \`${SIMPLEJWT_MESSAGES.tokenInvalid}\` for ${SIMPLEJWT_WHEN.tokenInvalid.when}; ${refusalWhen.join('; ')}.`,
+            build.narrowed('DrfTokenNotValid', {
+              properties: {
+                detail:
+                  action === 'slidingRefresh'
+                    ? { anyOf: [invalidDetail, ...claimRefusals.map((c) => ({ type: 'string', pattern: claimPattern(c.message) }))] }
+                    : invalidDetail,
+              },
+            }),
             wwwAuth,
           ),
         ),
@@ -145,16 +184,11 @@ function simplejwtResponses(action: JwtAction): Record<string, ReferenceObject> 
 }
 
 export function simplejwtItem(action: JwtAction, slash: boolean): PathItemObject {
-  const login = action === 'login';
+  const login = isLogin(action);
   const name = `SimpleJwt${build.capitalised(action)}`;
   const id = `simplejwt${build.capitalised(action)}${slash ? 'Slash' : ''}`;
   const { name: viewName, description: docstring } = SIMPLEJWT_VIEWS[action];
-  const requestSchema: Record<JwtAction, string> = {
-    login: 'SimpleJwtLoginRequest',
-    refresh: 'SimpleJwtRefreshRequest',
-    verify: 'SimpleJwtVerifyRequest',
-    blacklist: 'SimpleJwtRefreshRequest',
-  };
+  const { request, fields } = SIMPLEJWT_PATHS[action];
   return {
     summary: `simplejwt ${viewName} (${slash ? 'with' : 'without'} the trailing slash)`,
     post: build.op(id, 'simplejwt', viewName, simplejwtResponses(action), {
@@ -163,8 +197,8 @@ export function simplejwtItem(action: JwtAction, slash: boolean): PathItemObject
         name,
         login
           ? 'Document 002: `username` and `password`. As DRF CharFields: surrounding white space is trimmed and JSON numbers are taken as strings (booleans, null, objects and arrays are refused).'
-          : `\`${action === 'verify' ? 'token' : 'refresh'}\`, trimmed as a DRF CharField.`,
-        build.schema(requestSchema[action]),
+          : `\`${fields[0]}\`, trimmed as a DRF CharField.`,
+        build.schema(request),
       ),
     }),
     options: build.op(`${id}Options`, 'simplejwt', "DRF's SimpleMetadata for the view (no body is read)", {

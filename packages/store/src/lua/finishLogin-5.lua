@@ -1,7 +1,8 @@
 --[[
   Closes a login attempt: releases its reservation, counts a failure (engaging the lockout at the
-  N-th inside the window) or resets the count on success, and appends the attempt's events to
-  the outbox — all in one atomic step, so the audit trail never misses or invents an attempt.
+  N-th inside the window) or resets the count on success, records the user's last login on a
+  success that asks for it (SimpleJWT's UPDATE_LAST_LOGIN), and appends the attempt's events to the
+  outbox — all in one atomic step, so the audit trail never misses or invents an attempt.
 
   Lifetimes (nothing an anonymous request creates outlives its purpose): a failure count lives
   its window; a lock lives until its end plus the lock's memory (ARGV[7]: an account's lock
@@ -11,6 +12,8 @@
   KEYS[2] reservations zset <prefix>{users}:lki:<lock>
   KEYS[3] outbox stream     <prefix>{users}:outbox
   KEYS[4] lockout index     <prefix>{users}:lockouts     member lock, score locked-until ms
+  KEYS[5] user hash         <prefix>{users}:u:<username> whose last login a success records
+                            (`u:` alone when none is: no user has that key)
 
   ARGV[1] reservation id
   ARGV[2] '1' success, '0' failure
@@ -22,7 +25,9 @@
   ARGV[8] most entries the lockout index keeps (the soonest to end leave first)
   ARGV[9] the attempt's event JSON (login.succeeded or login.failed)
   ARGV[10] lockout.engaged event JSON ('' when none can follow); Lua fills in "until" and "count"
-  ARGV[11..] further event JSONs to append with the attempt (token.issued on success)
+  ARGV[11] '1': a success records the user's last login (field lastLogin, ms, Redis's clock) if
+           the user still exists; '0' not
+  ARGV[12..] further event JSONs to append with the attempt (token.issued on success)
 
   Returns (FinishLogin in lua-codes.ts)
           {0}                 Recorded: a success, or a failure that did not lock
@@ -32,12 +37,15 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('XADD', KEYS[3], '*', 'e', ARGV[9])
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
 end
 
 local window = tonumber(ARGV[4])
 if ARGV[2] == '1' then
+  if ARGV[11] == '1' and redis.call('EXISTS', KEYS[5]) == 1 then
+    redis.call('HSET', KEYS[5], 'lastLogin', now)
+  end
   if redis.call('EXISTS', KEYS[1]) == 1 then
     redis.call('HSET', KEYS[1], 'fails', 0, 'windowStart', now, 'lockedUntil', 0)
   end
