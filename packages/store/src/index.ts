@@ -16,7 +16,8 @@ export {
 } from './redis.ts';
 export { type ChannelListener, type RevocationFeed, type RevocationListener, revocationFeed, subscription } from './revocation-feed.ts';
 export { KeyStateError, SigningKeyRepository, type StoredSigningKey, signingKeyAt, UnknownKeyError } from './signing-keys.ts';
-export { type Eviction, entryHash, type RevocationMessage, type TokenLimits, TokenRepository } from './tokens.ts';
+export { entryHash } from './token-index.ts';
+export { type Eviction, type RevocationMessage, type TokenLimits, TokenRepository } from './tokens.ts';
 export {
   DEFAULT_SCOPES,
   decodeUser,

@@ -6,7 +6,8 @@ import { tokenHash } from './hash.ts';
 import { type KeyLayout, keyLayout } from './keys.ts';
 import { decodeRecord, encodeRecord } from './record.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
-import { entryHash, type TokenLimits, TokenRepository } from './tokens.ts';
+import { entryHash } from './token-index.ts';
+import { type TokenLimits, TokenRepository } from './tokens.ts';
 
 let redis: TesseraRedis;
 let prefix: string;

@@ -6,6 +6,7 @@ import type { KeyLayout } from './keys.ts';
 import { FamilyLive, TokenScript } from './lua-codes.ts';
 import { decodeFamily, decodeRecord, encodeFamily, encodeRecord } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
+import { entryHash, FAMILY_SCORES, familyEnd, splitHashes } from './token-index.ts';
 import { decodeUser, pairsToObject } from './users.ts';
 
 /** How long after a PEB token's expiry Tessera still says "expired" (error 10) rather than "invalid". */
@@ -21,6 +22,11 @@ export interface RevocationMessage {
 export interface TokenLimits {
   readonly perFamily: number;
   readonly familiesPerUser: number;
+  /**
+   * How long a JWT's record outlives its `exp`, ms: SimpleJWT's LEEWAY, during which the token
+   * still verifies (absent: 0).
+   */
+  readonly jwtLeewayMs?: number;
 }
 
 /** Tokens a save took out of a family past the bounds, and revoked (reason `evicted`, one token.revoked event each). */
@@ -36,6 +42,8 @@ export interface Eviction {
 /** How many index entries one revocation step reads and deletes. */
 const BATCH = 128;
 
+const sum = (ns: readonly number[]) => ns.reduce((a, b) => a + b, 0);
+
 /** A revoked family's mark lasts at least this long. */
 const MARK_MIN_MS = 60_000;
 
@@ -50,35 +58,6 @@ function scriptState([code, raw]: [number, string?]): TokenState {
   if (code === TokenScript.Used) return { state: 'used', record };
   if (code === TokenScript.WrongKind) return { state: 'wrong_kind', record };
   return { state: 'live', record };
-}
-
-/** The hashes of a family's entry in the earlier index (dropLegacyFamily-1.lua): per token, its expiry (7 characters) and its name (22). */
-function splitHashes(entry: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + ENTRY_LENGTH <= entry.length; i += ENTRY_LENGTH) out.push(entry.slice(i + 7, i + ENTRY_LENGTH));
-  return out;
-}
-
-const ENTRY_LENGTH = 29;
-
-const sum = (ns: readonly number[]) => ns.reduce((a, b) => a + b, 0);
-
-/** A family's score in the token index is end * 2^20 + alias (indexTokens-1.lua); token entries score below. */
-const FAMILY_SCORES = 2 ** 20;
-
-/** When a family ends (ms), from its score in the token index. */
-function familyEnd(score: string): number {
-  return Math.floor(Number(score) / FAMILY_SCORES) * 1000;
-}
-
-/**
- * The tokenHash of a token entry of the index: seq and expiry (each its digit count, then the
- * digits; entries written by d7be6cf have no expiry), kind, hash.
- */
-export function entryHash(entry: string): string {
-  const exp = Number(entry[0]) + 1;
-  const digits = Number(entry[exp]);
-  return entry.slice(exp + (Number.isNaN(digits) ? 0 : digits + 1) + 1);
 }
 
 /**
@@ -111,6 +90,11 @@ export class TokenRepository {
     private readonly limits: TokenLimits,
   ) {}
 
+  /** When a token's record goes: at its expiry; a JWT's, LEEWAY later (it verifies until then). */
+  private keptUntil(g: TokenGrant): number {
+    return g.format === 'jwt' ? g.expiresAt + (this.limits.jwtLeewayMs ?? 0) : g.expiresAt;
+  }
+
   keyOf(token: string): string {
     return this.keys.token(tokenHash(token));
   }
@@ -132,7 +116,7 @@ export class TokenRepository {
       const id = `${rec.userId} ${family}`;
       const entry = families.get(id) ?? { userId: rec.userId, family, argv: [] };
       families.set(id, entry);
-      entry.argv.push(g.expiresAt, `${rec.kind === 'refresh' ? 'r' : 'a'}${hash}`);
+      entry.argv.push(this.keptUntil(g), `${rec.kind === 'refresh' ? 'r' : 'a'}${hash}`);
     }
     const r = this.redis;
     const { perFamily, familiesPerUser } = this.limits;
@@ -143,7 +127,7 @@ export class TokenRepository {
       Promise.all([
         Promise.all(written.map(track)),
         ...tokens.flatMap(({ hash, value, grant: g }) => [
-          r.set(this.keys.token(hash), value, 'PXAT', g.expiresAt),
+          r.set(this.keys.token(hash), value, 'PXAT', this.keptUntil(g)),
           ...(g.format === 'hex128' ? [r.set(this.keys.expired(hash), '1', 'PXAT', g.expiresAt + EXPIRED_MEMORY_MS)] : []),
         ]),
       ]),
@@ -328,7 +312,8 @@ export class TokenRepository {
    * introspection consult the blacklist.
    */
   async blacklist(token: string, jti: string, expiresAtMs: number): Promise<void> {
-    await guarded(() => this.redis.set(this.keys.blacklist(jti), '1', 'PXAT', expiresAtMs));
+    // as long as the token verifies: its expiry, and LEEWAY past it
+    await guarded(() => this.redis.set(this.keys.blacklist(jti), '1', 'PXAT', expiresAtMs + (this.limits.jwtLeewayMs ?? 0)));
     await this.forget([tokenHash(token)], 'blacklist');
   }
 

@@ -32,7 +32,7 @@ export async function openDeps(settings: Settings, log: Logger, connectionName: 
   const jwt = await openJwtKeys(settings, redis, keys, log);
   const hasher = new PasswordHasher(settings.argon2);
   await hasher.dummyHash();
-  const tokens = new TokenRepository(redis, keys, settings.tokenLimits);
+  const tokens = new TokenRepository(redis, keys, { ...settings.tokenLimits, jwtLeewayMs: settings.jwtClaims.leeway * 1000 });
   const cache = await openTokenCache(settings, keys, tokens);
   const upstreams = new Upstreams(settings.upstream, log);
   return {
