@@ -503,7 +503,7 @@ const report = {
     processes,
     argon2Concurrency: threads,
     argon2: 'm=19456 t=2 p=1',
-    wrk: '-t2 -c64 (logins -c16)',
+    wrk: `-t${WRK_THREADS} -c64 (logins -c${LOGIN_CONNECTIONS})`,
     smoke,
     only: values.only ?? null,
   },
