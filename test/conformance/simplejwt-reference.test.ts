@@ -8,14 +8,17 @@ import { decodeJwt } from './support.ts';
 
 /**
  * Tessera's SimpleJWT dialect against the real djangorestframework-simplejwt 5.2 (Debian's, on
- * loopback: test/support/simplejwt-reference.ts) with the same settings (the defaults) and the same
- * signing key: the same requests to both, the same status, body and headers that matter.
+ * loopback: test/support/simplejwt-reference.ts) with the same settings (the defaults, then other
+ * settings in each describe) and the same signing key: the same requests to both, the same status,
+ * body and headers that matter.
  *
  * Left out of the comparison, as docs/contract.md (document 002) and docs/api.md say:
  * - `Cache-Control: no-store` and `Pragma: no-cache`, which every Tessera token answer carries;
  *   Django's `Date`, `Server`, and each side's connection headers;
  * - token values (random `jti`, the second they were issued): tokens are compared by structure
  *   (header, claim names, order and types, lifetimes, `user_id`) and by signature with the shared key;
+ * - the `kid` (RFC 7638 thumbprint) in the header of tokens an asymmetric settings key signs
+ *   (docs/simplejwt.md): taken out of the header compared, and required to be that thumbprint;
  * - what the reference lacks: lockout and throttling (429), the body limit (413), identifiers over
  *   254 characters, a JWT Tessera did not issue or revoked (SimpleJWT checks signature and blacklist
  *   only), and `Accept: text/html` (DRF's browsable API; Tessera always answers JSON).
