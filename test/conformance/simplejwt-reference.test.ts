@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateResponse } from '../support/openapi.ts';
@@ -8,14 +8,17 @@ import { decodeJwt } from './support.ts';
 
 /**
  * Tessera's SimpleJWT dialect against the real djangorestframework-simplejwt 5.2 (Debian's, on
- * loopback: test/support/simplejwt-reference.ts) with the same settings (the defaults) and the same
- * signing key: the same requests to both, the same status, body and headers that matter.
+ * loopback: test/support/simplejwt-reference.ts) with the same settings (the defaults, then other
+ * settings in each describe) and the same signing key: the same requests to both, the same status,
+ * body and headers that matter.
  *
  * Left out of the comparison, as docs/contract.md (document 002) and docs/api.md say:
  * - `Cache-Control: no-store` and `Pragma: no-cache`, which every Tessera token answer carries;
  *   Django's `Date`, `Server`, and each side's connection headers;
  * - token values (random `jti`, the second they were issued): tokens are compared by structure
  *   (header, claim names, order and types, lifetimes, `user_id`) and by signature with the shared key;
+ * - the `kid` (RFC 7638 thumbprint) in the header of tokens an asymmetric settings key signs
+ *   (docs/simplejwt.md): taken out of the header compared, and required to be that thumbprint;
  * - what the reference lacks: lockout and throttling (429), the body limit (413), identifiers over
  *   254 characters, a JWT Tessera did not issue or revoked (SimpleJWT checks signature and blacklist
  *   only), and `Accept: text/html` (DRF's browsable API; Tessera always answers JSON).
@@ -124,16 +127,51 @@ function expectSame(label: string, tessera: Reply, reference: Reply): void {
 
 const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
-/** A JWT's shape: header text, claim names in order with their types, and the claims that do not change with time. */
-function shape(token: string) {
-  const jwt = decodeJwt(token, TEST_SIGNING_KEY);
-  const p = jwt.payload;
+/**
+ * How a setup's tokens are read: the key that checks their signature, the claim names (SimpleJWT's
+ * TOKEN_TYPE_CLAIM, USER_ID_CLAIM, JTI_CLAIM) and the `kid` Tessera puts in the header of tokens an
+ * asymmetric settings key signs (docs/simplejwt.md; SimpleJWT writes none).
+ */
+interface TokenReading {
+  readonly signatureValid: (signingInput: string, signature: string) => boolean;
+  readonly typeClaim: string;
+  readonly userIdClaim: string;
+  readonly jtiClaim: string;
+  readonly kid?: string;
+}
+
+/** The defaults: HS256 with the shared key, SimpleJWT's claim names, no kid. */
+const SHARED_KEY: TokenReading = {
+  signatureValid: (input, signature) => decodeJwt(`${input}.${signature}`, TEST_SIGNING_KEY).signatureValid,
+  typeClaim: 'token_type',
+  userIdClaim: 'user_id',
+  jtiClaim: 'jti',
+};
+
+function readJwt(token: string, reading: TokenReading) {
+  expect(token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  const [h = '', p = '', s = ''] = token.split('.');
   return {
-    header: jwt.headerText,
+    headerText: Buffer.from(h, 'base64url').toString('utf8'),
+    payload: JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>,
+    signatureValid: reading.signatureValid(`${h}.${p}`, s),
+  };
+}
+
+/**
+ * A JWT's shape: header text (without the documented `kid`), claim names in order with their
+ * types, and the claims that do not change with time.
+ */
+function shape(token: string, reading: TokenReading) {
+  const jwt = readJwt(token, reading);
+  const p = jwt.payload;
+  const jti = p[reading.jtiClaim];
+  return {
+    header: reading.kid === undefined ? jwt.headerText : jwt.headerText.replace(`,"kid":"${reading.kid}"`, ''),
     claims: Object.entries(p).map(([k, v]) => `${k}:${typeOf(v)}`),
-    token_type: p.token_type,
-    user_id: p.user_id,
-    jtiHex32: typeof p.jti === 'string' && /^[0-9a-f]{32}$/.test(p.jti),
+    type: p[reading.typeClaim],
+    userId: p[reading.userIdClaim],
+    jtiHex32: typeof jti === 'string' && /^[0-9a-f]{32}$/.test(jti),
     signatureValid: jwt.signatureValid,
   };
 }
@@ -141,9 +179,10 @@ function shape(token: string) {
 /**
  * Token answers to requests sent to both at once: the same status, keys and headers; each token of
  * the same shape, valid with the shared key, with `iat` and `exp` at most a second apart (the
- * second may turn between the two), so with the same lifetimes.
+ * second may turn between the two), so with the same lifetimes. Tessera's tokens carry the
+ * setup's `kid`, if it has one.
  */
-function expectSameTokens(label: string, tessera: Reply, reference: Reply): void {
+function expectSameTokens(label: string, tessera: Reply, reference: Reply, reading = SHARED_KEY): void {
   expect(tessera.status, `${label}: status`).toBe(reference.status);
   expect(reference.status, `${label}: the reference's status (${reference.text})`).toBe(200);
   expectSameHeaders(label, tessera, reference);
@@ -151,11 +190,12 @@ function expectSameTokens(label: string, tessera: Reply, reference: Reply): void
   const r = reference.json as Record<string, string>;
   expect(Object.keys(t), `${label}: keys`).toEqual(Object.keys(r));
   for (const key of Object.keys(r)) {
-    const ref = shape(r[key] as string);
+    const ref = shape(r[key] as string, reading);
     expect(ref.signatureValid).toBe(true);
-    expect(shape(t[key] as string), `${label}: ${key}`).toEqual(ref);
-    // the numbers: iat, exp, a sliding token's refresh_exp (and user_id, equal already)
-    const times = (token: string) => Object.entries(decodeJwt(token, TEST_SIGNING_KEY).payload).filter(([, v]) => typeof v === 'number');
+    expect(shape(t[key] as string, reading), `${label}: ${key}`).toEqual(ref);
+    expect(JSON.parse(readJwt(t[key] as string, reading).headerText).kid, `${label}: ${key} kid`).toBe(reading.kid);
+    // the numbers: iat, exp, a sliding token's refresh_exp (and the user id, equal already)
+    const times = (token: string) => Object.entries(readJwt(token, reading).payload).filter(([, v]) => typeof v === 'number');
     const [tt, rt] = [times(t[key] as string), times(r[key] as string)];
     expect(
       tt.map(([k]) => k),
@@ -168,12 +208,15 @@ function expectSameTokens(label: string, tessera: Reply, reference: Reply): void
   }
 }
 
+/** A JWT of the header and claims given, signed by `sign` (over the signing input, giving the signature bytes). */
+function jws(header: Record<string, unknown>, claims: Record<string, unknown>, sign: (input: string) => Buffer): string {
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${input}.${sign(input).toString('base64url')}`;
+}
+
 /** A JWT signed with the shared key (HS256, SimpleJWT's header). */
 function forge(claims: Record<string, unknown>, key = TEST_SIGNING_KEY, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }) {
-  const h = Buffer.from(JSON.stringify(header)).toString('base64url');
-  const p = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  const s = createHmac('sha256', key).update(`${h}.${p}`).digest('base64url');
-  return `${h}.${p}.${s}`;
+  return jws(header, claims, (input) => createHmac('sha256', key).update(input).digest());
 }
 
 type Side = 'tessera' | 'reference';
@@ -603,5 +646,158 @@ describe('SimpleJWT sliding tokens with other lifetimes, refresh claim, audience
     const fresh = await slidingTokens();
     const again = await both((side) => json('/api/token/sliding/refresh/', { token: fresh[side] }));
     expectSameTokens('a fresh token still slides', again.tessera, again.reference);
+  });
+});
+
+describe('SimpleJWT with RS256, an audience, an issuer, a leeway, other claim names and rotation, as the real one', () => {
+  const rsaKey = () =>
+    generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+  const [key, otherKey] = [rsaKey(), rsaKey()];
+  const settings = {
+    audience: 'tessera-tests',
+    issuer: 'https://issuer.example',
+    leeway: 3,
+    slidingLifetime: 1,
+    userIdClaim: 'uid',
+    typeClaim: 'kind',
+    jtiClaim: 'token_id',
+  };
+  // RFC 7638: SHA-256 of the required members in lexicographic order, computed here by hand
+  const jwk = createPublicKey(key.publicKey).export({ format: 'jwk' });
+  const kid = createHash('sha256')
+    .update(JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n }))
+    .digest('base64url');
+  const reading: TokenReading = {
+    signatureValid: (input, signature) => verify('sha256', Buffer.from(input), key.publicKey, Buffer.from(signature, 'base64url')),
+    typeClaim: settings.typeClaim,
+    userIdClaim: settings.userIdClaim,
+    jtiClaim: settings.jtiClaim,
+    kid,
+  };
+  const { both, same, pairs, slidingTokens } = twoSystems(
+    {
+      ALGORITHM: 'RS256',
+      SIGNING_KEY: key.privateKey,
+      VERIFYING_KEY: key.publicKey,
+      AUDIENCE: settings.audience,
+      ISSUER: settings.issuer,
+      LEEWAY: settings.leeway,
+      USER_ID_CLAIM: settings.userIdClaim,
+      TOKEN_TYPE_CLAIM: settings.typeClaim,
+      JTI_CLAIM: settings.jtiClaim,
+      ROTATE_REFRESH_TOKENS: true,
+      SLIDING_TOKEN_LIFETIME: settings.slidingLifetime,
+    },
+    {
+      TESSERA_JWT_ALGORITHM: 'RS256',
+      // PEM text as env files write it, with `\n` for the line ends
+      TESSERA_JWT_SIGNING_KEY: key.privateKey.replaceAll('\n', '\\n'),
+      TESSERA_JWT_VERIFYING_KEY: key.publicKey.replaceAll('\n', '\\n'),
+      TESSERA_JWT_AUDIENCE: settings.audience,
+      TESSERA_JWT_ISSUER: settings.issuer,
+      TESSERA_JWT_LEEWAY: String(settings.leeway),
+      TESSERA_JWT_USER_ID_CLAIM: settings.userIdClaim,
+      TESSERA_JWT_TOKEN_TYPE_CLAIM: settings.typeClaim,
+      TESSERA_JWT_JTI_CLAIM: settings.jtiClaim,
+      TESSERA_JWT_ROTATE_REFRESH_TOKENS: '1',
+      TESSERA_JWT_SLIDING_LIFETIME: String(settings.slidingLifetime),
+    },
+  );
+  const [user] = USERS as [ReferenceUser];
+  const rs256 = (privateKey: string) => (input: string) => sign('sha256', Buffer.from(input), privateKey);
+  /** Claims of a refresh token for user 1 under the setup's names, with the audience and issuer at the end (as SimpleJWT orders them). */
+  const claims = (exp: number) => ({
+    [settings.typeClaim]: 'refresh',
+    exp,
+    iat: exp - 3600,
+    [settings.jtiClaim]: randomBytes(16).toString('hex'),
+    [settings.userIdClaim]: 1,
+    aud: settings.audience,
+    iss: settings.issuer,
+  });
+
+  it('login: the pair and the sliding token, RS256 with the kid of the key, the claims under their names, aud and iss last', async () => {
+    for (const path of ['/api/token/', '/api/token/sliding/']) {
+      const { tessera, reference } = await both(json(path, { username: user.username, password: user.password }));
+      expectSameTokens(path, tessera, reference, reading);
+      const claimNames = Object.keys(readJwt(Object.values(reference.json as Record<string, string>)[0] as string, reading).payload);
+      expect(claimNames.slice(-2), path).toEqual(['aud', 'iss']);
+      expect(claimNames, path).toContain(settings.userIdClaim);
+    }
+  });
+
+  it('refresh rotates (the old refresh token still refreshes: no blacklist after rotation); verify; blacklist', async () => {
+    const first = await pairs();
+    const refreshed = await both((side) => json('/api/token/refresh/', { refresh: first[side].refresh }));
+    expectSameTokens('refresh with rotation', refreshed.tessera, refreshed.reference, reading);
+    const second = { tessera: refreshed.tessera.json as Pair, reference: refreshed.reference.json as Pair };
+    for (const side of ['tessera', 'reference'] as const) {
+      const iat = (token: string) => readJwt(token, reading).payload.iat;
+      expect(iat(second[side].access), `${side}: the new access token keeps the refresh token's iat`).toBe(iat(first[side].refresh));
+    }
+    for (const [name, p] of Object.entries({ first, second })) {
+      await same(`verify the ${name} access token`, (side) => json('/api/token/verify/', { token: p[side].access }));
+      await same(`verify the ${name} refresh token`, (side) => json('/api/token/verify/', { token: p[side].refresh }));
+    }
+    const again = await both((side) => json('/api/token/refresh/', { refresh: first[side].refresh }));
+    expectSameTokens('refresh with the rotated-away token', again.tessera, again.reference, reading);
+    await same('refresh with an access token', (side) => json('/api/token/refresh/', { refresh: second[side].access }));
+    await same('blacklist an access token', (side) => json('/api/token/blacklist/', { refresh: second[side].access }));
+    await same('blacklist', (side) => json('/api/token/blacklist/', { refresh: second[side].refresh }));
+    await same('blacklist again', (side) => json('/api/token/blacklist/', { refresh: second[side].refresh }));
+    await same('then refresh', (side) => json('/api/token/refresh/', { refresh: second[side].refresh }));
+    await same('then verify', (side) => json('/api/token/verify/', { token: second[side].refresh }));
+  });
+
+  it('refused: another audience, another issuer, no audience or issuer, another key, alg confusion, alg none, another RS algorithm, expired past the leeway', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const header = { alg: 'RS256', typ: 'JWT' };
+    const signed = (c: Record<string, unknown>) => jws(header, c, rs256(key.privateKey));
+    const good = claims(now + 3600);
+    const without = (name: string) => Object.fromEntries(Object.entries(good).filter(([k]) => k !== name));
+    const tokens: Record<string, string> = {
+      'another audience': signed({ ...good, aud: 'another-service' }),
+      'another issuer': signed({ ...good, iss: 'https://another.example' }),
+      'no audience': signed(without('aud')),
+      'no issuer': signed(without('iss')),
+      'signed by another RS256 key': jws(header, good, rs256(otherKey.privateKey)),
+      'HS256 with the public key PEM as the secret': jws({ alg: 'HS256', typ: 'JWT' }, good, (input) =>
+        createHmac('sha256', key.publicKey).update(input).digest(),
+      ),
+      'alg none': jws({ alg: 'none', typ: 'JWT' }, good, () => Buffer.alloc(0)),
+      'RS512 with the key': jws({ alg: 'RS512', typ: 'JWT' }, good, (input) => sign('sha512', Buffer.from(input), key.privateKey)),
+      'expired by more than the leeway': signed(claims(now - settings.leeway - 60)),
+    };
+    // the reference accepts the same token well signed, so each refusal is for what was changed
+    // (Tessera refuses it too: a token it did not issue, docs/api.md)
+    const control = await both(json('/api/token/verify/', { token: signed(good) }));
+    expect({ status: control.reference.status, body: control.reference.json }).toEqual({ status: 200, body: {} });
+    for (const [name, token] of Object.entries(tokens)) {
+      await same(`verify: ${name}`, json('/api/token/verify/', { token }));
+      await same(`refresh: ${name}`, json('/api/token/refresh/', { refresh: token }));
+      await same(`blacklist: ${name}`, json('/api/token/blacklist/', { refresh: token }));
+    }
+  });
+
+  // Within the leeway this fails until the lead's change to TokenRepository lands on main (issue 13):
+  // Tessera stores each token under its hash until its `exp`, so a token past `exp` but within the
+  // LEEWAY is no longer found and is refused although its signature and claims pass (checked by
+  // keeping JWT records 60 s longer in packages/store/src/tokens.ts: then this passes).
+  it('a token expired by less than the leeway still verifies and slides; past the leeway it does neither', async () => {
+    const first = await slidingTokens();
+    const exp = (readJwt(first.reference, reading).payload.exp as number) * 1000;
+    // half a second into the leeway's second second, away from the whole seconds where the two may round apart
+    await new Promise((r) => setTimeout(r, Math.max(0, exp + 1500 - Date.now())));
+    expect(Date.now(), 'still within the leeway (the machine was slow)').toBeLessThan(exp + (settings.leeway - 1) * 1000);
+    await same('verify within the leeway', (side) => json('/api/token/verify/', { token: first[side] }));
+    const slid = await both((side) => json('/api/token/sliding/refresh/', { token: first[side] }));
+    expectSameTokens('slide within the leeway', slid.tessera, slid.reference, reading);
+    await new Promise((r) => setTimeout(r, Math.max(0, exp + (settings.leeway + 1) * 1000 + 500 - Date.now())));
+    await same('verify past the leeway', (side) => json('/api/token/verify/', { token: first[side] }));
+    await same('slide past the leeway', (side) => json('/api/token/sliding/refresh/', { token: first[side] }));
   });
 });
