@@ -783,10 +783,8 @@ describe('SimpleJWT with RS256, an audience, an issuer, a leeway, other claim na
     }
   });
 
-  // Within the leeway this fails until the lead's change to TokenRepository lands on main (issue 13):
-  // Tessera stores each token under its hash until its `exp`, so a token past `exp` but within the
-  // LEEWAY is no longer found and is refused although its signature and claims pass (checked by
-  // keeping JWT records 60 s longer in packages/store/src/tokens.ts: then this passes).
+  // Tessera stores each token under its hash: a JWT's record lasts `exp` + LEEWAY (TokenRepository's
+  // jwtLeewayMs), or a token within the leeway would be gone and refused although it verifies.
   it('a token expired by less than the leeway still verifies and slides; past the leeway it does neither', async () => {
     const first = await slidingTokens();
     const exp = (readJwt(first.reference, reading).payload.exp as number) * 1000;
