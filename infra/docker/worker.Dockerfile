@@ -80,6 +80,9 @@ COPY --from=build /src/packages/config/package.json packages/config/
 COPY --from=build /src/packages/config/dist packages/config/dist
 COPY --from=build /src/packages/core/package.json packages/core/
 COPY --from=build /src/packages/core/dist packages/core/dist
+# the store's subscriptions share the SDK's heartbeat (@tessera/client)
+COPY --from=build /src/packages/client/package.json packages/client/
+COPY --from=build /src/packages/client/dist packages/client/dist
 COPY --from=build /src/packages/events/package.json packages/events/
 COPY --from=build /src/packages/events/dist packages/events/dist
 COPY --from=build /src/packages/passwords/package.json packages/passwords/

@@ -9,6 +9,7 @@ export {
   type NodeLikeResponse,
   nodeHttpBearer,
 } from './bearer.ts';
+export { heartbeat, type Watched } from './heartbeat.ts';
 export {
   createIntrospector,
   type Introspection,

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { heartbeat } from './heartbeat.ts';
 import type { RevocationSource } from './introspector.ts';
 
 export interface RedisRevocationsOptions {
@@ -54,29 +55,7 @@ export async function redisRevocations(options: RedisRevocationsOptions): Promis
   await redis.connect();
   await redis.subscribe(channel);
   up();
-  // A subscribed connection receives nothing by itself, so a dead peer (half-open TCP, a frozen
-  // Redis) would go unnoticed while revocations are lost: a PING must come back within the beat,
-  // or the source counts as down and the connection is made again.
-  const beat = options.heartbeatMs ?? 1000;
-  let waiting = false;
-  const heartbeat = setInterval(() => {
-    if (waiting || redis.status !== 'ready') return;
-    waiting = true;
-    const timer = setTimeout(() => {
-      down();
-      redis.disconnect(true);
-    }, beat);
-    const answered = () => {
-      clearTimeout(timer);
-      waiting = false;
-    };
-    redis.ping().then(answered, () => {
-      answered();
-      down();
-    });
-  }, beat);
-  // Deno has no unref on its timer ids
-  (heartbeat as { unref?: () => void }).unref?.();
+  const beat = heartbeat(redis, options.heartbeatMs ?? 1000, down);
   return {
     get connected() {
       return connected;
@@ -86,7 +65,7 @@ export async function redisRevocations(options: RedisRevocationsOptions): Promis
       return () => listeners.delete(listener);
     },
     async close() {
-      clearInterval(heartbeat);
+      beat.stop();
       down();
       listeners.clear();
       await redis.quit().catch(() => redis.disconnect());

@@ -1,3 +1,4 @@
+import { heartbeat } from '@tessera/client';
 import type { KeyLayout } from './keys.ts';
 import { newRedisClient } from './redis.ts';
 import type { RevocationMessage } from './tokens.ts';
@@ -97,39 +98,15 @@ export async function subscription(
   await redis.connect();
   await redis.subscribe(channel);
   up();
-  // A subscribed connection sends nothing by itself, so a dead peer (half-open TCP, a frozen
-  // Redis) would go unnoticed for hours while messages are lost. A PING on the same connection
-  // must come back within the beat: if not, the feed counts as down (a token memory stops serving)
-  // and the connection is dropped and made again.
-  const beat = options.heartbeatMs ?? 1000;
-  let waiting = false;
-  const heartbeat = setInterval(() => {
-    if (waiting || redis.status !== 'ready') return;
-    waiting = true;
-    const timer = setTimeout(() => {
-      down();
-      redis.disconnect(true);
-    }, beat);
-    redis.ping().then(
-      () => {
-        clearTimeout(timer);
-        waiting = false;
-      },
-      () => {
-        clearTimeout(timer);
-        waiting = false;
-        down();
-      },
-    );
-  }, beat);
-  heartbeat.unref();
+  // a dead peer goes unnoticed on a subscribed connection: a PING must come back within the beat
+  const beat = heartbeat(redis, options.heartbeatMs ?? 1000, down);
   return {
     get connected() {
       return connected;
     },
     name,
     close: () => {
-      clearInterval(heartbeat);
+      beat.stop();
       redis.removeAllListeners('close');
       redis.removeAllListeners('end');
       redis.removeAllListeners('reconnecting');
