@@ -98,6 +98,12 @@ if (process.env.UV_THREADPOOL_SIZE === undefined) {
   process.exit(2);
 }
 const threads = loadSettings(env, { cpus: availableParallelism() }).verifyPool.size;
+/**
+ * The ingress's RSS target (issue 14): 100 MB, plus argon2's memory cost for each verification it
+ * may run at once.
+ */
+const argon2Settings = loadSettings(env, { cpus: availableParallelism() }).argon2;
+const RSS_TARGET_BYTES = 100 * 1048576 + argon2Settings.memoryCost * 1024 * threads;
 /** Login load: at least two connections per verification slot of every ingress process, so none sits idle. */
 const LOGIN_CONNECTIONS = Math.max(16, 2 * threads * processes);
 
@@ -353,7 +359,7 @@ let ingress = await startIngress(processes);
 const pids = () => ingress.pids();
 results.push({ name: 'bare hyper-express route (ceiling)', ...bareRun, ceiling: 'itself', ratio: 1 });
 results.push({ name: 'bare node:http route (its server)', ...bareNodeRun, ceiling: 'bare', ratio: bareNodeRun.rps / bareRun.rps });
-results.push({ name: 'node:http route + one Redis GET (Redis-path ceiling)', ...bareRedisRun, ceiling: 'itself', ratio: 1 });
+results.push({ name: 'node:http + 1 Redis GET (ceiling)', ...bareRedisRun, ceiling: 'itself', ratio: 1 });
 results.push({
   name: 'raw argon2id verify (ceiling)',
   rps: argonCeiling,
@@ -516,10 +522,12 @@ const report = {
   ingressMaxRssBytes: maxRss,
   targets: {
     login: '>= 90% of raw argon2 verify',
-    introspection: '>= 80% of the bare route; p99 <= 2 ms at half of the max rate',
-    refresh: '>= 50% of the bare route',
+    introspection: '>= 90% of the node:http route from memory, >= 80% of the Redis path from Redis; p99 <= 2 ms at half of the max rate',
+    refresh: '>= 50% of the Redis path',
+    check: '>= 80% of the Redis path',
+    revoke: '>= 80% of the Redis path',
     redisBytesPerToken: '<= 300',
-    ingressRss: '<= 150 MB',
+    ingressRss: `<= 100 MB + argon2 memory x ${threads} verifications = ${(RSS_TARGET_BYTES / 1048576).toFixed(1)} MB`,
     import: '>= 20000 users/s (absolute, as the issue states it; the ratio to bare pipelined writes is printed too)',
   },
 };
@@ -555,7 +563,9 @@ if (Number.isFinite(bytesPerToken))
   console.log(
     `Redis memory per live opaque token: ${num(bytesPerToken, 0)} bytes (target <= 300) ${bytesPerToken <= 300 ? 'met' : 'MISSED'}`,
   );
-console.log(`Ingress RSS max during the run (per process): ${mb(maxRss)} (target <= 150 MB) ${maxRss <= 150 * 1048576 ? 'met' : 'MISSED'}`);
+console.log(
+  `Ingress RSS max during the run (per process): ${mb(maxRss)} (target <= 100 MB + argon2 memory x ${threads} = ${mb(RSS_TARGET_BYTES)}) ${maxRss <= RSS_TARGET_BYTES ? 'met' : 'MISSED'}`,
+);
 if (imported !== null) console.log(importLine(imported));
 if (legacy !== null) console.log(`\n${legacyLines(legacy).join('\n')}`);
 
