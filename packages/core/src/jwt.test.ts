@@ -1,6 +1,7 @@
+import { createHmac } from 'node:crypto';
 import { base64url, createLocalJWKSet, exportPKCS8, exportSPKI, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { hmacJwtKey, JWT_ALGORITHMS, type JwtAlgorithm, type JwtKey, JwtSigner, pemJwtKey } from './jwt.ts';
+import { type HmacFactory, hmacJwtKey, JWT_ALGORITHMS, type JwtAlgorithm, type JwtKey, JwtSigner, pemJwtKey } from './jwt.ts';
 import { signSimpleJwt, slideSimpleJwt, verifySimpleJwt } from './tokens.ts';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -225,5 +226,50 @@ describe('JwtSigner: SimpleJWT claim settings', () => {
     // without a leeway, exp is the end: SimpleJWT's `exp <= now` is expired
     expect(await plain.verify(noAudience, NOW + 59_999)).not.toBeNull();
     expect(await plain.verify(noAudience, NOW + 60_000)).toBeNull();
+  });
+});
+
+describe('JwtSigner: HS* verified at once with a synchronous HMAC', () => {
+  const nodeHmac: HmacFactory = (key, hash) => (data) => createHmac(hash, key).update(data).digest();
+  const rules = {
+    audience: 'api',
+    issuer: 'https://login.example',
+    leeway: 30,
+    userIdClaim: 'uid',
+    tokenTypeClaim: 'kind',
+    jtiClaim: 'id',
+    slidingRefreshExpClaim: 'refresh_exp',
+  };
+
+  it('answers every token as the Web Crypto path does: signature, exp within and past the leeway, nbf, aud, iss, other keys', async () => {
+    for (const alg of ['HS256', 'HS384', 'HS512'] as const) {
+      const web = await hmacJwtKey(SECRET, alg);
+      const sync = await hmacJwtKey(SECRET, alg, { hmac: nodeHmac });
+      const other = await hmacJwtKey(`${SECRET}?`, alg, { hmac: nodeHmac });
+      const make = (claims: Record<string, unknown>, key = web) =>
+        new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT' }).sign(key.signing as CryptoKey);
+      const base = { kind: 'access', exp: IAT + 60, iat: IAT, id: JTI, uid: 1, aud: 'api', iss: 'https://login.example' };
+      const tokens = [
+        await make(base),
+        await make({ ...base, exp: IAT - 10 }),
+        await make({ ...base, exp: IAT - 31 }),
+        await make({ ...base, nbf: IAT + 20 }),
+        await make({ ...base, nbf: IAT + 40 }),
+        await make({ ...base, aud: 'billing' }),
+        await make({ ...base, iss: 'https://other.example' }),
+        await make({ kind: 'access', exp: IAT + 60, id: JTI, uid: 1 }),
+        await make(base, await hmacJwtKey(`${SECRET}!`, alg)),
+        `${(await make(base)).slice(0, -2)}AA`,
+      ];
+      const answers = async (key: JwtKey, keys: JwtKey[] = [key]) => {
+        const signer = new JwtSigner({ active: key, keys }, rules);
+        return Promise.all(tokens.map((t) => signer.verify(t, NOW)));
+      };
+      const expected = await answers(web);
+      expect(expected.map((p) => p !== null)).toStrictEqual([true, true, false, true, false, false, false, false, false, false]);
+      expect(await answers(sync)).toStrictEqual(expected);
+      // a token without kid is tried with each key of its algorithm: another key's HMAC passes it on
+      expect(await answers(sync, [other, sync])).toStrictEqual(expected);
+    }
   });
 });

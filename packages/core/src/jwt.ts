@@ -11,8 +11,9 @@ import {
   type JWTPayload,
   jwtVerify,
   SignJWT,
+  UnsecuredJWT,
 } from 'jose';
-import { toBase64url } from './base64url.ts';
+import { fromBase64url, toBase64url } from './base64url.ts';
 
 /*
  * SimpleJWT's signing: the algorithms and settings of djangorestframework-simplejwt 5.2 (plus
@@ -210,6 +211,11 @@ export class JwtSigner {
     };
     for (const key of this.#keys.keys) {
       if ((kid !== undefined && key.kid !== kid) || key.alg !== alg || (key.retiresAt !== undefined && key.retiresAt <= nowMs)) continue;
+      if (key.hmac !== undefined) {
+        const verified = hmacVerified(token, key.hmac, options);
+        if (verified === 'signature') continue;
+        return verified;
+      }
       try {
         return (await jwtVerify(token, key.verifying, { ...options, algorithms: [key.alg] })).payload;
       } catch (err) {
@@ -230,6 +236,38 @@ export class JwtSigner {
 }
 
 export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+const UNSECURED_HEADER = toBase64url(new TextEncoder().encode('{"alg":"none"}'));
+
+/**
+ * An HS* token checked at once, without Web Crypto's trip through the thread pool: its HMAC
+ * compared in constant time, then its claims by jose's own rules (UnsecuredJWT.decode validates
+ * a claims set as jwtVerify does: exp and nbf with the leeway, aud, iss, required claims).
+ * 'signature' when another key signed it.
+ */
+function hmacVerified(
+  token: string,
+  hmac: (data: string) => Uint8Array,
+  options: Parameters<typeof UnsecuredJWT.decode>[1],
+): JWTPayload | null | 'signature' {
+  const dot = token.lastIndexOf('.');
+  let given: Uint8Array;
+  try {
+    given = fromBase64url(token.slice(dot + 1));
+  } catch {
+    return null;
+  }
+  const expected = hmac(token.slice(0, dot));
+  let diff = given.length ^ expected.length;
+  for (let i = 0; i < expected.length; i++) diff |= (given[i] ?? 0) ^ (expected[i] as number);
+  if (diff !== 0) return 'signature';
+  const payload = token.slice(token.indexOf('.') + 1, dot);
+  try {
+    return UnsecuredJWT.decode(`${UNSECURED_HEADER}.${payload}.`, options).payload;
+  } catch {
+    return null;
+  }
+}
 
 function base64url(text: string): string {
   return toBase64url(new TextEncoder().encode(text));
