@@ -22,6 +22,17 @@ async function keyOf(alg: JwtAlgorithm, options: { kid?: string; retiresAt?: num
   return alg.startsWith('HS') ? hmacJwtKey(SECRET, alg, options) : pemJwtKey(alg, { privatePem: (await pems(alg)).privatePem }, options);
 }
 
+/** SimpleJWT's claim settings, none at its default. */
+const RULES = {
+  audience: 'api',
+  issuer: 'https://login.example',
+  leeway: 30,
+  userIdClaim: 'uid',
+  tokenTypeClaim: 'kind',
+  jtiClaim: 'id',
+  slidingRefreshExpClaim: 'slides_until',
+};
+
 const single = (key: JwtKey) => new JwtSigner({ active: key, keys: [key] });
 
 function header(token: string): unknown {
@@ -150,15 +161,7 @@ describe('JwtSigner: algorithm confusion', () => {
 });
 
 describe('JwtSigner: SimpleJWT claim settings', () => {
-  const rules = {
-    audience: 'api',
-    issuer: 'https://login.example',
-    leeway: 30,
-    userIdClaim: 'uid',
-    tokenTypeClaim: 'kind',
-    jtiClaim: 'id',
-    slidingRefreshExpClaim: 'slides_until',
-  };
+  const rules = RULES;
 
   it('names the claims as configured and appends aud and iss as TokenBackend.encode does', async () => {
     const key = await keyOf('HS256');
@@ -231,15 +234,7 @@ describe('JwtSigner: SimpleJWT claim settings', () => {
 
 describe('JwtSigner: HS* verified at once with a synchronous HMAC', () => {
   const nodeHmac: HmacFactory = (key, hash) => (data) => createHmac(hash, key).update(data).digest();
-  const rules = {
-    audience: 'api',
-    issuer: 'https://login.example',
-    leeway: 30,
-    userIdClaim: 'uid',
-    tokenTypeClaim: 'kind',
-    jtiClaim: 'id',
-    slidingRefreshExpClaim: 'refresh_exp',
-  };
+  const rules = { ...RULES, slidingRefreshExpClaim: 'refresh_exp' };
 
   it('answers every token as the Web Crypto path does: signature, exp within and past the leeway, nbf, aud, iss, other keys', async () => {
     for (const alg of ['HS256', 'HS384', 'HS512'] as const) {

@@ -15,7 +15,7 @@ import { DEFAULT_SCOPES } from './users.ts';
  * userId, iat, exp - iat   integers in base 36 (times in seconds)
  * family    a (lowercase) UUID as its 16 bytes in base64url (22 characters); any other family
  *           as `~` .. family
- * username  as is (usernames hold no `|`)
+ * username  as is (usernames hold no `|`); useRefresh-1.lua reads it as the fifth field
  * jti       as is, empty without one
  * scopes    empty for the default scopes, else their JSON (the last field: it may hold anything)
  */

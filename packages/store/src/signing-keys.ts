@@ -116,11 +116,8 @@ export class SigningKeyRepository {
     const all = await this.list();
     const key = all.find((k) => k.kid === kid);
     if (key === undefined) throw new UnknownKeyError(kid);
-    const latest = all.reduce<StoredSigningKey | undefined>(
-      (a, k) =>
-        k.activeFrom !== undefined && k.retiresAt === undefined && (a === undefined || (a.activeFrom as number) < k.activeFrom) ? k : a,
-      undefined,
-    );
+    // the key that signs once every activation has come: the one activated last, not retired
+    const latest = signingKeyAt(all, Number.POSITIVE_INFINITY);
     if (latest?.kid === kid)
       throw new KeyStateError(`${kid} signs${(key.activeFrom as number) > now ? ' from its activation' : ''}: activate another key first`);
     const retired: StoredSigningKey = { ...key, retiresAt: at };
