@@ -9,6 +9,7 @@
  * - without one, or while it is disconnected, active answers are reused for at most
  *   `maxStaleMs` (default 0: not at all), and the cache is emptied when the source (re)connects.
  */
+import { BoundedMap } from '@tessera/core';
 
 /** The RFC 7662 answer as Tessera gives it. */
 export interface Introspection {
@@ -40,7 +41,7 @@ export interface IntrospectorOptions {
   readonly revocations?: RevocationSource;
   /** How long an active answer may be reused without a connected revocation source (default 0). */
   readonly maxStaleMs?: number;
-  /** How many answers to keep (default 10 000; least recently used go first). */
+  /** How many answers to keep (default 10 000; the oldest go first, half at a time: BoundedMap). */
   readonly maxEntries?: number;
   /** fetch to use (default: the global one). */
   readonly fetch?: typeof fetch;
@@ -97,7 +98,7 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;
   const maxStale = options.maxStaleMs ?? 0;
-  const cache = new Map<string, Entry>();
+  const cache = new BoundedMap<string, Entry>(maxEntries);
   /** Hashes revoked while a request for them may be in flight: their answer is not cached. */
   const revokedRecently = new Map<string, number>();
   const stats = { hits: 0, calls: 0 };
@@ -126,7 +127,6 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
     if (revokedAt !== undefined && revokedAt >= askedAt) return;
     const entry = { answer, until, askedAt };
     if (!usable(entry, now())) return;
-    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
     cache.set(hash, entry);
   };
 
@@ -138,8 +138,6 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
       const t = now();
       // An active answer is trusted past maxStale only while revocations are being pushed.
       if (hit !== undefined && usable(hit, t)) {
-        cache.delete(hash);
-        cache.set(hash, hit); // most recently used last
         stats.hits++;
         return hit.answer;
       }

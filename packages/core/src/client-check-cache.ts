@@ -1,3 +1,5 @@
+import { BoundedMap } from './bounded-map.ts';
+
 /**
  * What /oauth/introspect and /oauth/revoke learnt of a client credential moments ago, so that a
  * service calling with the same credential again costs no Redis round trip (and a remembered
@@ -23,15 +25,18 @@ export interface ClientCheckLimits {
 export const CLIENT_CHECK_LIMITS: ClientCheckLimits = { ttlMs: 5000, maxAccepted: 1000, maxRefused: 1000, maxRefusedLength: 256 };
 
 export class ClientCheckCache {
-  private readonly accepted = new Map<string, number>();
-  private readonly refused = new Map<string, number>();
+  private readonly accepted: BoundedMap<string, number>;
+  private readonly refused: BoundedMap<string, number>;
 
   constructor(
     /** Whether `secret` is the secret of client `id` (asks the store). */
     private readonly verify: (id: string, secret: string) => Promise<boolean>,
     private readonly now: () => number,
     readonly limits: ClientCheckLimits = CLIENT_CHECK_LIMITS,
-  ) {}
+  ) {
+    this.accepted = new BoundedMap(limits.maxAccepted);
+    this.refused = new BoundedMap(limits.maxRefused);
+  }
 
   /** What was said of this credential moments ago, if it is still remembered. */
   known(id: string, secret: string): boolean | undefined {
@@ -47,9 +52,9 @@ export class ClientCheckCache {
     if (known !== undefined) return known;
     const ok = await this.verify(id, secret);
     const key = `${id}\u0000${secret}`;
-    const { ttlMs, maxAccepted, maxRefused, maxRefusedLength } = this.limits;
-    if (ok) remember(this.accepted, maxAccepted, key, this.now() + ttlMs);
-    else if (id.length + secret.length <= maxRefusedLength) remember(this.refused, maxRefused, key, this.now() + ttlMs);
+    const { ttlMs, maxRefusedLength } = this.limits;
+    if (ok) this.accepted.set(key, this.now() + ttlMs);
+    else if (id.length + secret.length <= maxRefusedLength) this.refused.set(key, this.now() + ttlMs);
     return ok;
   }
 
@@ -58,21 +63,11 @@ export class ClientCheckCache {
     return { accepted: this.accepted.size, refused: this.refused.size };
   }
 
-  private fresh(map: Map<string, number>, key: string): boolean {
+  private fresh(map: BoundedMap<string, number>, key: string): boolean {
     const until = map.get(key);
     if (until === undefined) return false;
     if (until > this.now()) return true;
     map.delete(key);
     return false;
   }
-}
-
-/** Remembers `key` until `until`; past `max` entries the oldest goes (a Map keeps insertion order). */
-function remember(map: Map<string, number>, max: number, key: string, until: number): void {
-  map.delete(key);
-  if (map.size >= max) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
-  }
-  map.set(key, until);
 }

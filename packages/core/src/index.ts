@@ -1,4 +1,5 @@
 export * from './body.ts';
+export * from './bounded-map.ts';
 export * from './client-address.ts';
 export * from './client-check-cache.ts';
 export * from './dialects/dialect.ts';

@@ -102,14 +102,31 @@ describe('TokenCache', () => {
     expect(c.size).toBe(0);
   });
 
-  it('keeps at most maxEntries, dropping the oldest', () => {
-    const { c } = cache({ maxEntries: 3 });
-    for (const t of ['a', 'b', 'c', 'd']) c.put(c.stamp(), t, `h${t}`, record());
+  it('keeps at most maxEntries, dropping the oldest half at once', () => {
+    const { c } = cache({ maxEntries: 4 });
+    for (const t of ['a', 'b', 'c', 'd', 'e']) c.put(c.stamp(), t, `h${t}`, record());
+    // a and b were the old half when the young one (c, d) filled up
     expect(c.size).toBe(3);
     expect(c.get('a')).toBeUndefined();
-    expect(c.get('d')).toBeDefined();
+    expect(c.get('b')).toBeUndefined();
+    expect(c.get('c')).toBeDefined();
+    expect(c.get('e')).toBeDefined();
     // the dropped entry's hash index went with it: a revocation of it is harmless
     c.revoked(['ha']);
     expect(c.size).toBe(3);
+  });
+
+  it('forgets a revoked token of either generation, and holds a token seen again once', () => {
+    const { c } = cache({ maxEntries: 4 });
+    for (const t of ['a', 'b', 'c']) c.put(c.stamp(), t, `h${t}`, record());
+    // a and b are the old generation now, c the young one
+    c.revoked(['ha', 'hc']);
+    expect(c.get('a')).toBeUndefined();
+    expect(c.get('c')).toBeUndefined();
+    expect(c.get('b')).toBeDefined();
+    c.put(c.stamp(), 'b', 'hb', record());
+    expect(c.size).toBe(1);
+    c.revoked(['hb']);
+    expect(c.get('b')).toBeUndefined();
   });
 });

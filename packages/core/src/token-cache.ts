@@ -35,15 +35,38 @@ interface Entry {
 /** How many revoked hashes are kept to judge lookups that were in flight. */
 const RECENT = 1024;
 
+/**
+ * Entries live in two generations as in BoundedMap (bounded-map.ts says why), each a Map (token →
+ * entry) with its own hash index, so that the index goes with its generation.
+ */
+class Generation {
+  readonly byToken = new Map<string, Entry>();
+  readonly byHash = new Map<string, string>();
+
+  drop(token: string, hash: string): void {
+    this.byToken.delete(token);
+    this.byHash.delete(hash);
+  }
+
+  forget(hash: string): void {
+    const token = this.byHash.get(hash);
+    if (token !== undefined) this.drop(token, hash);
+  }
+}
+
 export class TokenCache {
-  private readonly byToken = new Map<string, Entry>();
-  private readonly byHash = new Map<string, string>();
+  private young = new Generation();
+  private old = new Generation();
   /** Counts revoked hashes; `recent[g % RECENT]` is the g-th. */
   private generation = 0;
   private readonly recent: (string | undefined)[] = new Array(RECENT);
   private connected = false;
+  /** Entries of the young generation at which it becomes the old one. */
+  private readonly half: number;
 
-  constructor(private readonly options: TokenCacheOptions) {}
+  constructor(private readonly options: TokenCacheOptions) {
+    this.half = Math.max(1, Math.floor(options.maxEntries / 2));
+  }
 
   /** Whether entries are being served (the revocation feed is connected). */
   get active(): boolean {
@@ -51,7 +74,7 @@ export class TokenCache {
   }
 
   get size(): number {
-    return this.byToken.size;
+    return this.young.byToken.size + this.old.byToken.size;
   }
 
   /** How long an entry may be served after Redis said it was live. */
@@ -62,10 +85,11 @@ export class TokenCache {
   /** The live record of `token` if it was seen recently and nothing since says otherwise. */
   get(token: string): TokenRecord | undefined {
     if (!this.connected) return undefined;
-    const entry = this.byToken.get(token);
+    const gen = this.young.byToken.has(token) ? this.young : this.old;
+    const entry = gen.byToken.get(token);
     if (entry === undefined) return undefined;
     if (entry.until > this.options.now()) return entry.record;
-    this.drop(token, entry.hash);
+    gen.drop(token, entry.hash);
     return undefined;
   }
 
@@ -83,16 +107,14 @@ export class TokenCache {
       for (let g = stamp + 1; g <= this.generation; g++) if (this.recent[g % RECENT] === hash) return;
     }
     const until = Math.min(record.exp * 1000, this.options.now() + this.options.maxAgeMs);
-    if (this.byToken.size >= this.options.maxEntries) {
-      const oldest = this.byToken.keys().next();
-      if (!oldest.done) {
-        const e = this.byToken.get(oldest.value);
-        if (e !== undefined) this.drop(oldest.value, e.hash);
-      }
+    this.old.drop(token, hash);
+    if (!this.young.byToken.has(token) && this.young.byToken.size >= this.half) {
+      // the oldest half goes: at most maxEntries are ever held
+      this.old = this.young;
+      this.young = new Generation();
     }
-    this.byToken.delete(token);
-    this.byToken.set(token, { record, hash, until });
-    this.byHash.set(hash, token);
+    this.young.byToken.set(token, { record, hash, until });
+    this.young.byHash.set(hash, token);
   }
 
   /** Tokens revoked, renewed or blacklisted anywhere: forget them. */
@@ -100,8 +122,8 @@ export class TokenCache {
     for (const h of hashes) {
       this.generation++;
       this.recent[this.generation % RECENT] = h;
-      const token = this.byHash.get(h);
-      if (token !== undefined) this.drop(token, h);
+      this.young.forget(h);
+      this.old.forget(h);
     }
   }
 
@@ -110,12 +132,7 @@ export class TokenCache {
     // whatever was in flight may have missed a revocation: no lookup started before is remembered
     this.generation += RECENT;
     this.connected = connected;
-    this.byToken.clear();
-    this.byHash.clear();
-  }
-
-  private drop(token: string, hash: string): void {
-    this.byToken.delete(token);
-    this.byHash.delete(hash);
+    this.young = new Generation();
+    this.old = new Generation();
   }
 }

@@ -30,13 +30,12 @@ describe('UserCache', () => {
     expect(c.size).toBe(0);
   });
 
-  it('keeps at most maxEntries, the least recently read going first', () => {
+  it('keeps at most maxEntries, the oldest going first', () => {
     clock.t = 0;
     const c = cache(2);
     c.put(makeUser({ id: 1 }));
     c.put(makeUser({ id: 2 }));
-    c.get(1);
     c.put(makeUser({ id: 3 }));
-    expect([c.get(1)?.id, c.get(2), c.get(3)?.id, c.size]).toStrictEqual([1, undefined, 3, 2]);
+    expect([c.get(1), c.get(2)?.id, c.get(3)?.id, c.size]).toStrictEqual([undefined, 2, 3, 2]);
   });
 });

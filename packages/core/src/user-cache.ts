@@ -1,6 +1,7 @@
+import { BoundedMap } from './bounded-map.ts';
 import type { UserRecord } from './types.ts';
 
-/** Users kept at most; the least recently read go first. A record with its profile is about 1 KB. */
+/** Users kept at most; the oldest go first (BoundedMap). A record with its profile is about 1 KB. */
 export const USER_CACHE_ENTRIES = 4096;
 
 /**
@@ -12,12 +13,14 @@ export const USER_CACHE_ENTRIES = 4096;
  * profile or email change shows within `maxAgeMs`. Runtime-free: the clock is passed in.
  */
 export class UserCache {
-  readonly #entries = new Map<number, { readonly user: UserRecord; readonly until: number }>();
+  readonly #entries: BoundedMap<number, { readonly user: UserRecord; readonly until: number }>;
 
   constructor(
     private readonly options: { readonly maxAgeMs: number; readonly now: () => number; readonly active: () => boolean },
     readonly maxEntries = USER_CACHE_ENTRIES,
-  ) {}
+  ) {
+    this.#entries = new BoundedMap(maxEntries);
+  }
 
   get size(): number {
     return this.#entries.size;
@@ -30,20 +33,14 @@ export class UserCache {
     }
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
+    if (entry.until > this.options.now()) return entry.user;
     this.#entries.delete(id);
-    if (entry.until <= this.options.now()) return undefined;
-    this.#entries.set(id, entry);
-    return entry.user;
+    return undefined;
   }
 
   /** Remembers a live user Redis returned. */
   put(user: UserRecord): void {
     if (user.disabled || !this.options.active()) return;
-    this.#entries.delete(user.id);
-    if (this.#entries.size >= this.maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
     this.#entries.set(user.id, { user, until: this.options.now() + this.options.maxAgeMs });
   }
 }
