@@ -49,3 +49,17 @@ it('refreshes a SimpleJWT token in 2 round trips: the token and the blacklist re
   });
   expect([status, trips]).toStrictEqual([200, 2]);
 });
+
+it('revokes an access token (RFC 7009) in 2 round trips: its record read, then deleted, announced and recorded in one script', async () => {
+  const auth = `Basic ${Buffer.from(`round-trips:${await stack.clients.add('round-trips')}`).toString('base64')}`;
+  const revoke = (token: string) => stack.post('/oauth/revoke', new URLSearchParams({ token }), { authorization: auth });
+  // the client's credential is checked once, then remembered
+  await revoke((await ministryLogin(stack)).access);
+  const { access } = await ministryLogin(stack);
+  let status = 0;
+  const trips = await roundTrips(async () => {
+    status = (await revoke(access)).status;
+  });
+  const after = await stack.post('/oauth/introspect', new URLSearchParams({ token: access }), { authorization: auth });
+  expect([status, trips, await after.json()]).toStrictEqual([200, 2, { active: false }]);
+});
