@@ -269,8 +269,10 @@ function hmacVerified(
   }
 }
 
+const utf8 = new TextEncoder();
+
 function base64url(text: string): string {
-  return toBase64url(new TextEncoder().encode(text));
+  return toBase64url(utf8.encode(text));
 }
 
 /**
