@@ -174,20 +174,24 @@ export function handleIntrospect(req: RawRequest, ports: OAuthPorts, policy: OAu
   const r = readRequest(req, policy);
   if (!r.ok) return r.answer;
   const remembered = ports.clientVerified?.(r.client.id, r.client.secret) === true ? ports.cached?.(r.token) : undefined;
-  if (remembered !== undefined) return activeAnswer(remembered, ports.now());
+  if (remembered !== undefined) return activeAnswer(remembered, ports.now(), true);
   return guard('introspect', ports, async () => {
     const { authenticated, record } = await clientAndRecord(r, ports, policy);
     if (!authenticated) return INVALID_CLIENT;
-    return record === null ? INACTIVE : activeAnswer(record, ports.now());
+    return record === null ? INACTIVE : activeAnswer(record, ports.now(), false);
   });
 }
 
-/** Answers of remembered records: the same record object gets the same answer object. */
+/**
+ * Answers of records served from the token memory: the same record object gets the same answer
+ * object. A record read from Redis is not kept here (`keep` false): most are never asked for
+ * again, and every entry of a WeakMap is work for each garbage collection while its key lives.
+ */
 const answers = new WeakMap<TokenRecord, HttpAnswer>();
 
-function activeAnswer(record: TokenRecord, now: number): HttpAnswer {
+function activeAnswer(record: TokenRecord, now: number, keep: boolean): HttpAnswer {
   if (record.exp * 1000 <= now) return INACTIVE;
-  const known = answers.get(record);
+  const known = keep ? answers.get(record) : undefined;
   if (known !== undefined) return known;
   const body: Record<string, unknown> = {
     active: true,
@@ -202,7 +206,7 @@ function activeAnswer(record: TokenRecord, now: number): HttpAnswer {
   };
   if (record.jti !== undefined) body.jti = record.jti;
   const answer = json(200, body);
-  answers.set(record, answer);
+  if (keep) answers.set(record, answer);
   return answer;
 }
 
