@@ -18,6 +18,7 @@ const TYPED: Readonly<Record<keyof ScriptCommands, true>> = {
   useRefresh: true,
   consumeAccess: true,
   familyLive: true,
+  revokeToken: true,
 };
 
 let redis: TesseraRedis;

@@ -29,7 +29,7 @@ export interface ScriptCommands {
   useRefresh(k1: string, userPrefix?: string): Promise<[number, string?, string[]?]>;
   consumeAccess(k1: string): Promise<[number, string?]>;
   familyLive(revokedMark: string, outbox: string, event: string): Promise<number>;
-  revokeToken(token: string, expired: string, outbox: string, channel: string, message: string, event: string): Promise<number>;
+  revokeToken(token: string, expired: string, outbox: string, event: string): Promise<number>;
 }
 
 export type TesseraRedis = Redis & ScriptCommands;

@@ -215,13 +215,16 @@ export class TokenRepository {
     const event = (live: readonly number[]) => [tokenRevokedEvent({ dialect, reason, count: sum(live) })];
     const hash = tokenHash(token);
     if (this.redis.isCluster) return sum(await this.kill([hash], reason, event)) > 0;
-    // one Redis: one script, one round trip (revokeToken-3.lua); the event of a token that was not
-    // live (it expired or went meanwhile) follows in a second
+    // one Redis: one round trip, the script (revokeToken-3.lua) then the announcement; the event of
+    // a token that was not live (it expired or went meanwhile) follows in a second
     this.onForget?.([hash]);
     const message: RevocationMessage = { hashes: [hash], reason };
     const k = this.keys;
-    const live = await guarded(() =>
-      this.redis.revokeToken(k.token(hash), k.expired(hash), k.outbox, k.revocations, JSON.stringify(message), event([1])[0] as string),
+    const [live] = await guarded(() =>
+      Promise.all([
+        this.redis.revokeToken(k.token(hash), k.expired(hash), k.outbox, event([1])[0] as string),
+        this.redis.publish(k.revocations, JSON.stringify(message)),
+      ]),
     );
     if (live === 0) await guarded(() => this.redis.xadd(k.outbox, '*', 'e', event([0])[0] as string));
     return live === 1;
