@@ -34,11 +34,24 @@ const { values } = parseArgs({
     profile: { type: 'string' },
   },
 });
-// --only login,refresh,check,introspect,revoke,half-rate,scaling,memory,import,legacy,algorithms: a part of the run (ceilings always)
+// --only login,deno,refresh,check,introspect,revoke,half-rate,scaling,memory,import,legacy,algorithms: a part of the run (ceilings always)
 const only = values.only === undefined ? null : new Set(values.only.split(','));
 const part = (name) => only === null || only.has(name);
 const smoke = values.smoke === true;
-const PARTS = ['login', 'refresh', 'check', 'introspect', 'revoke', 'half-rate', 'scaling', 'memory', 'import', 'legacy', 'algorithms'];
+const PARTS = [
+  'login',
+  'deno',
+  'refresh',
+  'check',
+  'introspect',
+  'revoke',
+  'half-rate',
+  'scaling',
+  'memory',
+  'import',
+  'legacy',
+  'algorithms',
+];
 for (const p of only ?? []) {
   if (!PARTS.includes(p)) {
     console.error(`bench: --only ${values.only}: expected some of ${PARTS.join(',')}`);
@@ -227,6 +240,33 @@ async function startIngress(n, extra = {}) {
   }
   await sleep(300 * n);
   return { pids: () => family(p.pid), stop: () => stopProcs([p]) };
+}
+
+/** The Deno ingress (`npm run start:deno`, one process), ready when it answers /readyz. */
+async function startDenoIngress() {
+  // its own process group: npm does not pass SIGTERM on to deno, so the group is stopped whole
+  const p = spawn('npm', ['run', '--silent', 'start:deno'], { env, stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const group = {
+    get exitCode() {
+      return p.exitCode;
+    },
+    pid: p.pid,
+    kill: (signal) => process.kill(-p.pid, signal),
+    once: (e, f) => p.once(e, f),
+  };
+  children.push(group);
+  for (let i = 0; i < 300; i++) {
+    await sleep(100);
+    if (
+      await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+  }
+  await sleep(300);
+  return { pids: () => family(p.pid), stop: () => stopProcs([group]) };
 }
 
 async function stopProcs(procs) {
@@ -457,6 +497,23 @@ const legacy = part('legacy')
   : null;
 await ingress.stop();
 
+// The same logins on the Deno ingress (one process, its own thread pool for argon2): the issue's
+// "same on Deno" for the login target.
+if (part('deno')) {
+  const deno = await startDenoIngress();
+  for (const [route, field] of [
+    ['/api/token/', 'username'],
+    ['/v1/login', 'user'],
+  ])
+    await record(
+      `login ${route} on Deno`,
+      await wrk(`${t}${route}`, { users: true, field }, deno.pids, LOGIN_CONNECTIONS),
+      'argon2',
+      argonCeiling,
+      0.9,
+    );
+  await deno.stop();
+}
 // SimpleJWT's signing algorithms: an ingress signing with each in turn (algorithms.mjs says how;
 // its figures are rows of the table, each next to its ceiling).
 if (part('algorithms'))
