@@ -97,7 +97,7 @@ if (process.env.UV_THREADPOOL_SIZE === undefined) {
   console.error('bench: start it with node test/bench/start.cjs (npm run bench): libuv threads must be sized first');
   process.exit(2);
 }
-if (process.env.TESSERA_BENCH_OWN_THREADPOOL !== undefined) delete env.UV_THREADPOOL_SIZE;
+if (globalThis.benchSizedThreadpool === true) delete env.UV_THREADPOOL_SIZE;
 const CORES = availableParallelism();
 /** Ingress processes: as given, else the ingress's own default (`auto`: one per core). */
 const processes = Number(values.processes ?? loadSettings(env, { cpus: CORES }).ingressProcesses);

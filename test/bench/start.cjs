@@ -7,6 +7,7 @@
 const { availableParallelism } = require('node:os');
 if (!process.env.UV_THREADPOOL_SIZE) {
   process.env.UV_THREADPOOL_SIZE = String(availableParallelism() + 1);
-  process.env.TESSERA_BENCH_OWN_THREADPOOL = '1';
+  // run.mjs then leaves it out of the ingress's environment
+  globalThis.benchSizedThreadpool = true;
 }
 import('./run.mjs');
