@@ -25,9 +25,17 @@ async function main(settings: Settings, log: Logger): Promise<void> {
   const sibling = process.env[SIBLING];
   const first = sibling === undefined && settings.ingressProcesses > 1 ? new FirstProcessMetrics() : undefined;
   const metrics = sibling === undefined ? first?.source : new SiblingMetrics().source;
-  const server = createServer(settings, deps, { process: sibling === undefined ? 0 : Number(sibling), ...(metrics && { metrics }) });
+  const index = sibling === undefined ? 0 : Number(sibling);
+  const server = createServer(settings, deps, { process: index, ...(metrics && { metrics }) });
   const ingress = sibling === undefined ? await listen(server, settings.port, settings.host) : await shared(server);
-  log.info('ingress listening', { host: settings.host, port: ingress.port, pid: process.pid });
+  // one line per process: `process` of `processes` (0 is the first)
+  log.info('ingress listening', {
+    host: settings.host,
+    port: ingress.port,
+    pid: process.pid,
+    process: index,
+    processes: settings.ingressProcesses,
+  });
   let stopping = false;
   const stop = async (signal: string, code = 0) => {
     if (stopping) return;
