@@ -1,6 +1,7 @@
 // npm run bench: Tessera's benchmark suite, in ONE run on this machine, every figure next to a
 // ceiling measured in the same run (a bare hyper-express route; raw argon2id verify).
-//   node test/bench/start.cjs [--seconds 10] [--processes 1] [--smoke] [--only login]
+//   node test/bench/start.cjs [--seconds 10] [--processes N] [--smoke] [--only login]
+// --processes: ingress processes (default: as many as the ingress runs by default, one per core).
 // --only login: the ceilings and the login scenarios alone (quick iteration on the login path).
 // --only import: `tessera users import` of pre-hashed users (import.mjs); --only legacy: login cost of
 // each legacy password hash format before and after its upgrade (legacy.mjs); --only algorithms: SimpleJWT
@@ -64,7 +65,6 @@ const seconds = Number(values.seconds ?? (smoke ? '1' : '10'));
  * other half serve), at least 2, so that it measures the service and not itself.
  */
 const WRK_THREADS = Math.max(2, Math.floor(availableParallelism() / 2));
-const processes = Number(values.processes ?? '1');
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 const out = join(process.cwd(), 'bench-results');
 mkdirSync(out, { recursive: true });
@@ -104,18 +104,23 @@ const env = {
   TESSERA_LOG_LEVEL: 'warn',
   TESSERA_LOGIN_RATE_LIMIT: '0',
 };
-// The ceiling runs as many verifications at once as each ingress does (its settings, its cores):
-// start.cjs sized this process's pool as the ingress's entry sizes the ingress's.
+// The raw argon2 ceiling runs on every core: start.cjs sized this process's pool for it. The
+// ingress sizes its own pool, unless UV_THREADPOOL_SIZE was set before the bench started.
 if (process.env.UV_THREADPOOL_SIZE === undefined) {
   console.error('bench: start it with node test/bench/start.cjs (npm run bench): libuv threads must be sized first');
   process.exit(2);
 }
-const threads = loadSettings(env, { cpus: availableParallelism() }).verifyPool.size;
+if (globalThis.benchSizedThreadpool === true) delete env.UV_THREADPOOL_SIZE;
+const CORES = availableParallelism();
+/** Ingress processes: as given, else the ingress's own default (`auto`: one per core). */
+const processes = Number(values.processes ?? loadSettings(env, { cpus: CORES }).ingressProcesses);
+/** argon2 verifications at once in each ingress process, as its settings work them out (its share of the cores). */
+const threads = loadSettings({ ...env, TESSERA_INGRESS_PROCESSES: String(processes) }, { cpus: CORES }).verifyPool.size;
 /**
- * The ingress's RSS target (issue 14): 100 MB, plus argon2's memory cost for each verification it
- * may run at once.
+ * The ingress's RSS target (issue 14), per process: 100 MB, plus argon2's memory cost for each
+ * verification that process may run at once.
  */
-const argon2Settings = loadSettings(env, { cpus: availableParallelism() }).argon2;
+const argon2Settings = loadSettings(env, { cpus: CORES }).argon2;
 const RSS_TARGET_BYTES = 100 * 1048576 + argon2Settings.memoryCost * 1024 * threads;
 /** Login load: at least two connections per verification slot of every ingress process, so none sits idle. */
 const LOGIN_CONNECTIONS = Math.max(16, 2 * threads * processes);
@@ -193,7 +198,7 @@ const bytesPerToken = !part('memory')
   : await measureTokenMemory({ redisUrl: `${redisUrl}/1`, tokens: memoryTokens, users: memoryTokens / 10 });
 
 // The ceilings: a bare hyper-express JSON route, in as many processes as the ingress has; raw
-// argon2id verify with the service's number of threads. Beside them, not a ceiling: the same
+// argon2id verify on as many threads as cores (all the ingress processes together verify on those). Beside them, not a ceiling: the same
 // bare route on node:http, the server the ingress runs on (what the server costs, what Tessera does).
 const BARE = `import H from 'hyper-express'; const s = new H.Server(); s.post('/bare', (q, r) => r.json({ active: false })); await s.listen(${barePort}, '127.0.0.1');`;
 const BARE_NODE = `import { createServer } from 'node:http'; createServer((q, r) => { q.resume(); q.on('end', () => { const b = '{"active":false}'; r.writeHead(200, { 'content-type': 'application/json', 'content-length': String(b.length) }); r.end(b); }); }).listen(${barePort}, '127.0.0.1');`;
@@ -286,7 +291,7 @@ let verified = 0;
 const argonUntil = Date.now() + Math.max(1000, seconds * 500);
 const argonStart = Date.now();
 await Promise.all(
-  Array.from({ length: threads * processes }, async () => {
+  Array.from({ length: CORES }, async () => {
     while (Date.now() < argonUntil) {
       await verify(phc, password);
       verified++;
@@ -401,7 +406,7 @@ results.push({ name: 'bare hyper-express route (ceiling)', ...bareRun, ceiling: 
 results.push({ name: 'bare node:http route (its server)', ...bareNodeRun, ceiling: 'bare', ratio: bareNodeRun.rps / bareRun.rps });
 results.push({ name: 'node:http + 1 Redis GET (ceiling)', ...bareRedisRun, ceiling: 'itself', ratio: 1 });
 results.push({
-  name: 'raw argon2id verify (ceiling)',
+  name: `raw argon2id verify, ${CORES} threads (ceiling)`,
   rps: argonCeiling,
   errors: 0,
   p50ms: Number.NaN,
@@ -565,6 +570,7 @@ const report = {
     seconds,
     processes,
     argon2Concurrency: threads,
+    argon2CeilingThreads: CORES,
     argon2: 'm=19456 t=2 p=1',
     wrk: `-t${WRK_THREADS} -c64 (logins -c${LOGIN_CONNECTIONS})`,
     smoke,

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { expect, it } from 'vitest';
 import { DEMO } from '../support/demo.ts';
 import { spawnIngress } from '../support/processes.ts';
+import { freePort } from '../support/redis-source.ts';
 import { serviceEnv, testPrefix } from '../support/stack.ts';
 
 /** The threads of a process (Linux: one entry per thread in /proc/<pid>/task). */
@@ -31,4 +32,30 @@ it('sizes the thread pool from the cores when UV_THREADPOOL_SIZE is unset: one t
   }
   const [unset, one] = counted as [number, number];
   expect(unset - one).toBe(availableParallelism() + 1 - 1);
+});
+
+/**
+ * With several processes each verifies on its share of the cores (TESSERA_ARGON2_CONCURRENCY's
+ * default: cores ÷ processes, rounded up), and its pool holds a thread for each and one beside them:
+ * the processes together never run more verifications than the cores.
+ */
+it("sizes each process's pool to its share of the cores when several processes share the port", async () => {
+  const prefix = testPrefix();
+  const port = String(await freePort());
+  const counted: number[][] = [];
+  for (const size of [undefined, '1']) {
+    const env = serviceEnv(prefix, {
+      TESSERA_PORT: port,
+      TESSERA_INGRESS_PROCESSES: '2',
+      ...(size === undefined ? {} : { UV_THREADPOOL_SIZE: size }),
+    });
+    await using ingress = await spawnIngress(env);
+    // the first process, then its sibling; each started its pool when its modules loaded
+    const pids = ingress.lines.filter((l) => l.includes('"ingress listening"')).map((l) => (JSON.parse(l) as { pid: number }).pid);
+    pids.sort((a, b) => (a === ingress.child.pid ? -1 : b === ingress.child.pid ? 1 : 0));
+    counted.push(pids.map(threads));
+  }
+  const [unset, one] = counted as [number[], number[]];
+  const share = Math.ceil(availableParallelism() / 2);
+  expect(unset.map((n, i) => n - (one[i] as number))).toStrictEqual([share + 1 - 1, share + 1 - 1]);
 });

@@ -120,17 +120,17 @@ export interface IngressProcess extends ServiceProcess {
 }
 
 /**
- * Starts an ingress with `env` (TESSERA_PORT 0 unless given) on Node (`services/ingress/bin/ingress.cjs`)
- * or on Deno (`npm run start:deno`), and resolves once it listens: all of its
- * TESSERA_INGRESS_PROCESSES on Node. Its output lines go to `lines`.
+ * Starts an ingress with `env` (TESSERA_PORT 0 and one process unless given: a test asks for more)
+ * on Node (`services/ingress/bin/ingress.cjs`) or on Deno (`npm run start:deno`), and resolves once
+ * it listens: all of its TESSERA_INGRESS_PROCESSES on Node. Its output lines go to `lines`.
  */
 export async function spawnIngress(
   env: NodeJS.ProcessEnv,
   options: { readonly runtime?: Runtime; readonly lines?: string[] } = {},
 ): Promise<IngressProcess> {
   const runtime = options.runtime ?? 'node';
-  const full: NodeJS.ProcessEnv = { TESSERA_PORT: '0', ...env };
-  const processes = runtime === 'node' ? Number(full.TESSERA_INGRESS_PROCESSES ?? '1') : 1;
+  const full: NodeJS.ProcessEnv = { TESSERA_PORT: '0', TESSERA_INGRESS_PROCESSES: '1', ...env };
+  const processes = runtime === 'node' ? Number(full.TESSERA_INGRESS_PROCESSES) : 1;
   const listening = (lines: readonly string[]) => lines.filter((l) => l.includes('"ingress listening"'));
   const [command, args]: [string, string[]] =
     runtime === 'node' ? [process.execPath, [join(ROOT, 'services/ingress/bin/ingress.cjs')]] : ['npm', ['run', '--silent', 'start:deno']];

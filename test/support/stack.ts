@@ -66,7 +66,8 @@ export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<v
 
 /**
  * The environment of a Tessera process (ingress, worker, `tessera up`) on the run's Redis under
- * `prefix`, on loopback, with the test argon2 cost; `env` adds to it.
+ * `prefix`, on loopback, with the test argon2 cost and one ingress process (not one per core: a
+ * test that wants more says so); `env` adds to it.
  */
 export function serviceEnv(prefix: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
@@ -76,6 +77,7 @@ export function serviceEnv(prefix: string, env: Record<string, string> = {}): No
     TESSERA_REDIS_PREFIX: prefix,
     TESSERA_JWT_SIGNING_KEY: TEST_SIGNING_KEY,
     TESSERA_HOST: '127.0.0.1',
+    TESSERA_INGRESS_PROCESSES: '1',
     ...env,
   };
 }

@@ -33,7 +33,7 @@ const DEFAULTS: Settings = {
   },
   tokenLimits: { perFamily: 128, familiesPerUser: 128 },
   argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 },
-  verifyPool: { size: 4, maxWaitMs: 1000 },
+  verifyPool: { threads: 4, size: 4, maxWaitMs: 1000 },
   lockout: {
     maxFailures: 5,
     windowMs: 900_000,
@@ -122,7 +122,6 @@ describe('loadSettings defaults', () => {
       TESSERA_OPS_USER: s.ops.user,
       TESSERA_TOKEN_CACHE_ENTRIES: String(s.tokenCache.maxEntries),
       TESSERA_TOKEN_CACHE_MAX_AGE_MS: String(s.tokenCache.maxAgeMs),
-      TESSERA_INGRESS_PROCESSES: String(s.ingressProcesses),
       TESSERA_PROXY_HEADER: s.proxies.header,
       TESSERA_UPSTREAM_TIMEOUT_MS: String(s.upstream.timeoutMs),
       TESSERA_UPSTREAM_BREAKER_VOLUME: String(s.upstream.breakerVolume),
@@ -148,6 +147,7 @@ describe('loadSettings defaults', () => {
         'TESSERA_OPS_PASSWORD',
         'TESSERA_TOKEN_CACHE',
         'TESSERA_ARGON2_CONCURRENCY',
+        'TESSERA_INGRESS_PROCESSES',
         'UV_THREADPOOL_SIZE',
         'TESSERA_TRUSTED_PROXIES',
         'TESSERA_UPSTREAM_MOH_URL',
@@ -351,6 +351,19 @@ describe('loadSettings values', () => {
     expect(problemsOf({ ...BASE, TESSERA_PORT: '0', TESSERA_INGRESS_PROCESSES: '2' })).toStrictEqual([
       'TESSERA_INGRESS_PROCESSES > 1 needs a fixed TESSERA_PORT (the processes share it)',
     ]);
+    expect(problemsOf({ ...BASE, TESSERA_INGRESS_PROCESSES: 'half' })).toStrictEqual([
+      'TESSERA_INGRESS_PROCESSES="half": expected a whole number from 1 to 256, or auto',
+    ]);
+  });
+
+  it('runs one ingress process per core by default (auto), one on port 0 or where the cores are unknown', () => {
+    const processes = (env: Env, cpus?: number) => loadSettings({ ...BASE, ...env }, cpus === undefined ? {} : { cpus }).ingressProcesses;
+    expect(processes({}, 16)).toBe(16);
+    expect(processes({ TESSERA_INGRESS_PROCESSES: 'AUTO' }, 3)).toBe(3);
+    expect(processes({ TESSERA_PORT: '0' }, 16)).toBe(1);
+    expect(processes({})).toBe(1);
+    expect(processes({ TESSERA_INGRESS_PROCESSES: '4' }, 16)).toBe(4);
+    expect(processes({ TESSERA_INGRESS_PROCESSES: '1', TESSERA_PORT: '0' }, 16)).toBe(1);
   });
 
   it('keeps no token cache on a cluster unless told to', () => {
@@ -413,12 +426,30 @@ describe('loadSettings values', () => {
     ]);
   });
 
-  it('runs at most one argon2 verification per CPU core, and never more than the libuv threads', () => {
-    expect(loadSettings(BASE, { cpus: 2 }).verifyPool.size).toBe(2);
-    expect(loadSettings(BASE, { cpus: 16 }).verifyPool.size).toBe(4);
-    expect(loadSettings({ ...BASE, UV_THREADPOOL_SIZE: '8' }, { cpus: 16 }).verifyPool.size).toBe(8);
-    expect(loadSettings({ ...BASE, TESSERA_ARGON2_CONCURRENCY: '3' }, { cpus: 2 }).verifyPool.size).toBe(3);
+  it('verifies argon2 on every core by default, shared among the ingress processes, never on more than the libuv threads', () => {
+    const pool = (env: Env, cpus?: number) => {
+      const { threads, size } = loadSettings({ ...BASE, ...env }, cpus === undefined ? {} : { cpus }).verifyPool;
+      return [threads, size];
+    };
+    // one process: a verification per core, a thread for each and one beside them
+    expect(pool({ TESSERA_INGRESS_PROCESSES: '1' }, 2)).toStrictEqual([3, 2]);
+    expect(pool({ TESSERA_PORT: '0' }, 16)).toStrictEqual([17, 16]);
+    // several: the cores shared, rounded up, at least one each
+    expect(pool({}, 16)).toStrictEqual([2, 1]);
+    expect(pool({ TESSERA_INGRESS_PROCESSES: '2' }, 16)).toStrictEqual([9, 8]);
+    expect(pool({ TESSERA_INGRESS_PROCESSES: '3' }, 16)).toStrictEqual([7, 6]);
+    expect(pool({ TESSERA_INGRESS_PROCESSES: '32' }, 16)).toStrictEqual([2, 1]);
+    // the threads as set: the verifications at most as many
+    expect(pool({ TESSERA_INGRESS_PROCESSES: '1', UV_THREADPOOL_SIZE: '4' }, 16)).toStrictEqual([4, 4]);
+    expect(pool({ TESSERA_INGRESS_PROCESSES: '1', UV_THREADPOOL_SIZE: '8' }, 2)).toStrictEqual([8, 2]);
+    // the verifications as set: the threads made to match
+    expect(pool({ TESSERA_ARGON2_CONCURRENCY: '3' }, 2)).toStrictEqual([4, 3]);
+    // unknown cores: libuv's own 4 threads
+    expect(pool({})).toStrictEqual([4, 4]);
     expect(() => loadSettings({ ...BASE, TESSERA_ARGON2_CONCURRENCY: '5' })).toThrow(/at most UV_THREADPOOL_SIZE \(4\)/);
+    expect(() => loadSettings({ ...BASE, TESSERA_ARGON2_CONCURRENCY: '5', UV_THREADPOOL_SIZE: '2' }, { cpus: 16 })).toThrow(
+      /at most UV_THREADPOOL_SIZE \(2\)/,
+    );
   });
 
   it('lets the CLI run without a JWT key', () => {

@@ -5,13 +5,17 @@
  */
 import { type DialectName, OLD_SYSTEM_OF } from '@tessera/core';
 import { type Env, type Infer, type LoadOptions, Reader, readSpec } from './setting.ts';
-import { SPEC } from './spec.ts';
+import { ingressProcesses, SPEC, verifyThreads } from './spec.ts';
 
 export { GENERATED_PARTS, type GeneratedPart, SETTINGS_DOC, settingsTable, withGenerated, withSettingsTable } from './docs.ts';
 export { type Env, type LoadOptions, redactUrl, type SettingDoc } from './setting.ts';
 
 /** What SPEC reads, and the values derived from it. */
 export type Settings = Infer<typeof SPEC> & {
+  /** `auto` resolved (spec.ts, ingressProcesses). */
+  readonly ingressProcesses: number;
+  /** The threads and verifications at once worked out (spec.ts, verifyThreads). */
+  readonly verifyPool: { readonly threads: number; readonly size: number };
   readonly lockout: {
     /**
      * How long an opened attempt holds its reservation if it never closes (its process died):
@@ -35,7 +39,13 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   const read = readSpec(SPEC, r);
   // an attempt's longest life: a wait for argon2, the old system, the Redis steps around them
   const reservationMs = read.verifyPool.maxWaitMs + read.upstream.timeoutMs + 4 * read.redisCommandTimeoutMs + 10_000;
-  const settings: Settings = { ...read, lockout: { ...read.lockout, reservationMs: Math.max(30_000, reservationMs) } };
+  const processes = ingressProcesses(read.ingressProcesses, read.port, r);
+  const settings: Settings = {
+    ...read,
+    ingressProcesses: processes,
+    verifyPool: { ...read.verifyPool, ...verifyThreads(read.verifyPool, processes, r) },
+    lockout: { ...read.lockout, reservationMs: Math.max(30_000, reservationMs) },
+  };
   // moh and nehr are one system (the ministry's); SimpleJWT and PEB are others
   const systems = [...new Set(Object.keys(settings.upstream.urls).map((d) => OLD_SYSTEM_OF[d as DialectName]))];
   if (systems.length > 1 && !settings.upstream.sharedUsers)
@@ -43,8 +53,6 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
       `TESSERA_UPSTREAM_*_URL name ${systems.length} old systems (${systems.join(', ')}): one username would go to whichever vouches first; ` +
         'set TESSERA_UPSTREAM_SHARED_USERS=1 if their usernames name the same people, or migrate one system at a time',
     );
-  if (settings.ingressProcesses > 1 && settings.port === 0)
-    r.problems.push('TESSERA_INGRESS_PROCESSES > 1 needs a fixed TESSERA_PORT (the processes share it)');
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return settings;
 }

@@ -9,7 +9,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface LoadOptions {
   /** Which process reads them: the CLI needs no JWT key. Default 'service'. */
   readonly role?: 'service' | 'cli';
-  /** CPU cores the process may use: the default argon2 concurrency. Unknown: UV_THREADPOOL_SIZE. */
+  /**
+   * CPU cores the process may use: the default ingress processes, argon2 concurrency and libuv
+   * threads (spec.ts, ingressProcesses and verifyPool). Unknown: one process, libuv's 4 threads.
+   */
   readonly cpus?: number;
 }
 
@@ -111,6 +114,14 @@ export function int<F extends number | undefined = number>(
 ): Setting<number | F> {
   const parse = (v: string): number | undefined => (/^\d+$/.test(v) && inRange(Number(v), min, max) ? Number(v) : undefined);
   return variable<number | F>(name, { accepts: `a whole number from ${min} to ${max}`, parse, fallback, meaning, shown });
+}
+
+/** A whole number from min to max, or `auto` (any case): the loader works it out (index.ts). */
+export function intOrAuto(name: string, min: number, max: number, meaning: string): Setting<number | 'auto'> {
+  const parse = (v: string): number | 'auto' | undefined =>
+    v === 'auto' ? 'auto' : /^\d+$/.test(v) && inRange(Number(v), min, max) ? Number(v) : undefined;
+  const accepts = `a whole number from ${min} to ${max}, or auto`;
+  return variable<number | 'auto'>(name, { accepts, parse, prepare: (v) => v.toLowerCase(), fallback: 'auto', meaning });
 }
 
 /** A whole number of seconds, read as milliseconds. */

@@ -6,7 +6,7 @@
  * rest as `Settings` groups them.
  */
 import { JWT_ALGORITHMS, type JwtClaimRules, kekBytes, PROXY_HEADERS, parseCidr, RESERVED_CLAIMS } from '@tessera/core';
-import { bool, combined, httpUrl, int, list, num, oneOf, type Reader, type SpecGroup, seconds, text } from './setting.ts';
+import { bool, combined, httpUrl, int, intOrAuto, list, num, oneOf, type Reader, type SpecGroup, seconds, text } from './setting.ts';
 
 const DAY = 86_400;
 const LIFETIME = [1, 365 * DAY] as const;
@@ -14,18 +14,46 @@ const LIFETIME = [1, 365 * DAY] as const;
 const UPSTREAM_DIALECTS = ['moh', 'nehr', 'simplejwt', 'peb'] as const;
 type UpstreamDialect = (typeof UPSTREAM_DIALECTS)[number];
 
-/**
- * argon2 verifications at once: TESSERA_ARGON2_CONCURRENCY, else the CPU cores, never more than the
- * libuv threads (a verification holds a thread; beyond them they would queue unseen). argon2 is CPU
- * bound: beyond the cores a verification only adds its 19 MiB and context switches, and threads left
- * free run JWT signing without queueing behind a 19 MiB job.
- */
-function verifyConcurrency([threads, size]: [number, number | undefined], r: Reader): number {
+/** Cores as the loader was told them, if it was (spec.ts's rules need a whole number from 1). */
+function knownCpus(r: Reader): number | undefined {
   const cpus = r.options.cpus;
-  if (size === undefined) return cpus !== undefined && Number.isInteger(cpus) && cpus >= 1 ? Math.min(cpus, threads) : threads;
-  if (size <= threads) return size;
-  r.problems.push(`TESSERA_ARGON2_CONCURRENCY=${size}: at most UV_THREADPOOL_SIZE (${threads}), the threads that run argon2`);
-  return threads;
+  return cpus !== undefined && Number.isInteger(cpus) && cpus >= 1 ? cpus : undefined;
+}
+
+/**
+ * Ingress processes: TESSERA_INGRESS_PROCESSES, or with `auto` one per CPU core. On port 0 (tests)
+ * `auto` is one, as it is where the cores are unknown (the CLI, the worker): the siblings share the
+ * first process's port, and a number above one there is a problem.
+ */
+export function ingressProcesses(setting: number | 'auto', port: number, r: Reader): number {
+  if (setting === 'auto') return port === 0 ? 1 : (knownCpus(r) ?? 1);
+  if (setting > 1 && port === 0) r.problems.push('TESSERA_INGRESS_PROCESSES > 1 needs a fixed TESSERA_PORT (the processes share it)');
+  return setting;
+}
+
+/**
+ * argon2 verifications at once in one ingress process (`size`), and libuv's threads that run them
+ * (`threads`). argon2 is CPU bound: beyond the cores a verification only adds its 19 MiB and
+ * context switches, so by default each process verifies on its share of the cores (cores ÷
+ * processes, rounded up, at least one): all the processes together on every core, not on cores ×
+ * processes. The threads: UV_THREADPOOL_SIZE, else what the ingress's entry makes them before the
+ * pool starts (bin/threadpool.cjs reads them here): one per verification and one beside them, so
+ * JWT signing and files never queue behind a 19 MiB hash. Unknown cores: libuv's own 4 threads,
+ * and as many verifications. TESSERA_ARGON2_CONCURRENCY above the threads is a problem: beyond
+ * them verifications would queue unseen.
+ */
+export function verifyThreads(
+  set: { readonly threads: number | undefined; readonly size: number | undefined },
+  processes: number,
+  r: Reader,
+): { threads: number; size: number } {
+  const cpus = knownCpus(r);
+  const share = cpus === undefined ? undefined : Math.max(1, Math.ceil(cpus / processes));
+  const threads = set.threads ?? (cpus === undefined ? 4 : (set.size ?? (share as number)) + 1);
+  if (set.size === undefined) return { threads, size: Math.min(share ?? threads, threads) };
+  if (set.size <= threads) return { threads, size: set.size };
+  r.problems.push(`TESSERA_ARGON2_CONCURRENCY=${set.size}: at most UV_THREADPOOL_SIZE (${threads}), the threads that run argon2`);
+  return { threads, size: threads };
 }
 
 /** A JWT claim name of the settings: a word Tessera does not set itself. */
@@ -223,27 +251,23 @@ export const SPEC = {
    * wait for one before "try later".
    */
   verifyPool: {
-    size: combined(
-      [
-        int(
-          'UV_THREADPOOL_SIZE',
-          4,
-          1,
-          1024,
-          "Node's libuv threads: argon2, and the thread-pool work of JWT signing and verification and of files; unset, the ingress's entry (`services/ingress/bin/ingress.cjs`) makes it the CPU cores + 1 before the pool starts",
-          '(CPU cores + 1 in the ingress; 4 elsewhere)',
-        ),
-        int<number | undefined>(
-          'TESSERA_ARGON2_CONCURRENCY',
-          undefined,
-          1,
-          1024,
-          'argon2 verifications at once, per ingress process, at most `UV_THREADPOOL_SIZE` (each holds a thread and 19 MiB); ' +
-            'more than the cores only adds 19 MiB each and context switches',
-          '(CPU cores, at most `UV_THREADPOOL_SIZE`)',
-        ),
-      ],
-      verifyConcurrency,
+    /** Read as given here; the loader works out the threads and the verifications (verifyThreads). */
+    threads: int<number | undefined>(
+      'UV_THREADPOOL_SIZE',
+      undefined,
+      1,
+      1024,
+      "Node's libuv threads per ingress process: argon2, JWT signing and verification, files; unset, the ingress's entry (`services/ingress/bin/ingress.cjs`) makes them its argon2 concurrency + 1 before the pool starts",
+      '(argon2 concurrency + 1 in the ingress; else 4)',
+    ),
+    size: int<number | undefined>(
+      'TESSERA_ARGON2_CONCURRENCY',
+      undefined,
+      1,
+      1024,
+      'argon2 verifications at once, per ingress process, at most `UV_THREADPOOL_SIZE` (each holds a thread and 19 MiB); ' +
+        'by default the processes together verify on every core, and more only adds 19 MiB each and context switches',
+      '(CPU cores ÷ ingress processes, rounded up)',
     ),
     maxWaitMs: int(
       'TESSERA_ARGON2_MAX_WAIT_MS',
@@ -308,14 +332,13 @@ export const SPEC = {
     ),
     maxAgeMs: int('TESSERA_TOKEN_CACHE_MAX_AGE_MS', 5000, 1, 60_000, 'a remembered token is read from Redis again after this long, ms'),
   },
-  /** Ingress processes sharing the port (SO_REUSEPORT); started by the first one. */
-  ingressProcesses: int(
+  /** Ingress processes sharing the port; started by the first one (the loader resolves `auto`: ingressProcesses). */
+  ingressProcesses: intOrAuto(
     'TESSERA_INGRESS_PROCESSES',
     1,
-    1,
     256,
-    'ingress processes sharing the HTTP port (SO_REUSEPORT); the first starts and restarts the others; `/metrics` then answers ' +
-      'for whichever process took the connection, so prefer one process per container where metrics matter',
+    'ingress processes sharing the HTTP port; `auto`: one per CPU core (one with `TESSERA_PORT=0`). The first starts and ' +
+      'restarts the others, and its `/metrics` (asked through any of them) adds up all of them',
   ),
   /**
    * The proxies whose word on the client address is taken (addresses and CIDRs, as given): only

@@ -8,6 +8,7 @@ import { readRequest, refusal, refuse, writeAnswer } from './adapter/node-http.t
 import { createHandler, INTERNAL_ERROR } from './handler.ts';
 import { createIngressMetrics } from './metrics.ts';
 import type { Deps } from './ports.ts';
+import { type MetricsSource, ownMetrics } from './process-metrics.ts';
 import { createStatsFlusher } from './stats.ts';
 
 export interface Ingress {
@@ -15,12 +16,20 @@ export interface Ingress {
   close(): Promise<void>;
 }
 
+/** Which of the ingress's processes this is, and where its /metrics gets the figures of all of them. */
+export interface ServerOptions {
+  /** 0: the first of TESSERA_INGRESS_PROCESSES (the default); the `process` label of its process metrics. */
+  readonly process?: number;
+  /** Default: this process's own figures (one process). main.ts: every process's (process-metrics.ts). */
+  readonly metrics?: MetricsSource;
+}
+
 /**
  * The Node edge: node:http (its strict llhttp parser, pipelining answered in order) in front of
  * the shared handler. The body limit is enforced by the handler, per route, so an oversized body
  * is answered in the route's dialect.
  */
-export function createServer(settings: Settings, deps: Deps & { readonly redis: TesseraRedis }): Server {
+export function createServer(settings: Settings, deps: Deps & { readonly redis: TesseraRedis }, options: ServerOptions = {}): Server {
   const server = createHttpServer({
     maxHeaderSize: MAX_HEADER_BYTES,
     // explicit: never the lenient parser, whatever --insecure-http-parser says
@@ -33,7 +42,7 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
   });
   // one more than allowed, so that a request with too many is told apart (refusal)
   server.maxHeadersCount = MAX_HEADER_LINES + 1;
-  const metrics = createIngressMetrics(deps.pool);
+  const metrics = createIngressMetrics(deps.pool, options.process ?? 0);
   deps.pool.onWait = (seconds, admitted) => metrics.argon2Wait(seconds, admitted);
   const stats = createStatsFlusher(deps.redis, settings.redisPrefix);
   const observer = {
@@ -46,7 +55,7 @@ export function createServer(settings: Settings, deps: Deps & { readonly redis: 
     ...deps,
     ping: () => deps.redis.ping(),
     observer,
-    metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
+    metrics: (options.metrics ?? ownMetrics)(metrics.registry),
   });
   const proxies = trustedProxies(settings.proxies);
   const fail = (res: ServerResponse, close: boolean) => (err: unknown) => {

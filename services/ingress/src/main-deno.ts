@@ -7,7 +7,8 @@ import { refusal, toRawRequest, toResponse } from './adapter/deno.ts';
 import { openDeps } from './deps.ts';
 import { createHandler, INTERNAL_ERROR } from './handler.ts';
 
-const settings = loadSettings(Deno.env.toObject(), { cpus: navigator.hardwareConcurrency });
+// one process (TESSERA_INGRESS_PROCESSES is the Node ingress's): argon2 on every core
+const settings = loadSettings({ ...Deno.env.toObject(), TESSERA_INGRESS_PROCESSES: '1' }, { cpus: navigator.hardwareConcurrency });
 const log = createLogger('ingress-deno', settings.logLevel, (line) => console.log(line.trimEnd()));
 const handle = createHandler(settings, await openDeps(settings, log, 'tessera-ingress-deno'));
 const proxies = trustedProxies(settings.proxies);

@@ -6,6 +6,7 @@ import { type Settings, settingsOrExit } from '@tessera/config';
 import { createLogger, type Logger, routeProcessOutput } from '@tessera/config/log';
 import { createServer, type Ingress, listen } from './app.ts';
 import { openDeps } from './deps.ts';
+import { FirstProcessMetrics, SiblingMetrics } from './process-metrics.ts';
 
 /** Set in the processes the first one starts (TESSERA_INGRESS_PROCESSES > 1). */
 const SIBLING = 'TESSERA_INGRESS_SIBLING';
@@ -14,12 +15,27 @@ const SIBLING = 'TESSERA_INGRESS_SIBLING';
 const READY = 'tessera:ready';
 const LISTEN = 'tessera:listen';
 
-/** Ingress process entry: Redis, then the server (on the first process's listening socket in a sibling). */
+/**
+ * Ingress process entry: Redis, then the server (on the first process's listening socket in a
+ * sibling). With several processes, /metrics answers for all of them: the first gathers every
+ * process's figures, and a sibling asks the first (process-metrics.ts).
+ */
 async function main(settings: Settings, log: Logger): Promise<void> {
   const deps = await openDeps(settings, log, 'tessera-ingress');
-  const server = createServer(settings, deps);
-  const ingress = process.env[SIBLING] === undefined ? await listen(server, settings.port, settings.host) : await shared(server);
-  log.info('ingress listening', { host: settings.host, port: ingress.port, pid: process.pid });
+  const sibling = process.env[SIBLING];
+  const first = sibling === undefined && settings.ingressProcesses > 1 ? new FirstProcessMetrics() : undefined;
+  const metrics = sibling === undefined ? first?.source : new SiblingMetrics().source;
+  const index = sibling === undefined ? 0 : Number(sibling);
+  const server = createServer(settings, deps, { process: index, ...(metrics && { metrics }) });
+  const ingress = sibling === undefined ? await listen(server, settings.port, settings.host) : await shared(server);
+  // one line per process: `process` of `processes` (0 is the first)
+  log.info('ingress listening', {
+    host: settings.host,
+    port: ingress.port,
+    pid: process.pid,
+    process: index,
+    processes: settings.ingressProcesses,
+  });
   let stopping = false;
   const stop = async (signal: string, code = 0) => {
     if (stopping) return;
@@ -33,11 +49,11 @@ async function main(settings: Settings, log: Logger): Promise<void> {
     process.exit(code);
   };
   const siblings =
-    process.env[SIBLING] === undefined
-      ? startSiblings(settings.ingressProcesses - 1, server, log, () => void stop('siblings keep dying', 1))
-      : null;
+    first === undefined
+      ? null
+      : startSiblings(settings.ingressProcesses - 1, server, log, first, () => void stop('siblings keep dying', 1));
   // a sibling ends with the process that started it, however that one ends (even SIGKILL)
-  if (process.env[SIBLING] !== undefined) process.once('disconnect', () => void stop('first ingress process gone'));
+  if (sibling !== undefined) process.once('disconnect', () => void stop('first ingress process gone'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
 }
@@ -66,7 +82,13 @@ function shared(server: Server): Promise<Ingress> {
  * whole ingress down with exit code 1, so the supervisor above it notices. Each sibling stops when
  * this process goes, even if it is killed (their IPC channel closes).
  */
-function startSiblings(count: number, server: Server, log: Logger, giveUp: () => void): { stop(): Promise<void> } | null {
+function startSiblings(
+  count: number,
+  server: Server,
+  log: Logger,
+  metrics: FirstProcessMetrics,
+  giveUp: () => void,
+): { stop(): Promise<void> } | null {
   if (count <= 0) return null;
   let stopping = false;
   const deaths: number[] = [];
@@ -78,6 +100,7 @@ function startSiblings(count: number, server: Server, log: Logger, giveUp: () =>
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     });
     running.add(child);
+    metrics.adopt(child);
     child.on('message', (message) => {
       if (message === READY) child.send(LISTEN, server);
     });

@@ -8,9 +8,14 @@ export interface IngressMetrics extends RequestObserver {
   argon2Wait(seconds: number, admitted: boolean): void;
 }
 
-export function createIngressMetrics(pool: VerifyPool): IngressMetrics {
+/**
+ * `process`: which of the ingress's processes this is (0: the first), the label of its default
+ * process metrics, so that they stay one series per process when /metrics adds up the processes
+ * (process-metrics.ts).
+ */
+export function createIngressMetrics(pool: VerifyPool, process = 0): IngressMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tessera_ingress_' });
+  collectDefaultMetrics({ register: registry, prefix: 'tessera_ingress_', labels: { process: String(process) } });
   // The request path only bumps numbers in a Map; prom-client sees them when scraped (its own
   // inc/observe hash the label set on every call, which cost as much as an introspection).
   const counts = new Map<string, { readonly labels: Record<string, string>; n: number }>();

@@ -7,8 +7,8 @@ import { type Deps, loginPolicy, loginPorts, oauthPolicy, oauthPorts, tokenPolic
 export interface RouteDeps extends Deps {
   /** Resolves when Redis answers (readiness). */
   ping(): Promise<unknown>;
-  /** The Prometheus exposition of this process (absent: no /metrics route). */
-  readonly metrics?: () => Promise<{ readonly contentType: string; readonly text: string }>;
+  /** The Prometheus exposition of the ingress, all its processes (absent: no /metrics route). */
+  readonly metrics?: () => Promise<{ readonly status: number; readonly contentType: string; readonly text: string }>;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
@@ -67,8 +67,8 @@ export function routes(settings: Settings, deps: RouteDeps): Route[] {
             // GET only: any other method is the JSON 404, as for a path that does not exist
             handle: async (req: { method: string }): Promise<Answered> => {
               if (req.method !== 'GET') return METRICS_NOT_FOUND;
-              const { contentType, text } = await metrics();
-              return probe({ status: 200, headers: { 'content-type': contentType }, body: text });
+              const { status, contentType, text } = await metrics();
+              return probe({ status, headers: { 'content-type': contentType }, body: text });
             },
           },
         ]),
