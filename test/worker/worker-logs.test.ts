@@ -183,3 +183,26 @@ describe('worker logs a failed event at warn while attempts remain', () => {
     expect(String((failed[0]?.err as { stack?: string } | undefined)?.stack)).toContain('    at ');
   });
 });
+
+// Ctrl-C in the terminal of `npm start` reaches every process of its group at once: the embedded
+// Redis goes while the worker is stopping, and the worker must still stop (it did not: closing
+// BullMQ waited for a Redis that was gone).
+describe('worker stops while Redis is gone', () => {
+  it('exits on SIGINT within a few seconds, Redis stopped just before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-worker-stop-'));
+    const redis = await startRedisServer();
+    const w = await startWorker(redis.url, dir);
+    try {
+      await redis.stop();
+      await sleep(300);
+      const started = Date.now();
+      w.child.kill('SIGINT');
+      const exited = once(w.child, 'exit');
+      const code = await Promise.race([exited.then(([c]) => c as number | null), sleep(10_000).then(() => 'still running')]);
+      expect([code, Date.now() - started < 10_000]).toStrictEqual([0, true]);
+    } finally {
+      if (w.child.exitCode === null) w.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Settings, settingsOrExit } from '@tessera/config';
 import { createLogger, type Logger, routeProcessOutput } from '@tessera/config/log';
 import { connectRedis, newRedisClient } from '@tessera/store';
@@ -6,6 +7,9 @@ import { failureFields } from './failures.ts';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
 import { createOpsServer } from './ops.ts';
 import { startPipeline } from './pipeline.ts';
+
+/** How long a stopping worker waits for its queue to close. */
+const STOP_GRACE_MS = 5000;
 
 /**
  * Worker process: drains the outbox into BullMQ and processes events (lockout escalation, audit
@@ -41,7 +45,11 @@ async function main(settings: Settings, log: Logger): Promise<void> {
   const stop = async (signal: string) => {
     log.info('worker stopping', { signal });
     health.close();
-    await pipeline.close();
+    // Closing waits for Redis, which may be gone (Ctrl-C reaches `npm start`'s embedded Redis at
+    // the same moment): past the grace, stop anyway. Nothing is lost: an event stays in the outbox
+    // until a worker has queued it, and a job cut short is taken up again as stalled.
+    const closed = await Promise.race([pipeline.close().then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
+    if (!closed) log.warn('worker stopped before its queue closed: Redis did not answer', { waitedMs: STOP_GRACE_MS });
     redis.disconnect();
     process.exit(0);
   };
