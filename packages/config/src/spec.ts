@@ -70,7 +70,7 @@ export const SPEC = {
     '',
     'Redis to use (`redis-cluster://h:p,h:p` for a cluster); unset with `npm start`: an embedded redis-server on 127.0.0.1:6390',
     {
-      accepts: 'redis://host:port[/db] or redis-cluster://host:port,...',
+      accepts: 'redis://[user:password@]host:port[/db] or redis-cluster://[user:password@]host:port,...',
       check: (v) => /^(rediss?|redis-cluster):\/\//.test(v),
       redact: true,
       missing: () => 'REDIS_URL is not set (npm start sets it for the embedded Redis)',

@@ -56,19 +56,38 @@ function defineScripts(redis: Redis | Cluster): void {
   for (const { name, numberOfKeys, lua } of luaScripts()) redis.defineCommand(name, { numberOfKeys, lua });
 }
 
-/** `redis-cluster://host:port,host:port` names a Redis Cluster by some of its nodes. */
+/**
+ * `redis-cluster://[user:password@]host:port,host:port` names a Redis Cluster by some of its
+ * nodes; the credentials (percent-encoded, as in a `redis://` URL) are those of every node.
+ */
 export function isClusterUrl(url: string): boolean {
   return url.startsWith('redis-cluster://');
 }
 
-function clusterNodes(url: string): { host: string; port: number }[] {
-  return url
-    .slice('redis-cluster://'.length)
+/** The nodes and credentials of a `redis-cluster://` URL. */
+export function clusterConfig(url: string): { nodes: { host: string; port: number }[]; username?: string; password?: string } {
+  const rest = url.slice('redis-cluster://'.length);
+  const at = rest.lastIndexOf('@');
+  const nodes = rest
+    .slice(at + 1)
     .split(',')
     .map((hp) => {
       const [host, port] = hp.trim().split(':');
       return { host: host || '127.0.0.1', port: Number(port || 6379) };
     });
+  if (at === -1) return { nodes };
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const username = decode(colon === -1 ? userinfo : userinfo.slice(0, colon));
+  const password = colon === -1 ? '' : decode(userinfo.slice(colon + 1));
+  return { nodes, ...(username === '' ? {} : { username }), ...(password === '' ? {} : { password }) };
 }
 
 /**
@@ -79,11 +98,12 @@ function clusterNodes(url: string): { host: string; port: number }[] {
 export function newRedisClient(url: string, options: RedisOptions = {}): Redis {
   if (!isClusterUrl(url)) return new Redis(url, options);
   const { enableAutoPipelining, enableOfflineQueue, lazyConnect, ...perNode } = options;
-  return new Cluster(clusterNodes(url), {
+  const { nodes, ...credentials } = clusterConfig(url);
+  return new Cluster(nodes, {
     ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     ...(lazyConnect === undefined ? {} : { lazyConnect }),
-    redisOptions: perNode,
+    redisOptions: { ...credentials, ...perNode },
   }) as unknown as Redis;
 }
 
