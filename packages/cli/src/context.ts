@@ -80,7 +80,7 @@ export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
   } catch {
     throw new CliError(`cannot reach Redis at ${redactUrl(settings.redisUrl)} (start the stack with npm start, or set REDIS_URL)`);
   }
-  const keys = keyLayout(settings.redisPrefix);
+  const keys = keyLayout(settings.redisPrefix, settings.accountShards);
   return {
     settings,
     redis,

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type TokenGrant, type TokenRecord, UnavailableError } from '@tessera/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { dropPrefix, testPrefix } from '../../../test/support/stack.ts';
+import { dropPrefix, outboxEntries, testKeys, testPrefix } from '../../../test/support/stack.ts';
 import { tokenHash } from './hash.ts';
-import { type KeyLayout, keyLayout } from './keys.ts';
+import type { KeyLayout } from './keys.ts';
 import { decodeRecord, encodeRecord } from './record.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
 import { entryHash } from './token-index.ts';
@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   prefix = testPrefix();
-  keys = keyLayout(prefix);
+  keys = testKeys(prefix);
   tokens = new TokenRepository(redis, keys, LIMITS);
 });
 afterEach(async () => {
@@ -67,7 +67,7 @@ async function entriesOf(field: string): Promise<string[]> {
 
 /** The events in the outbox, without their id, time and version. */
 async function outbox(): Promise<Record<string, unknown>[]> {
-  return (await redis.xrange(keys.outbox, '-', '+')).map(([, f]) => {
+  return (await outboxEntries(redis, keys)).map(([, f]) => {
     const { v, id, at, ...rest } = JSON.parse(f[1] as string) as Record<string, unknown>;
     return rest;
   });
@@ -296,7 +296,9 @@ describe('TokenRepository', () => {
     expect(await tokens.get(other.value)).not.toBeNull();
     expect(await tokens.revokeUser(7, 'user_disabled')).toBe(1);
     // what is left: the families' marks, and the events of the two revocations
-    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual([`${prefix}fr:{family-1}`, `${prefix}fr:{family-2}`, keys.outbox]);
+    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
+      [`${prefix}fr:{family-1}`, `${prefix}fr:{family-2}`, keys.outbox(keys.shardOf('7'))].sort(),
+    );
     expect(await outbox()).toMatchObject([
       { family: 'family-1', count: 3 },
       { userId: 7, reason: 'user_disabled', count: 1 },
