@@ -29,7 +29,7 @@ export interface ScriptCommands {
   escalateLock(k1: string, k2: string, ...argv: (string | number)[]): Promise<number>;
   clearLock(index: string, outbox: string, prefix: string, event: string, ...locks: string[]): Promise<number>;
   appendAudit(stream: string, seen: string, id: string, event: string, maxLen: number, seenTtlS: number): Promise<number>;
-  useRefresh(k1: string): Promise<[number, string?]>;
+  useRefresh(k1: string, ...ownerArgs: string[]): Promise<[number, string?, string[]?]>;
   consumeAccess(k1: string): Promise<[number, string?]>;
   familyLive(revokedMark: string, outbox: string, event: string): Promise<number>;
 }

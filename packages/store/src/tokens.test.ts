@@ -8,6 +8,7 @@ import { decodeRecord, encodeRecord } from './record.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
 import { entryHash } from './token-index.ts';
 import { type TokenLimits, TokenRepository } from './tokens.ts';
+import { UserRepository } from './users.ts';
 
 let redis: TesseraRedis;
 let prefix: string;
@@ -227,6 +228,23 @@ describe('TokenRepository', () => {
     expect((await tokens.consume(REFRESH)).state).toBe('wrong_kind');
     expect(await tokens.consume(ACCESS)).toMatchObject({ state: 'live', record: { kind: 'access' } });
     expect(await tokens.lookup(ACCESS)).toStrictEqual({ state: 'unknown' });
+  });
+
+  it("useRefresh reads the owner in the same step, from its account's shard (the script's CRC16 is keys.ts's slot)", async () => {
+    const users = new UserRepository(redis, keys);
+    // names of many shards, and names whose UTF-8 bytes are more than one per character
+    const names = [...Array.from({ length: 60 }, (_, i) => `owner.${i}`), 'Ünïcødé', 'пользователь', '用户名', 'MOH-90008'];
+    for (const [i, username] of names.entries()) {
+      const user = await users.create({ username, passwordHash: `h${i}` });
+      const value = `${REFRESH.slice(0, -4)}${String(i).padStart(4, '0')}`;
+      await tokens.save([grant(value, 'refresh', 600)], (g) => ({ ...recordOf(g), userId: user.id, username }));
+      expect(await tokens.useRefresh(value)).toMatchObject({ state: 'live', owner: { id: user.id, username, passwordHash: `h${i}` } });
+    }
+    expect(new Set(names.map((n) => keys.shardOf(n))).size).toBeGreaterThan(20);
+    // a gone owner reads as null
+    const value = `${REFRESH.slice(0, -4)}gone`;
+    await tokens.save([grant(value, 'refresh', 600)], (g) => ({ ...recordOf(g), userId: 999, username: 'no.such.user' }));
+    expect(await tokens.useRefresh(value)).toMatchObject({ state: 'live', owner: null });
   });
 
   it('revokes a family and a user at once, announcing the hashes', async () => {

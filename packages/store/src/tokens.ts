@@ -2,11 +2,12 @@ import { HEX128, type RevokeReason, type TokenGrant, type TokenRecord, type Toke
 import { type Dialect, tokenRevokedEvent } from '@tessera/events';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
-import type { KeyLayout } from './keys.ts';
+import { type KeyLayout, shardTags } from './keys.ts';
 import { FamilyLive, TokenScript } from './lua-codes.ts';
 import { decodeFamily, decodeRecord, encodeFamily, encodeRecord } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
 import { entryHash, FAMILY_SCORES, familyEnd, splitHashes } from './token-index.ts';
+import { decodeUser, pairsToObject } from './users.ts';
 
 /** How long after a PEB token's expiry Tessera still says "expired" (error 10) rather than "invalid". */
 const EXPIRED_MEMORY_MS = 30 * 86_400_000;
@@ -197,11 +198,20 @@ export class TokenRepository {
   }
 
   /**
-   * Trades in a refresh token (useRefresh-1.lua). Its owner is not read in the same step: the
-   * owner's record is in its account's shard (keys.ts), another slot.
+   * Trades in a refresh token (useRefresh-1.lua). On one Redis its owner is read in the same step
+   * (`owner` of a live state; null when the user is gone): the script finds the owner's account
+   * shard as keys.ts does. On a cluster it is not (another slot).
    */
   useRefresh(token: string): Promise<TokenState> {
-    return guarded(async () => scriptState(await this.redis.useRefresh(this.keyOf(token))));
+    return guarded(async () => {
+      if (this.redis.isCluster) {
+        const [code, raw] = await this.redis.useRefresh(this.keyOf(token));
+        return scriptState([code, raw]);
+      }
+      const [code, raw, user] = await this.redis.useRefresh(this.keyOf(token), this.keys.prefix, ...shardTags(this.keys.shards));
+      const st = scriptState([code, raw]);
+      return st.state === 'live' && user !== undefined ? { ...st, owner: decodeUser(pairsToObject(user)) } : st;
+    });
   }
 
   async consume(token: string): Promise<TokenState> {
