@@ -85,7 +85,8 @@ export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
     settings,
     redis,
     keys,
-    users: new UserRepository(redis, keys),
+    // one id at a time: an import keeps the ids of a file's rows dense around the ids it keeps
+    users: new UserRepository(redis, keys, 1),
     tokens: new TokenRepository(redis, keys, settings.tokenLimits),
     clients: new ClientRepository(redis, keys),
     gate: new LoginGate(redis, keys, settings.lockout),

@@ -2,7 +2,7 @@ import { MAX_USER_ID } from '@tessera/core';
 import { guarded } from './errors.ts';
 import type { TesseraRedis } from './redis.ts';
 
-/** Ids a process takes from the sequence at once. */
+/** Ids a process takes from the sequence at once (the ingress; the command line takes one at a time). */
 export const ID_BLOCK = 100;
 
 /**

@@ -16,7 +16,7 @@ import {
   validUsername,
 } from '@tessera/core';
 import { guarded } from './errors.ts';
-import { IdBlocks } from './ids.ts';
+import { ID_BLOCK, IdBlocks } from './ids.ts';
 import type { KeyLayout } from './keys.ts';
 import { ClaimIndex, PatchUser, PutUser, PutUserFlag, SetPassword } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
@@ -80,6 +80,8 @@ export interface PutOptions {
    * updated, with their count (and, for a single user, its userId and outcome).
    */
   readonly event?: string;
+  /** Most users one script writes (putUsers-2.lua holds Redis for all of them); 50 unless said. */
+  readonly scriptUsers?: number;
 }
 
 export { validUsername } from '@tessera/core';
@@ -156,6 +158,8 @@ interface Pending {
   readonly fields: string[];
   /** The stored record, when there is one. */
   existing?: UserRecord | null;
+  /** The id the sequence gave this new user in the call's order (one id at a time; -1: none left). */
+  offered?: number;
   id?: number;
   /** Index entries this call claimed (released if the account's step refuses). */
   claimed: string[];
@@ -184,12 +188,20 @@ const CLAIM_PENDING_MS = 60_000;
  */
 export class UserRepository {
   private readonly ids: IdBlocks;
+  /** Ids one at a time, in each call's order (idBlock 1). */
+  private readonly dense: boolean;
 
+  /**
+   * `idBlock`: ids taken from the sequence at once (IdBlocks); 1 keeps the ids a process gives
+   * dense, as an import of a file that mixes kept ids with new rows expects (the command line).
+   */
   constructor(
     private readonly redis: TesseraRedis,
     private readonly keys: KeyLayout,
+    idBlock: number = ID_BLOCK,
   ) {
-    this.ids = new IdBlocks(redis, keys.userSeq);
+    this.ids = new IdBlocks(redis, keys.userSeq, idBlock);
+    this.dense = idBlock === 1;
   }
 
   /** Creates a user; throws `UserExistsError` or `EmailTakenError` (or `UserIdTakenError` for a given id). */
@@ -242,16 +254,15 @@ export class UserRepository {
         throw new TypeError(`invalid lastLogin ${user.lastLogin}: ms since the epoch`);
       return { at, user, email, fields: encode(user), claimed: [], settle: [] };
     });
-    // turns: a user goes after every earlier one it shares a username, email or given id with; and
-    // one with a given id after every earlier one that takes an id of the sequence, and the other
-    // way round (a given id moves the sequence past it for the users after it)
+    if (this.dense && options.dryRun !== true) await this.offerIds(pending);
+    // turns: a user goes after every earlier one it shares a username, email or id with
     const turns: Pending[][] = [];
     const turnOf = new Map<string, number>();
     for (const p of pending) {
-      const [own, other] = p.user.id === undefined ? ['sequence', 'given'] : ['given', 'sequence'];
-      const names = [`u:${p.user.username}`, ...(p.email ? [`e:${p.email}`] : []), ...(p.user.id === undefined ? [] : [`i:${p.user.id}`])];
-      const turn = Math.max(turnOf.get(other) ?? -1, ...names.map((n) => turnOf.get(n) ?? -1)) + 1;
-      for (const n of [...names, own]) turnOf.set(n, Math.max(turn, turnOf.get(n) ?? -1));
+      const id = p.user.id ?? p.offered;
+      const names = [`u:${p.user.username}`, ...(p.email ? [`e:${p.email}`] : []), ...(id === undefined ? [] : [`i:${id}`])];
+      const turn = Math.max(-1, ...names.map((n) => turnOf.get(n) ?? -1)) + 1;
+      for (const n of names) turnOf.set(n, turn);
       const group = turns[turn] ?? [];
       turns[turn] = group;
       group.push(p);
@@ -259,6 +270,31 @@ export class UserRepository {
     const out: PutResult[] = new Array(users.length);
     for (const turn of turns) await this.putTurn(turn, options, users.length === 1, out);
     return out;
+  }
+
+  /**
+   * Ids one at a time, as the call's order gives them: for each new user (no record yet, and not
+   * an earlier user of the call), in order, the sequence moves past an id given or gives the next;
+   * sent together on one connection, they run in that order (one round trip). So a row without an
+   * id takes the next id after the ids the rows before it kept, as an import of a file expects.
+   */
+  private async offerIds(pending: readonly Pending[]): Promise<void> {
+    const known = await guarded(() => Promise.all(pending.map((p) => this.redis.hexists(this.keys.user(p.user.username), 'id'))));
+    const seen = new Set<string>();
+    const steps: Promise<unknown>[] = [];
+    pending.forEach((p, i) => {
+      const fresh = known[i] === 0 && !seen.has(p.user.username);
+      seen.add(p.user.username);
+      if (!fresh) return;
+      if (p.user.id !== undefined) steps.push(this.redis.raiseSeq(this.keys.userSeq, String(p.user.id)));
+      else
+        steps.push(
+          this.redis.incr(this.keys.userSeq).then((n) => {
+            p.offered = n > MAX_USER_ID ? -1 : n;
+          }),
+        );
+    });
+    await guarded(() => Promise.all(steps));
   }
 
   private async putTurn(turn: readonly Pending[], options: PutOptions, single: boolean, out: PutResult[]): Promise<void> {
@@ -284,8 +320,12 @@ export class UserRepository {
       const shard = this.keys.shardOf(p.user.username);
       byShard.set(shard, [...(byShard.get(shard) ?? []), p]);
     }
+    const most = options.scriptUsers ?? 50;
+    const scripts = [...byShard].flatMap(([shard, ps]) =>
+      Array.from({ length: Math.ceil(ps.length / most) }, (_, i) => [shard, ps.slice(i * most, (i + 1) * most)] as const),
+    );
     await Promise.all(
-      [...byShard].map(async ([shard, ps]) => {
+      scripts.map(async ([shard, ps]) => {
         const args = ps.flatMap((p) => [p.user.username, String(p.id ?? 0), String(p.fields.length), ...p.fields]);
         const flat = await guarded(() =>
           this.redis.putUsers(
@@ -321,9 +361,11 @@ export class UserRepository {
       if (taken) return { status: 'id_taken' };
       p.id = p.user.id;
     } else if (dry) p.id = 0;
+    else if (p.offered === -1) return { status: 'ids_exhausted' };
     else {
-      for (;;) {
-        const id = await this.ids.take();
+      // the id offered in the call's order, else (taken meanwhile) the next free one
+      for (let offered = p.offered; ; offered = undefined) {
+        const id = offered ?? (await this.ids.take());
         if (id === null) return { status: 'ids_exhausted' };
         if (!(await this.entry(p, this.keys.userId(id), idOwner(id), false))) {
           p.id = id;
@@ -397,7 +439,8 @@ export class UserRepository {
       await guarded(() => Promise.all(p.settle.map((k) => this.redis.persist(k))));
       const old = p.existing?.email;
       if (old && old !== p.email) await guarded(() => this.redis.releaseIndex(this.keys.email(old), p.user.username));
-      if (status === 'created' && p.user.id !== undefined) await this.ids.keep(p.user.id);
+      // (one id at a time, the sequence was moved past it already: offerIds)
+      if (status === 'created' && p.user.id !== undefined && !this.dense) await this.ids.keep(p.user.id);
     }
     if (status === 'updated' && flags !== 0)
       out[p.at] = { status, id, revoke: flags & PutUserFlag.Disabled ? 'user_disabled' : 'password_changed' };

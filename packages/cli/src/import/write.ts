@@ -85,10 +85,10 @@ async function passwordHash(c: CliContext, row: ImportUser, mode: 'create' | 'up
 
 /**
  * Writes one batch in file order: plain passwords hashed first (all at once, on the thread pool),
- * then putUsers scripts of SCRIPT_USERS users sent together, so they run in order. Each script
- * records what it created and updated as one event each, with their count: an import of a
- * million users is 20,000 audit events, not a million. An update that changed a user's password
- * or disabled them revokes their tokens, as `users passwd` and `users disable` do.
+ * then the batch in one `putMany`, which keeps the file's order where rows depend on each other
+ * and writes each account shard's users in scripts of at most SCRIPT_USERS. Each script records
+ * what it created and updated as one event each, with their count. An update that changed a
+ * user's password or disabled them revokes their tokens, as `users passwd` and `users disable` do.
  */
 export async function writeBatch(
   c: CliContext,
@@ -98,12 +98,8 @@ export async function writeBatch(
 ): Promise<PutResult[]> {
   const dryRun = ledger !== null;
   const users = await Promise.all(rows.map((row) => passwordHash(c, row, mode, dryRun)));
-  const calls: Promise<PutResult[]>[] = [];
-  for (let i = 0; i < users.length; i += SCRIPT_USERS) {
-    const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
-    calls.push(c.users.putMany(users.slice(i, i + SCRIPT_USERS), { mode, dryRun, event }));
-  }
-  const answers = (await Promise.all(calls)).flat();
+  const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
+  const answers = await c.users.putMany(users, { mode, dryRun, event, scriptUsers: SCRIPT_USERS });
   if (ledger !== null) return answers.map((a, i) => ledger.decide(users[i] as NewUser, mode, a));
   await revokeDue(c);
   return answers;
