@@ -57,8 +57,9 @@ const IDLE_MS = 100;
 
 /**
  * Drains the outboxes (one per account shard, keys.ts) into BullMQ: each round reads every shard's
- * stream (no blocking read: the streams are in different slots), in order within a stream, so an
- * account's events keep their order. An entry leaves its outbox only after its job is in the
+ * stream, in order within a stream, so an account's events keep their order; when none had
+ * anything it waits for new entries, on one Redis in one blocking read of them all, on a cluster
+ * (the streams are in different slots) by reading again after IDLE_MS. An entry leaves its outbox only after its job is in the
  * queue; the job id is the event id, so a redelivery after a crash adds nothing twice. An entry
  * that is no audit event (`readAuditEntry`) is logged (a warning with its id, why and its fields)
  * and removed with the batch it came in, so it never holds the drain up.
@@ -99,6 +100,10 @@ export async function drainOutbox(
       entries = res?.[0]?.[1] ?? [];
       if (s.cursor === '0' && entries.length === 0) s.cursor = '>';
     }
+    return handOver(s.outbox, entries);
+  };
+  /** Queues a batch of one outbox's entries, then acknowledges and removes them. */
+  const handOver = async (outbox: string, entries: [string, string[]][]): Promise<number> => {
     if (entries.length === 0) return 0;
     const events: AuditEvent[] = [];
     for (const [id, fields] of entries) {
@@ -129,8 +134,8 @@ export async function drainOutbox(
     // acknowledged and removed together, so a crash never leaves a handed-over entry behind
     await redis
       .multi()
-      .xack(s.outbox, group, ...ids)
-      .xdel(s.outbox, ...ids)
+      .xack(outbox, group, ...ids)
+      .xdel(outbox, ...ids)
       .exec();
     return entries.length;
   };
@@ -143,7 +148,32 @@ export async function drainOutbox(
       logFailure(log, 'outbox drain failed; retrying', failed.reason);
       for (const s of streams) s.cursor = '0';
       await new Promise((r) => setTimeout(r, 500));
-    } else if (done.every((d) => d.status === 'fulfilled' && d.value === 0)) await new Promise((r) => setTimeout(r, IDLE_MS));
+    } else if (done.every((d) => d.status === 'fulfilled' && d.value === 0)) {
+      if (redis.isCluster || streams.some((s) => s.cursor !== '>')) await new Promise((r) => setTimeout(r, IDLE_MS));
+      else {
+        // one Redis: every outbox in one blocking read (on a cluster they are in different slots)
+        try {
+          const res = (await redis.xreadgroup(
+            'GROUP',
+            group,
+            consumer,
+            'COUNT',
+            200,
+            'BLOCK',
+            500,
+            'STREAMS',
+            ...outboxes,
+            ...outboxes.map(() => '>'),
+          )) as StreamEntries;
+          for (const [outbox, entries] of res ?? []) await handOver(outbox, entries);
+        } catch (err) {
+          if (signal.aborted) return;
+          logFailure(log, 'outbox drain failed; retrying', err);
+          for (const s of streams) s.cursor = '0';
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    }
   }
 }
 
