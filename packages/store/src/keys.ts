@@ -82,7 +82,7 @@ export interface KeyLayout {
   outbox(shard: number): string;
   /** Every shard's outbox, by shard. */
   readonly outboxes: readonly string[];
-  /** A shard's users whose tokens an import must still revoke (putUsers-3.lua): user id → reason. */
+  /** A shard's users whose tokens an import must still revoke (putUsers-2.lua): user id → reason. */
   revocationsDue(shard: number): string;
   /** A registered introspection client. */
   client(id: string): string;

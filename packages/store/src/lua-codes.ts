@@ -52,7 +52,10 @@ export enum ClearLock {
   Cleared = 1,
 }
 
-/** putUsers-2.lua: per user, the first of `code, id, flags`. */
+/**
+ * putUsers-2.lua: per user, the first of `code, id, flags`; EmailTaken, IdTaken and IdsExhausted
+ * are decided before the script, by the claims of the index entries (users.ts), in the same names.
+ */
 export enum PutUser {
   Unchanged = 0,
   Created = 1,

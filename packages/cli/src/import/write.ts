@@ -10,7 +10,7 @@ export const SCRIPT_USERS = 50;
  * What the earlier rows of this file did, for a dry run only: a real run learns of a username,
  * email or id met earlier in the file from the store, where the earlier row already is. A dry run
  * writes nothing, so it keeps the rows it would have written (about 150 bytes a row) and the id
- * sequence, and judges each row against them the way putUsers-3.lua would. What it cannot follow:
+ * sequence, and judges each row against them the way putUsers (users.ts) would. What it cannot follow:
  * an email an update in the same file frees for a later row (the dry run says email_taken).
  */
 export class DryRunLedger {
@@ -106,7 +106,7 @@ export async function writeBatch(
 }
 
 /**
- * Revokes the tokens of every user an update left due (putUsers-3.lua records them in the same
+ * Revokes the tokens of every user an update left due (putUsers-2.lua records them in the same
  * step as the update): after each batch, and at the start of a run, so a run that was killed in
  * between is finished by the next one.
  */
