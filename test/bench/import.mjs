@@ -29,6 +29,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EMBEDDED_REDIS_TUNING } from '@tessera/cli';
+import { loadSettings } from '@tessera/config';
+import { keyLayout } from '@tessera/store';
 import { Redis } from 'ioredis';
 
 const CLI = fileURLToPath(new URL('../../packages/cli/bin/tessera.js', import.meta.url));
@@ -277,19 +279,24 @@ export async function measureImport({ users: n = 100_000 } = {}) {
     await aofSettled(redis);
     await sleep(1200);
     const rewritesDuringImport = (await aofRewrites(redis)) - rewrites;
-    const outbox = `${prefix}{users}:outbox`;
-    const events = await redis.xlen(outbox);
-    const outboxBytes = await redis.call('MEMORY', 'USAGE', outbox, 'SAMPLES', '0');
-    await redis.del(outbox);
+    // the events wait in the outboxes of the account shards the users went to
+    const keys = keyLayout(prefix, loadSettings({ REDIS_URL: server.url }, { role: 'cli' }).accountShards);
+    let events = 0;
+    let outboxBytes = 0;
+    for (const outbox of keys.outboxes) {
+      events += await redis.xlen(outbox);
+      outboxBytes += Number((await redis.call('MEMORY', 'USAGE', outbox, 'SAMPLES', '0')) ?? 0);
+      await redis.del(outbox);
+    }
     const settled = await keyTableSettled(redis, `${prefix}bench-probe`);
     // where the bytes go: MEMORY USAGE of the first user's three keys (the key table's share is not in them)
     const sample = users[0];
     const usage = async (key) => Number(await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
     const sampleKeyBytes = {
-      user: await usage(`${prefix}{users}:u:${sample.username}`),
-      emailIndex: await usage(`${prefix}{users}:email:${sample.email}`),
-      idIndex: await usage(`${prefix}{users}:id:${sample.id}`),
-      userEncoding: await redis.object('ENCODING', `${prefix}{users}:u:${sample.username}`),
+      user: await usage(keys.user(sample.username)),
+      emailIndex: await usage(keys.email(sample.email)),
+      idIndex: await usage(keys.userId(sample.id)),
+      userEncoding: await redis.object('ENCODING', keys.user(sample.username)),
     };
     await sleep(1200);
     const after = await usedMemory(redis);

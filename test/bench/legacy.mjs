@@ -91,7 +91,7 @@ export async function measureLegacyLogins({ baseUrl, redisUrl, prefix = 'tessera
   const settings = loadSettings(env, { cpus: availableParallelism() });
   const hasher = new PasswordHasher(settings.argon2);
   const redis = await connectRedis({ url: redisUrl, commandTimeoutMs: 30_000, connectionName: 'tessera-bench-legacy' });
-  const users = new UserRepository(redis, keyLayout(prefix));
+  const users = new UserRepository(redis, keyLayout(prefix, settings.accountShards));
   const run = Math.random().toString(36).slice(2, 8);
   const password = 'Legacy-Bench-Password-1';
   try {

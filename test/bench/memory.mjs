@@ -29,7 +29,8 @@ export async function measureTokenMemory({ redisUrl, tokens: count = 100_000, us
   const redis = await connectRedis({ url: redisUrl, commandTimeoutMs: 60_000, connectionName: 'tessera-bench-memory' });
   try {
     if ((await redis.dbsize()) !== 0) throw new Error(`measureTokenMemory needs an empty database, ${redisUrl} is not`);
-    const repo = new TokenRepository(redis, keyLayout(prefix), loadSettings({ REDIS_URL: redisUrl }, { role: 'cli' }).tokenLimits);
+    const settings = loadSettings({ REDIS_URL: redisUrl }, { role: 'cli' });
+    const repo = new TokenRepository(redis, keyLayout(prefix, settings.accountShards), settings.tokenLimits);
     const key = await hmacJwtKey('bench-memory-signing-key-0123456789abcdef', 'HS256');
     const signer = new JwtSigner({ active: key, keys: [key] });
     const owners = Array.from({ length: users }, (_, i) => ({ id: i + 1, username: `MOH-${90_000 + i}`, scopes: DEFAULT_SCOPES }));

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createLogger } from '@tessera/config/log';
 import type { AuditEvent } from '@tessera/events';
-import { newRedisClient } from '@tessera/store';
+import { keyLayout, newRedisClient, SLOTS, shardTags } from '@tessera/store';
 import { type Pipeline, startPipeline } from '@tessera/worker';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,30 @@ describe('on Redis Cluster', () => {
     await jwtLogin(stack);
     const counts = await Promise.all(masters.map(async (m) => (await m.dbsize()) as number));
     expect(counts.filter((c) => c > 0).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("places the account shards as keys.ts computes: Redis's own CLUSTER KEYSLOT, 16 of the 48 on each master", async () => {
+    const keys = keyLayout(stack.settings.redisPrefix, stack.settings.accountShards);
+    const masters = (stack.redis as unknown as { nodes(role: string): Redis[] }).nodes('master');
+    const tags = shardTags(keys.shards);
+    const slots = await Promise.all(tags.map((tag) => masters[0]?.call('CLUSTER', 'KEYSLOT', tag) as Promise<number>));
+    slots.forEach((slot, k) => {
+      expect(slot).toBeGreaterThanOrEqual(Math.ceil((k * SLOTS) / keys.shards));
+      expect(slot).toBeLessThan(Math.ceil(((k + 1) * SLOTS) / keys.shards));
+    });
+    // every key of an account's shard is in its tag's slot (the scripts touch one slot)
+    const alice = keys.shardOf('alice');
+    for (const key of [keys.user('alice'), keys.outbox(alice), keys.lockouts(alice), keys.lockout('a:1', alice)])
+      expect(await masters[0]?.call('CLUSTER', 'KEYSLOT', key)).toBe(slots[alice]);
+    // the cluster's masters hold even slot ranges (bootstrap.sh): a third of the shards each
+    const ranges = (await masters[0]?.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    const perMaster = new Map<number, number>();
+    for (const slot of slots) {
+      const range = ranges.find(([lo, hi]) => slot >= lo && slot <= hi);
+      const port = range?.[2][1] ?? -1;
+      perMaster.set(port, (perMaster.get(port) ?? 0) + 1);
+    }
+    expect([...perMaster.values()].sort()).toStrictEqual([16, 16, 16]);
   });
 
   it('logs in on all four routes, refreshes, introspects and revokes', async () => {

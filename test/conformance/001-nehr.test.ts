@@ -1,7 +1,7 @@
 import { aroundAll, describe, expect, it } from 'vitest';
 import { DEMO, UUID_V4 } from '../support/demo.ts';
 import { type Reply, read } from '../support/http.ts';
-import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
+import { RUNTIMES, type Stack, startStack, testKeys } from '../support/stack.ts';
 import { expectBody, expectTokenResponseHeaders, JSON_ENCODING, keysOf } from './support.ts';
 
 const PATH = '/nehrapi/login/getToken';
@@ -67,7 +67,7 @@ describe.each(RUNTIMES)('document 001 (nehr, POST /nehrapi/login/getToken) on %s
   it('001 › Error Responses › 500 (Internal Server Error) "Internal Server Error: Unable to process the request due to server error." (Redis answers WRONGTYPE for the user key: a failure, not "unavailable")', async () => {
     // A user key holding a string instead of a hash: Redis is up, but HGETALL fails with a reply
     // error. That is a server error (500), not an outage (503).
-    const key = `${stack.settings.redisPrefix}{users}:u:broken-user`;
+    const key = testKeys(stack.settings.redisPrefix).user('broken-user');
     await stack.redis.set(key, 'not a hash');
     try {
       const a = await login({ username: 'broken-user', password: 'Moh@-90008' });

@@ -3,7 +3,7 @@ import { DEMO } from '../support/demo.ts';
 import { loginAddresses, loginFrom } from '../support/proxied.ts';
 import { exchange } from '../support/raw-http.ts';
 import { freePort } from '../support/redis-source.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { type Stack, startStack, testKeys } from '../support/stack.ts';
 
 // The same handler behind Deno.serve: ioredis and @node-rs/argon2 from node_modules, core from source.
 // The conformance and e2e suites run on Deno as on Node; here what is Deno's alone: its fetch to an
@@ -41,7 +41,9 @@ describe('ingress on Deno', () => {
       expect(res.status).toBe(503);
       await res.body?.cancel();
     }
-    expect(await stack.redis.hget(`${prefix}{users}:lk:u:not.here.yet`, 'fails')).toBeNull();
+    expect(
+      await stack.redis.hget(testKeys(prefix).lockout('u:not.here.yet', testKeys(prefix).shardOf('not.here.yet')), 'fails'),
+    ).toBeNull();
   });
 
   it('refuses a chunked body past the limit without reading it all, in dialect', async () => {
@@ -86,7 +88,7 @@ describe('ingress on Deno', () => {
       ['127.0.0.1'],
     ]);
     // the rate limit: one bucket for the /64, the untrusted peer's own, none for what it claimed
-    const bucket = (group: string) => stack.redis.get(`${prefix}{users}:rl:${group}`);
+    const bucket = (group: string) => stack.redis.get(testKeys(prefix).rate(group));
     expect(await bucket('2001:db8:cafe::/64')).toBe('2');
     expect(await bucket('127.0.0.2')).toBe('1');
     expect(await bucket('203.0.113.2')).toBeNull();

@@ -5,13 +5,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectRedis, keyLayout, UserRepository } from '@tessera/store';
+import { connectRedis, UserRepository } from '@tessera/store';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEMO } from '../support/demo.ts';
 import { childPid, startUp, waitForLine } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
-import { dropPrefix, testPrefix } from '../support/stack.ts';
+import { dropPrefix, testKeys, testPrefix } from '../support/stack.ts';
 
 // Node only: `tessera up` (npm start) supervises the Node ingress and worker processes, and the
 // start-up checks are those of services/ingress/src/main.ts.
@@ -183,7 +183,7 @@ describe('tessera up on a running Redis', () => {
         `tessera: ops dashboard: http://127.0.0.1:${opsPort}/dashboard (user watcher, password in ${join(state, 'ops-password')} unless TESSERA_OPS_PASSWORD is set)`,
       );
       expect(output).toContain('tessera: demo users created: MOH-90008, sampleUser, someone, someone.example');
-      expect(await new UserRepository(redis, keyLayout(prefix)).get('sampleUser')).not.toBeNull();
+      expect(await new UserRepository(redis, testKeys(prefix)).get('sampleUser')).not.toBeNull();
     } finally {
       const exited = once(child, 'exit');
       child.kill('SIGINT');

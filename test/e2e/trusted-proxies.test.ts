@@ -1,6 +1,6 @@
 import { aroundAll, describe, expect, it } from 'vitest';
 import { loginAddresses, loginFrom } from '../support/proxied.ts';
-import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
+import { RUNTIMES, type Stack, startStack, testKeys } from '../support/stack.ts';
 
 // The ingress listens on 127.0.0.1; requests come from 127.0.0.1 (the "proxy") or 127.0.0.2 (a
 // client reaching the ingress directly). Rate limit 3 a minute: the 4th attempt of a bucket is 429.
@@ -73,7 +73,7 @@ describe.each(RUNTIMES)('TESSERA_TRUSTED_PROXIES=127.0.0.1/32 (X-Forwarded-For) 
     expect(seen['u:g']).toStrictEqual(['2001:db8:1:2::a', '2001:db8:1:2::a']);
     expect(seen['u:h']).toStrictEqual(['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2:ffff:ffff:ffff:ffff']);
     expect(seen['u:i']).toStrictEqual(['2001:db8:1:3::a']);
-    expect(await stack.redis.exists(`${stack.settings.redisPrefix}{users}:rl:2001:db8:1:2::/64`)).toBe(1);
+    expect(await stack.redis.exists(testKeys(stack.settings.redisPrefix).rate('2001:db8:1:2::/64'))).toBe(1);
   });
 
   it('falls back to the proxy when the nearest hop names no address', async () => {

@@ -1,6 +1,6 @@
 import { aroundAll, describe, expect, it } from 'vitest';
 import { UUID_V4 } from '../support/demo.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { outboxEntries, type Stack, startStack, testKeys } from '../support/stack.ts';
 import { call, ministryLogin } from './support.ts';
 
 describe('moh and nehr refresh: single-use refresh tokens with reuse detection', () => {
@@ -62,9 +62,7 @@ describe('moh and nehr refresh: single-use refresh tokens with reuse detection',
     const other = await ministryLogin(stack);
     expect(await stack.tokens.get(other.access)).not.toBeNull();
     // and the reuse is an audit event naming the family (never a token)
-    const events = (await stack.redis.xrange(`${stack.settings.redisPrefix}{users}:outbox`, '-', '+')).map(([, f]) =>
-      JSON.parse(f[1] as string),
-    );
+    const events = (await outboxEntries(stack.redis, testKeys(stack.settings.redisPrefix))).map(([, f]) => JSON.parse(f[1] as string));
     expect((await stack.tokens.lookup(first.refresh)).state).toBe('unknown');
     const detected = events.filter((e) => e.type === 'token.reuse_detected');
     expect(detected).toHaveLength(1);

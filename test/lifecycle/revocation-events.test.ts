@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEGACY_HASHES, tessera } from '../support/cli.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { outboxEntries, type Stack, startStack, testKeys } from '../support/stack.ts';
 import { call } from './support.ts';
 
 // Every path that revokes tokens leaves exactly one audit event in the outbox, with these fields
@@ -9,14 +9,16 @@ import { call } from './support.ts';
 
 /** The outbox's events appended while `act` ran, without their id, time and version. */
 async function eventsOf(stack: Stack, act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
-  const outbox = `${stack.settings.redisPrefix}{users}:outbox`;
-  const last = (await stack.redis.xrevrange(outbox, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+  const keys = testKeys(stack.settings.redisPrefix);
+  const seen = new Set((await outboxEntries(stack.redis, keys)).map(([id, f]) => `${id} ${f[1]}`));
   await act();
-  return (await stack.redis.xrange(outbox, `(${last}`, '+')).map(([, f]) => {
-    const { v, id, at, ...rest } = JSON.parse(f[1] as string) as Record<string, unknown>;
-    expect([v, typeof id, typeof at]).toStrictEqual([1, 'string', 'string']);
-    return rest;
-  });
+  return (await outboxEntries(stack.redis, keys))
+    .filter(([id, f]) => !seen.has(`${id} ${f[1]}`))
+    .map(([, f]) => {
+      const { v, id, at, ...rest } = JSON.parse(f[1] as string) as Record<string, unknown>;
+      expect([v, typeof id, typeof at]).toStrictEqual([1, 'string', 'string']);
+      return rest;
+    });
 }
 
 const revocations = (events: Record<string, unknown>[]) =>

@@ -19,7 +19,7 @@ describe('revocation feed heartbeat', () => {
     const events: boolean[] = [];
     const feed = await revocationFeed(
       redis.url,
-      keyLayout('feed-test:'),
+      keyLayout('feed-test:', 1),
       { revoked: () => {}, reset: (connected) => events.push(connected) },
       { heartbeatMs: 100 },
     );

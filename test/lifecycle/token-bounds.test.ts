@@ -1,6 +1,6 @@
 import { aroundAll, describe, expect, it } from 'vitest';
-import { outboxEvents, tessera } from '../support/cli.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { tessera } from '../support/cli.ts';
+import { outboxEvents, type Stack, startStack } from '../support/stack.ts';
 import { call, claims, jwtLogin, ministryLogin } from './support.ts';
 
 // Issue 11: the live tokens of a login family and the families of a user are bounded; past the

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, keyLayout, type TesseraRedis, TokenRepository } from '@tessera/store';
 import { aroundAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
+import { type Stack, startStack, testKeys } from '../support/stack.ts';
 import { call, jwtLogin, ministryLogin, pebLogin } from './support.ts';
 
 // The ingress remembers live access tokens for introspection. These tests prove that it does (a
@@ -29,7 +29,11 @@ describe('introspection token memory', () => {
     stack = started;
     auth = `Basic ${Buffer.from(`svc:${await stack.clients.add('svc')}`).toString('base64')}`;
     otherRedis = await connectRedis({ url: stack.settings.redisUrl });
-    other = new TokenRepository(otherRedis, keyLayout(stack.settings.redisPrefix), stack.settings.tokenLimits);
+    other = new TokenRepository(
+      otherRedis,
+      keyLayout(stack.settings.redisPrefix, stack.settings.accountShards),
+      stack.settings.tokenLimits,
+    );
     try {
       await runSuite();
     } finally {
@@ -106,7 +110,7 @@ describe('introspection token memory', () => {
     // neither the token nor its owner is read from Redis again
     const owner = await stack.users.findById(first.user_id as number);
     await deleteBehindItsBack(peb);
-    const userKey = `${stack.settings.redisPrefix}{users}:u:${owner?.username}`;
+    const userKey = testKeys(stack.settings.redisPrefix).user(owner?.username ?? '');
     const saved = await stack.redis.hgetall(userKey);
     await stack.redis.del(userKey);
     try {

@@ -2,7 +2,7 @@ import { createLogger } from '@tessera/config/log';
 import type { AuditEvent } from '@tessera/events';
 import { createProcessor } from '@tessera/worker';
 import { aroundAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
+import { outboxEntries, type Stack, startStack, testKeys } from '../support/stack.ts';
 
 /*
  * The worker escalates a lock when it processes lockout.engaged, which may be after an operator
@@ -35,7 +35,7 @@ describe('an operator unlock, then the lock event reaches the worker', () => {
       stack.redis,
       createLogger('worker', 'error', () => {}),
     );
-    const entries = await stack.redis.xrange(`${stack.settings.redisPrefix}{users}:outbox`, '-', '+');
+    const entries = await outboxEntries(stack.redis, testKeys(stack.settings.redisPrefix));
     const engaged = entries.map(([, f]) => JSON.parse(f[1] as string) as AuditEvent).filter((e) => e.type === 'lockout.engaged');
     expect(engaged).toHaveLength(1);
     for (const e of engaged) await process(e);

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aroundAll, describe, expect, inject, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
+import { outboxEntries, type Stack, startStack, testKeys } from '../support/stack.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -22,7 +22,7 @@ function countVerifications(stack: Stack): Map<string | null, number> {
 }
 
 async function outboxTypes(stack: Stack): Promise<string[]> {
-  const entries = await stack.redis.xrange(`${stack.settings.redisPrefix}{users}:outbox`, '-', '+');
+  const entries = await outboxEntries(stack.redis, testKeys(stack.settings.redisPrefix));
   return entries.map(([, f]) => (JSON.parse(f[1] as string) as { type: string }).type);
 }
 
@@ -96,7 +96,7 @@ describe('lockout, exact under concurrency', () => {
     );
     expect(((await byEmail.json()) as { error_id: number }).error_id).toBe(18);
     // one lock, the account's, named in its event
-    const entries = await stack.redis.xrange(`${stack.settings.redisPrefix}{users}:outbox`, '-', '+');
+    const entries = await outboxEntries(stack.redis, testKeys(stack.settings.redisPrefix));
     const locks = entries.map(([, f]) => JSON.parse(f[1] as string) as { type: string; identifier: string; userId?: number });
     expect(locks.filter((e) => e.type === 'lockout.engaged' && e.userId === target?.id).map((e) => e.identifier)).toStrictEqual([
       `a:${target?.id}`,

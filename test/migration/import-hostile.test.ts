@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { passwordScheme } from '@tessera/passwords';
-import { connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
+import { connectRedis, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { storeSnapshot, tessera } from '../support/cli.ts';
-import { dropPrefix, startStack, testPrefix } from '../support/stack.ts';
+import { dropPrefix, startStack, testKeys, testPrefix } from '../support/stack.ts';
 
 /*
  * What a broken or hostile file does to the importer: it reports, imports what it can, and never
@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   prefix = testPrefix();
-  users = new UserRepository(redis, keyLayout(prefix));
+  users = new UserRepository(redis, testKeys(prefix));
 });
 afterEach(async () => {
   await dropPrefix(redis, prefix);
@@ -265,10 +265,14 @@ describe('an update that changes a password or disables a user logs them out', (
     await stack.users.setDisabled('MOH-90008', false);
     const token2 = await login();
     const user = await stack.users.get('MOH-90008');
-    await stack.redis.hset(`${stack.settings.redisPrefix}{users}:revoke`, String(user?.id), 'password_changed');
+    await stack.redis.hset(
+      testKeys(stack.settings.redisPrefix).revocationsDue(testKeys(stack.settings.redisPrefix).shardOf('MOH-90008')),
+      String(user?.id),
+      'password_changed',
+    );
     const unrelated = file('other.ndjson', JSON.stringify({ username: 'someone.else', password_hash: same }));
     expect((await tessera(['users', 'import', unrelated], stack.settings.redisPrefix)).code).toBe(0);
     expect((await stack.tokens.lookup(token2)).state).not.toBe('live');
-    expect(await stack.redis.hlen(`${stack.settings.redisPrefix}{users}:revoke`)).toBe(0);
+    expect(await stack.users.revocationsDue()).toStrictEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import type { AuditEvent } from '@tessera/events';
 import { passwordScheme } from '@tessera/passwords';
 import { aroundAll, describe, expect, it } from 'vitest';
 import { LEGACY_HASHES as FIXTURES, type LegacyHash as Fixture } from '../support/cli.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { outboxEntries, type Stack, startStack, testKeys } from '../support/stack.ts';
 
 /** One login per route, and how each dialect says "yes" and "bad credentials". */
 interface Route {
@@ -46,7 +46,7 @@ const ROUTES: readonly Route[] = [
 ];
 
 async function outbox(stack: Stack): Promise<AuditEvent[]> {
-  const entries = await stack.redis.xrange(`${stack.settings.redisPrefix}{users}:outbox`, '-', '+');
+  const entries = await outboxEntries(stack.redis, testKeys(stack.settings.redisPrefix));
   return entries.map(([, f]) => JSON.parse(f[1] as string) as AuditEvent);
 }
 

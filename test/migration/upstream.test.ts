@@ -4,7 +4,13 @@ import type { AuditEvent } from '@tessera/events';
 import { passwordScheme } from '@tessera/passwords';
 import { aroundAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/redis-source.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { outboxEntries, type Stack, startStack, testKeys } from '../support/stack.ts';
+
+/** The lockout hash of a username as an identifier (`u:<username>`), in its shard. */
+function lockOf(s: Stack, username: string): string {
+  const keys = testKeys(s.settings.redisPrefix);
+  return keys.lockout(`u:${username}`, keys.shardOf(username));
+}
 
 /*
  * Lazy migration against a real old system: a second Tessera on loopback plays it, since it speaks
@@ -35,7 +41,7 @@ const LOGIN = {
 };
 
 async function outbox(s: Stack): Promise<AuditEvent[]> {
-  const entries = await s.redis.xrange(`${s.settings.redisPrefix}{users}:outbox`, '-', '+');
+  const entries = await outboxEntries(s.redis, testKeys(s.settings.redisPrefix));
   return entries.map(([, f]) => JSON.parse(f[1] as string) as AuditEvent);
 }
 
@@ -216,7 +222,7 @@ describe('who may become whom', () => {
     const r = await LOGIN.simplejwt(fresh, 'id.victim', 'Victim-pass-1');
     expect(r).toMatchObject({ status: 503, body: { detail: 'Service temporarily unavailable, try again later.' } });
     expect(await fresh.users.get('id.victim')).toBeNull();
-    expect(await fresh.redis.hget(`${fresh.settings.redisPrefix}{users}:lk:u:id.victim`, 'fails')).toBeNull();
+    expect(await fresh.redis.hget(lockOf(fresh, 'id.victim'), 'fails')).toBeNull();
     expect(fresh.logs.some((l) => l.includes("upstream user's id is another user here: not migrated"))).toBe(true);
   });
 });
@@ -328,9 +334,7 @@ describe('an old system that is down or slow: "unavailable" in each dialect, nev
       expect(answers.map((a) => a.status)).toStrictEqual(Array(6).fill(503));
       expect(silent.requests()).toBe(2);
       // the four kept back were not counted against their users
-      const counted = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => s.redis.hget(`${s.settings.redisPrefix}{users}:lk:u:many${i}`, 'fails')),
-      );
+      const counted = await Promise.all(Array.from({ length: 6 }, (_, i) => s.redis.hget(lockOf(s, `many${i}`), 'fails')));
       expect(counted.filter((c) => c === '1')).toHaveLength(2);
     } finally {
       await s.close();
@@ -393,7 +397,7 @@ describe('an old system that is down or slow: "unavailable" in each dialect, nev
       expect(silent.requests()).toBe(3);
       // the timed-out attempts were sent, so they count against the identifier (3 of 5); the
       // ones the open circuit kept back do not, or the 6th would have locked it
-      expect(await s.redis.hget(`${s.settings.redisPrefix}{users}:lk:u:slow.user`, 'fails')).toBe('3');
+      expect(await s.redis.hget(lockOf(s, 'slow.user'), 'fails')).toBe('3');
       const failed = (await outbox(s)).filter((e) => e.type === 'login.failed');
       expect(failed.map((e) => e.outcome)).toStrictEqual(Array(8).fill('unavailable'));
     } finally {

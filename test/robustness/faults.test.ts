@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent } from '@tessera/events';
 import { PasswordHasher } from '@tessera/passwords';
-import { connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
+import { connectRedis, outboxBacklog, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Speaker, UNAVAILABLE } from '../support/answers.ts';
 import { ROUTES } from '../support/demo.ts';
 import { send } from '../support/http.ts';
 import { childPid, startUp, waitForLine } from '../support/processes.ts';
 import { freePort, startRedisServer } from '../support/redis-source.ts';
-import { dropPrefix, type Stack, serviceEnv, startStack, testPrefix } from '../support/stack.ts';
+import { dropPrefix, type Stack, serviceEnv, startStack, testKeys, testPrefix } from '../support/stack.ts';
 import { badLogLines, REQUEST_TIMEOUT_MS } from './support.ts';
 
 /**
@@ -129,7 +129,7 @@ describe('tessera up: worker and ingress killed (SIGKILL) under login load', () 
 
   beforeAll(async () => {
     redis = await connectRedis({ url: inject('redisUrl') });
-    const users = new UserRepository(redis, keyLayout(prefix));
+    const users = new UserRepository(redis, testKeys(prefix));
     const hasher = new PasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
     for (let i = 0; i < 8; i++) await users.create({ username: `load${i}`, passwordHash: await hasher.hash(`Load-pass-${i}`) });
     state = mkdtempSync(join(tmpdir(), 'tessera-fault-up-'));
@@ -198,7 +198,7 @@ describe('tessera up: worker and ingress killed (SIGKILL) under login load', () 
     // Wait for the worker to drain everything into the audit stream (a job cut by the SIGKILL is
     // taken up again once its lock lapses and the next stalled-job check finds it: about 11 s).
     const stream = `${prefix}{audit}:stream`;
-    const outbox = `${prefix}{users}:outbox`;
+    const keys = testKeys(prefix);
     const recorded = async () => {
       const counts = new Map<string, number>();
       for (const [, fields] of await redis.xrange(stream, '-', '+')) {
@@ -210,13 +210,13 @@ describe('tessera up: worker and ingress killed (SIGKILL) under login load', () 
     };
     const deadline = Date.now() + 30_000;
     let attempts = await recorded();
-    while (Date.now() < deadline && ((await redis.xlen(outbox)) > 0 || [...answered].some((id) => !attempts.has(id)))) {
+    while (Date.now() < deadline && ((await outboxBacklog(redis, keys)).length > 0 || [...answered].some((id) => !attempts.has(id)))) {
       await sleep(200);
       attempts = await recorded();
     }
     process.stdout.write(`kill under load: ${sent.size} sent, ${answered.size} answered, ${attempts.size} login records\n`);
     expect(answered.size).toBeGreaterThan(50);
-    expect(await redis.xlen(outbox)).toBe(0);
+    expect((await outboxBacklog(redis, keys)).length).toBe(0);
     // none lost: every answered attempt has its record
     expect([...answered].filter((id) => attempts.get(id) !== 1)).toStrictEqual([]);
     // none doubled, none invented: at most one per attempt, only for attempts that were sent

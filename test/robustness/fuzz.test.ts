@@ -5,13 +5,13 @@ import { seedDemoUsers } from '@tessera/cli';
 import { routeTable } from '@tessera/core';
 import { OPENAPI } from '@tessera/ingress';
 import { PasswordHasher } from '@tessera/passwords';
-import { ClientRepository, connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
+import { ClientRepository, connectRedis, type TesseraRedis, UserRepository } from '@tessera/store';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { STACK_TRACE } from '../support/answers.ts';
 import { type ServiceProcess, spawnIngress, startService } from '../support/processes.ts';
 import { freePort } from '../support/redis-source.ts';
-import { dropPrefix, serviceEnv, testPrefix } from '../support/stack.ts';
+import { dropPrefix, serviceEnv, testKeys, testPrefix } from '../support/stack.ts';
 import { attemptOn, authorization, nearPath, tokenBodies } from './generators.ts';
 import {
   type Attempt,
@@ -59,7 +59,7 @@ describe('robustness: generated bad input on every route', () => {
 
   beforeAll(async () => {
     redis = await connectRedis({ url: inject('redisUrl') });
-    const keys = keyLayout(prefix);
+    const keys = testKeys(prefix);
     await seedDemoUsers(new UserRepository(redis, keys), new PasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }));
     goodBasic = `Basic ${Buffer.from(`fuzz:${await new ClientRepository(redis, keys).add('fuzz')}`).toString('base64')}`;
     dir = mkdtempSync(join(tmpdir(), 'tessera-fuzz-'));

@@ -90,8 +90,3 @@ export async function storeSnapshot(redis: TesseraRedis, prefix: string): Promis
   }
   return out;
 }
-
-/** The events in a prefix's login outbox. */
-export async function outboxEvents(redis: TesseraRedis, prefix: string): Promise<Record<string, unknown>[]> {
-  return (await redis.xrange(`${prefix}{users}:outbox`, '-', '+')).map(([, f]) => JSON.parse(f[1] as string) as Record<string, unknown>);
-}

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import type { TesseraRedis } from '@tessera/store';
 import { validateResponse } from './openapi.ts';
+import { outboxEntries, testKeys } from './stack.ts';
 
 export interface LoginFromOptions {
   /** Sent as given; an array is sent as that many field lines. */
@@ -54,7 +55,7 @@ export function loginFrom(base: string, username: string, options: LoginFromOpti
 /** The client address each login event of the outbox names, by identifier (`u:<username>`), in order. */
 export async function loginAddresses(redis: TesseraRedis, prefix: string): Promise<Record<string, string[]>> {
   const byIdentifier: Record<string, string[]> = {};
-  for (const [, fields] of await redis.xrange(`${prefix}{users}:outbox`, '-', '+')) {
+  for (const [, fields] of await outboxEntries(redis, testKeys(prefix))) {
     const event = JSON.parse(fields[1] as string) as { type: string; identifier?: string; ip?: string };
     if (!event.type.startsWith('login.') || event.identifier === undefined) continue;
     byIdentifier[event.identifier] = [...(byIdentifier[event.identifier] ?? []), event.ip ?? ''];

@@ -5,7 +5,16 @@ import { loadSettings, type Settings } from '@tessera/config';
 import type { TokenCache } from '@tessera/core';
 import { createLogger, createServer, listen, openDeps } from '@tessera/ingress';
 import type { PasswordHasher, VerifyPool } from '@tessera/passwords';
-import type { ClientRepository, LoginGate, RevocationFeed, TesseraRedis, TokenRepository, UserRepository } from '@tessera/store';
+import {
+  type ClientRepository,
+  type KeyLayout,
+  keyLayout,
+  type LoginGate,
+  type RevocationFeed,
+  type TesseraRedis,
+  type TokenRepository,
+  type UserRepository,
+} from '@tessera/store';
 import { inject } from 'vitest';
 import { validateResponse } from './openapi.ts';
 import { type Runtime, spawnIngress } from './processes.ts';
@@ -62,6 +71,26 @@ export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<v
       if (keys.length > 0) await Promise.all(keys.map((k) => redis.del(k)));
     } while (cursor !== '0');
   }
+}
+
+/** The key layout of a deployment under `prefix` with the default settings (its account shards). */
+export function testKeys(prefix: string): KeyLayout {
+  return keyLayout(prefix, loadSettings(serviceEnv(prefix)).accountShards);
+}
+
+/** A prefix's outbox entries, every shard's, in the order Redis committed them (by entry id). */
+export async function outboxEntries(redis: TesseraRedis, keys: KeyLayout): Promise<[string, string[]][]> {
+  const per = await Promise.all(keys.outboxes.map((o) => redis.xrange(o, '-', '+')));
+  const seq = (id: string) => id.split('-').map(Number) as [number, number];
+  return per.flat().sort(([a], [b]) => {
+    const [[am, as], [bm, bs]] = [seq(a), seq(b)];
+    return am - bm || as - bs;
+  });
+}
+
+/** The events of a prefix's outboxes (default layout), in the order committed. */
+export async function outboxEvents(redis: TesseraRedis, prefix: string): Promise<Record<string, unknown>[]> {
+  return (await outboxEntries(redis, testKeys(prefix))).map(([, f]) => JSON.parse(f[1] as string) as Record<string, unknown>);
 }
 
 /**

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@tessera/config/log';
-import { auditStreamKey, newEvent, outboxKey } from '@tessera/events';
+import { auditStreamKey, newEvent } from '@tessera/events';
 import { aroundAll, describe, expect, it } from 'vitest';
 import { startTestPipeline } from '../support/ops.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { type Stack, startStack, testKeys } from '../support/stack.ts';
 
 describe('worker: outbox entries that are no audit event', () => {
   let stack: Stack;
@@ -22,7 +22,7 @@ describe('worker: outbox entries that are no audit event', () => {
   });
 
   it('are logged and removed, and do not hold up the events around them', async () => {
-    const outbox = outboxKey(stack.settings.redisPrefix);
+    const outbox = testKeys(stack.settings.redisPrefix).outbox(0);
     const before = newEvent('login.succeeded', { dialect: 'nehr', identifier: 'u:before', outcome: 'success' });
     const after = newEvent('login.succeeded', { dialect: 'nehr', identifier: 'u:after', outcome: 'success' });
     const ids = [

@@ -7,7 +7,7 @@ import { AUDIT_EVENT_SCHEMA, type AuditEvent, auditStreamKey, consumeAudit, EVEN
 import { createProcessor, type Pipeline, startPipeline } from '@tessera/worker';
 import { Redis } from 'ioredis';
 import { aroundAll, describe, expect, inject, it } from 'vitest';
-import { type Stack, startStack } from '../support/stack.ts';
+import { type Stack, startStack, testKeys } from '../support/stack.ts';
 
 async function nehr(stack: Stack, username: string, password: string): Promise<number> {
   const res = await stack.post('/nehrapi/login/getToken', JSON.stringify({ username, password }), { 'content-type': 'application/json' });
@@ -200,9 +200,9 @@ describe('worker: outbox → BullMQ → audit stream and NDJSON files', () => {
       expect(res.headers.get('retry-after')).toBe('3600'); // both answer as permanent
     }
     // the account's lock stays until an operator clears it; the unknown identifier's key goes within 30 days
-    const lk = `${stack.settings.redisPrefix}{users}:lk:`;
-    expect(await stack.redis.pttl(`${lk}a:${id}`)).toBe(-1);
-    const ttl = await stack.redis.pttl(`${lk}u:ghost.example`);
+    const keys = testKeys(stack.settings.redisPrefix);
+    expect(await stack.redis.pttl(keys.lockout(`a:${id}`, keys.shardOf('someone.example')))).toBe(-1);
+    const ttl = await stack.redis.pttl(keys.lockout('u:ghost.example', keys.shardOf('ghost.example')));
     expect(ttl).toBeGreaterThan(29 * 86_400_000);
     expect(ttl).toBeLessThanOrEqual(30 * 86_400_000);
   });

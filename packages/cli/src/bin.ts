@@ -4,6 +4,7 @@ import { CLIENTS_HELP, clientsCommand } from './commands/clients.ts';
 import { IMPORT_HELP, importCommand } from './commands/import.ts';
 import { KEYS_HELP, keysCommand } from './commands/keys.ts';
 import { LOCKOUTS_HELP, lockoutsCommand } from './commands/lockouts.ts';
+import { MIGRATE_HELP, migrateKeysCommand } from './commands/migrate.ts';
 import { TOKENS_HELP, tokensCommand } from './commands/tokens.ts';
 import { upCommand } from './commands/up.ts';
 import { USERS_HELP, usersCommand } from './commands/users.ts';
@@ -19,6 +20,7 @@ ${TOKENS_HELP}
 ${KEYS_HELP}
 ${LOCKOUTS_HELP}
 ${AUDIT_HELP}
+${MIGRATE_HELP}
 
 Environment: REDIS_URL (default: the embedded Redis of npm start), TESSERA_REDIS_PREFIX.`;
 
@@ -48,6 +50,9 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     case 'lockouts':
       await lockoutsCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
+      return 0;
+    case 'migrate-keys':
+      await migrateKeysCommand(rest, () => openContext(process.env), { stdin: process.stdin, out });
       return 0;
     case 'audit': {
       const stop = new AbortController();

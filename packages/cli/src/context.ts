@@ -80,12 +80,13 @@ export async function openContext(env: NodeJS.ProcessEnv): Promise<CliContext> {
   } catch {
     throw new CliError(`cannot reach Redis at ${redactUrl(settings.redisUrl)} (start the stack with npm start, or set REDIS_URL)`);
   }
-  const keys = keyLayout(settings.redisPrefix);
+  const keys = keyLayout(settings.redisPrefix, settings.accountShards);
   return {
     settings,
     redis,
     keys,
-    users: new UserRepository(redis, keys),
+    // one id at a time: an import keeps the ids of a file's rows dense around the ids it keeps
+    users: new UserRepository(redis, keys, 1),
     tokens: new TokenRepository(redis, keys, settings.tokenLimits),
     clients: new ClientRepository(redis, keys),
     gate: new LoginGate(redis, keys, settings.lockout),

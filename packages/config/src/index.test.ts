@@ -10,6 +10,7 @@ const DEFAULTS: Settings = {
   opsPort: 8081,
   redisUrl: 'redis://127.0.0.1:6379',
   redisPrefix: 'tessera:',
+  accountShards: 48,
   redisCommandTimeoutMs: 2000,
   mohBase: '',
   kek: '',
@@ -83,6 +84,7 @@ describe('loadSettings defaults', () => {
       TESSERA_HOST: s.host,
       TESSERA_OPS_PORT: String(s.opsPort),
       TESSERA_REDIS_PREFIX: s.redisPrefix,
+      TESSERA_ACCOUNT_SHARDS: String(s.accountShards),
       TESSERA_REDIS_TIMEOUT_MS: String(s.redisCommandTimeoutMs),
       TESSERA_PEB_MIRROR_STATUS: s.pebMirrorStatus ? '1' : '0',
       TESSERA_BODY_LIMIT: String(s.bodyLimit),
@@ -279,6 +281,7 @@ describe('loadSettings values', () => {
       TESSERA_PROXY_HEADER: 'Forwarded',
       TESSERA_DEMO: 'yes',
       TESSERA_LOG_LEVEL: 'debug',
+      TESSERA_ACCOUNT_SHARDS: '16',
     });
     expect(s).toStrictEqual({
       host: '127.0.0.1',
@@ -286,6 +289,7 @@ describe('loadSettings values', () => {
       opsPort: 9001,
       redisUrl: 'redis://127.0.0.1:6379',
       redisPrefix: 'other:',
+      accountShards: 16,
       redisCommandTimeoutMs: 750,
       mohBase: '/moh',
       kek: '',

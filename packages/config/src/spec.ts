@@ -176,6 +176,13 @@ export const SPEC = {
   ),
   /** Prefix of every Redis key Tessera writes (BullMQ queues included). */
   redisPrefix: text('TESSERA_REDIS_PREFIX', 'tessera:', 'prefix of every Redis key (BullMQ queues included)'),
+  accountShards: int(
+    'TESSERA_ACCOUNT_SHARDS',
+    48,
+    1,
+    1024,
+    'account shards: accounts, their lockouts and the login outbox spread over this many hash tags (docs/operations.md, key layout); fixed once a deployment holds users, the same in every process',
+  ),
   redisCommandTimeoutMs: int(
     'TESSERA_REDIS_TIMEOUT_MS',
     2000,

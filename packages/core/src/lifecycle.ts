@@ -32,7 +32,11 @@ export interface TokenPorts {
   consume(token: string): Promise<TokenState>;
   /** Revokes a login family of a user (the store indexes families by user). */
   revokeFamily(userId: number, family: string, reason: RevokeReason): Promise<void>;
-  findUserById(id: number): Promise<UserRecord | null>;
+  /**
+   * The user of an id; `username`, the name a token record gives, lets the store read the account
+   * at once (believed only when its id is `id`).
+   */
+  findUserById(id: number, username?: string): Promise<UserRecord | null>;
   /**
    * Saves a refresh's new tokens into their family and, unless the family was revoked meanwhile
    * (a reuse detected by a concurrent request), records the refresh (its audit event), in one
@@ -95,7 +99,7 @@ export async function decideTokenAction(
  * disabled. `known`: the owner as the store already read it (undefined: read it now).
  */
 export async function liveOwner(record: TokenRecord, ports: TokenPorts, known?: UserRecord | null): Promise<UserRecord | null> {
-  const user = known === undefined ? await ports.findUserById(record.userId) : known;
+  const user = known === undefined ? await ports.findUserById(record.userId, record.username) : known;
   if (user !== null && !user.disabled) return user;
   await ports.revokeFamily(record.userId, record.family, 'user_disabled');
   return null;

@@ -26,11 +26,6 @@ export function queuePrefix(redisPrefix: string): string {
   return `${redisPrefix}{bull}`;
 }
 
-/** The outbox stream: events committed with their change, drained by the worker into BullMQ. */
-export function outboxKey(redisPrefix: string): string {
-  return `${redisPrefix}{users}:outbox`;
-}
-
 /** The capped audit stream ops consumers read (any number of consumer groups). */
 export function auditStreamKey(redisPrefix: string): string {
   return `${redisPrefix}{audit}:stream`;

@@ -1,7 +1,7 @@
-import { type GateResult, type Identifier, normaliseEmail, type Reservation, rateGroup } from '@tessera/core';
+import { type GateResult, type Identifier, InvalidStateError, normaliseEmail, type Reservation, rateGroup } from '@tessera/core';
 import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
-import { BeginLogin, ClearLock, FinishLogin } from './lua-codes.ts';
+import { BeginLogin, ClearLock, EscalateLock, FinishLogin } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
 import { decodeUser } from './users.ts';
 
@@ -25,9 +25,8 @@ export interface LockoutSettings {
 const ACCOUNT_LOCK_MEMORY_MS = 30 * 86_400_000;
 /** An unknown identifier's lock never lasts longer ("permanent" included): its key must go. */
 const UNKNOWN_LOCK_LONGEST_MS = 30 * 86_400_000;
-/** Most entries the lockouts index keeps (the soonest to end leave first past it). */
+/** Most entries the lockouts indexes keep together (each shard's index: its share, the soonest to end leave first past it). */
 export const LOCKOUT_INDEX_MAX = 100_000;
-
 /** The lock name of a submitted identifier: usernames as given, emails case-folded. */
 export function identifierKey(identifier: Identifier): string {
   return identifier.by === 'email' ? `e:${normaliseEmail(identifier.value)}` : `u:${identifier.value}`;
@@ -53,9 +52,21 @@ function memoryOf(lock: string, s: LockoutSettings): number {
   return lock.startsWith('a:') ? ACCOUNT_LOCK_MEMORY_MS : s.windowMs;
 }
 
+/** The text whose shard holds a lock other than an account's: the username or email it names. */
+function lockText(lock: string): string {
+  return lock.slice(2);
+}
+
+/** A reservation id the gate hands out names the shard of its lock: `<shard>/<caller's id>`. */
+function shardOfReservation(id: string): number {
+  return Number(id.slice(0, id.indexOf('/')));
+}
+
 /**
  * Lockout, rate limit and the login outbox, decided in Redis at request time: one Lua script opens
- * an attempt (and loads the user), one closes it with its events.
+ * an attempt (and loads the user) in the account's shard, one closes it with its events; the
+ * address's rate counter (its own slot) is counted in the same round trip. A login by email reads
+ * the email's index entry first (keys.ts: it is in the email's shard), then opens in the account's.
  */
 export class LoginGate {
   constructor(
@@ -64,48 +75,94 @@ export class LoginGate {
     readonly settings: LockoutSettings,
   ) {}
 
+  /** The shard of an identifier's own lock: the username's, or the (case-folded) email's. */
+  private identifierShard(identifier: Identifier): number {
+    return this.keys.shardOf(lockText(identifierKey(identifier)));
+  }
+
   /**
    * Opens an attempt: its reservation names the lock it counts against for `finish`; the attempt
    * counts against the rate bucket of `address`'s group (an IPv6 client's /64, see rateGroup).
    * `refusalEvent` (JSON) is appended to the outbox, with its outcome filled in, when the answer
-   * is locked or throttled.
+   * is locked or throttled (throttled: the first refusal of the address's window only).
    */
   async begin(identifier: Identifier, address: string, firstTry: boolean, reservation: string, refusalEvent: string): Promise<GateResult> {
     const name = identifierKey(identifier);
     const s = this.settings;
+    const home = this.identifierShard(identifier);
+    const counted =
+      s.rateLimit > 0 && firstTry ? guarded(() => this.redis.countRate(this.keys.rate(rateGroup(address)), s.rateWindowMs)) : undefined;
     const lookup = identifier.by === 'email' ? this.keys.email(normaliseEmail(identifier.value)) : this.keys.user(identifier.value);
-    const r = await guarded(() =>
+    const mode = identifier.by === 'email' ? 'e' : 'u';
+    const first = this.open(home, name, lookup, mode, name, '', reservation, refusalEvent);
+    const [r, rate] = await Promise.all([first, counted]);
+    if (rate !== undefined && rate[0] > s.rateLimit) {
+      if (Number(r[0]) === BeginLogin.Reserved) await this.release({ id: `${home}/${reservation}`, lock: String(r[1]) });
+      // only the first refusal of a window is an event: an address past its limit could otherwise
+      // fill the outbox as fast as it sends
+      if (rate[0] === s.rateLimit + 1 && refusalEvent !== '')
+        await guarded(() =>
+          this.redis.xadd(this.keys.outbox(home), '*', 'e', JSON.stringify({ ...JSON.parse(refusalEvent), outcome: 'throttled' })),
+        );
+      return { status: 'throttled', retryAfterMs: rate[1] };
+    }
+    let answer = { shard: home, r };
+    if (Number(r[0]) === BeginLogin.Elsewhere) {
+      const username = String(r[1]);
+      const shard = this.keys.shardOf(username);
+      const email = normaliseEmail(identifier.value);
+      const own = `u:${username}`;
+      answer = { shard, r: await this.open(shard, own, this.keys.user(username), 'u', '', email, reservation, refusalEvent) };
+      // the email's index entry names an account that does not hold the email (users.ts: a step
+      // that never completed): the email is unknown
+      if (Number(answer.r[0]) === BeginLogin.Stale)
+        answer = { shard: home, r: await this.open(home, name, lookup, 'e', name, '1', reservation, refusalEvent) };
+    }
+    const code = Number(answer.r[0]) as BeginLogin;
+    const out = answer.r;
+    if (code === BeginLogin.Busy) return { status: 'busy', lock: String(out[1]) };
+    if (code === BeginLogin.Locked) return { status: 'locked', retryAfterMs: Number(out[1]) };
+    if (code !== BeginLogin.Reserved) throw new InvalidStateError(`beginLogin answered ${code}`);
+    const fields: Record<string, string> = {};
+    for (let i = 2; i + 1 < out.length; i += 2) fields[String(out[i])] = String(out[i + 1]);
+    return { status: 'open', user: decodeUser(fields), reservation: { id: `${answer.shard}/${reservation}`, lock: String(out[1]) } };
+  }
+
+  /** beginLogin-3.lua in one shard, against the identifier lock `name` ('' for none). */
+  private open(
+    shard: number,
+    name: string,
+    lookup: string,
+    mode: 'u' | 'e',
+    identifierLock: string,
+    last: string,
+    reservation: string,
+    refusalEvent: string,
+  ): Promise<(string | number)[]> {
+    const s = this.settings;
+    return guarded(() =>
       this.redis.beginLogin(
-        this.keys.lockout(name),
-        this.keys.reservations(name),
-        this.keys.rate(rateGroup(address)),
+        this.keys.lockout(name, shard),
+        this.keys.reservations(name, shard),
         lookup,
         s.maxFailures,
         s.windowMs,
-        s.rateLimit,
-        s.rateWindowMs,
-        firstTry ? '1' : '0',
-        reservation,
+        `${shard}/${reservation}`,
         s.reservationMs,
-        identifier.by === 'email' ? 'e' : 'u',
-        this.keys.indexPrefix,
-        this.keys.outbox,
+        mode,
+        this.keys.shardPrefix(shard),
+        this.keys.outbox(shard),
         refusalEvent,
-        name,
+        identifierLock,
+        last,
       ),
     );
-    const code = Number(r[0]) as BeginLogin;
-    if (code === BeginLogin.Busy) return { status: 'busy', lock: String(r[1]) };
-    if (code === BeginLogin.Locked) return { status: 'locked', retryAfterMs: Number(r[1]) };
-    if (code === BeginLogin.Throttled) return { status: 'throttled', retryAfterMs: Number(r[1]) };
-    const fields: Record<string, string> = {};
-    for (let i = 2; i + 1 < r.length; i += 2) fields[String(r[i])] = String(r[i + 1]);
-    return { status: 'open', user: decodeUser(fields), reservation: { id: reservation, lock: String(r[1]) } };
   }
 
   /**
    * Closes an attempt with its events; says whether this failure engaged a lockout. A success with
-   * `lastLoginOf` also records that user's last login (`lastLogin`, ms), in the same step.
+   * `lastLoginOf` also records that user's last login (`lastLogin`, ms): in the same step when the
+   * user is in the lock's shard (an account's lock always is), else beside it.
    */
   async finish(
     reservation: Reservation,
@@ -117,58 +174,85 @@ export class LoginGate {
   ): Promise<boolean> {
     const s = this.settings;
     const { lock } = reservation;
-    const r = await guarded(() =>
-      this.redis.finishLogin(
-        this.keys.lockout(lock),
-        this.keys.reservations(lock),
-        this.keys.outbox,
-        this.keys.lockouts,
-        // (`u:` alone names no user: nothing to record)
-        this.keys.user(lastLoginOf ?? ''),
-        reservation.id,
-        success ? '1' : '0',
-        s.maxFailures,
-        s.windowMs,
-        s.lockMs,
-        lock,
-        memoryOf(lock, s),
-        LOCKOUT_INDEX_MAX,
-        attemptEvent,
-        lockEvent,
-        lastLoginOf === undefined ? '0' : '1',
-        ...more,
+    const shard = shardOfReservation(reservation.id);
+    const here = lastLoginOf !== undefined && this.keys.shardOf(lastLoginOf) === shard;
+    const [r] = await Promise.all([
+      guarded(() =>
+        this.redis.finishLogin(
+          this.keys.lockout(lock, shard),
+          this.keys.reservations(lock, shard),
+          this.keys.outbox(shard),
+          this.keys.lockouts(shard),
+          // (`<shard>u:` alone names no user: nothing to record)
+          here ? this.keys.user(lastLoginOf) : `${this.keys.shardPrefix(shard)}u:`,
+          reservation.id,
+          success ? '1' : '0',
+          s.maxFailures,
+          s.windowMs,
+          s.lockMs,
+          lock,
+          memoryOf(lock, s),
+          this.indexMax(),
+          attemptEvent,
+          lockEvent,
+          here ? '1' : '0',
+          ...more,
+        ),
       ),
-    );
+      success && lastLoginOf !== undefined && !here
+        ? guarded(() => this.redis.patchUser(this.keys.user(lastLoginOf), 'lastLogin', String(Date.now())))
+        : undefined,
+    ]);
     return Number(r[0]) === FinishLogin.LockEngaged;
+  }
+
+  /** Each shard's share of LOCKOUT_INDEX_MAX. */
+  private indexMax(): number {
+    return Math.ceil(LOCKOUT_INDEX_MAX / this.keys.shards);
   }
 
   /** Releases a reservation without counting it (the attempt was refused before any verify). */
   async release(reservation: Reservation): Promise<void> {
-    await guarded(() => this.redis.zrem(this.keys.reservations(reservation.lock), reservation.id));
+    const shard = shardOfReservation(reservation.id);
+    await guarded(() => this.redis.zrem(this.keys.reservations(reservation.lock, shard), reservation.id));
   }
 
   /** Whether an account's lock holds now (for a login that reaches the account by another road). */
-  async accountLocked(userId: number): Promise<boolean> {
-    const [until, permanent] = await guarded(() => this.redis.hmget(this.keys.lockout(accountLock(userId)), 'lockedUntil', 'permanent'));
+  async accountLocked(user: { readonly id: number; readonly username: string }): Promise<boolean> {
+    const key = this.keys.lockout(accountLock(user.id), this.keys.shardOf(user.username));
+    const [until, permanent] = await guarded(() => this.redis.hmget(key, 'lockedUntil', 'permanent'));
     return permanent === '1' || Number(until ?? 0) > Date.now();
   }
 
-  /** Appends one event to the outbox on its own (a refusal with no state change). */
-  async appendEvent(event: string): Promise<void> {
-    await guarded(() => this.redis.xadd(this.keys.outbox, '*', 'e', event));
+  /**
+   * Appends one event to the outbox on its own (a refusal with no state change, an operator's
+   * change): the outbox of the shard of `about`, the identifier or username it concerns.
+   */
+  async appendEvent(event: string, about: Identifier): Promise<void> {
+    await guarded(() => this.redis.xadd(this.keys.outbox(this.identifierShard(about)), '*', 'e', event));
+  }
+
+  /** The shard of a lock: its username's or email's; an account's, its username's (null: the account is gone). */
+  private async lockShard(lock: string): Promise<number | null> {
+    if (!lock.startsWith('a:')) return this.keys.shardOf(lockText(lock));
+    const username = await guarded(() => this.redis.get(this.keys.userId(Number(lockText(lock)))));
+    return username === null ? null : this.keys.shardOf(username);
   }
 
   /**
    * Applies growth and permanence to the n-th lockout of a lock that was engaged until `untilMs`
-   * (the worker, on lockout.engaged); a late event (the lock cleared or over) does nothing.
+   * (the worker, on lockout.engaged); a late event (the lock cleared or over, the account gone)
+   * does nothing.
    */
   async escalate(lock: string, n: number, untilMs: number): Promise<number> {
     const s = this.settings;
     const account = lock.startsWith('a:');
+    const shard = await this.lockShard(lock);
+    if (shard === null) return EscalateLock.Late;
     return guarded(() =>
       this.redis.escalateLock(
-        this.keys.lockout(lock),
-        this.keys.lockouts,
+        this.keys.lockout(lock, shard),
+        this.keys.lockouts(shard),
         lock,
         n,
         untilMs,
@@ -183,54 +267,72 @@ export class LoginGate {
 
   /**
    * Admin unlock of what an operator typed (see lockName). When it names an account (its lock,
-   * username or email), the account's lock and the locks of its username and email go together.
+   * username or email), the account's lock and the locks of its username and email go together
+   * (each in its shard: one step per shard, the event appended once after them).
    * Returns the lock cleared (the account's when there is one; `event` builds its
    * lockout.released), or null when nothing was locked.
    */
   async clear(typed: string, event: (lock: string) => string): Promise<string | null> {
     const name = lockName(typed);
     const username = name.startsWith('a:')
-      ? await guarded(() => this.redis.get(this.keys.userId(Number(name.slice(2)))))
+      ? await guarded(() => this.redis.get(this.keys.userId(Number(lockText(name)))))
       : name.startsWith('e:')
-        ? await guarded(() => this.redis.get(this.keys.email(name.slice(2))))
-        : name.slice(2);
+        ? await guarded(() => this.redis.get(this.keys.email(lockText(name))))
+        : lockText(name);
     const [id, email] = username === null ? [null, null] : await guarded(() => this.redis.hmget(this.keys.user(username), 'id', 'email'));
-    const locks = new Set<string>();
+    const locks = new Map<string, number>();
     if (id !== null && username !== null) {
-      locks.add(accountLock(Number(id)));
-      locks.add(identifierKey({ by: 'username', value: username }));
-      if (email) locks.add(identifierKey({ by: 'email', value: email }));
+      locks.set(accountLock(Number(id)), this.keys.shardOf(username));
+      locks.set(identifierKey({ by: 'username', value: username }), this.keys.shardOf(username));
+      if (email) locks.set(identifierKey({ by: 'email', value: email }), this.keys.shardOf(email));
     }
-    locks.add(name);
-    const lock = [...locks][0] as string;
+    // an account's lock whose account is gone: its shard is unknown, nothing to clear there
+    if (!locks.has(name) && !name.startsWith('a:')) locks.set(name, this.keys.shardOf(lockText(name)));
+    if (locks.size === 0) return null;
+    const byShard = new Map<number, string[]>();
+    for (const [lock, shard] of locks) byShard.set(shard, [...(byShard.get(shard) ?? []), lock]);
     const cleared = await guarded(() =>
-      this.redis.clearLock(this.keys.lockouts, this.keys.outbox, this.keys.indexPrefix, event(lock), ...locks),
+      Promise.all(
+        [...byShard].map(([shard, names]) =>
+          this.redis.clearLock(this.keys.lockouts(shard), this.keys.outbox(shard), this.keys.shardPrefix(shard), '', ...names),
+        ),
+      ),
     );
-    return cleared === ClearLock.Cleared ? lock : null;
+    if (!cleared.includes(ClearLock.Cleared)) return null;
+    const [lock, shard] = [...locks][0] as [string, number];
+    await guarded(() => this.redis.xadd(this.keys.outbox(shard), '*', 'e', event(lock)));
+    return lock;
   }
 
   /**
-   * Locks holding now, with the lock's end (ms; Infinity when permanent) and, for an account's
-   * lock, its username.
+   * Locks holding now (soonest to end first), with the lock's end (ms; Infinity when permanent)
+   * and, for an account's lock, its username.
    */
   async locked(): Promise<LockListing[]> {
     const now = Date.now();
-    const flat = await guarded(() => this.redis.zrangebyscore(this.keys.lockouts, now, '+inf', 'WITHSCORES'));
+    const shards = Array.from({ length: this.keys.shards }, (_, k) => k);
+    const lists = await guarded(() =>
+      Promise.all(shards.map((k) => this.redis.zrangebyscore(this.keys.lockouts(k), now, '+inf', 'WITHSCORES'))),
+    );
     const out: LockListing[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      const score = flat[i + 1] as string;
-      out.push({ identifier: flat[i] as string, until: score === 'inf' ? Number.POSITIVE_INFINITY : Number(score) });
+    for (const flat of lists) {
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const score = flat[i + 1] as string;
+        out.push({ identifier: flat[i] as string, until: score === 'inf' ? Number.POSITIVE_INFINITY : Number(score) });
+      }
     }
+    out.sort((a, b) => a.until - b.until);
     const accounts = out.filter((l) => l.identifier.startsWith('a:'));
     if (accounts.length > 0) {
-      const names = await guarded(() => this.redis.mget(accounts.map((l) => this.keys.userId(Number(l.identifier.slice(2))))));
+      // one GET each: the id index entries are in their ids' shards
+      const names = await guarded(() => Promise.all(accounts.map((l) => this.redis.get(this.keys.userId(Number(lockText(l.identifier)))))));
       accounts.forEach((l, i) => {
         const username = names[i];
         if (username !== null && username !== undefined) l.username = username;
       });
     }
-    // drop expired entries from the index as we go
-    await guarded(() => this.redis.zremrangebyscore(this.keys.lockouts, '-inf', now - 1));
+    // drop expired entries from the indexes as we go
+    await guarded(() => Promise.all(shards.map((k) => this.redis.zremrangebyscore(this.keys.lockouts(k), '-inf', now - 1))));
     return out;
   }
 }

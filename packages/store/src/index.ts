@@ -2,8 +2,11 @@ export { ClientExistsError, type ClientInfo, ClientRepository, validClientId } f
 export { guarded, isRedisUnavailable, storeError } from './errors.ts';
 export { accountLock, identifierKey, LOCKOUT_INDEX_MAX, type LockListing, type LockoutSettings, LoginGate, lockName } from './gate.ts';
 export { tokenHash } from './hash.ts';
-export { type KeyLayout, keyLayout } from './keys.ts';
+export { ID_BLOCK, IdBlocks } from './ids.ts';
+export { type KeyLayout, keyLayout, SLOTS, shardTags } from './keys.ts';
 export * from './lua-codes.ts';
+export { legacyLayoutProblem, type MigrateOptions, type MigrationCounts, migrateKeys } from './migrate.ts';
+export { outboxBacklog } from './outbox.ts';
 export { decodeRecord, encodeRecord } from './record.ts';
 export {
   connectRedis,

@@ -4,7 +4,7 @@
  * TypeScript that reads an answer compares with them, never with a bare number.
  */
 
-/** beginLogin-4.lua: the first element of its answer. */
+/** beginLogin-3.lua: the first element of its answer. */
 export enum BeginLogin {
   /** `{0, lock, user field/value...}`: a verification is reserved against `lock`. */
   Reserved = 0,
@@ -12,8 +12,22 @@ export enum BeginLogin {
   Locked = 1,
   /** `{2, lock}`: N verifications already in flight; retry shortly. */
   Busy = 2,
-  /** `{3, retry after ms}`: the address is over its rate. */
+  /** `{3, retry after ms}`: the address is over its rate (countRate-1.lua's count, named here). */
   Throttled = 3,
+  /** `{4, username}`: the email's index entry names this account, in another shard. */
+  Elsewhere = 4,
+  /** `{5}`: the account reached through an email's index entry does not hold that email. */
+  Stale = 5,
+}
+
+/** claimIndex-1.lua: the first element of its answer. */
+export enum ClaimIndex {
+  /** `{0, holder}`: another account holds the entry. */
+  Held = 0,
+  /** It was free or stale, and names the claiming account now. */
+  Claimed = 1,
+  /** It named the claiming account already. */
+  Ours = 2,
 }
 
 /** finishLogin-5.lua: the first element of its answer. */
@@ -38,7 +52,10 @@ export enum ClearLock {
   Cleared = 1,
 }
 
-/** putUsers-3.lua: per user, the first of `code, id, flags`. */
+/**
+ * putUsers-2.lua: per user, the first of `code, id, flags`; EmailTaken, IdTaken and IdsExhausted
+ * are decided before the script, by the claims of the index entries (users.ts), in the same names.
+ */
 export enum PutUser {
   Unchanged = 0,
   Created = 1,
@@ -55,7 +72,7 @@ export enum PutUser {
   IdsExhausted = -5,
 }
 
-/** putUsers-3.lua: the `flags` of an update, a bit set. */
+/** putUsers-2.lua: the `flags` of an update, a bit set. */
 export enum PutUserFlag {
   PasswordChanged = 1,
   Disabled = 2,

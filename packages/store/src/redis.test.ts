@@ -5,7 +5,10 @@ import { connectRedis, luaScripts, type ScriptCommands, type TesseraRedis } from
 const TYPED: Readonly<Record<keyof ScriptCommands, true>> = {
   putUsers: true,
   setPassword: true,
-  getUserByIndex: true,
+  claimIndex: true,
+  releaseIndex: true,
+  raiseSeq: true,
+  countRate: true,
   patchUser: true,
   indexTokens: true,
   revokeStep: true,

@@ -14,19 +14,22 @@ export interface RedisConnectOptions {
  * are named in lua-codes.ts.
  */
 export interface ScriptCommands {
-  putUsers(seq: string, outbox: string, revoke: string, ...argv: string[]): Promise<number[]>;
+  putUsers(outbox: string, revoke: string, ...argv: string[]): Promise<number[]>;
+  claimIndex(entry: string, username: string, stale: string, pendingMs: number): Promise<[number, string?, number?]>;
+  releaseIndex(entry: string, username: string): Promise<number>;
+  raiseSeq(seq: string, id: string): Promise<number>;
   setPassword(k1: string, k2: string, expected: string, hash: string, event: string): Promise<number>;
-  getUserByIndex(k1: string, userPrefix: string): Promise<string[]>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
   indexTokens(index: string, family: string, maxTokens: number, maxFamilies: number, ...argv: (string | number)[]): Promise<string[][]>;
   revokeStep(index: string, family: string, count: number, ...done: string[]): Promise<string[]>;
   dropLegacyFamily(k1: string, family: string, entry: string): Promise<number>;
-  beginLogin(k1: string, k2: string, k3: string, k4: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
+  beginLogin(k1: string, k2: string, k3: string, ...argv: (string | number)[]): Promise<(string | number)[]>;
+  countRate(counter: string, windowMs: number): Promise<[number, number]>;
   finishLogin(k1: string, k2: string, k3: string, k4: string, k5: string, ...argv: (string | number)[]): Promise<number[]>;
   escalateLock(k1: string, k2: string, ...argv: (string | number)[]): Promise<number>;
   clearLock(index: string, outbox: string, prefix: string, event: string, ...locks: string[]): Promise<number>;
   appendAudit(stream: string, seen: string, id: string, event: string, maxLen: number, seenTtlS: number): Promise<number>;
-  useRefresh(k1: string, userPrefix?: string): Promise<[number, string?, string[]?]>;
+  useRefresh(k1: string, ...ownerArgs: string[]): Promise<[number, string?, string[]?]>;
   consumeAccess(k1: string): Promise<[number, string?]>;
   familyLive(revokedMark: string, outbox: string, event: string): Promise<number>;
   revokeToken(token: string, expired: string, outbox: string, event: string): Promise<number>;

@@ -33,7 +33,7 @@ describe('SigningKeyRepository (real Redis)', () => {
   let kek: KeyEncryptionKey;
   beforeAll(async () => {
     redis = await connectRedis({ url: inject('redisUrl') });
-    repo = new SigningKeyRepository(redis, keyLayout(prefix));
+    repo = new SigningKeyRepository(redis, keyLayout(prefix, 1));
     kek = await KeyEncryptionKey.of(new Uint8Array(32).fill(7));
   });
   afterAll(async () => {
@@ -44,7 +44,7 @@ describe('SigningKeyRepository (real Redis)', () => {
   it('adds keys that load under their KEK, activates one no sooner than its publication allows, and announces each change', async () => {
     const sub = await connectRedis({ url: inject('redisUrl') });
     const heard: string[] = [];
-    await sub.subscribe(keyLayout(prefix).signingKeysChanged);
+    await sub.subscribe(keyLayout(prefix, 1).signingKeysChanged);
     sub.on('message', (_c: string, kid: string) => heard.push(kid));
     const a = await repo.add('ES256', kek, T);
     const b = await repo.add('HS512', kek, T + 1);

@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type TokenGrant, type TokenRecord, UnavailableError } from '@tessera/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { dropPrefix, testPrefix } from '../../../test/support/stack.ts';
+import { dropPrefix, outboxEntries, testKeys, testPrefix } from '../../../test/support/stack.ts';
 import { tokenHash } from './hash.ts';
-import { type KeyLayout, keyLayout } from './keys.ts';
+import type { KeyLayout } from './keys.ts';
 import { decodeRecord, encodeRecord } from './record.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
 import { entryHash } from './token-index.ts';
 import { type TokenLimits, TokenRepository } from './tokens.ts';
+import { UserRepository } from './users.ts';
 
 let redis: TesseraRedis;
 let prefix: string;
@@ -23,7 +24,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   prefix = testPrefix();
-  keys = keyLayout(prefix);
+  keys = testKeys(prefix);
   tokens = new TokenRepository(redis, keys, LIMITS);
 });
 afterEach(async () => {
@@ -67,7 +68,7 @@ async function entriesOf(field: string): Promise<string[]> {
 
 /** The events in the outbox, without their id, time and version. */
 async function outbox(): Promise<Record<string, unknown>[]> {
-  return (await redis.xrange(keys.outbox, '-', '+')).map(([, f]) => {
+  return (await outboxEntries(redis, keys)).map(([, f]) => {
     const { v, id, at, ...rest } = JSON.parse(f[1] as string) as Record<string, unknown>;
     return rest;
   });
@@ -229,6 +230,23 @@ describe('TokenRepository', () => {
     expect(await tokens.lookup(ACCESS)).toStrictEqual({ state: 'unknown' });
   });
 
+  it("useRefresh reads the owner in the same step, from its account's shard (the script's CRC16 is keys.ts's slot)", async () => {
+    const users = new UserRepository(redis, keys);
+    // names of many shards, and names whose UTF-8 bytes are more than one per character
+    const names = [...Array.from({ length: 60 }, (_, i) => `owner.${i}`), 'Ünïcødé', 'пользователь', '用户名', 'MOH-90008'];
+    for (const [i, username] of names.entries()) {
+      const user = await users.create({ username, passwordHash: `h${i}` });
+      const value = `${REFRESH.slice(0, -4)}${String(i).padStart(4, '0')}`;
+      await tokens.save([grant(value, 'refresh', 600)], (g) => ({ ...recordOf(g), userId: user.id, username }));
+      expect(await tokens.useRefresh(value)).toMatchObject({ state: 'live', owner: { id: user.id, username, passwordHash: `h${i}` } });
+    }
+    expect(new Set(names.map((n) => keys.shardOf(n))).size).toBeGreaterThan(20);
+    // a gone owner reads as null
+    const value = `${REFRESH.slice(0, -4)}gone`;
+    await tokens.save([grant(value, 'refresh', 600)], (g) => ({ ...recordOf(g), userId: 999, username: 'no.such.user' }));
+    expect(await tokens.useRefresh(value)).toMatchObject({ state: 'live', owner: null });
+  });
+
   it('revokes a family and a user at once, announcing the hashes', async () => {
     const sub = redis.duplicate({ enableOfflineQueue: true });
     const messages: string[] = [];
@@ -296,7 +314,9 @@ describe('TokenRepository', () => {
     expect(await tokens.get(other.value)).not.toBeNull();
     expect(await tokens.revokeUser(7, 'user_disabled')).toBe(1);
     // what is left: the families' marks, and the events of the two revocations
-    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual([`${prefix}fr:{family-1}`, `${prefix}fr:{family-2}`, keys.outbox]);
+    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
+      [`${prefix}fr:{family-1}`, `${prefix}fr:{family-2}`, keys.outbox(keys.shardOf('7'))].sort(),
+    );
     expect(await outbox()).toMatchObject([
       { family: 'family-1', count: 3 },
       { userId: 7, reason: 'user_disabled', count: 1 },

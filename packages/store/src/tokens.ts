@@ -2,7 +2,7 @@ import { HEX128, type RevokeReason, type TokenGrant, type TokenRecord, type Toke
 import { type Dialect, tokenRevokedEvent } from '@tessera/events';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
-import type { KeyLayout } from './keys.ts';
+import { type KeyLayout, shardTags } from './keys.ts';
 import { FamilyLive, TokenScript } from './lua-codes.ts';
 import { decodeFamily, decodeRecord, encodeFamily, encodeRecord } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
@@ -76,7 +76,7 @@ function scriptState([code, raw]: [number, string?]): TokenState {
  * Revocations are announced on a pub/sub channel, and each is one audit event in the outbox
  * (token.revoked, token.reuse_detected), appended here whoever revokes: the caller says why and,
  * when another party asked, who (`dialect`). The event follows the deletions it counts; it cannot
- * be appended by the same script, as login events are: the outbox is in the `{users}` slot, a
+ * be appended by the same script, as login events are: the outboxes are in the account shards' slots, a
  * token's key in its own and a user's index in the user's (keys.ts), which no one script on Redis
  * Cluster can touch together.
  */
@@ -93,6 +93,17 @@ export class TokenRepository {
   /** When a token's record goes: at its expiry; a JWT's, LEEWAY later (it verifies until then). */
   private keptUntil(g: TokenGrant): number {
     return g.format === 'jwt' ? g.expiresAt + (this.limits.jwtLeewayMs ?? 0) : g.expiresAt;
+  }
+
+  /**
+   * The outbox of a token event: the shard of the user's id when the event names one (a user's
+   * token events stay in order), else of its family, else of its dialect (one caller's revocations
+   * by token stay in order).
+   */
+  private outboxOf(event: string): string {
+    const { userId, family, dialect } = JSON.parse(event) as { userId?: unknown; family?: unknown; dialect?: unknown };
+    const by = typeof userId === 'number' ? String(userId) : typeof family === 'string' ? family : String(dialect ?? '');
+    return this.keys.outbox(this.keys.shardOf(by));
   }
 
   keyOf(token: string): string {
@@ -156,12 +167,12 @@ export class TokenRepository {
     if (this.redis.isCluster) {
       await this.save(grants, record);
       if (await this.isFamilyRevoked(family)) return false;
-      await guarded(() => this.redis.xadd(this.keys.outbox, '*', 'e', event));
+      await guarded(() => this.redis.xadd(this.outboxOf(event), '*', 'e', event));
       return true;
     }
     // both calls issue their commands now, in this order, into one pipeline
     const saved = this.save(grants, record);
-    const live = guarded(() => this.redis.familyLive(this.keys.revokedFamily(family), this.keys.outbox, event));
+    const live = guarded(() => this.redis.familyLive(this.keys.revokedFamily(family), this.outboxOf(event), event));
     const [, answer] = await Promise.all([saved, live]);
     return answer === FamilyLive.Live;
   }
@@ -188,7 +199,8 @@ export class TokenRepository {
 
   /**
    * Trades in a refresh token (useRefresh-1.lua). On one Redis its owner is read in the same step
-   * (`owner` of a live state; null when the user is gone); on a cluster it is not (another slot).
+   * (`owner` of a live state; null when the user is gone): the script finds the owner's account
+   * shard as keys.ts does. On a cluster it is not (another slot).
    */
   useRefresh(token: string): Promise<TokenState> {
     return guarded(async () => {
@@ -196,7 +208,7 @@ export class TokenRepository {
         const [code, raw] = await this.redis.useRefresh(this.keyOf(token));
         return scriptState([code, raw]);
       }
-      const [code, raw, user] = await this.redis.useRefresh(this.keyOf(token), this.keys.userPrefix);
+      const [code, raw, user] = await this.redis.useRefresh(this.keyOf(token), this.keys.prefix, ...shardTags(this.keys.shards));
       const st = scriptState([code, raw]);
       return st.state === 'live' && user !== undefined ? { ...st, owner: decodeUser(pairsToObject(user)) } : st;
     });
@@ -392,7 +404,7 @@ export class TokenRepository {
       Promise.all([
         ...hashes.map((h) => this.redis.del(this.keys.expired(h))),
         ...(hashes.length > 0 ? [this.redis.publish(this.keys.revocations, JSON.stringify(message))] : []),
-        ...events.map((e) => this.redis.xadd(this.keys.outbox, '*', 'e', e)),
+        ...events.map((e) => this.redis.xadd(this.outboxOf(e), '*', 'e', e)),
       ]),
     );
   }

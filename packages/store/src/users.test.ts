@@ -1,8 +1,10 @@
 import { InvalidStateError, UnavailableError } from '@tessera/core';
 import { ReplyError } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { dropPrefix, testPrefix } from '../../../test/support/stack.ts';
-import { type KeyLayout, keyLayout } from './keys.ts';
+import { dropPrefix, testKeys, testPrefix } from '../../../test/support/stack.ts';
+import { ID_BLOCK } from './ids.ts';
+import type { KeyLayout } from './keys.ts';
+import { ClaimIndex } from './lua-codes.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
 import { EmailTakenError, UnknownUserError, UserExistsError, UserIdTakenError, UserRepository, validUsername } from './users.ts';
 
@@ -29,7 +31,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   prefix = testPrefix();
-  keys = keyLayout(prefix);
+  keys = testKeys(prefix);
   users = new UserRepository(redis, keys);
 });
 afterEach(async () => {
@@ -53,9 +55,9 @@ describe('UserRepository.create', () => {
       disabled: false,
       profile: EMPTY_PROFILE,
     });
-    const u = `${prefix}{users}:`;
-    expect(await allKeys()).toStrictEqual([`${u}email:alice@example.com`, `${u}id:1`, `${u}seq`, `${u}u:alice`].sort());
-    expect(await redis.hgetall(`${u}u:alice`)).toStrictEqual({
+    // the record in the username's shard, the email's and the id's entries in theirs (keys.ts)
+    expect(await allKeys()).toStrictEqual([keys.email('alice@example.com'), keys.userId(1), keys.userSeq, keys.user('alice')].sort());
+    expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({
       id: '1',
       username: 'alice',
       hash: 'phc-1',
@@ -63,11 +65,12 @@ describe('UserRepository.create', () => {
       disabled: '0',
       email: 'alice@example.com',
     });
-    expect(await redis.get(`${u}email:alice@example.com`)).toBe('alice');
-    expect(await redis.get(`${u}id:1`)).toBe('alice');
-    expect(await redis.get(`${u}seq`)).toBe('1');
+    expect(await redis.get(keys.email('alice@example.com'))).toBe('alice');
+    expect(await redis.get(keys.userId(1))).toBe('alice');
+    // this process took a block of ids
+    expect(await redis.get(keys.userSeq)).toBe(String(ID_BLOCK));
     // No expiry on user data.
-    expect(await redis.pttl(`${u}u:alice`)).toBe(-1);
+    expect(await redis.pttl(keys.user('alice'))).toBe(-1);
   });
 
   it('gives increasing ids', async () => {
@@ -248,82 +251,47 @@ describe('UserRepository updates', () => {
 });
 
 describe('Lua scripts on real Redis', () => {
-  /** putUsers of one user: [code, id] (its flags: putUsers below). */
-  const put = async (mode: string, dry: string, username: string, email: string, id: string, event: string, ...fields: string[]) =>
-    (
-      await redis.putUsers(
-        keys.userSeq,
-        keys.outbox,
-        keys.revocationsDue,
-        mode,
-        dry,
-        keys.indexPrefix,
-        event,
-        username,
-        email,
-        id,
-        String(fields.length),
-        ...fields,
-      )
-    ).slice(0, 2);
-  const outbox = async () => (await redis.xrange(keys.outbox, '-', '+')).map(([, f]) => JSON.parse(f[1] as string));
+  const shard = () => keys.shardOf('alice');
+  /** putUsers-2 of one user of alice's shard: [code, id] (its flags: putUsers below). */
+  const put = async (mode: string, dry: string, username: string, id: string, event: string, ...fields: string[]) =>
+    (await putIn(shard(), mode, dry, event, '1', username, id, String(fields.length), ...fields)).slice(0, 2);
+  const putIn = (k: number, mode: string, dry: string, event: string, single: string, ...argv: string[]) =>
+    redis.putUsers(keys.outbox(k), keys.revocationsDue(k), mode, dry, keys.shardPrefix(k), event, single, ...argv);
+  const outbox = async () => (await redis.xrange(keys.outbox(shard()), '-', '+')).map(([, f]) => JSON.parse(f[1] as string));
+  /** Usernames of alice's shard other than alice. */
+  const mates = () =>
+    Array.from({ length: 5000 }, (_, i) => `user${i}`)
+      .filter((u) => keys.shardOf(u) === keys.shardOf('alice'))
+      .slice(0, 4);
 
-  it('putUsers: creates with the next id, its indexes and its event; refusals write nothing', async () => {
-    expect(
-      await put('create', '0', 'alice', 'a@example.com', '', '{"type":"user.changed"}', 'username', 'alice', 'hash', 'h'),
-    ).toStrictEqual([1, 1]);
+  it('putUsers: creates the record with the id given, and its event; refusals write nothing', async () => {
+    expect(await put('create', '0', 'alice', '1', '{"type":"user.changed"}', 'username', 'alice', 'hash', 'h')).toStrictEqual([1, 1]);
     expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({ id: '1', username: 'alice', hash: 'h' });
-    expect(await redis.get(keys.email('a@example.com'))).toBe('alice');
-    expect(await redis.get(keys.userId(1))).toBe('alice');
     expect(await outbox()).toStrictEqual([{ type: 'user.changed', userId: 1, outcome: 'created', count: 1 }]);
     const before = await allKeys();
-    const xlen = await redis.xlen(keys.outbox);
-    expect(await put('create', '0', 'alice', 'b@example.com', '', '{}', 'username', 'alice', 'hash', 'h')).toStrictEqual([-1, 1]);
-    expect(await put('create', '0', 'bob', 'a@example.com', '', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([-2, 0]);
-    expect(await put('create', '0', 'bob', '', '1', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([-3, 0]);
-    expect(await put('update', '0', 'alice', '', '7', '{}', 'username', 'alice', 'hash', 'h')).toStrictEqual([-4, 1]);
+    const xlen = await redis.xlen(keys.outbox(shard()));
+    expect(await put('create', '0', 'alice', '2', '{}', 'username', 'alice', 'hash', 'h')).toStrictEqual([-1, 1]);
+    expect(await put('update', '0', 'alice', '7', '{}', 'username', 'alice', 'hash', 'h')).toStrictEqual([-4, 1]);
     expect(await allKeys()).toStrictEqual(before);
-    expect(await redis.xlen(keys.outbox)).toBe(xlen);
+    expect(await redis.xlen(keys.outbox(shard()))).toBe(xlen);
   });
 
   it('putUsers: a batch in order, one event per outcome with its count; a later user sees an earlier one', async () => {
-    await put('create', '0', 'old', '', '', '', 'username', 'old', 'hash', 'h');
+    const [a, b, c] = mates() as [string, string, string];
+    await put('create', '0', 'alice', '1', '', 'username', 'alice', 'hash', 'h');
     const batch = [
-      ['a', 'a@example.com', '', '2', 'username', 'a'],
-      ['b', 'a@example.com', '', '2', 'username', 'b'], // the email a took a moment ago
-      ['a', '', '', '2', 'username', 'a'], // a again: exists now
-      ['c', '', '9', '4', 'username', 'c', 'hash', 'h'],
+      [a, '2', '2', 'username', a],
+      [a, '3', '2', 'username', a], // a again: exists now
+      [b, '9', '4', 'username', b, 'hash', 'h'],
     ].flat();
-    expect(
-      await redis.putUsers(
-        keys.userSeq,
-        keys.outbox,
-        keys.revocationsDue,
-        'create',
-        '0',
-        keys.indexPrefix,
-        '{"reason":"import"}',
-        ...batch,
-      ),
-    ).toStrictEqual([1, 2, 0, -2, 0, 0, -1, 2, 0, 1, 9, 0]);
+    expect(await putIn(shard(), 'create', '0', '{"reason":"import"}', '0', ...batch)).toStrictEqual([1, 2, 0, -1, 2, 0, 1, 9, 0]);
     expect(await outbox()).toStrictEqual([{ reason: 'import', outcome: 'created', count: 2 }]);
     const update = [
-      ['a', '', '', '4', 'username', 'a', 'hash', 'x'],
-      ['old', '', '', '4', 'username', 'old', 'hash', 'h'],
-      ['d', '', '', '0'],
+      [a, '2', '4', 'username', a, 'hash', 'x'],
+      ['alice', '1', '4', 'username', 'alice', 'hash', 'h'],
+      [c, '10', '0'],
     ].flat();
-    expect(
-      await redis.putUsers(
-        keys.userSeq,
-        keys.outbox,
-        keys.revocationsDue,
-        'update',
-        '0',
-        keys.indexPrefix,
-        '{"reason":"import"}',
-        ...update,
-      ),
-    ).toStrictEqual([2, 2, 1, 0, 1, 0, 1, 10, 0]);
+    expect(await putIn(shard(), 'update', '0', '{"reason":"import"}', '0', ...update)).toStrictEqual([2, 2, 1, 0, 1, 0, 1, 10, 0]);
     expect((await outbox()).slice(1)).toStrictEqual([
       { reason: 'import', outcome: 'created', count: 1 },
       { reason: 'import', outcome: 'updated', count: 1 },
@@ -331,22 +299,9 @@ describe('Lua scripts on real Redis', () => {
   });
 
   it('putUsers update: flags a changed password hash (1) and a user newly disabled (2), whose tokens must go', async () => {
-    await put('create', '0', 'u', '', '', '', 'username', 'u', 'hash', 'h', 'disabled', '0');
-    const update = (...fields: string[]) =>
-      redis.putUsers(
-        keys.userSeq,
-        keys.outbox,
-        keys.revocationsDue,
-        'update',
-        '0',
-        keys.indexPrefix,
-        '',
-        'u',
-        '',
-        '',
-        String(fields.length),
-        ...fields,
-      );
+    await users.put({ username: 'u', passwordHash: 'h', disabled: false }, { mode: 'create' });
+    const k = keys.shardOf('u');
+    const update = async (...fields: string[]) => putIn(k, 'update', '0', '', '1', 'u', '1', String(fields.length), ...fields);
     expect(await update('username', 'u', 'hash', 'h', 'disabled', '0', 'persCode', 'p')).toStrictEqual([2, 1, 0]);
     expect(await update('username', 'u', 'hash', 'h2', 'disabled', '0')).toStrictEqual([2, 1, 1]);
     expect(await update('username', 'u', 'hash', 'h2', 'disabled', '1')).toStrictEqual([2, 1, 2]);
@@ -354,80 +309,63 @@ describe('Lua scripts on real Redis', () => {
     await update('username', 'u', 'hash', 'h3', 'disabled', '0');
     expect(await update('username', 'u', 'hash', 'h4', 'disabled', '1')).toStrictEqual([2, 1, 3]);
     // each flagged update left the user's revocation due, in the same step
-    const users2 = new UserRepository(redis, keys);
-    expect(await users2.revocationsDue()).toStrictEqual([{ id: 1, reason: 'user_disabled' }]);
-    await users2.revocationDone(1);
-    expect(await users2.revocationsDue()).toStrictEqual([]);
-    expect(await users2.put({ username: 'u', passwordHash: 'h5', disabled: true }, { mode: 'update' })).toStrictEqual({
+    expect(await users.revocationsDue()).toStrictEqual([{ id: 1, reason: 'user_disabled' }]);
+    await users.revocationDone(1);
+    expect(await users.revocationsDue()).toStrictEqual([]);
+    expect(await users.put({ username: 'u', passwordHash: 'h5', disabled: true }, { mode: 'update' })).toStrictEqual({
       status: 'updated',
       id: 1,
       revoke: 'password_changed',
     });
   });
 
-  it('putUsers: a given id is kept and moves the sequence past it; a lower one leaves the sequence', async () => {
-    expect(await put('create', '0', 'kept', '', '500', '', 'username', 'kept', 'hash', 'h')).toStrictEqual([1, 500]);
-    expect(await redis.get(keys.userSeq)).toBe('500');
-    expect(await put('create', '0', 'next', '', '', '', 'username', 'next', 'hash', 'h')).toStrictEqual([1, 501]);
-    expect(await put('create', '0', 'low', '', '3', '', 'username', 'low', 'hash', 'h')).toStrictEqual([1, 3]);
-    expect(await redis.get(keys.userSeq)).toBe('501');
-    // An id taken behind the sequence's back (an older layout) is skipped, never shared.
-    await redis.set(keys.userId(502), 'squatter');
-    expect(await put('create', '0', 'after', '', '', '', 'username', 'after', 'hash', 'h')).toStrictEqual([1, 503]);
-  });
-
-  it('putUsers update: replaces the record whole, keeps the id, moves the email index; the same data is "unchanged" and silent', async () => {
-    await put('create', '0', 'alice', 'a@example.com', '', '', 'username', 'alice', 'hash', 'h', 'email', 'a@example.com', 'persCode', 'p');
-    expect(
-      await put('update', '0', 'alice', 'new@example.com', '', '{}', 'username', 'alice', 'hash', 'h2', 'email', 'new@example.com'),
-    ).toStrictEqual([2, 1]);
-    expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({ id: '1', username: 'alice', hash: 'h2', email: 'new@example.com' });
-    expect(await redis.exists(keys.email('a@example.com'))).toBe(0);
-    expect(await redis.get(keys.email('new@example.com'))).toBe('alice');
-    expect(
-      await put('update', '0', 'alice', 'new@example.com', '1', '{}', 'username', 'alice', 'hash', 'h2', 'email', 'new@example.com'),
-    ).toStrictEqual([0, 1]);
-    expect((await outbox()).map((e) => e.outcome)).toStrictEqual(['updated']);
-    // update of an unknown user creates it
-    expect(await put('update', '0', 'bob', '', '', '', 'username', 'bob', 'hash', 'h')).toStrictEqual([1, 2]);
-  });
-
-  it('putUsers dry run: says what it would do and writes nothing', async () => {
-    await put('create', '0', 'alice', 'a@example.com', '', '', 'username', 'alice', 'hash', 'h');
-    const before = await allKeys();
-    expect(await put('create', '1', 'bob', '', '', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([1, 0]);
-    expect(await put('create', '1', 'bob', '', '9', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([1, 9]);
-    expect(await put('create', '1', 'alice', '', '', '{}', 'username', 'alice', 'hash', 'h')).toStrictEqual([-1, 1]);
-    expect(await put('update', '1', 'alice', '', '', '{}', 'username', 'alice', 'hash', 'h3')).toStrictEqual([2, 1]);
-    expect(await put('create', '1', 'bob', 'a@example.com', '', '{}', 'username', 'bob', 'hash', 'h')).toStrictEqual([-2, 0]);
-    expect(await allKeys()).toStrictEqual(before);
-    expect(await redis.get(keys.userSeq)).toBe('1');
-  });
-
   it('setPassword: replaces only the expected hash, clears the pending mark, appends its event', async () => {
-    await put('create', '0', 'alice', '', '', '', 'username', 'alice', 'hash', 'old', 'pending', '1');
-    expect(await redis.setPassword(keys.user('alice'), keys.outbox, 'other', 'new', '{"type":"user.changed"}')).toBe(0);
+    await put('create', '0', 'alice', '1', '', 'username', 'alice', 'hash', 'old', 'pending', '1');
+    const out = keys.outbox(shard());
+    expect(await redis.setPassword(keys.user('alice'), out, 'other', 'new', '{"type":"user.changed"}')).toBe(0);
     expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({ id: '1', username: 'alice', hash: 'old', pending: '1' });
-    expect(await redis.xlen(keys.outbox)).toBe(0);
-    expect(await redis.setPassword(keys.user('alice'), keys.outbox, 'old', 'new', '{"type":"user.changed"}')).toBe(1);
+    expect(await redis.xlen(out)).toBe(0);
+    expect(await redis.setPassword(keys.user('alice'), out, 'old', 'new', '{"type":"user.changed"}')).toBe(1);
     expect(await redis.hgetall(keys.user('alice'))).toStrictEqual({ id: '1', username: 'alice', hash: 'new' });
     expect(await outbox()).toStrictEqual([{ type: 'user.changed', userId: 1 }]);
-    expect(await redis.setPassword(keys.user('alice'), keys.outbox, '', 'admin', '')).toBe(1);
+    expect(await redis.setPassword(keys.user('alice'), out, '', 'admin', '')).toBe(1);
     expect(await redis.hget(keys.user('alice'), 'hash')).toBe('admin');
-    expect(await redis.setPassword(keys.user('ghost'), keys.outbox, '', 'h', '')).toBe(-1);
+    expect(await redis.setPassword(keys.user('ghost'), out, '', 'h', '')).toBe(-1);
     expect(await redis.exists(keys.user('ghost'))).toBe(0);
   });
 
-  it('getUserByIndex: the user hash as flat pairs by email or id, or an empty array', async () => {
+  it('claimIndex: claims a free entry (pending), keeps its own, names another holder, takes over a settled stale one; releaseIndex only its own', async () => {
+    const entry = keys.email('a@example.com');
+    expect(await redis.claimIndex(entry, 'alice', '', 60_000)).toStrictEqual([ClaimIndex.Claimed]);
+    expect(await redis.pttl(entry)).toBeGreaterThan(0);
+    expect(await redis.claimIndex(entry, 'alice', '', 60_000)).toStrictEqual([ClaimIndex.Ours]);
+    await redis.persist(entry);
+    // its own settled entry is made pending again until the caller settles it
+    expect(await redis.claimIndex(entry, 'alice', '', 60_000)).toStrictEqual([ClaimIndex.Ours]);
+    expect(await redis.pttl(entry)).toBeGreaterThan(0);
+    expect(await redis.claimIndex(entry, 'bob', '', 60_000)).toStrictEqual([ClaimIndex.Held, 'alice', 0]);
+    // a pending claim is never taken over, even when its account is not written yet
+    expect(await redis.claimIndex(entry, 'bob', 'alice', 60_000)).toStrictEqual([ClaimIndex.Held, 'alice', 0]);
+    await redis.persist(entry);
+    expect(await redis.claimIndex(entry, 'bob', 'carol', 60_000)).toStrictEqual([ClaimIndex.Held, 'alice', 1]);
+    expect(await redis.claimIndex(entry, 'bob', 'alice', 60_000)).toStrictEqual([ClaimIndex.Claimed]);
+    expect(await redis.releaseIndex(entry, 'alice')).toBe(0);
+    expect(await redis.get(entry)).toBe('bob');
+    expect(await redis.releaseIndex(entry, 'bob')).toBe(1);
+    expect(await redis.exists(entry)).toBe(0);
+  });
+
+  it('find and findById: through the index entries, believed only when the account holds the email or id', async () => {
     await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h' });
-    const flat = await redis.getUserByIndex(keys.email('alice@example.com'), keys.userPrefix);
-    const pairs: Record<string, string> = {};
-    for (let i = 0; i < flat.length; i += 2) pairs[flat[i] as string] = flat[i + 1] as string;
-    expect(pairs).toStrictEqual(await redis.hgetall(keys.user('alice')));
-    expect(await redis.getUserByIndex(keys.email('nobody@example.com'), keys.userPrefix)).toStrictEqual([]);
-    const byId = await users.findById(Number(pairs.id));
-    expect(byId?.username).toBe('alice');
+    expect((await users.find({ by: 'email', value: 'Alice@Example.com' }))?.username).toBe('alice');
+    expect((await users.findById(1))?.username).toBe('alice');
+    expect(await users.find({ by: 'email', value: 'nobody@example.com' })).toBeNull();
     expect(await users.findById(987654)).toBeNull();
+    // entries left by a step that never completed: they name alice, whose record does not hold them
+    await redis.set(keys.email('stale@example.com'), 'alice');
+    await redis.set(keys.userId(77), 'alice');
+    expect(await users.find({ by: 'email', value: 'stale@example.com' })).toBeNull();
+    expect(await users.findById(77)).toBeNull();
   });
 
   it('patchUser: 1 and fields set on an existing hash, -1 and no key for a missing one', async () => {
@@ -437,11 +375,153 @@ describe('Lua scripts on real Redis', () => {
     expect(await redis.patchUser(keys.user('ghost'), 'disabled', '1')).toBe(-1);
     expect(await redis.exists(keys.user('ghost'))).toBe(0);
   });
+});
 
-  it('keeps every user key under one hash tag, so the scripts run on Redis Cluster', () => {
-    for (const k of [keys.userSeq, keys.user('a'), keys.email('a@example.com'), keys.userId(1), `${keys.userPrefix}a`]) {
-      expect(k.startsWith(`${prefix}{users}:`)).toBe(true);
+describe('UserRepository across slots (keys.ts: the account, its email and its id in three shards)', () => {
+  it('a given id is kept and moves the sequence past it; ids of the sequence skip an id already held', async () => {
+    expect(await users.put({ id: 500, username: 'kept', passwordHash: 'h' }, { mode: 'create' })).toStrictEqual({
+      status: 'created',
+      id: 500,
+    });
+    expect(await redis.get(keys.userSeq)).toBe('500');
+    expect(await users.put({ username: 'next', passwordHash: 'h' }, { mode: 'create' })).toStrictEqual({ status: 'created', id: 501 });
+    expect(await users.put({ id: 3, username: 'low', passwordHash: 'h' }, { mode: 'create' })).toStrictEqual({ status: 'created', id: 3 });
+    expect(await redis.get(keys.userSeq)).toBe(String(500 + ID_BLOCK));
+    // an id kept by an import after this process took its block: the block skips it, never shares it
+    const other = new UserRepository(redis, keys);
+    expect(await other.put({ id: 502, username: 'imported', passwordHash: 'h' }, { mode: 'create' })).toStrictEqual({
+      status: 'created',
+      id: 502,
+    });
+    expect(await users.put({ username: 'after', passwordHash: 'h' }, { mode: 'create' })).toStrictEqual({ status: 'created', id: 503 });
+    expect((await users.findById(502))?.username).toBe('imported');
+    expect((await users.findById(503))?.username).toBe('after');
+  });
+
+  it('two repositories (two processes) creating at once never hand out the same id', async () => {
+    const [a, b] = [new UserRepository(redis, keys), new UserRepository(redis, keys)];
+    const made = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? a : b).create({ username: `p${i}`, passwordHash: 'h' })),
+    );
+    const ids = made.map((u) => u.id);
+    expect(new Set(ids).size).toBe(60);
+    // each took its own block
+    expect(Number(await redis.get(keys.userSeq))).toBe(2 * ID_BLOCK);
+    for (const u of made) expect((await users.findById(u.id))?.username).toBe(u.username);
+  });
+
+  it('an email is unique across slots: two creations racing for it, one wins, the loser leaves nothing', async () => {
+    const racers = ['r1', 'r2', 'r3', 'r4'];
+    const results = await Promise.all(
+      racers.map((u) =>
+        new UserRepository(redis, keys).put({ username: u, email: 'same@example.com', passwordHash: 'h' }, { mode: 'create' }),
+      ),
+    );
+    expect(
+      results.filter((r) => r.status === 'created'),
+      JSON.stringify(results),
+    ).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'email_taken')).toHaveLength(3);
+    const winner = racers[results.findIndex((r) => r.status === 'created')] as string;
+    expect(await redis.get(keys.email('same@example.com'))).toBe(winner);
+    expect((await allKeys()).filter((k) => k.includes(':u:'))).toStrictEqual([keys.user(winner)]);
+    // the losers' id claims were released: only the winner's id entry is left
+    expect((await allKeys()).filter((k) => k.includes(':id:'))).toHaveLength(1);
+  });
+
+  it('compensation: a claim whose account step is refused (the username exists by then) is released', async () => {
+    await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h' });
+    // the account step refuses for real: a record of this username appears between the read and the
+    // write (written here straight into its slot, as a concurrent writer of another layout would)
+    const racer = new UserRepository(redis, keys);
+    const bob = keys.user('bob');
+    const original = redis.hgetall.bind(redis);
+    let raced = false;
+    (redis as unknown as { hgetall: (k: string) => Promise<Record<string, string>> }).hgetall = async (k: string) => {
+      const r = await original(k);
+      if (k === bob && !raced) {
+        raced = true;
+        await redis.hset(bob, { id: '42', username: 'bob', hash: 'theirs' });
+      }
+      return r;
+    };
+    try {
+      expect(await racer.put({ username: 'bob', email: 'bob@example.com', passwordHash: 'mine' }, { mode: 'create' })).toStrictEqual({
+        status: 'exists',
+        id: 42,
+      });
+    } finally {
+      (redis as unknown as { hgetall: unknown }).hgetall = original;
     }
+    // bob's record is the one that won; the email and id this attempt claimed are released
+    expect(await redis.hget(bob, 'hash')).toBe('theirs');
+    expect(await redis.exists(keys.email('bob@example.com'))).toBe(0);
+    expect((await allKeys()).filter((k) => k.includes(':id:'))).toStrictEqual([keys.userId(1)]);
+  });
+
+  it('a crash between the steps leaves a claim that reads as absent and is taken over', async () => {
+    await users.create({ username: 'alice', passwordHash: 'h' });
+    // a claim whose account was never written, and one naming an account that does not hold it
+    await redis.set(keys.email('dangling@example.com'), 'ghost');
+    await redis.set(keys.email('alices-old@example.com'), 'alice');
+    expect(await users.find({ by: 'email', value: 'dangling@example.com' })).toBeNull();
+    const bob = await users.create({ username: 'bob', email: 'dangling@example.com', passwordHash: 'h' });
+    const carol = await users.create({ username: 'carol', email: 'alices-old@example.com', passwordHash: 'h' });
+    expect((await users.find({ by: 'email', value: 'dangling@example.com' }))?.id).toBe(bob.id);
+    expect((await users.find({ by: 'email', value: 'alices-old@example.com' }))?.id).toBe(carol.id);
+  });
+
+  it('changing an email: the new one claimed, the record updated, the old one released', async () => {
+    await users.create({ username: 'alice', email: 'old@example.com', passwordHash: 'h' });
+    await users.create({ username: 'bob', email: 'bob@example.com', passwordHash: 'h' });
+    expect(await users.put({ username: 'alice', email: 'bob@example.com', passwordHash: 'h' }, { mode: 'update' })).toStrictEqual({
+      status: 'email_taken',
+    });
+    expect(await users.put({ username: 'alice', email: 'new@example.com', passwordHash: 'h' }, { mode: 'update' })).toStrictEqual({
+      status: 'updated',
+      id: 1,
+    });
+    expect(await redis.exists(keys.email('old@example.com'))).toBe(0);
+    expect((await users.find({ by: 'email', value: 'new@example.com' }))?.username).toBe('alice');
+    expect(await users.find({ by: 'email', value: 'old@example.com' })).toBeNull();
+    expect(await redis.get(keys.email('bob@example.com'))).toBe('bob');
+  });
+
+  it('putMany: a later user of the call sees an earlier one (same email, same username)', async () => {
+    const r = await users.putMany(
+      [
+        { username: 'a', email: 'a@example.com', passwordHash: 'h' },
+        { username: 'b', email: 'a@example.com', passwordHash: 'h' },
+        { username: 'a', passwordHash: 'h' },
+        { id: 9, username: 'c', passwordHash: 'h' },
+      ],
+      { mode: 'create', event: '{"reason":"import"}' },
+    );
+    expect(r).toStrictEqual([
+      { status: 'created', id: 1 },
+      { status: 'email_taken' },
+      { status: 'exists', id: 1 },
+      { status: 'created', id: 9 },
+    ]);
+  });
+
+  it('dry run: says what it would do and writes nothing', async () => {
+    await users.create({ username: 'alice', email: 'a@example.com', passwordHash: 'h' });
+    const before = await allKeys();
+    const seq = await redis.get(keys.userSeq);
+    const dry = (u: Parameters<UserRepository['put']>[0], mode: 'create' | 'update' = 'create') => users.put(u, { mode, dryRun: true });
+    expect(await dry({ username: 'bob', passwordHash: 'h' })).toStrictEqual({ status: 'created', id: 0 });
+    expect(await dry({ id: 9, username: 'bob', passwordHash: 'h' })).toStrictEqual({ status: 'created', id: 9 });
+    expect(await dry({ username: 'alice', passwordHash: 'h' })).toStrictEqual({ status: 'exists', id: 1 });
+    expect(await dry({ username: 'alice', passwordHash: 'h3' }, 'update')).toStrictEqual({
+      status: 'updated',
+      id: 1,
+      revoke: 'password_changed',
+    });
+    expect(await dry({ username: 'bob', email: 'a@example.com', passwordHash: 'h' })).toStrictEqual({ status: 'email_taken' });
+    expect(await dry({ id: 1, username: 'bob', passwordHash: 'h' })).toStrictEqual({ status: 'id_taken' });
+    expect(await allKeys()).toStrictEqual(before);
+    expect(await redis.get(keys.userSeq)).toBe(seq);
   });
 });
 

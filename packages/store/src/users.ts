@@ -16,8 +16,9 @@ import {
   validUsername,
 } from '@tessera/core';
 import { guarded } from './errors.ts';
+import { ID_BLOCK, IdBlocks } from './ids.ts';
 import type { KeyLayout } from './keys.ts';
-import { PatchUser, PutUser, PutUserFlag, SetPassword } from './lua-codes.ts';
+import { ClaimIndex, PatchUser, PutUser, PutUserFlag, SetPassword } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
 
 /** Scopes a user gets when none are given (document 000's example). */
@@ -79,6 +80,8 @@ export interface PutOptions {
    * updated, with their count (and, for a single user, its userId and outcome).
    */
   readonly event?: string;
+  /** Most users one script writes (putUsers-2.lua holds Redis for all of them); 50 unless said. */
+  readonly scriptUsers?: number;
 }
 
 export { validUsername } from '@tessera/core';
@@ -147,12 +150,59 @@ export function pairsToObject(flat: readonly string[]): Record<string, string> {
   return o;
 }
 
-/** Users in Redis: one hash each, with email and id indexes, all under the `{users}` tag. */
+/** A user of a `putMany` call on its way through the steps. */
+interface Pending {
+  readonly at: number;
+  readonly user: NewUser;
+  readonly email: string;
+  readonly fields: string[];
+  /** The stored record, when there is one. */
+  existing?: UserRecord | null;
+  /** The id the sequence gave this new user in the call's order (one id at a time; -1: none left). */
+  offered?: number;
+  id?: number;
+  /** Index entries this call claimed (released if the account's step refuses). */
+  claimed: string[];
+  /** Index entries pending for this call, claimed or its own already (settled once the account is written). */
+  settle: string[];
+}
+
+/** Most tries at taking over a stale index entry that keeps changing under us. */
+const CLAIM_TRIES = 3;
+/** How long a claimed index entry waits for its account's step (a crash's claim goes after it), ms. */
+const CLAIM_PENDING_MS = 60_000;
+
+/**
+ * Users in Redis (keys.ts): each account's record in its username's shard; its email's and its
+ * id's index entries (→ username) in their own shards.
+ *
+ * Creating a user or changing its email spans slots, so it is done in ordered steps: (1) claim the
+ * id's and the email's index entries (claimIndex-1.lua: pending, with an expiry), (2) write the
+ * account (putUsers-2.lua, which refuses an existing username), then (3) settle the claims
+ * (PERSIST), or release them if the account's step refused, and release an email the account no
+ * longer has. Unique: an entry names one account, only a claim makes it, and a pending claim is
+ * never taken over. An index entry is believed only when the account it names has the email or id
+ * in its record. What a crash between steps leaves: a claim whose account was never written
+ * expires (CLAIM_PENDING_MS) and meanwhile reads as absent; a settled entry its account no longer
+ * holds (an old email not yet released) reads as absent and the next claim of it takes it over.
+ */
 export class UserRepository {
+  private readonly ids: IdBlocks;
+  /** Ids one at a time, in each call's order (idBlock 1). */
+  private readonly dense: boolean;
+
+  /**
+   * `idBlock`: ids taken from the sequence at once (IdBlocks); 1 keeps the ids a process gives
+   * dense, as an import of a file that mixes kept ids with new rows expects (the command line).
+   */
   constructor(
     private readonly redis: TesseraRedis,
     private readonly keys: KeyLayout,
-  ) {}
+    idBlock: number = ID_BLOCK,
+  ) {
+    this.ids = new IdBlocks(redis, keys.userSeq, idBlock);
+    this.dense = idBlock === 1;
+  }
 
   /** Creates a user; throws `UserExistsError` or `EmailTakenError` (or `UserIdTakenError` for a given id). */
   async create(user: NewUser, event?: string): Promise<UserRecord> {
@@ -166,31 +216,35 @@ export class UserRepository {
     return created;
   }
 
-  /** Users whose tokens an update left to revoke (password changed, disabled), oldest first. */
+  /** Users whose tokens an update left to revoke (password changed, disabled), oldest first in each shard. */
   async revocationsDue(): Promise<{ readonly id: number; readonly reason: 'password_changed' | 'user_disabled' }[]> {
-    const due = await guarded(() => this.redis.hgetall(this.keys.revocationsDue));
-    return Object.entries(due).map(([id, reason]) => ({ id: Number(id), reason: reason as 'password_changed' | 'user_disabled' }));
+    const shards = Array.from({ length: this.keys.shards }, (_, k) => this.keys.revocationsDue(k));
+    const due = await guarded(() => Promise.all(shards.map((key) => this.redis.hgetall(key))));
+    return due.flatMap((d) =>
+      Object.entries(d).map(([id, reason]) => ({ id: Number(id), reason: reason as 'password_changed' | 'user_disabled' })),
+    );
   }
 
   /** Done: the user's tokens were revoked. */
   async revocationDone(id: number): Promise<void> {
-    await guarded(() => this.redis.hdel(this.keys.revocationsDue, String(id)));
+    const shards = Array.from({ length: this.keys.shards }, (_, k) => this.keys.revocationsDue(k));
+    await guarded(() => Promise.all(shards.map((key) => this.redis.hdel(key, String(id)))));
   }
 
-  /** Writes one user with its indexes and its event in one step: `putMany` of one. */
+  /** Writes one user with its indexes and its event: `putMany` of one. */
   async put(user: NewUser, options: PutOptions): Promise<PutResult> {
     return (await this.putMany([user], options))[0] as PutResult;
   }
 
   /**
-   * Writes users in order, each with its indexes, in one step with the events that record them
-   * (putUsers-3.lua): created, or with mode 'update' replacing an existing record whole (its id
-   * stays). Keep batches small (50): one call holds Redis for all of them. Throws `TypeError` for
-   * an invalid username, email or id, writing nothing.
+   * Writes users in order, each with its indexes, the events that record them written with the
+   * accounts of each shard (putUsers-2.lua; the class comment says the steps): created, or with
+   * mode 'update' replacing an existing record whole (its id stays). A later user of the call
+   * sees an earlier one (users that share a username, email or id go in turns). Keep batches
+   * small (50). Throws `TypeError` for an invalid username, email or id, writing nothing.
    */
   async putMany(users: readonly NewUser[], options: PutOptions): Promise<PutResult[]> {
-    const args: string[] = [];
-    for (const user of users) {
+    const pending: Pending[] = users.map((user, at) => {
       if (!validUsername(user.username)) throw new TypeError(`invalid username ${JSON.stringify(user.username)}: ${USERNAME_RULE}`);
       const email = user.email ? normaliseEmail(user.email) : '';
       if (email !== '' && !looksLikeEmail(email)) throw new TypeError(`invalid email ${JSON.stringify(user.email)}`);
@@ -198,49 +252,232 @@ export class UserRepository {
         throw new TypeError(`invalid id ${user.id}: a positive integer up to ${MAX_USER_ID}`);
       if (user.lastLogin !== undefined && !(Number.isSafeInteger(user.lastLogin) && user.lastLogin >= 0))
         throw new TypeError(`invalid lastLogin ${user.lastLogin}: ms since the epoch`);
-      const fields = encode(user);
-      args.push(user.username, email, user.id === undefined ? '' : String(user.id), String(fields.length), ...fields);
+      return { at, user, email, fields: encode(user), claimed: [], settle: [] };
+    });
+    if (this.dense && options.dryRun !== true) await this.offerIds(pending);
+    // turns: a user goes after every earlier one it shares a username, email or id with
+    const turns: Pending[][] = [];
+    const turnOf = new Map<string, number>();
+    for (const p of pending) {
+      const id = p.user.id ?? p.offered;
+      const names = [`u:${p.user.username}`, ...(p.email ? [`e:${p.email}`] : []), ...(id === undefined ? [] : [`i:${id}`])];
+      const turn = Math.max(-1, ...names.map((n) => turnOf.get(n) ?? -1)) + 1;
+      for (const n of names) turnOf.set(n, turn);
+      const group = turns[turn] ?? [];
+      turns[turn] = group;
+      group.push(p);
     }
-    const flat = await guarded(() =>
-      this.redis.putUsers(
-        this.keys.userSeq,
-        this.keys.outbox,
-        this.keys.revocationsDue,
-        options.mode,
-        options.dryRun === true ? '1' : '0',
-        this.keys.indexPrefix,
-        options.event ?? '',
-        ...args,
-      ),
-    );
-    const out: PutResult[] = [];
-    for (let i = 0; i < flat.length; i += 3) {
-      const [code, id, flags] = flat.slice(i, i + 3) as [number, number, number];
-      const status = PUT_STATUS[code as keyof typeof PUT_STATUS];
-      if (status === undefined) throw new InvalidStateError(`putUsers answered ${code}`);
-      if (status === 'email_taken' || status === 'id_taken' || status === 'ids_exhausted') out.push({ status });
-      else if (status === 'updated' && flags !== 0)
-        out.push({ status, id, revoke: flags & PutUserFlag.Disabled ? 'user_disabled' : 'password_changed' });
-      else out.push({ status, id });
-    }
+    const out: PutResult[] = new Array(users.length);
+    for (const turn of turns) await this.putTurn(turn, options, users.length === 1, out);
     return out;
+  }
+
+  /**
+   * Ids one at a time, as the call's order gives them: for each new user (no record yet, and not
+   * an earlier user of the call), in order, the sequence moves past an id given or gives the next;
+   * sent together on one connection, they run in that order (one round trip). So a row without an
+   * id takes the next id after the ids the rows before it kept, as an import of a file expects.
+   */
+  private async offerIds(pending: readonly Pending[]): Promise<void> {
+    const known = await guarded(() => Promise.all(pending.map((p) => this.redis.hexists(this.keys.user(p.user.username), 'id'))));
+    const seen = new Set<string>();
+    const steps: Promise<unknown>[] = [];
+    pending.forEach((p, i) => {
+      const fresh = known[i] === 0 && !seen.has(p.user.username);
+      seen.add(p.user.username);
+      if (!fresh) return;
+      if (p.user.id !== undefined) steps.push(this.redis.raiseSeq(this.keys.userSeq, String(p.user.id)));
+      else
+        steps.push(
+          this.redis.incr(this.keys.userSeq).then((n) => {
+            p.offered = n > MAX_USER_ID ? -1 : n;
+          }),
+        );
+    });
+    await guarded(() => Promise.all(steps));
+  }
+
+  private async putTurn(turn: readonly Pending[], options: PutOptions, single: boolean, out: PutResult[]): Promise<void> {
+    const dry = options.dryRun === true;
+    const records = await guarded(() => Promise.all(turn.map((p) => this.redis.hgetall(this.keys.user(p.user.username)))));
+    const going: Pending[] = [];
+    await Promise.all(
+      turn.map(async (p, i) => {
+        const existing = decodeUser(records[i] as Record<string, string>);
+        p.existing = existing;
+        if (existing !== null && options.mode === 'create') out[p.at] = { status: 'exists', id: existing.id };
+        else if (existing !== null && p.user.id !== undefined && p.user.id !== existing.id)
+          out[p.at] = { status: 'id_mismatch', id: existing.id };
+        else {
+          const refused = await this.claim(p, dry);
+          if (refused === null) going.push(p);
+          else out[p.at] = refused;
+        }
+      }),
+    );
+    const byShard = new Map<number, Pending[]>();
+    for (const p of going) {
+      const shard = this.keys.shardOf(p.user.username);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), p]);
+    }
+    const most = options.scriptUsers ?? 50;
+    const scripts = [...byShard].flatMap(([shard, ps]) =>
+      Array.from({ length: Math.ceil(ps.length / most) }, (_, i) => [shard, ps.slice(i * most, (i + 1) * most)] as const),
+    );
+    await Promise.all(
+      scripts.map(async ([shard, ps]) => {
+        const args = ps.flatMap((p) => [p.user.username, String(p.id ?? 0), String(p.fields.length), ...p.fields]);
+        const flat = await guarded(() =>
+          this.redis.putUsers(
+            this.keys.outbox(shard),
+            this.keys.revocationsDue(shard),
+            options.mode,
+            dry ? '1' : '0',
+            this.keys.shardPrefix(shard),
+            options.event ?? '',
+            single ? '1' : '0',
+            ...args,
+          ),
+        );
+        await Promise.all(ps.map((p, i) => this.settle(p, flat.slice(3 * i, 3 * i + 3) as [number, number, number], dry, out)));
+      }),
+    );
+  }
+
+  /**
+   * Claims (in a dry run: checks) the index entries a user's write needs: a new account's id (the
+   * one given, else the next free of this process's block) and an email that is not the account's
+   * already. Null when claimed; else the refusal.
+   */
+  private async claim(p: Pending, dry: boolean): Promise<PutResult | null> {
+    const owner = async (holder: string, test: (u: UserRecord) => boolean) => {
+      const u = decodeUser(await guarded(() => this.redis.hgetall(this.keys.user(holder))));
+      return u !== null && test(u);
+    };
+    const idOwner = (id: number) => (holder: string) => owner(holder, (u) => u.id === id);
+    if (p.existing) p.id = p.existing.id;
+    else if (p.user.id !== undefined) {
+      const taken = await this.entry(p, this.keys.userId(p.user.id), idOwner(p.user.id), dry);
+      if (taken) return { status: 'id_taken' };
+      p.id = p.user.id;
+    } else if (dry) p.id = 0;
+    else if (p.offered === -1) return { status: 'ids_exhausted' };
+    else {
+      // the id offered in the call's order, else (taken meanwhile) the next free one
+      for (let offered = p.offered; ; offered = undefined) {
+        const id = offered ?? (await this.ids.take());
+        if (id === null) return { status: 'ids_exhausted' };
+        if (!(await this.entry(p, this.keys.userId(id), idOwner(id), false))) {
+          p.id = id;
+          break;
+        }
+      }
+    }
+    if (p.email !== '' && (await this.entry(p, this.keys.email(p.email), (holder) => owner(holder, (u) => u.email === p.email), dry))) {
+      await this.release(p);
+      return { status: 'email_taken' };
+    }
+    return null;
+  }
+
+  /**
+   * Claims one index entry for the user (a dry run only reads it): true when another account
+   * holds it (`holds` says whether the account named holds it still).
+   */
+  private async entry(p: Pending, key: string, holds: (holder: string) => Promise<boolean>, dry: boolean): Promise<boolean> {
+    const { username } = p.user;
+    if (dry) {
+      const holder = await guarded(() => this.redis.get(key));
+      return holder !== null && holder !== username && (await holds(holder));
+    }
+    let stale = '';
+    for (let i = 0; i < CLAIM_TRIES; i++) {
+      const [code, holder, settled] = await guarded(() => this.redis.claimIndex(key, username, stale, CLAIM_PENDING_MS));
+      if (code === ClaimIndex.Claimed) p.claimed.push(key);
+      if (code !== ClaimIndex.Held) {
+        p.settle.push(key);
+        return false;
+      }
+      // a pending claim is another account's in the making; a settled one, only if its record holds it
+      if (settled !== 1 || (await holds(holder as string))) return true;
+      stale = holder as string;
+    }
+    return true;
+  }
+
+  /**
+   * Undoes a user's claims, unless its record (a concurrent write of the same user) has them;
+   * entries that were its own already are settled again.
+   */
+  private async release(p: Pending): Promise<void> {
+    if (p.settle.length === 0) return;
+    const now = await this.get(p.user.username);
+    const kept = new Set(now === null ? [] : [this.keys.userId(now.id), ...(now.email ? [this.keys.email(now.email)] : [])]);
+    const drop = p.claimed.filter((k) => !kept.has(k));
+    await guarded(() =>
+      Promise.all([
+        ...drop.map((k) => this.redis.releaseIndex(k, p.user.username)),
+        ...p.settle.filter((k) => !drop.includes(k)).map((k) => this.redis.persist(k)),
+      ]),
+    );
+  }
+
+  /** The account's step answered: the result; a refusal releases the claims, a write the old email. */
+  private async settle(p: Pending, [code, id, flags]: [number, number, number], dry: boolean, out: PutResult[]): Promise<void> {
+    const status = PUT_STATUS[code as keyof typeof PUT_STATUS];
+    if (status === undefined) throw new InvalidStateError(`putUsers answered ${code}`);
+    if (status === 'exists' || status === 'id_mismatch') {
+      // a concurrent write of the same username came between the read and this step
+      if (!dry) await this.release(p);
+      out[p.at] = { status, id };
+      return;
+    }
+    if (status === 'email_taken' || status === 'id_taken' || status === 'ids_exhausted')
+      throw new InvalidStateError(`putUsers answered ${code}`);
+    if (!dry) {
+      // the claims are settled: the account holds them now
+      await guarded(() => Promise.all(p.settle.map((k) => this.redis.persist(k))));
+      const old = p.existing?.email;
+      if (old && old !== p.email) await guarded(() => this.redis.releaseIndex(this.keys.email(old), p.user.username));
+      // (one id at a time, the sequence was moved past it already: offerIds)
+      if (status === 'created' && p.user.id !== undefined && !this.dense) await this.ids.keep(p.user.id);
+    }
+    if (status === 'updated' && flags !== 0)
+      out[p.at] = { status, id, revoke: flags & PutUserFlag.Disabled ? 'user_disabled' : 'password_changed' };
+    else out[p.at] = { status, id };
   }
 
   async get(username: string): Promise<UserRecord | null> {
     return guarded(async () => decodeUser(await this.redis.hgetall(this.keys.user(username))));
   }
 
-  /** One round trip either way: HGETALL by username, or the email script. */
+  /**
+   * By username, one round trip; by email, two: the email's index entry, then the account it
+   * names (believed only if the account holds the email).
+   */
   async find(identifier: Identifier): Promise<UserRecord | null> {
     if (identifier.by === 'username') return this.get(identifier.value);
-    return guarded(async () => {
-      const flat = await this.redis.getUserByIndex(this.keys.email(normaliseEmail(identifier.value)), this.keys.userPrefix);
-      return decodeUser(pairsToObject(flat));
-    });
+    const email = normaliseEmail(identifier.value);
+    const user = await this.byIndex(this.keys.email(email));
+    return user?.email === email ? user : null;
   }
 
-  async findById(id: number): Promise<UserRecord | null> {
-    return guarded(async () => decodeUser(pairsToObject(await this.redis.getUserByIndex(this.keys.userId(id), this.keys.userPrefix))));
+  /**
+   * By id: the id's index entry, then the account it names (two round trips). With the username
+   * the caller has for it (a token record's), one: that account, when its id is `id`.
+   */
+  async findById(id: number, username?: string): Promise<UserRecord | null> {
+    if (username !== undefined) {
+      const user = await this.get(username);
+      if (user?.id === id) return user;
+    }
+    const user = await this.byIndex(this.keys.userId(id));
+    return user?.id === id ? user : null;
+  }
+
+  private async byIndex(key: string): Promise<UserRecord | null> {
+    const username = await guarded(() => this.redis.get(key));
+    return username === null ? null : this.get(username);
   }
 
   async setDisabled(username: string, disabled: boolean): Promise<void> {
@@ -252,8 +489,9 @@ export class UserRepository {
    * With `expected`, only if the stored hash is still that one: false when it changed meanwhile.
    */
   async setPasswordHash(username: string, hash: string, options: { expected?: string; event?: string } = {}): Promise<boolean> {
+    const outbox = this.keys.outbox(this.keys.shardOf(username));
     const r = await guarded(() =>
-      this.redis.setPassword(this.keys.user(username), this.keys.outbox, options.expected ?? '', hash, options.event ?? ''),
+      this.redis.setPassword(this.keys.user(username), outbox, options.expected ?? '', hash, options.event ?? ''),
     );
     if (r === SetPassword.NoSuchUser) throw new UnknownUserError(`no user ${username}`);
     return r === SetPassword.Replaced;

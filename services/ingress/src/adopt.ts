@@ -22,7 +22,7 @@ export async function adoptUser(
   // An account reached by another spelling than the one the attempt was counted on: its own lock
   // holds too (a locked account gives no token through a case variant of its username).
   const verified = async (user: UserRecord | null) =>
-    user !== null && !user.disabled && !(await deps.gate.accountLocked(user.id)) && (await deps.hasher.verify(user.passwordHash, password))
+    user !== null && !user.disabled && !(await deps.gate.accountLocked(user)) && (await deps.hasher.verify(user.passwordHash, password))
       ? user
       : null;
   // An account already here is tried only when it is the login's own: a concurrent first login

@@ -8,6 +8,7 @@ import {
   type KeyLayout,
   keyLayout,
   LoginGate,
+  legacyLayoutProblem,
   type RevocationFeed,
   revocationFeed,
   type TesseraRedis,
@@ -28,7 +29,12 @@ export interface OpenDeps extends HandlerDeps {
 /** Everything the handler needs, for any runtime: Redis, repositories, the warmed-up hasher. */
 export async function openDeps(settings: Settings, log: Logger, connectionName: string): Promise<OpenDeps> {
   const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: settings.redisCommandTimeoutMs, connectionName });
-  const keys = keyLayout(settings.redisPrefix);
+  const keys = keyLayout(settings.redisPrefix, settings.accountShards);
+  const legacy = await legacyLayoutProblem(redis, keys);
+  if (legacy !== null) {
+    redis.disconnect();
+    throw new Error(legacy);
+  }
   const jwt = await openJwtKeys(settings, redis, keys, log);
   const hasher = new PasswordHasher(settings.argon2);
   await hasher.dummyHash();

@@ -71,10 +71,10 @@ export function loginPorts(deps: Deps): LoginPorts {
     abortLogin: async (identifier, ctx, reservation, outcome) => {
       await deps.gate.release(reservation);
       turns.wake(reservation.lock);
-      await deps.gate.appendEvent(loginRefusedEvent(attemptFields(identifier, ctx), outcome));
+      await deps.gate.appendEvent(loginRefusedEvent(attemptFields(identifier, ctx), outcome), identifier);
     },
     refuseLogin: async (identifier, ctx, outcome) => {
-      await deps.gate.appendEvent(loginRefusedEvent(attemptFields(identifier, ctx), outcome));
+      await deps.gate.appendEvent(loginRefusedEvent(attemptFields(identifier, ctx), outcome), identifier);
     },
     acquireVerifySlot: () => deps.pool.acquire(),
     verifyPassword: (hash, password) => deps.hasher.verify(hash, password),
@@ -131,11 +131,11 @@ export function tokenPorts(deps: Deps): TokenPorts {
     revokeFamily: async (userId, family, reason) => void (await deps.tokens.revokeFamily(userId, family, reason)),
     findUserById:
       users === undefined
-        ? (id) => deps.users.findById(id)
-        : async (id) => {
+        ? (id, username) => deps.users.findById(id, username)
+        : async (id, username) => {
             const known = users.get(id);
             if (known !== undefined) return known;
-            const user = await deps.users.findById(id);
+            const user = await deps.users.findById(id, username);
             if (user !== null) users.put(user);
             return user;
           },

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Settings, settingsOrExit } from '@tessera/config';
 import { createLogger, type Logger, routeProcessOutput } from '@tessera/config/log';
-import { connectRedis, newRedisClient } from '@tessera/store';
+import { connectRedis, keyLayout, legacyLayoutProblem, newRedisClient } from '@tessera/store';
 import { failureFields } from './failures.ts';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
 import { createOpsServer } from './ops.ts';
@@ -17,6 +17,11 @@ const STOP_GRACE_MS = 5000;
  */
 async function main(settings: Settings, log: Logger): Promise<void> {
   const redis = await connectRedis({ url: settings.redisUrl, commandTimeoutMs: 10_000, connectionName: 'tessera-worker' });
+  const legacy = await legacyLayoutProblem(redis, keyLayout(settings.redisPrefix, settings.accountShards));
+  if (legacy !== null) {
+    redis.disconnect();
+    throw new Error(legacy);
+  }
   // BullMQ and the drainer block: their connections wait forever and never give up a command.
   const connect = () => {
     const c = newRedisClient(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tessera-worker-queue' });

@@ -1,6 +1,5 @@
 import type { Settings } from '@tessera/config';
-import { outboxKey } from '@tessera/events';
-import { keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
+import { keyLayout, LoginGate, outboxBacklog, type TesseraRedis } from '@tessera/store';
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
@@ -19,7 +18,7 @@ export function createWorkerMetrics(settings: Settings, redis: TesseraRedis, que
     labelNames: ['type'],
     registers: [registry],
   });
-  const outbox = outboxKey(settings.redisPrefix);
+  const keys = keyLayout(settings.redisPrefix, settings.accountShards);
   new Gauge({
     name: 'tessera_queue_jobs',
     help: 'Jobs of the audit queue, by state',
@@ -32,22 +31,22 @@ export function createWorkerMetrics(settings: Settings, redis: TesseraRedis, que
   });
   new Gauge({
     name: 'tessera_outbox_length',
-    help: 'Events committed but not yet handed to the queue',
+    help: 'Events committed but not yet handed to the queue (all outboxes)',
     registers: [registry],
     async collect() {
-      this.set(await redis.xlen(outbox));
+      this.set((await outboxBacklog(redis, keys)).length);
     },
   });
   new Gauge({
     name: 'tessera_outbox_lag_seconds',
-    help: 'Age of the oldest event still in the outbox',
+    help: 'Age of the oldest event still in an outbox',
     registers: [registry],
     async collect() {
-      const [first] = await redis.xrange(outbox, '-', '+', 'COUNT', 1);
-      this.set(first === undefined ? 0 : Math.max(0, (Date.now() - Number(first[0].split('-')[0])) / 1000));
+      const { oldestMs } = await outboxBacklog(redis, keys);
+      this.set(oldestMs === null ? 0 : Math.max(0, (Date.now() - oldestMs) / 1000));
     },
   });
-  const gate = new LoginGate(redis, keyLayout(settings.redisPrefix), settings.lockout);
+  const gate = new LoginGate(redis, keys, settings.lockout);
   new Gauge({
     name: 'tessera_lockouts_active',
     help: 'Identifiers locked now',

@@ -82,7 +82,7 @@ async function readJson(req: IncomingMessage, limit = 4096): Promise<unknown> {
 export function createOpsServer(deps: OpsDeps): Server {
   const { settings, redis } = deps;
   const summary = createSummary(settings, redis, deps.queue, deps.log);
-  const gate = new LoginGate(redis, keyLayout(settings.redisPrefix), settings.lockout);
+  const gate = new LoginGate(redis, keyLayout(settings.redisPrefix, settings.accountShards), settings.lockout);
   const stream = auditStreamKey(settings.redisPrefix);
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];

@@ -2,7 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '@tessera/config';
 import type { Logger } from '@tessera/config/log';
-import { AUDIT_QUEUE, type AuditEvent, auditEventCheck, auditStreamKey, outboxKey, queuePrefix, readAuditEntry } from '@tessera/events';
+import { AUDIT_QUEUE, type AuditEvent, auditEventCheck, auditStreamKey, queuePrefix, readAuditEntry } from '@tessera/events';
 import { EscalateLock, keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -21,7 +21,7 @@ export function auditFile(dir: string, event: AuditEvent): string {
  * audit stream (any number of consumer groups read it), and the daily NDJSON file.
  */
 export function createProcessor(settings: Settings, redis: TesseraRedis, log: Logger, onProcessed?: (type: string) => void) {
-  const keys = keyLayout(settings.redisPrefix);
+  const keys = keyLayout(settings.redisPrefix, settings.accountShards);
   const gate = new LoginGate(redis, keys, settings.lockout);
   const stream = auditStreamKey(settings.redisPrefix);
   const seen = (kind: string, id: string) => `${settings.redisPrefix}{audit}:${kind}:${id}`;
@@ -52,11 +52,17 @@ const CLAIM_EVERY_MS = 1000;
 /** The longest part of an outbox entry that is no audit event written to the log, characters. */
 const INVALID_ENTRY_LOGGED = 2000;
 
+/** How long the drain waits when no outbox had anything, ms. */
+const IDLE_MS = 100;
+
 /**
- * Drains the outbox into BullMQ. An entry leaves the outbox only after its job is in the queue;
- * the job id is the event id, so a redelivery after a crash adds nothing twice. An entry that is
- * no audit event (`readAuditEntry`) is logged (a warning with its id, why and its fields) and
- * removed with the batch it came in, so it never holds the drain up.
+ * Drains the outboxes (one per account shard, keys.ts) into BullMQ: each round reads every shard's
+ * stream, in order within a stream, so an account's events keep their order; when none had
+ * anything it waits for new entries, on one Redis in one blocking read of them all, on a cluster
+ * (the streams are in different slots) by reading again after IDLE_MS. An entry leaves its outbox only after its job is in the
+ * queue; the job id is the event id, so a redelivery after a crash adds nothing twice. An entry
+ * that is no audit event (`readAuditEntry`) is logged (a warning with its id, why and its fields)
+ * and removed with the batch it came in, so it never holds the drain up.
  */
 export async function drainOutbox(
   settings: Settings,
@@ -66,85 +72,107 @@ export async function drainOutbox(
   signal: AbortSignal,
   log: Logger,
 ): Promise<void> {
-  const outbox = outboxKey(settings.redisPrefix);
+  const { outboxes } = keyLayout(settings.redisPrefix, settings.accountShards);
   const group = 'drain';
-  try {
-    await redis.xgroup('CREATE', outbox, group, '0', 'MKSTREAM');
-  } catch (err) {
-    if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-  }
   const check = await auditEventCheck();
-  let cursor = '0';
-  let lastClaim = 0;
+  // per outbox: its own pending entries are read first ('0'), then new ones ('>')
+  const streams = outboxes.map((outbox) => ({ outbox, cursor: '0', lastClaim: 0, created: false }));
+  const drainOne = async (s: (typeof streams)[number]): Promise<number> => {
+    if (!s.created) {
+      try {
+        await redis.xgroup('CREATE', s.outbox, group, '0', 'MKSTREAM');
+      } catch (err) {
+        if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+      }
+      s.created = true;
+    }
+    let entries: [string, string[]][];
+    if (s.cursor === '>' && Date.now() - s.lastClaim > CLAIM_EVERY_MS) {
+      // entries a crashed drainer read but never handed over: take them after a while
+      s.lastClaim = Date.now();
+      const claimed = (await redis.xautoclaim(s.outbox, group, consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', 200)) as [
+        string,
+        [string, string[]][],
+      ];
+      entries = claimed[1].filter((e) => Array.isArray(e[1]));
+    } else {
+      const res = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'STREAMS', s.outbox, s.cursor)) as StreamEntries;
+      entries = res?.[0]?.[1] ?? [];
+      if (s.cursor === '0' && entries.length === 0) s.cursor = '>';
+    }
+    return handOver(s.outbox, entries);
+  };
+  /** Queues a batch of one outbox's entries, then acknowledges and removes them. */
+  const handOver = async (outbox: string, entries: [string, string[]][]): Promise<number> => {
+    if (entries.length === 0) return 0;
+    const events: AuditEvent[] = [];
+    for (const [id, fields] of entries) {
+      const entry = readAuditEntry(fields, check);
+      if ('event' in entry) events.push(entry.event);
+      else
+        log.warn('outbox entry is no audit event; removed', {
+          id,
+          reason: entry.invalid,
+          fields: JSON.stringify(fields).slice(0, INVALID_ENTRY_LOGGED),
+        });
+    }
+    if (events.length > 0)
+      await queue.addBulk(
+        events.map((e) => ({
+          name: e.type,
+          data: e,
+          opts: {
+            jobId: e.id,
+            removeOnComplete: 10_000,
+            removeOnFail: 10_000,
+            attempts: 10,
+            backoff: { type: 'exponential', delay: 200 },
+          },
+        })),
+      );
+    const ids = entries.map(([id]) => id);
+    // acknowledged and removed together, so a crash never leaves a handed-over entry behind
+    await redis
+      .multi()
+      .xack(outbox, group, ...ids)
+      .xdel(outbox, ...ids)
+      .exec();
+    return entries.length;
+  };
   while (!signal.aborted) {
-    try {
-      let entries: [string, string[]][];
-      if (cursor === '>' && Date.now() - lastClaim > CLAIM_EVERY_MS) {
-        // entries a crashed drainer read but never handed over: take them after a while
-        lastClaim = Date.now();
-        const claimed = (await redis.xautoclaim(outbox, group, consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', 200)) as [
-          string,
-          [string, string[]][],
-        ];
-        entries = claimed[1].filter((e) => Array.isArray(e[1]));
-      } else {
-        const res = (await redis.xreadgroup(
-          'GROUP',
-          group,
-          consumer,
-          'COUNT',
-          200,
-          'BLOCK',
-          500,
-          'STREAMS',
-          outbox,
-          cursor,
-        )) as StreamEntries;
-        entries = res?.[0]?.[1] ?? [];
-        if (cursor === '0' && entries.length === 0) {
-          cursor = '>';
-          continue;
-        }
-      }
-      if (entries.length === 0) continue;
-      const events: AuditEvent[] = [];
-      for (const [id, fields] of entries) {
-        const entry = readAuditEntry(fields, check);
-        if ('event' in entry) events.push(entry.event);
-        else
-          log.warn('outbox entry is no audit event; removed', {
-            id,
-            reason: entry.invalid,
-            fields: JSON.stringify(fields).slice(0, INVALID_ENTRY_LOGGED),
-          });
-      }
-      if (events.length > 0)
-        await queue.addBulk(
-          events.map((e) => ({
-            name: e.type,
-            data: e,
-            opts: {
-              jobId: e.id,
-              removeOnComplete: 10_000,
-              removeOnFail: 10_000,
-              attempts: 10,
-              backoff: { type: 'exponential', delay: 200 },
-            },
-          })),
-        );
-      const ids = entries.map(([id]) => id);
-      // acknowledged and removed together, so a crash never leaves a handed-over entry behind
-      await redis
-        .multi()
-        .xack(outbox, group, ...ids)
-        .xdel(outbox, ...ids)
-        .exec();
-    } catch (err) {
+    const done = await Promise.allSettled(streams.map(drainOne));
+    const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+    if (failed !== undefined) {
       if (signal.aborted) return;
       // anything left unacknowledged is read again (own pending) or claimed by another drainer
-      logFailure(log, 'outbox drain failed; retrying', err);
-      cursor = '0';
+      logFailure(log, 'outbox drain failed; retrying', failed.reason);
+      for (const s of streams) s.cursor = '0';
       await new Promise((r) => setTimeout(r, 500));
+    } else if (done.every((d) => d.status === 'fulfilled' && d.value === 0)) {
+      if (redis.isCluster || streams.some((s) => s.cursor !== '>')) await new Promise((r) => setTimeout(r, IDLE_MS));
+      else {
+        // one Redis: every outbox in one blocking read (on a cluster they are in different slots)
+        try {
+          const res = (await redis.xreadgroup(
+            'GROUP',
+            group,
+            consumer,
+            'COUNT',
+            200,
+            'BLOCK',
+            500,
+            'STREAMS',
+            ...outboxes,
+            ...outboxes.map(() => '>'),
+          )) as StreamEntries;
+          for (const [outbox, entries] of res ?? []) await handOver(outbox, entries);
+        } catch (err) {
+          if (signal.aborted) return;
+          logFailure(log, 'outbox drain failed; retrying', err);
+          for (const s of streams) s.cursor = '0';
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
     }
   }
 }

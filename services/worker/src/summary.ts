@@ -1,7 +1,7 @@
 import type { Settings } from '@tessera/config';
 import type { Logger } from '@tessera/config/log';
-import { auditEventCheck, auditStreamKey, outboxKey, readAuditEntry } from '@tessera/events';
-import { keyLayout, LoginGate, type TesseraRedis } from '@tessera/store';
+import { auditEventCheck, auditStreamKey, readAuditEntry } from '@tessera/events';
+import { keyLayout, LoginGate, outboxBacklog, type TesseraRedis } from '@tessera/store';
 import type { Queue } from 'bullmq';
 
 /** What the dashboard shows, computed from the audit stream, the queue and Redis. */
@@ -41,8 +41,8 @@ function top(counts: Map<string, number>, n: number): { key: string; failures: n
  */
 export function createSummary(settings: Settings, redis: TesseraRedis, queue: Queue, log: Logger) {
   const stream = auditStreamKey(settings.redisPrefix);
-  const outbox = outboxKey(settings.redisPrefix);
-  const gate = new LoginGate(redis, keyLayout(settings.redisPrefix), settings.lockout);
+  const keys = keyLayout(settings.redisPrefix, settings.accountShards);
+  const gate = new LoginGate(redis, keys, settings.lockout);
   return async (): Promise<Summary> => {
     const now = Date.now();
     const nowS = Math.floor(now / 1000);
@@ -94,14 +94,13 @@ export function createSummary(settings: Settings, redis: TesseraRedis, queue: Qu
     }
     if (invalid.length > 0)
       log.warn('audit stream entries that are no audit event left out of the summary', { count: invalid.length, first: invalid[0] });
-    const [counts, length, first, locked, intro] = await Promise.all([
+    const [counts, backlog, locked, intro] = await Promise.all([
       queue.getJobCounts('waiting', 'active', 'delayed', 'failed'),
-      redis.xlen(outbox),
-      redis.xrange(outbox, '-', '+', 'COUNT', 1),
+      outboxBacklog(redis, keys),
       gate.locked(),
       redis.mget(...Array.from({ length: 10 }, (_, i) => `${settings.redisPrefix}{stats}:introspect:${nowS - 10 + i}`)),
     ]);
-    const oldest = first[0] === undefined ? now : Number(first[0][0].split('-')[0]);
+    const oldest = backlog.oldestMs ?? now;
     return {
       at: now,
       loginsPerSecond: buckets,
@@ -111,7 +110,7 @@ export function createSummary(settings: Settings, redis: TesseraRedis, queue: Qu
       topIdentifiers: top(identifiers, 5),
       topAddresses: top(addresses, 5),
       queue: counts,
-      outbox: { length, lagSeconds: Math.max(0, (now - oldest) / 1000) },
+      outbox: { length: backlog.length, lagSeconds: Math.max(0, (now - oldest) / 1000) },
       introspectionsPerSecond: intro.reduce((sum, v) => sum + Number(v ?? 0), 0) / 10,
     };
   };

@@ -160,7 +160,9 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
     const input = source.pipe(byteCounter(counts));
     source.on('error', (err: Error) => input.destroy(err));
     const mode = o.onConflict === 'update' ? 'update' : 'create';
-    const ledger = o.dryRun ? new DryRunLedger(Number((await c.redis.get(keyLayout(c.settings.redisPrefix).userSeq)) ?? 0)) : null;
+    const ledger = o.dryRun
+      ? new DryRunLedger(Number((await c.redis.get(keyLayout(c.settings.redisPrefix, c.settings.accountShards).userSeq)) ?? 0))
+      : null;
     // what an earlier run that was killed left to revoke
     if (!o.dryRun) await revokeDue(c);
     const ignored = new Set<string>();

@@ -1,9 +1,9 @@
 import { PasswordHasher } from '@tessera/passwords';
-import { connectRedis, keyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
+import { connectRedis, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type Run, tessera as run } from '../../../../test/support/cli.ts';
 import { freePort } from '../../../../test/support/redis-source.ts';
-import { dropPrefix, testPrefix } from '../../../../test/support/stack.ts';
+import { dropPrefix, outboxEntries, testKeys, testPrefix } from '../../../../test/support/stack.ts';
 
 let redis: TesseraRedis;
 let prefix: string;
@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   prefix = testPrefix();
-  users = new UserRepository(redis, keyLayout(prefix));
+  users = new UserRepository(redis, testKeys(prefix));
 });
 afterEach(async () => {
   await dropPrefix(redis, prefix);
@@ -253,7 +253,7 @@ describe('tessera users show / disable / passwd', () => {
     expect(await hasher.verify(hash, 'new-password')).toBe(true);
     expect(await hasher.verify(hash, 'old-password')).toBe(false);
     // each change is recorded with it, in the outbox
-    const events = (await redis.xrange(`${prefix}{users}:outbox`, '-', '+')).map(([, f]) => JSON.parse(f[1] as string));
+    const events = (await outboxEntries(redis, testKeys(prefix))).map(([, f]) => JSON.parse(f[1] as string));
     expect(events.filter((e) => e.type === 'user.changed')).toMatchObject([
       { dialect: 'cli', identifier: 'u:alice', userId: 1, outcome: 'created' },
       { dialect: 'cli', identifier: 'u:alice', userId: 1, outcome: 'password_changed' },

@@ -62,7 +62,7 @@ export function userChangedEvent(username: string, outcome?: string, userId?: nu
 /** Records a change to a user made outside a script (disabled, enabled). */
 async function userChanged(c: CliContext, username: string, outcome: string): Promise<void> {
   const user = await c.users.get(username);
-  await c.gate.appendEvent(userChangedEvent(username, outcome, user?.id));
+  await c.gate.appendEvent(userChangedEvent(username, outcome, user?.id), { by: 'username', value: username });
 }
 
 export interface Io {

@@ -10,7 +10,7 @@ export const SCRIPT_USERS = 50;
  * What the earlier rows of this file did, for a dry run only: a real run learns of a username,
  * email or id met earlier in the file from the store, where the earlier row already is. A dry run
  * writes nothing, so it keeps the rows it would have written (about 150 bytes a row) and the id
- * sequence, and judges each row against them the way putUsers-3.lua would. What it cannot follow:
+ * sequence, and judges each row against them the way putUsers (users.ts) would. What it cannot follow:
  * an email an update in the same file frees for a later row (the dry run says email_taken).
  */
 export class DryRunLedger {
@@ -85,10 +85,10 @@ async function passwordHash(c: CliContext, row: ImportUser, mode: 'create' | 'up
 
 /**
  * Writes one batch in file order: plain passwords hashed first (all at once, on the thread pool),
- * then putUsers scripts of SCRIPT_USERS users sent together, so they run in order. Each script
- * records what it created and updated as one event each, with their count: an import of a
- * million users is 20,000 audit events, not a million. An update that changed a user's password
- * or disabled them revokes their tokens, as `users passwd` and `users disable` do.
+ * then the batch in one `putMany`, which keeps the file's order where rows depend on each other
+ * and writes each account shard's users in scripts of at most SCRIPT_USERS. Each script records
+ * what it created and updated as one event each, with their count. An update that changed a
+ * user's password or disabled them revokes their tokens, as `users passwd` and `users disable` do.
  */
 export async function writeBatch(
   c: CliContext,
@@ -98,19 +98,15 @@ export async function writeBatch(
 ): Promise<PutResult[]> {
   const dryRun = ledger !== null;
   const users = await Promise.all(rows.map((row) => passwordHash(c, row, mode, dryRun)));
-  const calls: Promise<PutResult[]>[] = [];
-  for (let i = 0; i < users.length; i += SCRIPT_USERS) {
-    const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
-    calls.push(c.users.putMany(users.slice(i, i + SCRIPT_USERS), { mode, dryRun, event }));
-  }
-  const answers = (await Promise.all(calls)).flat();
+  const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
+  const answers = await c.users.putMany(users, { mode, dryRun, event, scriptUsers: SCRIPT_USERS });
   if (ledger !== null) return answers.map((a, i) => ledger.decide(users[i] as NewUser, mode, a));
   await revokeDue(c);
   return answers;
 }
 
 /**
- * Revokes the tokens of every user an update left due (putUsers-3.lua records them in the same
+ * Revokes the tokens of every user an update left due (putUsers-2.lua records them in the same
  * step as the update): after each batch, and at the start of a run, so a run that was killed in
  * between is finished by the next one.
  */

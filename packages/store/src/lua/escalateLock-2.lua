@@ -9,8 +9,8 @@
   never outlive ARGV[8] (its key must not stay in Redis for good): a "permanent" one answers as
   permanent for that long, then goes, and growth stops there too.
 
-  KEYS[1] lockout hash   <prefix>{users}:lk:<lock>
-  KEYS[2] lockout index  <prefix>{users}:lockouts
+  KEYS[1] lockout hash   <shard>lk:<lock>
+  KEYS[2] lockout index  <shard>lockouts
 
   ARGV[1] lock name
   ARGV[2] lock number n (the event's count)

@@ -5,7 +5,7 @@
   slots (on a cluster the check and the event are two steps, tokens.ts saveRefreshed).
 
   KEYS[1] the family's revoked mark   <prefix>fr:{<family>}
-  KEYS[2] outbox stream               <prefix>{users}:outbox
+  KEYS[2] outbox stream               <shard>outbox (the outbox of the event's shard, tokens.ts)
   ARGV[1] the token.refreshed event JSON
 
   Returns (FamilyLive in lua-codes.ts)

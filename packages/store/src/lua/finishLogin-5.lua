@@ -8,12 +8,14 @@
   its window; a lock lives until its end plus the lock's memory (ARGV[7]: an account's lock
   history is kept for escalation; an unknown identifier's only one window past the lock).
 
-  KEYS[1] lockout hash      <prefix>{users}:lk:<lock>        (lock: a:<user id>, u:<username>, e:<email>)
-  KEYS[2] reservations zset <prefix>{users}:lki:<lock>
-  KEYS[3] outbox stream     <prefix>{users}:outbox
-  KEYS[4] lockout index     <prefix>{users}:lockouts     member lock, score locked-until ms
-  KEYS[5] user hash         <prefix>{users}:u:<username> whose last login a success records
-                            (`u:` alone when none is: no user has that key)
+  (<shard>: the prefix of the lock's account shard, keys.ts: every key in its slot)
+  KEYS[1] lockout hash      <shard>lk:<lock>        (lock: a:<user id>, u:<username>, e:<email>)
+  KEYS[2] reservations zset <shard>lki:<lock>
+  KEYS[3] outbox stream     <shard>outbox
+  KEYS[4] lockout index     <shard>lockouts     member lock, score locked-until ms
+  KEYS[5] user hash         <shard>u:<username> whose last login a success records
+                            (`<shard>u:` alone when none is, or the user is in
+                            another shard: the caller records it then)
 
   ARGV[1] reservation id
   ARGV[2] '1' success, '0' failure

@@ -1,7 +1,7 @@
 --[[
   Sets fields of an existing user hash; never creates one.
 
-  KEYS[1] user hash   <prefix>{users}:u:<username>
+  KEYS[1] user hash   <shard>u:<username>
   ARGV    field, value pairs
 
   Returns (PatchUser in lua-codes.ts)

@@ -3,8 +3,8 @@
   still the expected one: a rehash on login never overwrites a password changed meanwhile. Clears
   the pending-upstream mark (the user now has a password of their own).
 
-  KEYS[1] user hash      <prefix>{users}:u:<username>
-  KEYS[2] outbox stream  <prefix>{users}:outbox
+  KEYS[1] user hash      <shard>u:<username>
+  KEYS[2] outbox stream  <shard>outbox
 
   ARGV[1] the hash expected in place, '' for whatever is there (an admin's password change)
   ARGV[2] the new hash

@@ -3,8 +3,10 @@
   second presentation is recognised as reuse.
 
   KEYS[1] token key   <prefix>t:{tokenHash(token)}   value: record (record.ts), 'U' .. record once used
-  ARGV[1] (one Redis only) the user hash prefix <prefix>{users}:u: : the owner is read in the same
-          step (its key is in another slot, so never on a cluster)
+  ARGV[1] (one Redis only) the key prefix: the owner is read in the same step, from the record of
+          its username in its account shard (its key is in another slot, so never on a cluster)
+  ARGV[2..] (with ARGV[1]) the account shards' hash tags, in order (keys.ts shardTags): the shard
+          of a username is its slot (Redis Cluster's CRC16, as keys.ts shardOf) scaled to them
 
   Returns (TokenScript in lua-codes.ts)
           {0, record}  Live: was live, now marked used
@@ -25,11 +27,38 @@ if string.sub(v, 1, 1) ~= 'r' then
   return {2, v}
 end
 redis.call('SET', KEYS[1], 'U' .. v, 'KEEPTTL')
-if ARGV[1] then
-  -- the record's fifth field is its owner's username (record.ts)
-  local username = string.match(v, '^[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|')
-  if username then
-    return {0, v, redis.call('HGETALL', ARGV[1] .. username)}
-  end
+if not ARGV[1] then
+  return {0, v}
 end
-return {0, v}
+-- the record's fifth field is its owner's username (record.ts)
+local username = string.match(v, '^[^|]*|[^|]*|[^|]*|[^|]*|([^|]*)|')
+if not username then
+  return {0, v}
+end
+
+-- Redis Cluster's slot of a text: CRC16 (XMODEM) of its hash tag, or of the whole text
+local function slot(s)
+  local open = string.find(s, '{', 1, true)
+  if open then
+    local close = string.find(s, '}', open + 1, true)
+    if close and close > open + 1 then
+      s = string.sub(s, open + 1, close - 1)
+    end
+  end
+  local crc = 0
+  for i = 1, #s do
+    crc = bit.bxor(crc, bit.lshift(string.byte(s, i), 8))
+    for _ = 1, 8 do
+      if bit.band(crc, 0x8000) ~= 0 then
+        crc = bit.band(bit.bxor(bit.lshift(crc, 1), 0x1021), 0xffff)
+      else
+        crc = bit.band(bit.lshift(crc, 1), 0xffff)
+      end
+    end
+  end
+  return crc % 16384
+end
+
+local shards = #ARGV - 1
+local shard = math.floor(slot(username) * shards / 16384)
+return {0, v, redis.call('HGETALL', ARGV[1] .. '{' .. ARGV[2 + shard] .. '}:u:' .. username)}
