@@ -6,6 +6,7 @@ export { type KeyLayout, keyLayout } from './keys.ts';
 export * from './lua-codes.ts';
 export { decodeRecord, encodeRecord } from './record.ts';
 export {
+  blockingReader,
   connectRedis,
   isClusterUrl,
   luaScripts,

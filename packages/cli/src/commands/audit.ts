@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type AuditEvent, auditEventCheck, auditStreamKey, EVENT_TYPES, readAuditEntry, skippedEntryLine } from '@tessera/events';
+import { blockingReader } from '@tessera/store';
 import { type CliContext, CliError, unknownVerb } from '../context.ts';
 import type { Io } from './users.ts';
 
@@ -56,7 +57,7 @@ export async function auditCommand(argv: string[], ctx: () => Promise<CliContext
     }
     for (const e of found.reverse()) io.out(JSON.stringify(e));
     if (values.follow !== true) return;
-    const reader = c.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+    const reader = blockingReader(c.redis);
     let last = '$';
     try {
       while (signal?.aborted !== true) {
