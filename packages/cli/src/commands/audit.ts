@@ -46,9 +46,13 @@ export async function auditCommand(argv: string[], ctx: () => Promise<CliContext
     // newest last, like tail: read backwards until `count` matching events are found
     const found: AuditEvent[] = [];
     let end = '+';
+    // --follow goes on after the newest entry there was, not from whatever comes once its own
+    // connection is up ('$'): an event appended meanwhile is not lost
+    let newest: string | undefined;
     while (found.length < count) {
       const batch = await c.redis.xrevrange(stream, end, '-', 'COUNT', 500);
       if (batch.length === 0) break;
+      newest ??= (batch[0] as [string, string[]])[0];
       for (const [id, fields] of batch) {
         const e = eventOf(id, fields);
         if (wanted(e) && found.length < count) found.push(e);
@@ -58,7 +62,7 @@ export async function auditCommand(argv: string[], ctx: () => Promise<CliContext
     for (const e of found.reverse()) io.out(JSON.stringify(e));
     if (values.follow !== true) return;
     const reader = blockingReader(c.redis);
-    let last = '$';
+    let last = newest ?? '0-0';
     try {
       while (signal?.aborted !== true) {
         const res = (await reader.xread('BLOCK', 1000, 'STREAMS', stream, last)) as Entries;
