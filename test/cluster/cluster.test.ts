@@ -1,9 +1,4 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { createLogger } from '@tessera/config/log';
 import type { AuditEvent } from '@tessera/events';
 import { keyLayout, newRedisClient, SLOTS, shardTags } from '@tessera/store';
@@ -11,40 +6,20 @@ import { type Pipeline, startPipeline } from '@tessera/worker';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, jwtLogin, ministryLogin, pebLogin } from '../lifecycle/support.ts';
-import { startUp } from '../support/processes.ts';
-import { freePort } from '../support/redis-source.ts';
-import { type Stack, startStack, testPrefix } from '../support/stack.ts';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
-const run = promisify(execFile);
+import { type LocalCluster, startCluster } from '../support/cluster.ts';
+import { type Stack, startStack } from '../support/stack.ts';
 
 // Everything Tessera does, on a 3-master Redis Cluster formed by infra/cluster/bootstrap.sh.
 describe('on Redis Cluster', () => {
-  let dir: string;
-  let base: number;
+  let cluster: LocalCluster;
   let url: string;
   let stack: Stack;
   let pipeline: Pipeline;
   const connections: Redis[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
-    for (let attempt = 0; ; attempt++) {
-      base = 30_000 + Math.floor(Math.random() * 10_000);
-      try {
-        const { stdout } = await run(
-          join(ROOT, 'infra/cluster/bootstrap.sh'),
-          ['--base-port', String(base), '--data-dir', join(dir, 'data')],
-          { timeout: 60_000 },
-        );
-        const nodes = /REDIS_CLUSTER_NODES=(\S+)/.exec(stdout)?.[1];
-        if (nodes === undefined) throw new Error(`no nodes in ${stdout}`);
-        url = `redis-cluster://${nodes}`;
-        break;
-      } catch (err) {
-        if (attempt >= 3) throw err;
-      }
-    }
+    cluster = await startCluster();
+    url = cluster.url;
     stack = await startStack({ REDIS_URL: url, TESSERA_LOGIN_RATE_LIMIT: '0' });
     pipeline = await startPipeline(
       stack.settings,
@@ -63,10 +38,7 @@ describe('on Redis Cluster', () => {
     await pipeline?.close();
     for (const c of connections) c.disconnect();
     await stack?.close();
-    await run(join(ROOT, 'infra/cluster/stop.sh'), ['--base-port', String(base), '--data-dir', join(dir, 'data')], {
-      timeout: 60_000,
-    }).catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
   }, 60_000);
 
   it('spreads keys over the masters: users in one slot, tokens in others', async () => {
@@ -141,30 +113,4 @@ describe('on Redis Cluster', () => {
     expect(events.filter((e) => e.identifier === 'u:someone.example' && e.type === 'login.failed')).toHaveLength(30);
     expect(events.filter((e) => e.type === 'lockout.engaged')).toHaveLength(1);
   });
-
-  it('npm start (tessera up) on the cluster URL starts the stack, which serves a login', async () => {
-    const state = mkdtempSync(join(tmpdir(), 'tessera-cluster-up-'));
-    const port = await freePort();
-    const { child } = await startUp({
-      REDIS_URL: url,
-      TESSERA_REDIS_PREFIX: testPrefix(),
-      TESSERA_STATE_DIR: state,
-      TESSERA_PORT: String(port),
-      TESSERA_OPS_PORT: String(await freePort()),
-      TESSERA_HOST: '127.0.0.1',
-      TESSERA_DEMO: '1',
-    });
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/api/token/`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'sampleUser', password: 'userpassword123' }),
-      });
-      expect(res.status).toBe(200);
-    } finally {
-      child.kill('SIGINT');
-      await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(state, { recursive: true, force: true });
-    }
-  }, 60_000);
 });

@@ -153,24 +153,37 @@ export function childPid(parent: number, entry: string): number {
   throw new Error(`no child of ${parent} running ${entry}`);
 }
 
+/** `tessera up` running (or `npm start`, which runs it): its output, and how to stop it as Ctrl-C does. */
+export interface UpProcess {
+  readonly child: ChildProcess;
+  /** Every line of both streams, for as long as it runs. */
+  readonly output: string[];
+  /** Sends SIGINT (as Ctrl-C does) and resolves with how it exited; SIGKILL after 10 s. */
+  stop(): Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
+}
+
 /**
  * `tessera up` with `env` (added to this process's environment, REDIS_URL and
  * TESSERA_JWT_SIGNING_KEY taken out unless `env` sets them), resolved once both ingress and worker
- * say they are running. `output` keeps every line of both streams for as long as it runs.
+ * say they are running. `npm: true` runs the real `npm start` in the repository (which builds, then
+ * runs `tessera up`) in a process group of its own.
  */
-export async function startUp(env: NodeJS.ProcessEnv): Promise<{ readonly child: ChildProcess; readonly output: string[] }> {
+export async function startUp(env: NodeJS.ProcessEnv, options: { readonly npm?: boolean } = {}): Promise<UpProcess> {
   const full: NodeJS.ProcessEnv = { ...process.env };
   delete full.REDIS_URL;
   delete full.TESSERA_JWT_SIGNING_KEY;
   Object.assign(full, env);
-  const child = spawn(process.execPath, [join(ROOT, 'packages/cli/bin/tessera.js'), 'up'], {
-    env: full,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const [command, args] = options.npm === true ? ['npm', ['start']] : [process.execPath, [join(ROOT, 'packages/cli/bin/tessera.js'), 'up']];
+  const child = spawn(command, args, { cwd: ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'], detached: options.npm === true });
+  if (options.npm === true) running.add(child.pid as number);
   const output: string[] = [];
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => output.push(l));
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => output.push(l));
-  const exited = once(child, 'exit').then(([code]) => {
+  const gone = once(child, 'exit').then(([code, signal]) => {
+    running.delete(child.pid as number);
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
+  });
+  const exited = gone.then(({ code }) => {
     throw new Error(`tessera up exited with ${code}:\n${output.join('\n')}`);
   });
   const ready = (async () => {
@@ -178,7 +191,22 @@ export async function startUp(env: NodeJS.ProcessEnv): Promise<{ readonly child:
   })();
   await Promise.race([ready, exited]);
   exited.catch(() => {}); // a later exit (SIGINT, SIGKILL) is the test's own doing
-  return { child, output };
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (options.npm === true) process.kill(-(child.pid as number), sig);
+      else child.kill(sig);
+    } catch {
+      // gone already
+    }
+  };
+  const stop = async () => {
+    signal('SIGINT');
+    const late = setTimeout(() => signal('SIGKILL'), 10_000);
+    const how = await gone;
+    clearTimeout(late);
+    return how;
+  };
+  return { child, output, stop };
 }
 
 /** Waits up to `timeoutMs` for a line containing `text` among `output` from index `after` on. */

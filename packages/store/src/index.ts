@@ -9,6 +9,7 @@ export { legacyLayoutProblem, type MigrateOptions, type MigrationCounts, migrate
 export { outboxBacklog } from './outbox.ts';
 export { decodeRecord, encodeRecord } from './record.ts';
 export {
+  blockingReader,
   connectRedis,
   isClusterUrl,
   luaScripts,

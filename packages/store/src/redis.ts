@@ -133,3 +133,19 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Tesser
   await redis.connect();
   return redis as TesseraRedis;
 }
+
+/**
+ * A connection of its own for blocking reads (XREAD BLOCK) beside `redis`: its commands wait while
+ * it connects (an offline queue) and have no time limit. On one Redis or a Cluster alike: a
+ * Cluster's `duplicate` takes its start-up nodes first and per-node options apart, so the options
+ * of a Redis `duplicate` given to it would be dropped (its commands then fail at once, not ready).
+ */
+export function blockingReader(redis: Redis): Redis {
+  // newRedisClient gives a Cluster under the Redis type
+  if ((redis as Redis | Cluster) instanceof Cluster) {
+    const cluster = redis as unknown as Cluster;
+    const perNode = { ...cluster.options.redisOptions, commandTimeout: undefined };
+    return cluster.duplicate([], { enableOfflineQueue: true, redisOptions: perNode }) as unknown as Redis;
+  }
+  return redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+}

@@ -4,7 +4,7 @@ import type { Settings } from '@tessera/config';
 import type { Logger } from '@tessera/config/log';
 import { parseContentType } from '@tessera/core';
 import { auditStreamKey, lockReleasedEvent } from '@tessera/events';
-import { keyLayout, LoginGate, lockName, type TesseraRedis } from '@tessera/store';
+import { blockingReader, keyLayout, LoginGate, lockName, type TesseraRedis } from '@tessera/store';
 import type { Queue } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { DASHBOARD_HTML } from './dashboard-page.ts';
@@ -126,7 +126,7 @@ export function createOpsServer(deps: OpsDeps): Server {
     if (path === '/api/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       res.write(': tessera audit events\n\n');
-      const reader = redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined }) as TesseraRedis;
+      const reader = blockingReader(redis);
       reader.on('error', () => {});
       let open = true;
       req.on('close', () => {

@@ -1,7 +1,11 @@
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { auditStreamKey, newEvent } from '@tessera/events';
 import { connectRedis, type TesseraRedis } from '@tessera/store';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { tessera } from '../../../../test/support/cli.ts';
+import { outcome, startTessera, tessera } from '../../../../test/support/cli.ts';
+import { waitForLine } from '../../../../test/support/processes.ts';
 import { dropPrefix, testPrefix } from '../../../../test/support/stack.ts';
 
 let redis: TesseraRedis;
@@ -31,5 +35,63 @@ describe('tessera audit tail', () => {
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatch(new RegExp(`^tessera: audit stream entry ${noEvent} skipped: .+`));
     expect(warnings[1]).toBe(`tessera: audit stream entry ${notJson} skipped: not JSON`);
+  });
+});
+
+/**
+ * A TCP relay on loopback to the run's Redis that relays every connection at once but the second,
+ * which it holds (what its client sends waits in the relay) until `release` is called.
+ */
+async function relayHoldingSecond(): Promise<{ port: number; second: Promise<() => void>; server: Server }> {
+  const target = new URL(inject('redisUrl'));
+  const relay = (client: Socket) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  };
+  let seen = 0;
+  let arrived: (release: () => void) => void = () => {};
+  const second = new Promise<() => void>((resolve) => {
+    arrived = resolve;
+  });
+  const server = createServer((client) => {
+    seen += 1;
+    if (seen !== 2) return relay(client);
+    client.pause();
+    arrived(() => relay(client));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as { port: number }).port, second, server };
+}
+
+describe('tessera audit tail --follow', () => {
+  it('goes on after the newest entry it read: an event appended while its reading connection comes up is printed', async () => {
+    const own = testPrefix();
+    const stream = auditStreamKey(own);
+    const before = newEvent('login.failed', { dialect: 'nehr', identifier: 'u:before', outcome: 'bad_credentials' });
+    const meanwhile = newEvent('login.failed', { dialect: 'nehr', identifier: 'u:meanwhile', outcome: 'bad_credentials' });
+    await redis.xadd(stream, '*', 'e', JSON.stringify(before));
+    const relay = await relayHoldingSecond();
+    try {
+      // the command's first connection reads the history; its second, the reader, is held
+      const child = startTessera(['audit', 'tail', '--follow', '-n', '1'], own, { REDIS_URL: `redis://127.0.0.1:${relay.port}` });
+      child.stdin.end();
+      const done = outcome(child, 30_000);
+      const lines: string[] = [];
+      createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
+      await waitForLine(lines, 'u:before', 0);
+      const release = await relay.second;
+      await redis.xadd(stream, '*', 'e', JSON.stringify(meanwhile));
+      release();
+      await waitForLine(lines, 'u:meanwhile', 1, 5000);
+      child.kill('SIGINT');
+      expect((await done).code).toBe(0);
+      expect(lines).toStrictEqual([JSON.stringify(before), JSON.stringify(meanwhile)]);
+    } finally {
+      relay.server.close();
+      await dropPrefix(redis, own);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type AuditEvent, auditEventCheck, auditStreamKey, EVENT_TYPES, readAuditEntry, skippedEntryLine } from '@tessera/events';
+import { blockingReader } from '@tessera/store';
 import { type CliContext, CliError, unknownVerb } from '../context.ts';
 import type { Io } from './users.ts';
 
@@ -45,9 +46,13 @@ export async function auditCommand(argv: string[], ctx: () => Promise<CliContext
     // newest last, like tail: read backwards until `count` matching events are found
     const found: AuditEvent[] = [];
     let end = '+';
+    // --follow goes on after the newest entry there was, not from whatever comes once its own
+    // connection is up ('$'): an event appended meanwhile is not lost
+    let newest: string | undefined;
     while (found.length < count) {
       const batch = await c.redis.xrevrange(stream, end, '-', 'COUNT', 500);
       if (batch.length === 0) break;
+      newest ??= (batch[0] as [string, string[]])[0];
       for (const [id, fields] of batch) {
         const e = eventOf(id, fields);
         if (wanted(e) && found.length < count) found.push(e);
@@ -56,8 +61,8 @@ export async function auditCommand(argv: string[], ctx: () => Promise<CliContext
     }
     for (const e of found.reverse()) io.out(JSON.stringify(e));
     if (values.follow !== true) return;
-    const reader = c.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
-    let last = '$';
+    const reader = blockingReader(c.redis);
+    let last = newest ?? '0-0';
     try {
       while (signal?.aborted !== true) {
         const res = (await reader.xread('BLOCK', 1000, 'STREAMS', stream, last)) as Entries;
