@@ -232,13 +232,15 @@ export class TokenRepository {
     this.onForget?.([hash]);
     const message: RevocationMessage = { hashes: [hash], reason };
     const k = this.keys;
+    const revoked = event([1])[0] as string;
+    const outbox = this.outboxOf(revoked);
     const [live] = await guarded(() =>
       Promise.all([
-        this.redis.revokeToken(k.token(hash), k.expired(hash), k.outbox, event([1])[0] as string),
+        this.redis.revokeToken(k.token(hash), k.expired(hash), outbox, revoked),
         this.redis.publish(k.revocations, JSON.stringify(message)),
       ]),
     );
-    if (live === 0) await guarded(() => this.redis.xadd(k.outbox, '*', 'e', event([0])[0] as string));
+    if (live === 0) await guarded(() => this.redis.xadd(outbox, '*', 'e', event([0])[0] as string));
     return live === 1;
   }
 
