@@ -207,7 +207,9 @@ describe('ingress start-up checks', () => {
     });
     const [code] = await once(child, 'exit');
     expect(code).toBe(2);
-    expect(err).toContain('REDIS_URL="nope": expected redis://host:port[/db] or redis-cluster://host:port,...');
+    expect(err).toContain(
+      'REDIS_URL="nope": expected redis://[user:password@]host:port[/db] or redis-cluster://[user:password@]host:port,...',
+    );
     expect(err).toContain('TESSERA_PORT="x": expected a whole number from 0 to 65535');
     expect(err).toContain('TESSERA_JWT_SIGNING_KEY is not set');
   });

@@ -227,7 +227,7 @@ describe('loadSettings defaults', () => {
 
   it('never prints a Redis password', () => {
     expect(problemsOf({ REDIS_URL: 'http://user:s3cret@host:1', TESSERA_JWT_SIGNING_KEY: KEY })).toStrictEqual([
-      'REDIS_URL="http://user:***@host:1": expected redis://host:port[/db] or redis-cluster://host:port,...',
+      'REDIS_URL="http://user:***@host:1": expected redis://[user:password@]host:port[/db] or redis-cluster://[user:password@]host:port,...',
     ]);
   });
 
@@ -506,7 +506,7 @@ describe('loadSettings errors', () => {
     expect(e.code).toBe('ERR_CONFIG');
     expect(e.name).toBe('ConfigError');
     const expected = [
-      'REDIS_URL="http://localhost:6379": expected redis://host:port[/db] or redis-cluster://host:port,...',
+      'REDIS_URL="http://localhost:6379": expected redis://[user:password@]host:port[/db] or redis-cluster://[user:password@]host:port,...',
       'TESSERA_JWT_SIGNING_KEY: must be at least 32 characters',
       'TESSERA_MOH_BASE="moh": expected a path starting with /',
       'TESSERA_LOG_LEVEL="verbose": expected debug, info, warn or error',
