@@ -2,7 +2,7 @@ import { HEX128, type RevokeReason, type TokenGrant, type TokenRecord, type Toke
 import { type Dialect, tokenRevokedEvent } from '@tessera/events';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
-import { type KeyLayout, shardTags } from './keys.ts';
+import { type KeyLayout, packedShardTags } from './keys.ts';
 import { FamilyLive, TokenScript } from './lua-codes.ts';
 import { decodeFamily, decodeRecord, encodeFamily, encodeRecord } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
@@ -208,7 +208,8 @@ export class TokenRepository {
         const [code, raw] = await this.redis.useRefresh(this.keyOf(token));
         return scriptState([code, raw]);
       }
-      const [code, raw, user] = await this.redis.useRefresh(this.keyOf(token), this.keys.prefix, ...shardTags(this.keys.shards));
+      const tags = packedShardTags(this.keys.shards);
+      const [code, raw, user] = await this.redis.useRefresh(this.keyOf(token), this.keys.prefix, tags.text, String(tags.width));
       const st = scriptState([code, raw]);
       return st.state === 'live' && user !== undefined ? { ...st, owner: decodeUser(pairsToObject(user)) } : st;
     });

@@ -5,8 +5,10 @@
   KEYS[1] token key   <prefix>t:{tokenHash(token)}   value: record (record.ts), 'U' .. record once used
   ARGV[1] (one Redis only) the key prefix: the owner is read in the same step, from the record of
           its username in its account shard (its key is in another slot, so never on a cluster)
-  ARGV[2..] (with ARGV[1]) the account shards' hash tags, in order (keys.ts shardTags): the shard
-          of a username is its slot (Redis Cluster's CRC16, as keys.ts shardOf) scaled to them
+  ARGV[2]  (with ARGV[1]) the account shards' hash tags, in order (keys.ts shardTags), each padded
+          with spaces to ARGV[3] characters (packedShardTags): the shard of a username is its slot
+          (Redis Cluster's CRC16, as keys.ts shardOf) scaled to them
+  ARGV[3]  (with ARGV[1]) the width of a tag in ARGV[2]
 
   Returns (TokenScript in lua-codes.ts)
           {0, record}  Live: was live, now marked used
@@ -59,6 +61,7 @@ local function slot(s)
   return crc % 16384
 end
 
-local shards = #ARGV - 1
-local shard = math.floor(slot(username) * shards / 16384)
-return {0, v, redis.call('HGETALL', ARGV[1] .. '{' .. ARGV[2 + shard] .. '}:u:' .. username)}
+local width = tonumber(ARGV[3])
+local shard = math.floor(slot(username) * (#ARGV[2] / width) / 16384)
+local tag = string.match(string.sub(ARGV[2], shard * width + 1, (shard + 1) * width), '^(%S+)')
+return {0, v, redis.call('HGETALL', ARGV[1] .. '{' .. tag .. '}:u:' .. username)}
