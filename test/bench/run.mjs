@@ -9,7 +9,7 @@
 // Needs wrk and redis-server (Debian packages) and a build (npm run build). Loopback only, bounded
 // in time. Writes bench-results/latest.json and bench-results/latest.svg, prints a table.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -201,13 +201,15 @@ const bytesPerToken = !part('memory')
   : await measureTokenMemory({ redisUrl: `${redisUrl}/1`, tokens: memoryTokens, users: memoryTokens / 10 });
 
 // The ceilings: a bare hyper-express JSON route, in as many processes as the ingress has; raw
-// argon2id verify on as many threads as cores (all the ingress processes together verify on those). Beside them, not a ceiling: the same
-// bare route on node:http, the server the ingress runs on (what the server costs, what Tessera does).
+// argon2id verify on as many threads as cores (all the ingress processes together verify on
+// those); the same bare route on node:http, the server the ingress runs on (what the server costs,
+// what Tessera does: the ceiling of answers from memory), and that route with one Redis GET (the
+// Redis path's), both in as many processes as the ingress, sharing the port as its processes do.
 const BARE = `import H from 'hyper-express'; const s = new H.Server(); s.post('/bare', (q, r) => r.json({ active: false })); await s.listen(${barePort}, '127.0.0.1');`;
-const BARE_NODE = `import { createServer } from 'node:http'; createServer((q, r) => { q.resume(); q.on('end', () => { const b = '{"active":false}'; r.writeHead(200, { 'content-type': 'application/json', 'content-length': String(b.length) }); r.end(b); }); }).listen(${barePort}, '127.0.0.1');`;
+const BARE_NODE = `const { createServer } = await import('node:http'); createServer((q, r) => { q.resume(); q.on('end', () => { const b = '{"active":false}'; r.writeHead(200, { 'content-type': 'application/json', 'content-length': String(b.length) }); r.end(b); }); }).listen(${barePort}, '127.0.0.1');`;
 // The Redis-path ceiling: the same node:http route, reading the body whole, then one GET through
 // the ingress's own Redis client and connection setup (the store's connectRedis: auto-pipelined).
-const BARE_REDIS = `import { createServer } from 'node:http'; import { connectRedis } from '@tessera/store'; const redis = await connectRedis({ url: '${redisUrl}' }); await redis.set('bench:ceiling', '{}'); createServer((q, r) => { const chunks = []; q.on('data', (c) => chunks.push(c)); q.on('end', () => { Buffer.concat(chunks); redis.get('bench:ceiling').then(() => { const b = '{"active":false}'; r.writeHead(200, { 'content-type': 'application/json', 'content-length': String(b.length) }); r.end(b); }); }); }).listen(${barePort}, '127.0.0.1');`;
+const BARE_REDIS = `const { createServer } = await import('node:http'); const { connectRedis } = await import('@tessera/store'); const redis = await connectRedis({ url: '${redisUrl}' }); await redis.set('bench:ceiling', '{}'); createServer((q, r) => { const chunks = []; q.on('data', (c) => chunks.push(c)); q.on('end', () => { Buffer.concat(chunks); redis.get('bench:ceiling').then(() => { const b = '{"active":false}'; r.writeHead(200, { 'content-type': 'application/json', 'content-length': String(b.length) }); r.end(b); }); }); }).listen(${barePort}, '127.0.0.1');`;
 
 /** Descendant pids of a process (the ingress's sibling processes). */
 function family(pid) {
@@ -226,6 +228,29 @@ async function startBare(n, code = BARE) {
   children.push(...procs);
   await sleep(800);
   return { pids: () => procs.map((p) => p.pid), stop: () => stopProcs(procs) };
+}
+
+/**
+ * A node:http ceiling in `n` processes sharing one listening socket, each accepting for itself as
+ * the ingress's processes do (node:cluster, SCHED_NONE; Node 20 has no SO_REUSEPORT). Written to a
+ * file under bench-results/ so that workers can run it again and it resolves the workspace's packages.
+ */
+async function startBareNode(n, body) {
+  const file = join(out, `ceiling-${Math.random().toString(36).slice(2)}.mjs`);
+  writeFileSync(
+    file,
+    `import cluster from 'node:cluster';\nif (cluster.isPrimary && ${n} > 1) { cluster.schedulingPolicy = cluster.SCHED_NONE; for (let i = 0; i < ${n}; i++) cluster.fork(); } else { ${body} }\n`,
+  );
+  const p = spawn(process.execPath, [file], { stdio: 'inherit' });
+  children.push(p);
+  await sleep(800 + 300 * n);
+  return {
+    pids: () => family(p.pid),
+    stop: async () => {
+      await stopProcs([p]);
+      rmSync(file, { force: true });
+    },
+  };
 }
 
 async function startIngress(n, extra = {}) {
@@ -402,11 +427,11 @@ const record = async (name, r, ceilingName, ceiling, target, runtime = 'node') =
 let bare = await startBare(processes);
 const bareRun = await wrk(bareUrl, { body: 'token=x' }, bare.pids);
 await bare.stop();
-// one process: node:http cannot share a port between processes on Node 20 (no SO_REUSEPORT)
-bare = await startBare(1, BARE_NODE);
+// as many processes as the ingress, sharing the port as its processes do
+bare = await startBareNode(processes, BARE_NODE);
 const bareNodeRun = await wrk(bareUrl, { body: 'token=x' }, bare.pids);
 await bare.stop();
-bare = await startBare(1, BARE_REDIS);
+bare = await startBareNode(processes, BARE_REDIS);
 const bareRedisRun = await wrk(bareUrl, { body: 'token=x' }, bare.pids);
 await bare.stop();
 let ingress = await startIngress(processes);
