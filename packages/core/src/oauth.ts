@@ -152,12 +152,17 @@ async function guard(context: string, ports: OAuthPorts, work: () => Promise<Htt
   }
 }
 
-/** The client's verdict and the token's live record, asked together (one trip to Redis for both). */
+/**
+ * The client's verdict and the token's live record, asked together (one trip to Redis for both);
+ * for a client `verified` moments ago (ClientCheckCache), only the record.
+ */
 async function clientAndRecord(
   r: { token: string; client: Credentials },
   ports: OAuthPorts,
   policy: OAuthPolicy,
+  verified = ports.clientVerified?.(r.client.id, r.client.secret) === true,
 ): Promise<{ authenticated: boolean; record: TokenRecord | null }> {
+  if (verified) return { authenticated: true, record: await liveRecord(r.token, ports, policy) };
   const [authenticated, record] = await Promise.all([
     ports.authenticateClient(r.client.id, r.client.secret),
     liveRecord(r.token, ports, policy),
@@ -173,10 +178,11 @@ async function clientAndRecord(
 export function handleIntrospect(req: RawRequest, ports: OAuthPorts, policy: OAuthPolicy): HttpAnswer | Promise<HttpAnswer> {
   const r = readRequest(req, policy);
   if (!r.ok) return r.answer;
-  const remembered = ports.clientVerified?.(r.client.id, r.client.secret) === true ? ports.cached?.(r.token) : undefined;
+  const verified = ports.clientVerified?.(r.client.id, r.client.secret) === true;
+  const remembered = verified ? ports.cached?.(r.token) : undefined;
   if (remembered !== undefined) return activeAnswer(remembered, ports.now(), true);
   return guard('introspect', ports, async () => {
-    const { authenticated, record } = await clientAndRecord(r, ports, policy);
+    const { authenticated, record } = await clientAndRecord(r, ports, policy, verified);
     if (!authenticated) return INVALID_CLIENT;
     return record === null ? INACTIVE : activeAnswer(record, ports.now(), false);
   });
