@@ -20,7 +20,8 @@ export interface ScriptCommands {
   claimIndex(entries: number, ...keysThenArgv: (string | number)[]): Promise<(string | number)[]>;
   settleIndex(entries: number, ...keys: string[]): Promise<number>;
   releaseIndex(entry: string, username: string): Promise<number>;
-  raiseSeq(seq: string, id: string): Promise<number>;
+  /** `ids`: each an id to move past, or '' for the next id. */
+  raiseSeq(seq: string, ...ids: string[]): Promise<number[]>;
   setPassword(k1: string, k2: string, expected: string, hash: string, event: string): Promise<number>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
   indexTokens(index: string, family: string, maxTokens: number, maxFamilies: number, ...argv: (string | number)[]): Promise<string[][]>;

@@ -159,6 +159,8 @@ interface Pending {
   readonly fields: string[];
   /** The stored record, when there is one. */
   existing?: UserRecord | null;
+  /** The stored hash as offerIds read it (for the call's first turn). */
+  read?: Record<string, string>;
   /** The id the sequence gave this new user in the call's order (one id at a time; -1: none left). */
   offered?: number;
   id?: number;
@@ -278,38 +280,41 @@ export class UserRepository {
       group.push(p);
     }
     const out: PutResult[] = new Array(users.length);
-    for (const turn of turns) await this.putTurn(turn, options, users.length === 1, out);
+    for (const [n, turn] of turns.entries()) await this.putTurn(turn, options, users.length === 1, out, n === 0);
     return out;
   }
 
   /**
    * Ids one at a time, as the call's order gives them: for each new user (no record yet, and not
-   * an earlier user of the call), in order, the sequence moves past an id given or gives the next;
-   * sent together on one connection, they run in that order (one round trip). So a row without an
-   * id takes the next id after the ids the rows before it kept, as an import of a file expects.
+   * an earlier user of the call), in order, the sequence moves past an id given or gives the next,
+   * in one script call (raiseSeq-1.lua). So a row without an id takes the next id after the ids
+   * the rows before it kept, as an import of a file expects. Keeps the records read (`read`).
    */
   private async offerIds(pending: readonly Pending[]): Promise<void> {
-    const known = await guarded(() => Promise.all(pending.map((p) => this.redis.hexists(this.keys.user(p.user.username), 'id'))));
+    const records = await guarded(() => Promise.all(pending.map((p) => this.redis.hgetall(this.keys.user(p.user.username)))));
     const seen = new Set<string>();
-    const steps: Promise<unknown>[] = [];
+    const fresh: Pending[] = [];
     pending.forEach((p, i) => {
-      const fresh = known[i] === 0 && !seen.has(p.user.username);
+      p.read = records[i];
+      if (records[i]?.id === undefined && !seen.has(p.user.username)) fresh.push(p);
       seen.add(p.user.username);
-      if (!fresh) return;
-      if (p.user.id !== undefined) steps.push(this.redis.raiseSeq(this.keys.userSeq, String(p.user.id)));
-      else
-        steps.push(
-          this.redis.incr(this.keys.userSeq).then((n) => {
-            p.offered = n > MAX_USER_ID ? -1 : n;
-          }),
-        );
     });
-    await guarded(() => Promise.all(steps));
+    if (fresh.length === 0) return;
+    const seq = await guarded(() =>
+      this.redis.raiseSeq(this.keys.userSeq, ...fresh.map((p) => (p.user.id === undefined ? '' : String(p.user.id)))),
+    );
+    fresh.forEach((p, i) => {
+      const n = seq[i] as number;
+      if (p.user.id === undefined) p.offered = n > MAX_USER_ID ? -1 : n;
+    });
   }
 
-  private async putTurn(turn: readonly Pending[], options: PutOptions, single: boolean, out: PutResult[]): Promise<void> {
+  /** One turn of users; `first`: the call's first turn, whose records offerIds read (if it ran). */
+  private async putTurn(turn: readonly Pending[], options: PutOptions, single: boolean, out: PutResult[], first: boolean): Promise<void> {
     const dry = options.dryRun === true;
-    const records = await guarded(() => Promise.all(turn.map((p) => this.redis.hgetall(this.keys.user(p.user.username)))));
+    const records = await guarded(() =>
+      Promise.all(turn.map((p) => (first && p.read !== undefined ? p.read : this.redis.hgetall(this.keys.user(p.user.username))))),
+    );
     const claiming: Pending[] = [];
     turn.forEach((p, i) => {
       const existing = decodeUser(records[i] as Record<string, string>);
