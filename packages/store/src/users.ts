@@ -189,10 +189,11 @@ const CLAIM_PENDING_MS = 60_000;
  * id's index entries (→ username) in their own shards.
  *
  * Creating a user or changing its email spans slots, so it is done in ordered steps: (1) claim the
- * id's and the email's index entries (claimIndex-1.lua: pending, with an expiry), (2) write the
+ * id's and the email's index entries (claimIndex-n.lua: pending, with an expiry), (2) write the
  * account (putUsers-2.lua, which refuses an existing username), then (3) settle the claims
- * (PERSIST), or release them if the account's step refused, and release an email the account no
- * longer has. Unique: an entry names one account, only a claim makes it, and a pending claim is
+ * (settleIndex-n.lua), or release them if the account's step refused, and release an email the
+ * account no longer has. A batch goes through each step at once: the entries of one slot in one
+ * script call, the ids and emails in two rounds, the accounts of a shard 50 a script. Unique: an entry names one account, only a claim makes it, and a pending claim is
  * never taken over. An index entry is believed only when the account it names has the email or id
  * in its record. What a crash between steps leaves: a claim whose account was never written
  * expires (CLAIM_PENDING_MS) and meanwhile reads as absent; a settled entry its account no longer
