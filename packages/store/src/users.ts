@@ -15,9 +15,9 @@ import {
   userIdOf,
   validUsername,
 } from '@tessera/core';
+import keySlot from 'cluster-key-slot';
 import { guarded } from './errors.ts';
 import { ID_BLOCK, IdBlocks } from './ids.ts';
-import keySlot from 'cluster-key-slot';
 import type { KeyLayout } from './keys.ts';
 import { ClaimIndex, PatchUser, PutUser, PutUserFlag, SetPassword } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
