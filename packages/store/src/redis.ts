@@ -109,10 +109,11 @@ export function clusterConfig(url: string): { nodes: { host: string; port: numbe
  */
 export function newRedisClient(url: string, options: RedisOptions = {}): Redis {
   if (!isClusterUrl(url)) return new Redis(url, options);
-  const { enableAutoPipelining, enableOfflineQueue, lazyConnect, ...perNode } = options;
+  const { enableAutoPipelining, autoPipeliningIgnoredCommands, enableOfflineQueue, lazyConnect, ...perNode } = options;
   const { nodes, ...credentials } = clusterConfig(url);
   return new Cluster(nodes, {
     ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+    ...(autoPipeliningIgnoredCommands === undefined ? {} : { autoPipeliningIgnoredCommands }),
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     ...(lazyConnect === undefined ? {} : { lazyConnect }),
     redisOptions: { ...credentials, ...perNode },
@@ -129,6 +130,11 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Tesser
   const redisOptions: RedisOptions = {
     lazyConnect: true,
     enableAutoPipelining: true,
+    // a script of any number of keys takes their number first, which ioredis's auto-pipelining
+    // would take for the key that places it on a cluster's node: sent on their own (at once, too)
+    autoPipeliningIgnoredCommands: luaScripts()
+      .filter((s) => s.numberOfKeys === null)
+      .map((s) => s.name),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: options.commandTimeoutMs ?? 2000,
