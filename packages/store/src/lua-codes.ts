@@ -20,9 +20,9 @@ export enum BeginLogin {
   Stale = 5,
 }
 
-/** claimIndex-1.lua: the first element of its answer. */
+/** claimIndex-n.lua: the first of its answer's three items per entry. */
 export enum ClaimIndex {
-  /** `{0, holder}`: another account holds the entry. */
+  /** `0, holder, settled`: another account holds the entry. */
   Held = 0,
   /** It was free or stale, and names the claiming account now. */
   Claimed = 1,

@@ -10,14 +10,18 @@ export interface RedisConnectOptions {
 
 /**
  * The commands the Lua scripts in `lua/` become (one script a file, `name-<number of keys>.lua`,
- * found there when a client connects), typed: keys first, then arguments. Their numeric answers
+ * found there when a client connects), typed: keys first, then arguments. A script of `name-n.lua`
+ * takes any number of keys (all of one slot): its command takes their number first. Their numeric answers
  * are named in lua-codes.ts.
  */
 export interface ScriptCommands {
   putUsers(outbox: string, revoke: string, ...argv: string[]): Promise<number[]>;
-  claimIndex(entry: string, username: string, stale: string, pendingMs: number): Promise<[number, string?, number?]>;
+  /** `argv`: per entry, the claiming username and the holder found stale. */
+  claimIndex(entries: number, ...keysThenArgv: (string | number)[]): Promise<(string | number)[]>;
+  settleIndex(entries: number, ...keys: string[]): Promise<number>;
   releaseIndex(entry: string, username: string): Promise<number>;
-  raiseSeq(seq: string, id: string): Promise<number>;
+  /** `ids`: each an id to move past, or '' for the next id. */
+  raiseSeq(seq: string, ...ids: string[]): Promise<number[]>;
   setPassword(k1: string, k2: string, expected: string, hash: string, event: string): Promise<number>;
   patchUser(k1: string, ...fieldValues: string[]): Promise<number>;
   indexTokens(index: string, family: string, maxTokens: number, maxFamilies: number, ...argv: (string | number)[]): Promise<string[][]>;
@@ -41,22 +45,27 @@ export type TesseraRedis = Redis & ScriptCommands;
 // never leaves a script there that the sources no longer have.
 const LUA_DIR = new URL('../src/lua/', import.meta.url);
 
-/** The scripts in `lua/`: each file `name-<number of keys>.lua`; a name twice is an error. */
-export function luaScripts(): { readonly name: string; readonly numberOfKeys: number; readonly lua: string }[] {
-  const found = new Map<string, { name: string; numberOfKeys: number; lua: string }>();
+/**
+ * The scripts in `lua/`: each file `name-<number of keys>.lua` (`name-n.lua`: any number, null
+ * here); a name twice is an error.
+ */
+export function luaScripts(): { readonly name: string; readonly numberOfKeys: number | null; readonly lua: string }[] {
+  const found = new Map<string, { name: string; numberOfKeys: number | null; lua: string }>();
   for (const file of readdirSync(LUA_DIR).sort()) {
-    const m = /^([A-Za-z]\w*)-(\d+)\.lua$/.exec(file);
+    const m = /^([A-Za-z]\w*)-(\d+|n)\.lua$/.exec(file);
     if (m === null) continue;
     const name = m[1] as string;
     if (found.has(name)) throw new Error(`two Lua scripts named ${name} in ${LUA_DIR.pathname}`);
-    found.set(name, { name, numberOfKeys: Number(m[2]), lua: readFileSync(new URL(file, LUA_DIR), 'utf8') });
+    const numberOfKeys = m[2] === 'n' ? null : Number(m[2]);
+    found.set(name, { name, numberOfKeys, lua: readFileSync(new URL(file, LUA_DIR), 'utf8') });
   }
   return [...found.values()];
 }
 
 /** Registers each Lua script as a command called by SHA. */
 function defineScripts(redis: Redis | Cluster): void {
-  for (const { name, numberOfKeys, lua } of luaScripts()) redis.defineCommand(name, { numberOfKeys, lua });
+  for (const { name, numberOfKeys, lua } of luaScripts())
+    redis.defineCommand(name, numberOfKeys === null ? { lua } : { numberOfKeys, lua });
 }
 
 /**
@@ -100,10 +109,11 @@ export function clusterConfig(url: string): { nodes: { host: string; port: numbe
  */
 export function newRedisClient(url: string, options: RedisOptions = {}): Redis {
   if (!isClusterUrl(url)) return new Redis(url, options);
-  const { enableAutoPipelining, enableOfflineQueue, lazyConnect, ...perNode } = options;
+  const { enableAutoPipelining, autoPipeliningIgnoredCommands, enableOfflineQueue, lazyConnect, ...perNode } = options;
   const { nodes, ...credentials } = clusterConfig(url);
   return new Cluster(nodes, {
     ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+    ...(autoPipeliningIgnoredCommands === undefined ? {} : { autoPipeliningIgnoredCommands }),
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     ...(lazyConnect === undefined ? {} : { lazyConnect }),
     redisOptions: { ...credentials, ...perNode },
@@ -120,6 +130,11 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Tesser
   const redisOptions: RedisOptions = {
     lazyConnect: true,
     enableAutoPipelining: true,
+    // a script of any number of keys takes their number first, which ioredis's auto-pipelining
+    // would take for the key that places it on a cluster's node: sent on their own (at once, too)
+    autoPipeliningIgnoredCommands: luaScripts()
+      .filter((s) => s.numberOfKeys === null)
+      .map((s) => s.name),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: options.commandTimeoutMs ?? 2000,

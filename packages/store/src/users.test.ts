@@ -6,7 +6,16 @@ import { ID_BLOCK } from './ids.ts';
 import type { KeyLayout } from './keys.ts';
 import { ClaimIndex } from './lua-codes.ts';
 import { connectRedis, type TesseraRedis } from './redis.ts';
-import { EmailTakenError, UnknownUserError, UserExistsError, UserIdTakenError, UserRepository, validUsername } from './users.ts';
+import {
+  EmailTakenError,
+  type NewUser,
+  type PutResult,
+  UnknownUserError,
+  UserExistsError,
+  UserIdTakenError,
+  UserRepository,
+  validUsername,
+} from './users.ts';
 
 const EMPTY_PROFILE = {
   persCode: null,
@@ -336,23 +345,92 @@ describe('Lua scripts on real Redis', () => {
 
   it('claimIndex: claims a free entry (pending), keeps its own, names another holder, takes over a settled stale one; releaseIndex only its own', async () => {
     const entry = keys.email('a@example.com');
-    expect(await redis.claimIndex(entry, 'alice', '', 60_000)).toStrictEqual([ClaimIndex.Claimed]);
+    const claim1 = (key: string, username: string, stale: string) => redis.claimIndex(1, key, 60_000, username, stale);
+    expect(await claim1(entry, 'alice', '')).toStrictEqual([ClaimIndex.Claimed, '', 0]);
     expect(await redis.pttl(entry)).toBeGreaterThan(0);
-    expect(await redis.claimIndex(entry, 'alice', '', 60_000)).toStrictEqual([ClaimIndex.Ours]);
+    expect(await claim1(entry, 'alice', '')).toStrictEqual([ClaimIndex.Ours, '', 0]);
     await redis.persist(entry);
     // its own settled entry is made pending again until the caller settles it
-    expect(await redis.claimIndex(entry, 'alice', '', 60_000)).toStrictEqual([ClaimIndex.Ours]);
+    expect(await claim1(entry, 'alice', '')).toStrictEqual([ClaimIndex.Ours, '', 0]);
     expect(await redis.pttl(entry)).toBeGreaterThan(0);
-    expect(await redis.claimIndex(entry, 'bob', '', 60_000)).toStrictEqual([ClaimIndex.Held, 'alice', 0]);
+    expect(await claim1(entry, 'bob', '')).toStrictEqual([ClaimIndex.Held, 'alice', 0]);
     // a pending claim is never taken over, even when its account is not written yet
-    expect(await redis.claimIndex(entry, 'bob', 'alice', 60_000)).toStrictEqual([ClaimIndex.Held, 'alice', 0]);
+    expect(await claim1(entry, 'bob', 'alice')).toStrictEqual([ClaimIndex.Held, 'alice', 0]);
     await redis.persist(entry);
-    expect(await redis.claimIndex(entry, 'bob', 'carol', 60_000)).toStrictEqual([ClaimIndex.Held, 'alice', 1]);
-    expect(await redis.claimIndex(entry, 'bob', 'alice', 60_000)).toStrictEqual([ClaimIndex.Claimed]);
+    expect(await claim1(entry, 'bob', 'carol')).toStrictEqual([ClaimIndex.Held, 'alice', 1]);
+    expect(await claim1(entry, 'bob', 'alice')).toStrictEqual([ClaimIndex.Claimed, '', 0]);
     expect(await redis.releaseIndex(entry, 'alice')).toBe(0);
     expect(await redis.get(entry)).toBe('bob');
     expect(await redis.releaseIndex(entry, 'bob')).toBe(1);
     expect(await redis.exists(entry)).toBe(0);
+  });
+
+  it('claimIndex of several entries of one slot: each decided in turn, as one by one (an entry named twice: the second sees the first); settleIndex settles them', async () => {
+    const shard = keys.shardOf('a@example.com');
+    // three emails of the same shard
+    const emails = ['a@example.com'];
+    for (let n = 0; emails.length < 3; n++) if (keys.shardOf(`x${n}@example.com`) === shard) emails.push(`x${n}@example.com`);
+    const [a, b, c] = emails.map((e) => keys.email(e)) as [string, string, string];
+    await redis.set(c, 'carol');
+    const flat = await redis.claimIndex(4, a, b, a, c, 60_000, 'alice', '', 'bob', '', 'dave', '', 'erin', '');
+    expect(flat).toStrictEqual([
+      ClaimIndex.Claimed,
+      '',
+      0,
+      ClaimIndex.Claimed,
+      '',
+      0,
+      ClaimIndex.Held,
+      'alice',
+      0,
+      ClaimIndex.Held,
+      'carol',
+      1,
+    ]);
+    expect(await redis.mget(a, b, c)).toStrictEqual(['alice', 'bob', 'carol']);
+    expect(await redis.settleIndex(2, a, b)).toBe(2);
+    expect([await redis.pttl(a), await redis.pttl(b)]).toStrictEqual([-1, -1]);
+  });
+
+  it("putMany: a batch whose rows share an email, one of them already another account's, ends as the same rows written one by one", async () => {
+    const rows = (tag: string): NewUser[] => [
+      { username: `${tag}1`, email: `${tag}-shared@example.com`, passwordHash: 'h' },
+      { username: `${tag}2`, email: `${tag}-shared@example.com`, passwordHash: 'h' },
+      { username: `${tag}3`, email: `${tag}-taken@example.com`, passwordHash: 'h' },
+      { username: `${tag}4`, email: `${tag}-free@example.com`, passwordHash: 'h' },
+    ];
+    const state = async (tag: string) => {
+      const out: unknown[] = [];
+      for (const u of rows(tag)) {
+        const r = await users.get(u.username);
+        out.push(
+          r === null
+            ? null
+            : {
+                email: r.email?.replace(tag, ''),
+                byEmail: (await users.find({ by: 'email', value: r.email ?? '' }))?.username.replace(tag, ''),
+              },
+        );
+      }
+      for (const e of ['shared', 'taken', 'free']) {
+        const key = keys.email(`${tag}-${e}@example.com`);
+        out.push([e, (await redis.get(key))?.replace(tag, ''), await redis.pttl(key)]);
+      }
+      return out;
+    };
+    await users.create({ username: 'holderone', email: 'one-taken@example.com', passwordHash: 'h' });
+    await users.create({ username: 'holdertwo', email: 'two-taken@example.com', passwordHash: 'h' });
+    const oneByOne: PutResult[] = [];
+    for (const u of rows('one')) oneByOne.push(await users.put(u, { mode: 'create' }));
+    const batched = await users.putMany(rows('two'), { mode: 'create' });
+    expect(batched.map((r) => r.status)).toStrictEqual(['created', 'email_taken', 'email_taken', 'created']);
+    expect(batched.map((r) => r.status)).toStrictEqual(oneByOne.map((r) => r.status));
+    expect(await state('two')).toStrictEqual(await state('one'));
+    expect((await state('two')).slice(4)).toStrictEqual([
+      ['shared', '1', -1],
+      ['taken', 'holder', -1],
+      ['free', '4', -1],
+    ]);
   });
 
   it('find and findById: through the index entries, believed only when the account holds the email or id', async () => {

@@ -15,6 +15,7 @@ import {
   userIdOf,
   validUsername,
 } from '@tessera/core';
+import keySlot from 'cluster-key-slot';
 import { guarded } from './errors.ts';
 import { ID_BLOCK, IdBlocks } from './ids.ts';
 import type { KeyLayout } from './keys.ts';
@@ -158,6 +159,8 @@ interface Pending {
   readonly fields: string[];
   /** The stored record, when there is one. */
   existing?: UserRecord | null;
+  /** The stored hash as offerIds read it (for the call's first turn). */
+  read?: Record<string, string>;
   /** The id the sequence gave this new user in the call's order (one id at a time; -1: none left). */
   offered?: number;
   id?: number;
@@ -167,6 +170,15 @@ interface Pending {
   settle: string[];
 }
 
+/** An index entry a user's write claims; `holds`: whether the account named holds it still (read anew). */
+interface Entry {
+  readonly p: Pending;
+  readonly key: string;
+  readonly holds: (holder: string) => Promise<boolean>;
+}
+
+/** Most index entries one script call claims or settles (claimIndex-n.lua, settleIndex-n.lua). */
+const SLOT_BATCH = 100;
 /** Most tries at taking over a stale index entry that keeps changing under us. */
 const CLAIM_TRIES = 3;
 /** How long a claimed index entry waits for its account's step (a crash's claim goes after it), ms. */
@@ -177,10 +189,11 @@ const CLAIM_PENDING_MS = 60_000;
  * id's index entries (→ username) in their own shards.
  *
  * Creating a user or changing its email spans slots, so it is done in ordered steps: (1) claim the
- * id's and the email's index entries (claimIndex-1.lua: pending, with an expiry), (2) write the
+ * id's and the email's index entries (claimIndex-n.lua: pending, with an expiry), (2) write the
  * account (putUsers-2.lua, which refuses an existing username), then (3) settle the claims
- * (PERSIST), or release them if the account's step refused, and release an email the account no
- * longer has. Unique: an entry names one account, only a claim makes it, and a pending claim is
+ * (settleIndex-n.lua), or release them if the account's step refused, and release an email the
+ * account no longer has. A batch goes through each step at once: the entries of one slot in one
+ * script call, the ids and emails in two rounds, the accounts of a shard 50 a script. Unique: an entry names one account, only a claim makes it, and a pending claim is
  * never taken over. An index entry is believed only when the account it names has the email or id
  * in its record. What a crash between steps leaves: a claim whose account was never written
  * expires (CLAIM_PENDING_MS) and meanwhile reads as absent; a settled entry its account no longer
@@ -268,53 +281,51 @@ export class UserRepository {
       group.push(p);
     }
     const out: PutResult[] = new Array(users.length);
-    for (const turn of turns) await this.putTurn(turn, options, users.length === 1, out);
+    for (const [n, turn] of turns.entries()) await this.putTurn(turn, options, users.length === 1, out, n === 0);
     return out;
   }
 
   /**
    * Ids one at a time, as the call's order gives them: for each new user (no record yet, and not
-   * an earlier user of the call), in order, the sequence moves past an id given or gives the next;
-   * sent together on one connection, they run in that order (one round trip). So a row without an
-   * id takes the next id after the ids the rows before it kept, as an import of a file expects.
+   * an earlier user of the call), in order, the sequence moves past an id given or gives the next,
+   * in one script call (raiseSeq-1.lua). So a row without an id takes the next id after the ids
+   * the rows before it kept, as an import of a file expects. Keeps the records read (`read`).
    */
   private async offerIds(pending: readonly Pending[]): Promise<void> {
-    const known = await guarded(() => Promise.all(pending.map((p) => this.redis.hexists(this.keys.user(p.user.username), 'id'))));
+    const records = await guarded(() => Promise.all(pending.map((p) => this.redis.hgetall(this.keys.user(p.user.username)))));
     const seen = new Set<string>();
-    const steps: Promise<unknown>[] = [];
+    const fresh: Pending[] = [];
     pending.forEach((p, i) => {
-      const fresh = known[i] === 0 && !seen.has(p.user.username);
+      p.read = records[i];
+      if (records[i]?.id === undefined && !seen.has(p.user.username)) fresh.push(p);
       seen.add(p.user.username);
-      if (!fresh) return;
-      if (p.user.id !== undefined) steps.push(this.redis.raiseSeq(this.keys.userSeq, String(p.user.id)));
-      else
-        steps.push(
-          this.redis.incr(this.keys.userSeq).then((n) => {
-            p.offered = n > MAX_USER_ID ? -1 : n;
-          }),
-        );
     });
-    await guarded(() => Promise.all(steps));
+    if (fresh.length === 0) return;
+    const seq = await guarded(() =>
+      this.redis.raiseSeq(this.keys.userSeq, ...fresh.map((p) => (p.user.id === undefined ? '' : String(p.user.id)))),
+    );
+    fresh.forEach((p, i) => {
+      const n = seq[i] as number;
+      if (p.user.id === undefined) p.offered = n > MAX_USER_ID ? -1 : n;
+    });
   }
 
-  private async putTurn(turn: readonly Pending[], options: PutOptions, single: boolean, out: PutResult[]): Promise<void> {
+  /** One turn of users; `first`: the call's first turn, whose records offerIds read (if it ran). */
+  private async putTurn(turn: readonly Pending[], options: PutOptions, single: boolean, out: PutResult[], first: boolean): Promise<void> {
     const dry = options.dryRun === true;
-    const records = await guarded(() => Promise.all(turn.map((p) => this.redis.hgetall(this.keys.user(p.user.username)))));
-    const going: Pending[] = [];
-    await Promise.all(
-      turn.map(async (p, i) => {
-        const existing = decodeUser(records[i] as Record<string, string>);
-        p.existing = existing;
-        if (existing !== null && options.mode === 'create') out[p.at] = { status: 'exists', id: existing.id };
-        else if (existing !== null && p.user.id !== undefined && p.user.id !== existing.id)
-          out[p.at] = { status: 'id_mismatch', id: existing.id };
-        else {
-          const refused = await this.claim(p, dry);
-          if (refused === null) going.push(p);
-          else out[p.at] = refused;
-        }
-      }),
+    const records = await guarded(() =>
+      Promise.all(turn.map((p) => (first && p.read !== undefined ? p.read : this.redis.hgetall(this.keys.user(p.user.username))))),
     );
+    const claiming: Pending[] = [];
+    turn.forEach((p, i) => {
+      const existing = decodeUser(records[i] as Record<string, string>);
+      p.existing = existing;
+      if (existing !== null && options.mode === 'create') out[p.at] = { status: 'exists', id: existing.id };
+      else if (existing !== null && p.user.id !== undefined && p.user.id !== existing.id)
+        out[p.at] = { status: 'id_mismatch', id: existing.id };
+      else claiming.push(p);
+    });
+    const going = await this.claim(claiming, dry, out);
     const byShard = new Map<number, Pending[]>();
     for (const p of going) {
       const shard = this.keys.shardOf(p.user.username);
@@ -324,6 +335,7 @@ export class UserRepository {
     const scripts = [...byShard].flatMap(([shard, ps]) =>
       Array.from({ length: Math.ceil(ps.length / most) }, (_, i) => [shard, ps.slice(i * most, (i + 1) * most)] as const),
     );
+    const written: Pending[] = [];
     await Promise.all(
       scripts.map(async ([shard, ps]) => {
         const args = ps.flatMap((p) => [p.user.username, String(p.id ?? 0), String(p.fields.length), ...p.fields]);
@@ -339,70 +351,170 @@ export class UserRepository {
             ...args,
           ),
         );
-        await Promise.all(ps.map((p, i) => this.settle(p, flat.slice(3 * i, 3 * i + 3) as [number, number, number], dry, out)));
+        await Promise.all(
+          ps.map(async (p, i) => {
+            if (await this.settle(p, flat.slice(3 * i, 3 * i + 3) as [number, number, number], dry, out)) written.push(p);
+          }),
+        );
       }),
+    );
+    if (dry) return;
+    // the claims are settled: the accounts hold them now; then the emails they no longer have go
+    await this.bySlot(
+      written.flatMap((p) => p.settle),
+      (keys) => this.redis.settleIndex(keys.length, ...keys),
+    );
+    await guarded(() =>
+      Promise.all(
+        written.map(async (p) => {
+          const old = p.existing?.email;
+          if (old && old !== p.email) await this.redis.releaseIndex(this.keys.email(old), p.user.username);
+          // (one id at a time, the sequence was moved past it already: offerIds)
+          if (p.existing === null && p.user.id !== undefined && !this.dense) await this.ids.keep(p.user.id);
+        }),
+      ),
     );
   }
 
   /**
-   * Claims (in a dry run: checks) the index entries a user's write needs: a new account's id (the
-   * one given, else the next free of this process's block) and an email that is not the account's
-   * already. Null when claimed; else the refusal.
+   * Claims (in a dry run: checks) the index entries the users' writes need: a new account's id
+   * (the one given, else the one offered, else the next free of this process's block), then an
+   * email that is not the account's already. The users whose claims are made; the others' refusals
+   * are in `out`.
    */
-  private async claim(p: Pending, dry: boolean): Promise<PutResult | null> {
+  private async claim(ps: readonly Pending[], dry: boolean, out: PutResult[]): Promise<Pending[]> {
     const owner = async (holder: string, test: (u: UserRecord) => boolean) => {
       const u = decodeUser(await guarded(() => this.redis.hgetall(this.keys.user(holder))));
       return u !== null && test(u);
     };
-    const idOwner = (id: number) => (holder: string) => owner(holder, (u) => u.id === id);
-    if (p.existing) p.id = p.existing.id;
-    else if (p.user.id !== undefined) {
-      const taken = await this.entry(p, this.keys.userId(p.user.id), idOwner(p.user.id), dry);
-      if (taken) return { status: 'id_taken' };
-      p.id = p.user.id;
-    } else if (dry) p.id = 0;
-    else if (p.offered === -1) return { status: 'ids_exhausted' };
-    else {
-      // the id offered in the call's order, else (taken meanwhile) the next free one
-      for (let offered = p.offered; ; offered = undefined) {
-        const id = offered ?? (await this.ids.take());
-        if (id === null) return { status: 'ids_exhausted' };
-        if (!(await this.entry(p, this.keys.userId(id), idOwner(id), false))) {
-          p.id = id;
-          break;
+    const idEntry = (p: Pending, id: number): Entry => ({ p, key: this.keys.userId(id), holds: (h) => owner(h, (u) => u.id === id) });
+    const ids: { p: Pending; id: number }[] = [];
+    for (const p of ps) {
+      if (p.existing) p.id = p.existing.id;
+      else if (p.user.id !== undefined) ids.push({ p, id: p.user.id });
+      else if (dry) p.id = 0;
+      else if (p.offered === -1) out[p.at] = { status: 'ids_exhausted' };
+      else if (p.offered !== undefined) ids.push({ p, id: p.offered });
+    }
+    const taken = await this.entries(
+      ids.map(({ p, id }) => idEntry(p, id)),
+      dry,
+    );
+    const refused = new Set<Pending>();
+    const idAt = new Map(ids.map((x, i) => [x.p, i]));
+    await Promise.all(
+      ps.map(async (p) => {
+        const at = idAt.get(p) ?? -1;
+        if (at !== -1 && !taken[at]) p.id = (ids[at] as { id: number }).id;
+        else if (at !== -1 && p.user.id !== undefined) {
+          out[p.at] = { status: 'id_taken' };
+          refused.add(p);
+        } else if (at !== -1 || (p.id === undefined && !out[p.at])) {
+          // the id offered was taken meanwhile (or none was offered): the next free one
+          for (;;) {
+            const id = await this.ids.take();
+            if (id === null) {
+              out[p.at] = { status: 'ids_exhausted' };
+              break;
+            }
+            if (!(await this.entries([idEntry(p, id)], false))[0]) {
+              p.id = id;
+              break;
+            }
+          }
         }
-      }
-    }
-    if (p.email !== '' && (await this.entry(p, this.keys.email(p.email), (holder) => owner(holder, (u) => u.email === p.email), dry))) {
-      await this.release(p);
-      return { status: 'email_taken' };
-    }
-    return null;
+        if (out[p.at]) refused.add(p);
+      }),
+    );
+    const mailed = ps.filter((p) => !refused.has(p) && p.email !== '');
+    const emailTaken = await this.entries(
+      mailed.map((p) => ({ p, key: this.keys.email(p.email), holds: (h) => owner(h, (u) => u.email === p.email) })),
+      dry,
+    );
+    await Promise.all(
+      mailed.map(async (p, i) => {
+        if (!emailTaken[i]) return;
+        refused.add(p);
+        if (!dry) await this.release(p);
+        out[p.at] = { status: 'email_taken' };
+      }),
+    );
+    return ps.filter((p) => !refused.has(p));
   }
 
   /**
-   * Claims one index entry for the user (a dry run only reads it): true when another account
-   * holds it (`holds` says whether the account named holds it still).
+   * Claims index entries, one per user at most (a dry run only reads them): per entry, true when
+   * another account holds it (`holds` says whether the account named holds it still). The entries
+   * of one slot are claimed in one script call (claimIndex-n.lua, in turn as if one by one); a
+   * settled entry whose holder no longer holds it is tried again, taken over as stale.
    */
-  private async entry(p: Pending, key: string, holds: (holder: string) => Promise<boolean>, dry: boolean): Promise<boolean> {
-    const { username } = p.user;
-    if (dry) {
-      const holder = await guarded(() => this.redis.get(key));
-      return holder !== null && holder !== username && (await holds(holder));
+  private async entries(entries: readonly Entry[], dry: boolean): Promise<boolean[]> {
+    if (dry)
+      return Promise.all(
+        entries.map(async ({ p, key, holds }) => {
+          const holder = await guarded(() => this.redis.get(key));
+          return holder !== null && holder !== p.user.username && (await holds(holder));
+        }),
+      );
+    const taken = entries.map(() => true);
+    let round = entries.map((e, i) => ({ ...e, i, stale: '' }));
+    for (let t = 0; t < CLAIM_TRIES && round.length > 0; t++) {
+      const next: typeof round = [];
+      const answers: (string | number)[][] = [];
+      await this.bySlot(
+        round.map((e) => e.key),
+        async (keys, at) => {
+          const argv = at.flatMap((j) => {
+            const e = round[j] as (typeof round)[number];
+            return [e.p.user.username, e.stale];
+          });
+          const flat = await this.redis.claimIndex(keys.length, ...keys, CLAIM_PENDING_MS, ...argv);
+          at.forEach((j, n) => {
+            answers[j] = flat.slice(3 * n, 3 * n + 3);
+          });
+        },
+      );
+      await Promise.all(
+        round.map(async (e, j) => {
+          const [code, holder, settled] = answers[j] as [number, string, number];
+          if (code === ClaimIndex.Claimed) e.p.claimed.push(e.key);
+          if (code !== ClaimIndex.Held) {
+            e.p.settle.push(e.key);
+            taken[e.i] = false;
+          } else if (settled === 1 && !(await e.holds(holder))) next.push({ ...e, stale: holder });
+          // else: a pending claim is another account's in the making; a settled one, its record's
+        }),
+      );
+      round = next;
     }
-    let stale = '';
-    for (let i = 0; i < CLAIM_TRIES; i++) {
-      const [code, holder, settled] = await guarded(() => this.redis.claimIndex(key, username, stale, CLAIM_PENDING_MS));
-      if (code === ClaimIndex.Claimed) p.claimed.push(key);
-      if (code !== ClaimIndex.Held) {
-        p.settle.push(key);
-        return false;
-      }
-      // a pending claim is another account's in the making; a settled one, only if its record holds it
-      if (settled !== 1 || (await holds(holder as string))) return true;
-      stale = holder as string;
-    }
-    return true;
+    return taken;
+  }
+
+  /**
+   * Runs `step` on the keys grouped by slot (keys of one account shard share its hash tag), at
+   * most SLOT_BATCH keys a call, all calls at once (one round trip); `at`: the keys' positions.
+   */
+  private async bySlot(keys: readonly string[], step: (keys: string[], at: number[]) => Promise<unknown>): Promise<void> {
+    const slots = new Map<number, number[]>();
+    keys.forEach((k, i) => {
+      const slot = keySlot(k);
+      const at = slots.get(slot);
+      if (at === undefined) slots.set(slot, [i]);
+      else at.push(i);
+    });
+    const calls = [...slots.values()].flatMap((at) =>
+      Array.from({ length: Math.ceil(at.length / SLOT_BATCH) }, (_, n) => at.slice(n * SLOT_BATCH, (n + 1) * SLOT_BATCH)),
+    );
+    await guarded(() =>
+      Promise.all(
+        calls.map((at) =>
+          step(
+            at.map((i) => keys[i] as string),
+            at,
+          ),
+        ),
+      ),
+    );
   }
 
   /**
@@ -422,29 +534,26 @@ export class UserRepository {
     );
   }
 
-  /** The account's step answered: the result; a refusal releases the claims, a write the old email. */
-  private async settle(p: Pending, [code, id, flags]: [number, number, number], dry: boolean, out: PutResult[]): Promise<void> {
+  /**
+   * The account's step answered: the result; a refusal releases the claims. True when written
+   * (created, updated or unchanged; a dry run: never): its claims are then settled, its old email
+   * released (putTurn).
+   */
+  private async settle(p: Pending, [code, id, flags]: [number, number, number], dry: boolean, out: PutResult[]): Promise<boolean> {
     const status = PUT_STATUS[code as keyof typeof PUT_STATUS];
     if (status === undefined) throw new InvalidStateError(`putUsers answered ${code}`);
     if (status === 'exists' || status === 'id_mismatch') {
       // a concurrent write of the same username came between the read and this step
       if (!dry) await this.release(p);
       out[p.at] = { status, id };
-      return;
+      return false;
     }
     if (status === 'email_taken' || status === 'id_taken' || status === 'ids_exhausted')
       throw new InvalidStateError(`putUsers answered ${code}`);
-    if (!dry) {
-      // the claims are settled: the account holds them now
-      await guarded(() => Promise.all(p.settle.map((k) => this.redis.persist(k))));
-      const old = p.existing?.email;
-      if (old && old !== p.email) await guarded(() => this.redis.releaseIndex(this.keys.email(old), p.user.username));
-      // (one id at a time, the sequence was moved past it already: offerIds)
-      if (status === 'created' && p.user.id !== undefined && !this.dense) await this.ids.keep(p.user.id);
-    }
     if (status === 'updated' && flags !== 0)
       out[p.at] = { status, id, revoke: flags & PutUserFlag.Disabled ? 'user_disabled' : 'password_changed' };
     else out[p.at] = { status, id };
+    return !dry;
   }
 
   async get(username: string): Promise<UserRecord | null> {

@@ -3,7 +3,7 @@
   creates (with the id given), or in 'update' mode replaces an existing user's record (import
   --on-conflict update). A dry run decides the same way and writes nothing. Users are taken in
   order, so a later one sees an earlier one. The users' email and id index entries are in other
-  slots: the caller claims them before (claimIndex-1.lua) and releases a claim this script refuses
+  slots: the caller claims them before (claimIndex-n.lua) and releases a claim this script refuses
   (users.ts says the order and what a crash between the steps leaves). A batch is kept small.
 
   KEYS[1] outbox stream    <shard>outbox   (<shard>: the account shard's prefix, keys.ts)
