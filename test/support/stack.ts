@@ -15,6 +15,7 @@ import {
   type TokenRepository,
   type UserRepository,
 } from '@tessera/store';
+import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { validateResponse } from './openapi.ts';
 import { type Runtime, spawnIngress } from './processes.ts';
@@ -59,18 +60,29 @@ export interface Stack extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Deletes every key under a prefix (SCAN, never KEYS; on every master of a cluster). */
-export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<void> {
-  const cluster = redis as unknown as { nodes?: (role: string) => TesseraRedis[] };
+/**
+ * Every key matching `pattern` (a SCAN pattern, never KEYS): on one Redis, or on every master of a
+ * cluster (a cluster client's SCAN or KEYS asks one node only).
+ */
+export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const cluster = redis as unknown as { nodes?: (role: string) => Redis[] };
   const nodes = typeof cluster.nodes === 'function' ? cluster.nodes('master') : [redis];
+  const found: string[] = [];
   for (const node of nodes) {
     let cursor = '0';
     do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) await Promise.all(keys.map((k) => redis.del(k)));
+      found.push(...keys);
     } while (cursor !== '0');
   }
+  return found;
+}
+
+/** Deletes every key under a prefix (on every master of a cluster). */
+export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<void> {
+  const keys = await keysMatching(redis, `${prefix}*`);
+  await Promise.all(keys.map((k) => redis.del(k)));
 }
 
 /** The key layout of a deployment under `prefix` with the default settings (its account shards). */
