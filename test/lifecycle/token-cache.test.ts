@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, keyLayout, type TesseraRedis, TokenRepository } from '@tessera/store';
+import type { Redis } from 'ioredis';
 import { aroundAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, testKeys } from '../support/stack.ts';
+import { masterConnections, type Stack, startStack, testKeys } from '../support/stack.ts';
 import { call, jwtLogin, ministryLogin, pebLogin } from './support.ts';
 
 // The ingress remembers live access tokens for introspection. These tests prove that it does (a
@@ -145,11 +146,16 @@ describe('introspection token memory', () => {
     const feed = stack.tokenCache?.feed;
     const { access } = await ministryLogin(stack);
     expect(await introspect(access)).toBe(true);
-    const list = (await stack.redis.client('LIST')) as string;
+    // the feed's connection, on whichever master of a cluster it subscribed
     const id = /id=(\d+) .*name=(\S+)/g;
-    const mine = [...list.matchAll(id)].find((m) => m[2] === feed?.name)?.[1];
-    expect(mine).toBeDefined();
-    await stack.redis.client('KILL', 'ID', mine as string);
+    const found = [];
+    for (const node of masterConnections(stack.redis)) {
+      const mine = [...((await node.client('LIST')) as string).matchAll(id)].find((m) => m[2] === feed?.name)?.[1];
+      if (mine !== undefined) found.push({ node, mine });
+    }
+    expect(found).toHaveLength(1);
+    const [{ node, mine }] = found as [{ node: Redis; mine: string }];
+    await node.client('KILL', 'ID', mine);
     // the feed noticed, or is about to: wait for its close at most 1 s
     for (let i = 0; i < 100 && feed?.connected; i++) await sleep(10);
     await deleteBehindItsBack(access);

@@ -61,14 +61,19 @@ export interface Stack extends AsyncDisposable {
 }
 
 /**
- * Every key matching `pattern` (a SCAN pattern, never KEYS): on one Redis, or on every master of a
- * cluster (a cluster client's SCAN or KEYS asks one node only).
+ * The connections of a client to each master: one Redis's is itself; a cluster client's are its
+ * connections to each master (a command without a key, SCAN, KEYS, CLIENT LIST, goes to one
+ * node only).
  */
-export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+export function masterConnections(redis: Redis): Redis[] {
   const cluster = redis as unknown as { nodes?: (role: string) => Redis[] };
-  const nodes = typeof cluster.nodes === 'function' ? cluster.nodes('master') : [redis];
+  return typeof cluster.nodes === 'function' ? cluster.nodes('master') : [redis];
+}
+
+/** Every key matching `pattern` (a SCAN pattern, never KEYS), on every master of a cluster. */
+export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
   const found: string[] = [];
-  for (const node of nodes) {
+  for (const node of masterConnections(redis)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type TokenGrant, type TokenRecord, UnavailableError } from '@tessera/core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { dropPrefix, outboxEntries, testKeys, testPrefix } from '../../../test/support/stack.ts';
+import { dropPrefix, keysMatching, outboxEntries, testKeys, testPrefix } from '../../../test/support/stack.ts';
 import { tokenHash } from './hash.ts';
 import type { KeyLayout } from './keys.ts';
 import { decodeRecord, encodeRecord } from './record.ts';
-import { connectRedis, type TesseraRedis } from './redis.ts';
+import { connectRedis, newRedisClient, type TesseraRedis } from './redis.ts';
 import { entryHash } from './token-index.ts';
 import { type TokenLimits, TokenRepository } from './tokens.ts';
 import { UserRepository } from './users.ts';
@@ -171,7 +171,7 @@ describe('TokenRepository', () => {
       expect(pttl).toBeGreaterThan(g.lifetime * 1000 - 2000);
     }
     const expiry = Math.max(...grants.map((g) => g.expiresAt));
-    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
+    expect((await keysMatching(redis, `${prefix}*`)).sort()).toStrictEqual(
       [...grants.map((g) => `${prefix}t:{${tokenHash(g.value)}}`), `${prefix}ti:{u7}`].sort(),
     );
     // one sorted set: the alias counter, the family's tokens (score its alias 1; seq, expiry, kind
@@ -201,7 +201,7 @@ describe('TokenRepository', () => {
     expect(members.slice(2)).toStrictEqual([`12${expiryOf(second[0] as TokenGrant)}a${tokenHash(second[0]?.value as string)}`]);
     expect(await redis.pexpiretime(index())).toBe((first[1] as TokenGrant).expiresAt);
     expect(await tokens.revokeFamily(7, 'family-1', 'reuse')).toBe(3);
-    expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${prefix}t:*`)).toStrictEqual([]);
     expect(await redis.exists(index())).toBe(0);
   });
 
@@ -248,7 +248,7 @@ describe('TokenRepository', () => {
   });
 
   it('revokes a family and a user at once, announcing the hashes', async () => {
-    const sub = redis.duplicate({ enableOfflineQueue: true });
+    const sub = newRedisClient(inject('redisUrl'));
     const messages: string[] = [];
     await sub.subscribe(keys.revocations);
     sub.on('message', (_c, m) => messages.push(m));
@@ -273,7 +273,7 @@ describe('TokenRepository', () => {
     expect(await tokens.revokeUser(7, 'user_disabled')).toBe(2);
     expect(await tokens.isFamilyRevoked('a6c3d3a1-8b0e-4f3e-9d6c-2b1a0f9e8d7c')).toBe(true);
     expect(await redis.exists(index())).toBe(0);
-    expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${prefix}t:*`)).toStrictEqual([]);
     await sub.quit();
   });
 
@@ -314,7 +314,7 @@ describe('TokenRepository', () => {
     expect(await tokens.get(other.value)).not.toBeNull();
     expect(await tokens.revokeUser(7, 'user_disabled')).toBe(1);
     // what is left: the families' marks, and the events of the two revocations
-    expect((await redis.keys(`${prefix}*`)).sort()).toStrictEqual(
+    expect((await keysMatching(redis, `${prefix}*`)).sort()).toStrictEqual(
       [`${prefix}fr:{family-1}`, `${prefix}fr:{family-2}`, keys.outbox(keys.shardOf('7'))].sort(),
     );
     expect(await outbox()).toMatchObject([
@@ -329,7 +329,7 @@ describe('TokenRepository', () => {
 
   it('never writes a raw token value, in keys or values', async () => {
     await tokens.save([grant(ACCESS, 'access', 60), grant(REFRESH, 'refresh', 60)], recordOf);
-    for (const key of await redis.keys(`${prefix}*`)) {
+    for (const key of await keysMatching(redis, `${prefix}*`)) {
       const value = (await redis.type(key)) === 'zset' ? JSON.stringify(await redis.zrange(key, 0, -1)) : ((await redis.get(key)) ?? '');
       for (const raw of [ACCESS, REFRESH]) {
         expect(key.includes(raw)).toBe(false);
@@ -363,12 +363,12 @@ describe('TokenRepository', () => {
       recordOf,
     );
     expect(await tokens.get(ACCESS)).toBeNull();
-    expect(await redis.keys(`${prefix}*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${prefix}*`)).toStrictEqual([]);
   });
 
   it('saving nothing writes nothing', async () => {
     await tokens.save([], recordOf);
-    expect(await redis.keys(`${prefix}*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${prefix}*`)).toStrictEqual([]);
   });
 
   it('a closed connection is UnavailableError', async () => {
@@ -439,7 +439,7 @@ describe('TokenRepository bounds', () => {
   const uuid = () => crypto.randomUUID();
   /** The revocation messages of this prefix, as they arrive. */
   async function listen(): Promise<{ messages: { hashes: string[]; reason: string }[]; close(): Promise<void> }> {
-    const sub = redis.duplicate({ enableOfflineQueue: true });
+    const sub = newRedisClient(inject('redisUrl'));
     const messages: { hashes: string[]; reason: string }[] = [];
     await sub.subscribe(keys.revocations);
     sub.on('message', (_c, m) => messages.push(JSON.parse(m)));
@@ -550,7 +550,7 @@ describe('TokenRepository bounds', () => {
     expect(entries.map(entryHash)).toStrictEqual([fresh[1], fresh[2], old[1]].map((g) => tokenHash((g as TokenGrant).value)));
     expect(entries[2]).toBe(`15r${tokenHash(REFRESH)}`);
     expect(await bounded.revokeFamily(7, 'family-1', 'admin')).toBe(3);
-    expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${prefix}t:*`)).toStrictEqual([]);
   });
 
   it('a family that rotates keeps its newest pair, whatever it has held', async () => {
@@ -563,7 +563,7 @@ describe('TokenRepository bounds', () => {
     }
     expect(await entriesOf('~family-1')).toHaveLength(4);
     for (const g of pair) expect(await bounded.get(g.value)).not.toBeNull();
-    expect((await redis.keys(`${prefix}t:*`)).length).toBe(4);
+    expect((await keysMatching(redis, `${prefix}t:*`)).length).toBe(4);
   });
 
   it('a family keeps its newest tokens past 36 joins, in the order they joined', async () => {
@@ -577,7 +577,7 @@ describe('TokenRepository bounds', () => {
     }
     expect((await entriesOf('~family-1')).map(entryHash)).toStrictEqual(all.slice(-4).map((g) => tokenHash(g.value)));
     for (const g of all.slice(-4)) expect(await bounded.get(g.value)).not.toBeNull();
-    expect((await redis.keys(`${prefix}t:*`)).length).toBe(4);
+    expect((await keysMatching(redis, `${prefix}t:*`)).length).toBe(4);
   });
 
   it('a new family takes an alias no family holds, once the counter has gone round', async () => {
@@ -634,7 +634,7 @@ describe('TokenRepository bounds', () => {
     expect(await redis.object('ENCODING', index())).toBe('skiplist');
     expect(await bounded.revokeUser(7, 'admin')).toBe(2 * families);
     for (const g of all.slice(0, 10)) expect(await bounded.get(g.value)).toBeNull();
-    expect(await redis.keys(`${prefix}t:*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${prefix}t:*`)).toStrictEqual([]);
     expect(await redis.exists(index())).toBe(0);
   });
 });

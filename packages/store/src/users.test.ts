@@ -1,7 +1,7 @@
 import { InvalidStateError, UnavailableError } from '@tessera/core';
 import { ReplyError } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { dropPrefix, testKeys, testPrefix } from '../../../test/support/stack.ts';
+import { dropPrefix, keysMatching, testKeys, testPrefix } from '../../../test/support/stack.ts';
 import { ID_BLOCK } from './ids.ts';
 import type { KeyLayout } from './keys.ts';
 import { ClaimIndex } from './lua-codes.ts';
@@ -40,7 +40,7 @@ afterEach(async () => {
 
 /** Every key under the test prefix, sorted. */
 async function allKeys(): Promise<string[]> {
-  return (await redis.keys(`${prefix}*`)).sort();
+  return (await keysMatching(redis, `${prefix}*`)).sort();
 }
 
 describe('UserRepository.create', () => {
