@@ -1,18 +1,14 @@
 import { isClusterUrl } from '@tessera/store';
 import { aroundAll, expect, inject, it } from 'vitest';
-import { masterConnections, type Stack, startStack } from '../support/stack.ts';
+import { countRoundTrips, type Stack, startStack } from '../support/stack.ts';
 import { call, jwtLogin, ministryLogin } from './support.ts';
 
 /**
- * Redis round trips of one request, counted where they happen: the writes on the ingress's own
- * connection (auto-pipelining sends a tick's commands as one write, answered as one). Node only:
- * on Deno the ingress is another process. Issue 14: a refresh in at most 2 on one Redis.
- *
- * On a cluster the ingress holds a connection per master and one step's commands go to several of
- * them at once, so a round trip there is a batch of writes issued together (in one turn of the
- * event loop), whichever masters take them. Its figures are those packages/store/src/tokens.ts
- * documents for a cluster: the family check and the event of a refresh are steps of their own
- * (saveRefreshed), and useRefresh does not read the owner (another slot).
+ * Redis round trips of one request on the ingress's own connection(s) (countRoundTrips). Node
+ * only: on Deno the ingress is another process. Issue 14: a refresh in at most 2 on one Redis. On
+ * a cluster the figures are those packages/store/src/tokens.ts documents there: the family check
+ * and the event of a refresh are steps of their own (saveRefreshed), useRefresh does not read the
+ * owner (another slot), and a revocation deletes, then announces and records.
  */
 const ON_CLUSTER = isClusterUrl(inject('redisUrl'));
 
@@ -23,35 +19,7 @@ aroundAll(async (run) => {
   await run();
 });
 
-async function roundTrips(request: () => Promise<unknown>): Promise<number> {
-  const streams = masterConnections(stack.redis).map((c) => (c as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream);
-  const writes = streams.map((s) => s.write);
-  let count = 0;
-  let batchOpen = false;
-  for (const [i, stream] of streams.entries()) {
-    const write = (writes[i] as (...a: unknown[]) => boolean).bind(stream);
-    stream.write = (...a: unknown[]) => {
-      if (!ON_CLUSTER) count++;
-      else if (!batchOpen) {
-        // the first write of a batch: the others of this turn of the event loop go with it
-        count++;
-        batchOpen = true;
-        setImmediate(() => {
-          batchOpen = false;
-        });
-      }
-      return write(...a);
-    };
-  }
-  try {
-    await request();
-    // whatever the request left to finish (an event, a revocation) is counted too
-    await new Promise((r) => setTimeout(r, 50));
-  } finally {
-    for (const [i, stream] of streams.entries()) stream.write = writes[i] as (...a: unknown[]) => boolean;
-  }
-  return count;
-}
+const roundTrips = (request: () => Promise<unknown>) => countRoundTrips(stack.redis, request);
 
 it('refreshes a ministry token in 2 round trips: the token traded in with its owner, then the new pair with its event (a cluster: 5, the owner read, the pair, the family check and the event each a step)', async () => {
   const { refresh } = await ministryLogin(stack);

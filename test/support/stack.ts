@@ -70,6 +70,43 @@ export function masterConnections(redis: Redis): Redis[] {
   return typeof cluster.nodes === 'function' ? cluster.nodes('master') : [redis];
 }
 
+/**
+ * Redis round trips `work` takes on `redis`, counted where they happen: the writes on its
+ * connection (auto-pipelining sends a tick's commands as one write, answered as one). On a
+ * cluster a client holds a connection per master and one step's commands go to several of them at
+ * once: a round trip there is a batch of writes issued in one turn of the event loop, whichever
+ * masters take them. Whatever `work` left to finish within 50 ms (an event, a revocation) counts too.
+ */
+export async function countRoundTrips(redis: Redis, work: () => Promise<unknown>): Promise<number> {
+  const onCluster = typeof (redis as unknown as { nodes?: unknown }).nodes === 'function';
+  const streams = masterConnections(redis).map((c) => (c as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream);
+  const writes = streams.map((s) => s.write);
+  let count = 0;
+  let batchOpen = false;
+  for (const [i, stream] of streams.entries()) {
+    const write = (writes[i] as (...a: unknown[]) => boolean).bind(stream);
+    stream.write = (...a: unknown[]) => {
+      if (!onCluster) count++;
+      else if (!batchOpen) {
+        // the first write of a batch: the others of this turn of the event loop go with it
+        count++;
+        batchOpen = true;
+        setImmediate(() => {
+          batchOpen = false;
+        });
+      }
+      return write(...a);
+    };
+  }
+  try {
+    await work();
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    for (const [i, stream] of streams.entries()) stream.write = writes[i] as (...a: unknown[]) => boolean;
+  }
+  return count;
+}
+
 /** Every key matching `pattern` (a SCAN pattern, never KEYS), on every master of a cluster. */
 export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
   const found: string[] = [];
