@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { keysMatching, type Stack, startStack, testKeys } from '../support/stack.ts';
+import { keysMatching, memoryUsage, type Stack, startStack, testKeys } from '../support/stack.ts';
 
 /**
  * What one client address can make Redis hold: the bound docs/security.md states, measured. The
@@ -21,8 +21,8 @@ const HUGE_AGENT = 'A'.repeat(8000);
 async function census(stack: Stack): Promise<Map<string, { bytes: number; ttl: number }>> {
   const out = new Map<string, { bytes: number; ttl: number }>();
   for (const key of await keysMatching(stack.redis, `${stack.settings.redisPrefix}*`)) {
-    const [bytes, ttl] = await Promise.all([stack.redis.memory('USAGE', key, 'SAMPLES', 0), stack.redis.pttl(key)]);
-    out.set(key, { bytes: Number(bytes), ttl });
+    const [bytes, ttl] = await Promise.all([memoryUsage(stack.redis, key), stack.redis.pttl(key)]);
+    out.set(key, { bytes, ttl });
   }
   return out;
 }

@@ -107,6 +107,23 @@ export async function countRoundTrips(redis: Redis, work: () => Promise<unknown>
   return count;
 }
 
+/**
+ * MEMORY USAGE of `key` (bytes; 0 for no such key), asked of the master that holds it: a cluster
+ * client does not know where MEMORY's key is and sends it to any node (which answers MOVED).
+ */
+export async function memoryUsage(redis: Redis, key: string): Promise<number> {
+  let lastError: unknown;
+  for (const node of masterConnections(redis)) {
+    try {
+      return Number((await node.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
+    } catch (err) {
+      if (!String(err).includes('MOVED')) throw err;
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
 /** Every key matching `pattern` (a SCAN pattern, never KEYS), on every master of a cluster. */
 export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
   const found: string[] = [];
