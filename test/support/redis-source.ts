@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newRedisClient } from '@tessera/store';
+import { isClusterUrl, newRedisClient } from '@tessera/store';
 import { startCluster } from './cluster.ts';
 
 /** A Redis for the tests, and how to let go of it (`await using` stops it too). */
@@ -115,19 +115,20 @@ async function fromTestcontainers(): Promise<RedisSource | null> {
 }
 
 /**
- * REDIS_URL if set (one Redis, or a cluster: `redis-cluster://host:port,...`); else, with
- * TESSERA_TEST_REDIS=cluster (`npm run test:cluster`), a private 3-master cluster formed by
- * infra/cluster/bootstrap.sh on free ports; else testcontainers where Docker answers; else a
- * private redis-server.
+ * REDIS_URL if set (one Redis, or a cluster: `redis-cluster://host:port,...`); else testcontainers
+ * where Docker answers; else a private redis-server. With TESSERA_TEST_REDIS=cluster
+ * (`npm run test:cluster`) a cluster whatever else is set: REDIS_URL's if it names one, else a
+ * private 3-master cluster formed by infra/cluster/bootstrap.sh on free ports.
  */
 export async function obtainRedis(): Promise<RedisSource> {
   const env = process.env.REDIS_URL;
-  if (env !== undefined && env !== '') {
+  const wantsCluster = process.env.TESSERA_TEST_REDIS === 'cluster';
+  if (env !== undefined && env !== '' && (!wantsCluster || isClusterUrl(env))) {
     await waitForPing(env, 5000);
     const stop = async () => {};
     return { url: env, kind: 'env', stop, [Symbol.asyncDispose]: stop };
   }
-  if (process.env.TESSERA_TEST_REDIS === 'cluster') {
+  if (wantsCluster) {
     const cluster = await startCluster();
     await waitForPing(cluster.url, 10_000);
     const stop = () => cluster.stop();
