@@ -105,9 +105,11 @@ describe('on Redis Cluster', () => {
       expect(source.connected).toBe(true);
       const { access } = await ministryLogin(stack);
       await stack.tokens.revoke(access, 'admin');
-      // the push crosses the cluster bus after PUBLISH answered
-      for (let i = 0; i < 100 && heard.length === 0; i++) await sleep(20);
-      expect(heard).toStrictEqual([[tokenHash(access)]]);
+      // the push crosses the cluster bus after PUBLISH answered (and other revocations of this
+      // deployment's tests may still be on their way)
+      const reached = () => heard.some((hashes) => hashes.includes(tokenHash(access)));
+      for (let i = 0; i < 100 && !reached(); i++) await sleep(20);
+      expect(reached()).toBe(true);
     } finally {
       await source.close();
     }
