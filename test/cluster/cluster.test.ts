@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redisRevocations } from '@tessera/client/redis';
 import { createLogger } from '@tessera/config/log';
 import type { AuditEvent } from '@tessera/events';
-import { keyLayout, newRedisClient, SLOTS, shardTags } from '@tessera/store';
+import { keyLayout, newRedisClient, SLOTS, shardTags, tokenHash } from '@tessera/store';
 import { type Pipeline, startPipeline } from '@tessera/worker';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,24 @@ describe('on Redis Cluster', () => {
     await stack.post('/oauth/revoke', new URLSearchParams({ token: jwt.refresh }), { authorization: auth });
     const after = await stack.post('/oauth/introspect', new URLSearchParams({ token: jwt.access }), { authorization: auth });
     expect(await after.json()).toStrictEqual({ active: false });
+  });
+
+  it("gives the SDK's revocation push the cluster's URL, as Tessera's REDIS_URL names it: a revocation reaches it", async () => {
+    const source = await redisRevocations({ url, prefix: stack.settings.redisPrefix });
+    try {
+      const heard: string[][] = [];
+      source.subscribe({ revoked: (hashes) => heard.push([...hashes]), reset: () => {} });
+      expect(source.connected).toBe(true);
+      const { access } = await ministryLogin(stack);
+      await stack.tokens.revoke(access, 'admin');
+      // the push crosses the cluster bus after PUBLISH answered (and other revocations of this
+      // deployment's tests may still be on their way)
+      const reached = () => heard.some((hashes) => hashes.includes(tokenHash(access)));
+      for (let i = 0; i < 100 && !reached(); i++) await sleep(20);
+      expect(reached()).toBe(true);
+    } finally {
+      await source.close();
+    }
   });
 
   it('keeps the lockout exact and the audit pipeline whole', async () => {

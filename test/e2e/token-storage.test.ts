@@ -2,7 +2,7 @@ import { decodeRecord, entryHash } from '@tessera/store';
 import { aroundAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORDS, HEX128, JWT, ROUTES, type RouteName, UUID_V4 } from '../support/demo.ts';
 import { jsonOf, jwtPayload, postJson, tokenName } from '../support/http.ts';
-import { RUNTIMES, type Stack, startStack } from '../support/stack.ts';
+import { keysMatching, RUNTIMES, type Stack, startStack } from '../support/stack.ts';
 
 interface Lifetimes {
   readonly ministryAccess: number;
@@ -151,38 +151,33 @@ function expectAdvertisedExpiry(l: Login, records: Record<string, unknown>[], li
 async function dumpPrefix(stack: Stack): Promise<{ key: string; type: string; strings: string[] }[]> {
   const r = stack.redis;
   const out: { key: string; type: string; strings: string[] }[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${stack.settings.redisPrefix}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const type = await r.type(key);
-      let strings: string[];
-      switch (type) {
-        case 'string':
-          strings = [(await r.get(key)) ?? ''];
-          break;
-        case 'hash':
-          strings = Object.entries(await r.hgetall(key)).flat();
-          break;
-        case 'set':
-          strings = await r.smembers(key);
-          break;
-        case 'list':
-          strings = await r.lrange(key, 0, -1);
-          break;
-        case 'stream':
-          strings = (await r.xrange(key, '-', '+')).flatMap(([, fields]) => fields);
-          break;
-        case 'zset':
-          strings = await r.zrange(key, 0, -1);
-          break;
-        default:
-          strings = [`<unreadable type ${type}>`];
-      }
-      out.push({ key, type, strings });
+  for (const key of await keysMatching(r, `${stack.settings.redisPrefix}*`)) {
+    const type = await r.type(key);
+    let strings: string[];
+    switch (type) {
+      case 'string':
+        strings = [(await r.get(key)) ?? ''];
+        break;
+      case 'hash':
+        strings = Object.entries(await r.hgetall(key)).flat();
+        break;
+      case 'set':
+        strings = await r.smembers(key);
+        break;
+      case 'list':
+        strings = await r.lrange(key, 0, -1);
+        break;
+      case 'stream':
+        strings = (await r.xrange(key, '-', '+')).flatMap(([, fields]) => fields);
+        break;
+      case 'zset':
+        strings = await r.zrange(key, 0, -1);
+        break;
+      default:
+        strings = [`<unreadable type ${type}>`];
     }
-  } while (cursor !== '0');
+    out.push({ key, type, strings });
+  }
   return out;
 }
 

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectRedis, keyLayout, type TesseraRedis, TokenRepository } from '@tessera/store';
-import { aroundAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, testKeys } from '../support/stack.ts';
+import { loadSettings } from '@tessera/config';
+import { connectRedis, isClusterUrl, keyLayout, type TesseraRedis, TokenRepository } from '@tessera/store';
+import type { Redis } from 'ioredis';
+import { aroundAll, describe, expect, inject, it } from 'vitest';
+import { masterConnections, type Stack, serviceEnv, startStack, testKeys } from '../support/stack.ts';
 import { call, jwtLogin, ministryLogin, pebLogin } from './support.ts';
 
 // The ingress remembers live access tokens for introspection. These tests prove that it does (a
@@ -9,7 +11,15 @@ import { call, jwtLogin, ministryLogin, pebLogin } from './support.ts';
 // memory before the next request: revocation by this process, by another process (the CLI's
 // path), refresh-token reuse, PEB renewal, a disabled user, and a dropped revocation feed.
 
-describe('introspection token memory', () => {
+/**
+ * The memory is off by default on a cluster (packages/config/src/spec.ts): its revocation push
+ * crosses the cluster bus after PUBLISH has answered, so another process's revocation could be
+ * served from memory for a moment (seen turned on: "the very next request" failed in round 17).
+ * There the memory's own tests give way to the cluster's default below, asserted, not skipped.
+ */
+const ON_CLUSTER = isClusterUrl(inject('redisUrl'));
+
+describe.skipIf(ON_CLUSTER)('introspection token memory', () => {
   let stack: Stack;
   let auth: string;
   /** Another process's view: its own connection and repository, as the CLI has. */
@@ -145,11 +155,16 @@ describe('introspection token memory', () => {
     const feed = stack.tokenCache?.feed;
     const { access } = await ministryLogin(stack);
     expect(await introspect(access)).toBe(true);
-    const list = (await stack.redis.client('LIST')) as string;
+    // the feed's connection, on whichever master of a cluster it subscribed
     const id = /id=(\d+) .*name=(\S+)/g;
-    const mine = [...list.matchAll(id)].find((m) => m[2] === feed?.name)?.[1];
-    expect(mine).toBeDefined();
-    await stack.redis.client('KILL', 'ID', mine as string);
+    const found = [];
+    for (const node of masterConnections(stack.redis)) {
+      const mine = [...((await node.client('LIST')) as string).matchAll(id)].find((m) => m[2] === feed?.name)?.[1];
+      if (mine !== undefined) found.push({ node, mine });
+    }
+    expect(found).toHaveLength(1);
+    const [{ node, mine }] = found as [{ node: Redis; mine: string }];
+    await node.client('KILL', 'ID', mine);
     // the feed noticed, or is about to: wait for its close at most 1 s
     for (let i = 0; i < 100 && feed?.connected; i++) await sleep(10);
     await deleteBehindItsBack(access);
@@ -164,15 +179,16 @@ describe('introspection token memory', () => {
   });
 });
 
-describe('introspection without the token memory (TESSERA_TOKEN_CACHE=0)', () => {
+describe(`introspection without the token memory (${ON_CLUSTER ? 'a cluster by default' : 'TESSERA_TOKEN_CACHE=0'})`, () => {
   let stack: Stack;
   aroundAll(async (runSuite) => {
-    await using started = await startStack({ TESSERA_TOKEN_CACHE: '0' });
+    await using started = await startStack(ON_CLUSTER ? {} : { TESSERA_TOKEN_CACHE: '0' });
     stack = started;
     await runSuite();
   });
 
   it('reads Redis on every request', async () => {
+    expect(loadSettings(serviceEnv(stack.settings.redisPrefix)).tokenCache.enabled).toBe(!ON_CLUSTER);
     expect(stack.tokenCache).toBeNull();
     const auth = `Basic ${Buffer.from(`svc:${await stack.clients.add('svc')}`).toString('base64')}`;
     const { access } = await ministryLogin(stack);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type Stack, startStack, testKeys } from '../support/stack.ts';
+import { keysMatching, memoryUsage, type Stack, startStack, testKeys } from '../support/stack.ts';
 
 /**
  * What one client address can make Redis hold: the bound docs/security.md states, measured. The
@@ -20,15 +20,10 @@ const HUGE_AGENT = 'A'.repeat(8000);
 /** Every key under the prefix with its size and remaining lifetime (ms, -1 for none). */
 async function census(stack: Stack): Promise<Map<string, { bytes: number; ttl: number }>> {
   const out = new Map<string, { bytes: number; ttl: number }>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await stack.redis.scan(cursor, 'MATCH', `${stack.settings.redisPrefix}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const [bytes, ttl] = await Promise.all([stack.redis.memory('USAGE', key, 'SAMPLES', 0), stack.redis.pttl(key)]);
-      out.set(key, { bytes: Number(bytes), ttl });
-    }
-  } while (cursor !== '0');
+  for (const key of await keysMatching(stack.redis, `${stack.settings.redisPrefix}*`)) {
+    const [bytes, ttl] = await Promise.all([memoryUsage(stack.redis, key), stack.redis.pttl(key)]);
+    out.set(key, { bytes, ttl });
+  }
   return out;
 }
 

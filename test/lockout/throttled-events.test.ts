@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { aroundAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack, testKeys } from '../support/stack.ts';
+import { memoryUsage, type Stack, startStack, testKeys } from '../support/stack.ts';
 
 /*
  * docs/security.md bounds the audit events one client address can add to Redis per minute. The
@@ -21,11 +21,7 @@ describe('one address far past its rate limit', () => {
   it('adds no more audit events to Redis than docs/security.md states for a minute', async () => {
     // every outbox's bytes together (one per account shard)
     const { outboxes } = testKeys(stack.settings.redisPrefix);
-    const usage = async () =>
-      (await Promise.all(outboxes.map((o) => stack.redis.memory('USAGE', o, 'SAMPLES', 0)))).reduce<number>(
-        (sum, b) => sum + Number(b ?? 0),
-        0,
-      );
+    const usage = async () => (await Promise.all(outboxes.map((o) => memoryUsage(stack.redis, o)))).reduce((sum, b) => sum + b, 0);
     const before = await usage();
     const statuses: number[] = [];
     for (let i = 0; i < 3 * stack.settings.lockout.rateLimit; i += 50)

@@ -7,7 +7,7 @@ import { PasswordHasher, passwordScheme } from '@tessera/passwords';
 import { connectRedis, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { BIN, FIXTURES, LEGACY_HASHES as LEGACY, outcome, startTessera, storeSnapshot, tessera } from '../support/cli.ts';
-import { dropPrefix, outboxEvents, testKeys, testPrefix } from '../support/stack.ts';
+import { dropPrefix, keysMatching, outboxEvents, testKeys, testPrefix } from '../support/stack.ts';
 
 type LegacyFixture = (typeof LEGACY)[number];
 const DJANGO_PASSWORDS = (
@@ -422,7 +422,7 @@ describe('conflicts, re-runs, interruptions and dry runs', () => {
     const child = startTessera(['users', 'import', '-'], prefix);
     const done = outcome(child);
     child.stdin.write(text.slice(0, text.indexOf('\n', text.length / 2) + 1));
-    const accounts = async () => (await redis.keys(`${prefix}{s*}:u:*`)).length;
+    const accounts = async () => (await keysMatching(redis, `${prefix}{s*}:u:*`)).length;
     for (let i = 0; i < 200 && (await accounts()) < 500; i++) await sleep(25);
     child.kill('SIGKILL');
     await done;

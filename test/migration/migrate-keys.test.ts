@@ -8,7 +8,7 @@ import { PasswordHasher } from '@tessera/passwords';
 import { connectRedis, legacyLayoutProblem, migrateKeys, type TesseraRedis, TokenRepository } from '@tessera/store';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tessera } from '../support/cli.ts';
-import { dropPrefix, serviceEnv, startStack, testKeys, testPrefix } from '../support/stack.ts';
+import { dropPrefix, keysMatching, serviceEnv, startStack, testKeys, testPrefix } from '../support/stack.ts';
 
 // A deployment of the one-slot layout ({users}), written by that release's own scripts
 // (fixtures/legacy-layout), moved by `tessera migrate-keys`: cut short, completed by a rerun, and
@@ -139,9 +139,9 @@ describe('tessera migrate-keys: from the {users} layout to the account shards', 
     expect(oldEvents.length).toBeGreaterThan(USERS > 0 ? 1 : 0);
     const cut = await migrateKeys(redis, keys, { stopAfterUsers: 15 });
     expect(cut.users).toBe(15);
-    expect((await redis.keys(`${old}u:*`)).length).toBe(USERS - 15);
+    expect((await keysMatching(redis, `${old}u:*`)).length).toBe(USERS - 15);
     // a crash between a record's write and its old key's deletion: both are there
-    const [left] = await redis.keys(`${old}u:*`);
+    const [left] = await keysMatching(redis, `${old}u:*`);
     const username = (left as string).slice(`${old}u:`.length);
     await redis.restore(keys.user(username), 0, (await redis.dumpBuffer(left as string)) as Buffer, 'REPLACE');
     expect(await legacyLayoutProblem(redis, keys)).not.toBeNull();
@@ -155,7 +155,7 @@ describe('tessera migrate-keys: from the {users} layout to the account shards', 
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout.trim().split('\n').at(-1)).toBe('nothing to move: the key layout is current');
 
-    expect(await redis.keys(`${old}*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${old}*`)).toStrictEqual([]);
     expect(await legacyLayoutProblem(redis, keys)).toBeNull();
     // the old outbox's events, in order, wait in the new one for the worker
     expect((await redis.xrange(keys.outbox(0), '-', '+')).map(([, f]) => f)).toStrictEqual(oldEvents);

@@ -1,6 +1,6 @@
 import { aroundAll, describe, expect, it } from 'vitest';
 import { exchange } from '../support/raw-http.ts';
-import { type Stack, startStack } from '../support/stack.ts';
+import { keysMatching, type Stack, startStack } from '../support/stack.ts';
 
 // Raw bytes against a real ingress (real Redis): pipelining must be answered in order (RFC 9112
 // §9.3.2), and anything two HTTP parsers could read differently (request smuggling behind a
@@ -105,16 +105,7 @@ describe('HTTP parsing: pipelining and request smuggling', () => {
   });
 
   it('a request pipelined behind a refused one is never run: the login behind it stores no token', async () => {
-    const tokens = async () => {
-      let n = 0;
-      let cursor = '0';
-      do {
-        const [next, keys] = await stack.redis.scan(cursor, 'MATCH', `${stack.settings.redisPrefix}t:*`, 'COUNT', 1000);
-        cursor = next;
-        n += keys.length;
-      } while (cursor !== '0');
-      return n;
-    };
+    const tokens = async () => (await keysMatching(stack.redis, `${stack.settings.redisPrefix}t:*`)).length;
     const mohLogin = (password: string) =>
       request('POST', `${stack.settings.mohBase}/getUserToken`, JSON.stringify({ username: 'MOH-90008', password }));
     // first, that a moh login does store a token (else the check below proves nothing)

@@ -16,6 +16,7 @@ import {
 import { redisRevocations } from '@tessera/client/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { call, claims, jwtLogin, ministryLogin } from '../lifecycle/support.ts';
+import { startRedisServer } from '../support/redis-source.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 type Alg = 'RS256' | 'ES256' | 'EdDSA';
@@ -74,16 +75,22 @@ const ISSUER = 'https://login.example';
 const AUDIENCE = 'orders';
 
 /** A stack signing with `alg`, SimpleJWT's ISSUER and AUDIENCE set and the user id claim renamed. */
-function algorithmStack(alg: Alg, privatePem: string, options: { prefix?: string; seed?: boolean } = {}): Promise<Stack> {
+function algorithmStack(
+  alg: Alg,
+  privatePem: string,
+  options: { prefix?: string; seed?: boolean; env?: Record<string, string> } = {},
+): Promise<Stack> {
+  const { env, ...startOptions } = options;
   return startStack(
     {
+      ...env,
       TESSERA_JWT_ALGORITHM: alg,
       TESSERA_JWT_SIGNING_KEY: privatePem.replaceAll('\n', '\\n'),
       TESSERA_JWT_ISSUER: ISSUER,
       TESSERA_JWT_AUDIENCE: AUDIENCE,
       TESSERA_JWT_USER_ID_CLAIM: 'uid',
     },
-    options,
+    startOptions,
   );
 }
 
@@ -385,10 +392,14 @@ describe('@tessera/client revocation push through a connection that goes silent'
     for (const flush of held.splice(0)) flush();
   };
   let proxyUrl: string;
+  let redis: Awaited<ReturnType<typeof startRedisServer>>;
 
   beforeAll(async () => {
-    stack = await algorithmStack('EdDSA', pair.privatePem);
-    const target = new URL(inject('redisUrl'));
+    // A private redis-server whatever the run's Redis: a cluster client would bypass the relay for
+    // the node addresses the cluster names.
+    redis = await startRedisServer();
+    stack = await algorithmStack('EdDSA', pair.privatePem, { env: { REDIS_URL: redis.url } });
+    const target = new URL(redis.url);
     // A TCP relay to Redis that can go silent without closing (a half-open connection, a frozen Redis)
     proxy = createTcpServer((inbound) => {
       const outbound = createConnection(Number(target.port), target.hostname);
@@ -412,6 +423,7 @@ describe('@tessera/client revocation push through a connection that goes silent'
     proxy.close();
     for (const s of sockets) s.destroy();
     await stack.close();
+    await redis.stop();
   });
 
   it('counts as down within its heartbeat, and after it is back asks Tessera about tokens issued before', async () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TesseraRedis } from '@tessera/store';
 import { inject } from 'vitest';
+import { keysMatching } from './stack.ts';
 
 export const BIN = fileURLToPath(new URL('../../packages/cli/bin/tessera.js', import.meta.url));
 /** test/migration/fixtures/: Django dumps made by Django (make-django-dump.sh). */
@@ -72,14 +73,7 @@ export function tessera(args: readonly string[], prefix: string, input = '', env
  */
 export async function storeSnapshot(redis: TesseraRedis, prefix: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  let cursor = '0';
-  const keys: string[] = [];
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  for (const key of keys.sort()) {
+  for (const key of (await keysMatching(redis, `${prefix}*`)).sort()) {
     if (key.endsWith(':outbox')) continue;
     const type = await redis.type(key);
     // hash fields sorted: a hash's field order depends on its encoding, not on its content

@@ -1,8 +1,7 @@
-import { connectRedis } from '@tessera/store';
-import { Redis } from 'ioredis';
+import { connectRedis, newRedisClient } from '@tessera/store';
 import { aroundAll, describe, expect, inject, it } from 'vitest';
 import { DEMO } from './demo.ts';
-import { RUNTIMES, type Stack, startStack } from './stack.ts';
+import { keysMatching, RUNTIMES, type Stack, startStack } from './stack.ts';
 
 describe('test harness', () => {
   let stack: Stack;
@@ -12,11 +11,12 @@ describe('test harness', () => {
     await runSuite();
   });
 
-  it('gets a real Redis in the documented order (REDIS_URL, testcontainers, redis-server)', async () => {
+  it('gets a real Redis in the documented order (REDIS_URL, a private cluster, testcontainers, redis-server)', async () => {
     const kind = inject('redisKind');
-    if (process.env.REDIS_URL) expect(kind).toBe('env');
+    if (kind === 'cluster') expect(inject('redisUrl')).toMatch(/^redis-cluster:\/\//);
+    else if (process.env.REDIS_URL) expect(kind).toBe('env');
     else expect(['testcontainers', 'redis-server']).toContain(kind);
-    const r = new Redis(inject('redisUrl'));
+    const r = newRedisClient(inject('redisUrl'));
     expect(await r.ping()).toBe('PONG');
     r.disconnect();
   });
@@ -26,7 +26,7 @@ describe('test harness', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
     expect((await stack.users.get('MOH-90008'))?.profile.persCode).toBe('-90008');
-    const keys = await stack.redis.keys(`${stack.settings.redisPrefix}*`);
+    const keys = await keysMatching(stack.redis, `${stack.settings.redisPrefix}*`);
     expect(keys.length).toBeGreaterThanOrEqual(4);
   });
 });
@@ -50,10 +50,10 @@ describe.each(RUNTIMES)('a stack on %s', (runtime) => {
         const requests = stack.logs.filter((l) => l.includes('"msg":"request"'));
         expect(requests.map((l) => (JSON.parse(l) as { reqId: string }).reqId)).toStrictEqual(['harness-1']);
         expect(requests[0]).toContain(runtime === 'deno' ? '"service":"ingress-deno"' : '"service":"ingress"');
-        expect(await redis.keys(`${prefix}*`)).not.toStrictEqual([]);
+        expect(await keysMatching(redis, `${prefix}*`)).not.toStrictEqual([]);
       }
       await expect(fetch(`${base}/healthz`)).rejects.toThrow();
-      expect(await redis.keys(`${prefix}*`)).toStrictEqual([]);
+      expect(await keysMatching(redis, `${prefix}*`)).toStrictEqual([]);
     } finally {
       redis.disconnect();
     }

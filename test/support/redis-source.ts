@@ -4,13 +4,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { isClusterUrl, newRedisClient } from '@tessera/store';
+import { startCluster } from './cluster.ts';
 
 /** A Redis for the tests, and how to let go of it (`await using` stops it too). */
 export interface RedisSource extends AsyncDisposable {
   readonly url: string;
-  /** Where it came from: 'env', 'testcontainers' or 'redis-server'. */
-  readonly kind: 'env' | 'testcontainers' | 'redis-server';
+  /**
+   * Where it came from: 'env' (REDIS_URL, one Redis or a `redis-cluster://` URL), 'cluster' (a
+   * private 3-master cluster of infra/cluster/bootstrap.sh, TESSERA_TEST_REDIS=cluster),
+   * 'testcontainers' or 'redis-server'.
+   */
+  readonly kind: 'env' | 'cluster' | 'testcontainers' | 'redis-server';
   stop(): Promise<void>;
 }
 
@@ -25,10 +30,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Waits until the Redis of `url` answers PING: one Redis, or a cluster (`redis-cluster://`) once it knows its slots. */
 export async function waitForPing(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const r = newRedisClient(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     r.on('error', () => {});
     try {
       await r.connect();
@@ -108,13 +114,25 @@ async function fromTestcontainers(): Promise<RedisSource | null> {
   }
 }
 
-/** REDIS_URL if set; else testcontainers where Docker answers; else a private redis-server. */
+/**
+ * REDIS_URL if set (one Redis, or a cluster: `redis-cluster://host:port,...`); else testcontainers
+ * where Docker answers; else a private redis-server. With TESSERA_TEST_REDIS=cluster
+ * (`npm run test:cluster`) a cluster whatever else is set: REDIS_URL's if it names one, else a
+ * private 3-master cluster formed by infra/cluster/bootstrap.sh on free ports.
+ */
 export async function obtainRedis(): Promise<RedisSource> {
   const env = process.env.REDIS_URL;
-  if (env !== undefined && env !== '') {
+  const wantsCluster = process.env.TESSERA_TEST_REDIS === 'cluster';
+  if (env !== undefined && env !== '' && (!wantsCluster || isClusterUrl(env))) {
     await waitForPing(env, 5000);
     const stop = async () => {};
     return { url: env, kind: 'env', stop, [Symbol.asyncDispose]: stop };
+  }
+  if (wantsCluster) {
+    const cluster = await startCluster();
+    await waitForPing(cluster.url, 10_000);
+    const stop = () => cluster.stop();
+    return { url: cluster.url, kind: 'cluster', stop, [Symbol.asyncDispose]: stop };
   }
   return (await fromTestcontainers()) ?? (await startRedisServer());
 }

@@ -15,6 +15,7 @@ import {
   type TokenRepository,
   type UserRepository,
 } from '@tessera/store';
+import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { validateResponse } from './openapi.ts';
 import { type Runtime, spawnIngress } from './processes.ts';
@@ -59,18 +60,88 @@ export interface Stack extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Deletes every key under a prefix (SCAN, never KEYS; on every master of a cluster). */
-export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<void> {
-  const cluster = redis as unknown as { nodes?: (role: string) => TesseraRedis[] };
-  const nodes = typeof cluster.nodes === 'function' ? cluster.nodes('master') : [redis];
-  for (const node of nodes) {
+/**
+ * The connections of a client to each master: one Redis's is itself; a cluster client's are its
+ * connections to each master (a command without a key, SCAN, KEYS, CLIENT LIST, goes to one
+ * node only).
+ */
+export function masterConnections(redis: Redis): Redis[] {
+  const cluster = redis as unknown as { nodes?: (role: string) => Redis[] };
+  return typeof cluster.nodes === 'function' ? cluster.nodes('master') : [redis];
+}
+
+/**
+ * Redis round trips `work` takes on `redis`, counted where they happen: the writes on its
+ * connection (auto-pipelining sends a tick's commands as one write, answered as one). On a
+ * cluster a client holds a connection per master and one step's commands go to several of them at
+ * once: a round trip there is a batch of writes issued in one turn of the event loop, whichever
+ * masters take them. Whatever `work` left to finish within 50 ms (an event, a revocation) counts too.
+ */
+export async function countRoundTrips(redis: Redis, work: () => Promise<unknown>): Promise<number> {
+  const onCluster = typeof (redis as unknown as { nodes?: unknown }).nodes === 'function';
+  const streams = masterConnections(redis).map((c) => (c as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream);
+  const writes = streams.map((s) => s.write);
+  let count = 0;
+  let batchOpen = false;
+  for (const [i, stream] of streams.entries()) {
+    const write = (writes[i] as (...a: unknown[]) => boolean).bind(stream);
+    stream.write = (...a: unknown[]) => {
+      if (!onCluster) count++;
+      else if (!batchOpen) {
+        // the first write of a batch: the others of this turn of the event loop go with it
+        count++;
+        batchOpen = true;
+        setImmediate(() => {
+          batchOpen = false;
+        });
+      }
+      return write(...a);
+    };
+  }
+  try {
+    await work();
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    for (const [i, stream] of streams.entries()) stream.write = writes[i] as (...a: unknown[]) => boolean;
+  }
+  return count;
+}
+
+/**
+ * MEMORY USAGE of `key` (bytes; 0 for no such key), asked of the master that holds it: a cluster
+ * client does not know where MEMORY's key is and sends it to any node (which answers MOVED).
+ */
+export async function memoryUsage(redis: Redis, key: string): Promise<number> {
+  let lastError: unknown;
+  for (const node of masterConnections(redis)) {
+    try {
+      return Number((await node.memory('USAGE', key, 'SAMPLES', 0)) ?? 0);
+    } catch (err) {
+      if (!String(err).includes('MOVED')) throw err;
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
+/** Every key matching `pattern` (a SCAN pattern, never KEYS), on every master of a cluster. */
+export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of masterConnections(redis)) {
     let cursor = '0';
     do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) await Promise.all(keys.map((k) => redis.del(k)));
+      found.push(...keys);
     } while (cursor !== '0');
   }
+  return found;
+}
+
+/** Deletes every key under a prefix (on every master of a cluster). */
+export async function dropPrefix(redis: TesseraRedis, prefix: string): Promise<void> {
+  const keys = await keysMatching(redis, `${prefix}*`);
+  await Promise.all(keys.map((k) => redis.del(k)));
 }
 
 /** The key layout of a deployment under `prefix` with the default settings (its account shards). */

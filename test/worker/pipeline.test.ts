@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@tessera/config/log';
 import { AUDIT_EVENT_SCHEMA, type AuditEvent, auditStreamKey, consumeAudit, EVENT_TYPES } from '@tessera/events';
+import { newRedisClient } from '@tessera/store';
 import { createProcessor, type Pipeline, startPipeline } from '@tessera/worker';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { aroundAll, describe, expect, inject, it } from 'vitest';
 import { type Stack, startStack, testKeys } from '../support/stack.ts';
 
@@ -53,7 +54,7 @@ describe('worker: outbox → BullMQ → audit stream and NDJSON files', () => {
   let dir: string;
   const connections: Redis[] = [];
   const connect = () => {
-    const c = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    const c = newRedisClient(inject('redisUrl'), { maxRetriesPerRequest: null });
     connections.push(c);
     return c;
   };

@@ -1,9 +1,11 @@
-import { Redis } from 'ioredis';
 import { heartbeat } from './heartbeat.ts';
 import type { RevocationSource } from './introspector.ts';
+import { newRedisClient } from './redis-url.ts';
+
+export { clusterConfig, isClusterUrl, newRedisClient } from './redis-url.ts';
 
 export interface RedisRevocationsOptions {
-  /** Tessera's Redis (or a replica of it). */
+  /** Tessera's Redis (or a replica of it): `redis://…`, or `redis-cluster://host:port,…` as Tessera's REDIS_URL names a cluster. */
   readonly url: string;
   /** Tessera's TESSERA_REDIS_PREFIX (default `tessera:`). */
   readonly prefix?: string;
@@ -21,7 +23,7 @@ type Listener = Parameters<RevocationSource['subscribe']>[0];
  */
 export async function redisRevocations(options: RedisRevocationsOptions): Promise<RevocationSource> {
   const channel = `${options.prefix ?? 'tessera:'}revocations`;
-  const redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: null, connectionName: 'tessera-sdk-revocations' });
+  const redis = newRedisClient(options.url, { lazyConnect: true, maxRetriesPerRequest: null, connectionName: 'tessera-sdk-revocations' });
   const listeners = new Set<Listener>();
   let connected = false;
   const down = () => {

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { newRedisClient } from '@tessera/store';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { testPrefix } from '../../../test/support/stack.ts';
 import { consumeAudit, type InvalidEntry } from './consumer.ts';
@@ -9,7 +10,7 @@ describe('consumeAudit on a real stream', () => {
   let redis: Redis;
   const stream = auditStreamKey(testPrefix());
   beforeAll(() => {
-    redis = new Redis(inject('redisUrl'));
+    redis = newRedisClient(inject('redisUrl'));
   });
   afterAll(async () => {
     await redis.del(stream);

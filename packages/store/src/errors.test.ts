@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../../test/support/redis-source.ts';
 import { isRedisUnavailable } from './errors.ts';
+import { newRedisClient } from './redis.ts';
 
 /** What a promise rejects with. */
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -33,7 +34,7 @@ describe('isRedisUnavailable', () => {
   });
 
   it('is false for a reply error, a bug or another system error', async () => {
-    const redis = new Redis(inject('redisUrl'));
+    const redis = newRedisClient(inject('redisUrl'));
     expect(isRedisUnavailable(await rejection(redis.call('NO-SUCH-COMMAND')))).toBe(false);
     redis.disconnect();
     expect(isRedisUnavailable(new TypeError("Cannot read properties of undefined (reading 'x')"))).toBe(false);

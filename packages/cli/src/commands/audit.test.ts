@@ -6,6 +6,7 @@ import { connectRedis, type TesseraRedis } from '@tessera/store';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { outcome, startTessera, tessera } from '../../../../test/support/cli.ts';
 import { waitForLine } from '../../../../test/support/processes.ts';
+import { startRedisServer } from '../../../../test/support/redis-source.ts';
 import { dropPrefix, testPrefix } from '../../../../test/support/stack.ts';
 
 let redis: TesseraRedis;
@@ -39,13 +40,12 @@ describe('tessera audit tail', () => {
 });
 
 /**
- * A TCP relay on loopback to the run's Redis that relays every connection at once but the second,
- * which it holds (what its client sends waits in the relay) until `release` is called.
+ * A TCP relay on loopback to the Redis on `port` that relays every connection at once but the
+ * second, which it holds (what its client sends waits in the relay) until `release` is called.
  */
-async function relayHoldingSecond(): Promise<{ port: number; second: Promise<() => void>; server: Server }> {
-  const target = new URL(inject('redisUrl'));
+async function relayHoldingSecond(port: number): Promise<{ port: number; second: Promise<() => void>; server: Server }> {
   const relay = (client: Socket) => {
-    const upstream = connect(Number(target.port), target.hostname);
+    const upstream = connect(port, '127.0.0.1');
     client.pipe(upstream).pipe(client);
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
@@ -68,12 +68,16 @@ async function relayHoldingSecond(): Promise<{ port: number; second: Promise<() 
 
 describe('tessera audit tail --follow', () => {
   it('goes on after the newest entry it read: an event appended while its reading connection comes up is printed', async () => {
+    // A private redis-server whatever the run's Redis: a relay holds the command's second
+    // connection, and a cluster client would bypass it for the node addresses the cluster names.
+    await using server = await startRedisServer();
+    const redis = await connectRedis({ url: server.url });
     const own = testPrefix();
     const stream = auditStreamKey(own);
     const before = newEvent('login.failed', { dialect: 'nehr', identifier: 'u:before', outcome: 'bad_credentials' });
     const meanwhile = newEvent('login.failed', { dialect: 'nehr', identifier: 'u:meanwhile', outcome: 'bad_credentials' });
     await redis.xadd(stream, '*', 'e', JSON.stringify(before));
-    const relay = await relayHoldingSecond();
+    const relay = await relayHoldingSecond(server.port);
     try {
       // the command's first connection reads the history; its second, the reader, is held
       const child = startTessera(['audit', 'tail', '--follow', '-n', '1'], own, { REDIS_URL: `redis://127.0.0.1:${relay.port}` });
@@ -91,7 +95,7 @@ describe('tessera audit tail --follow', () => {
       expect(lines).toStrictEqual([JSON.stringify(before), JSON.stringify(meanwhile)]);
     } finally {
       relay.server.close();
-      await dropPrefix(redis, own);
+      redis.disconnect();
     }
   });
 });

@@ -3,7 +3,7 @@ import { connectRedis, type TesseraRedis, UserRepository } from '@tessera/store'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type Run, tessera as run } from '../../../../test/support/cli.ts';
 import { freePort } from '../../../../test/support/redis-source.ts';
-import { dropPrefix, outboxEntries, testKeys, testPrefix } from '../../../../test/support/stack.ts';
+import { dropPrefix, keysMatching, outboxEntries, testKeys, testPrefix } from '../../../../test/support/stack.ts';
 
 let redis: TesseraRedis;
 let prefix: string;
@@ -109,7 +109,7 @@ describe('tessera users add', () => {
       'no password on standard input (use: printf %s "$PASSWORD" | tessera users ... --password-stdin)',
       1,
     );
-    expect(await redis.keys(`${prefix}*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${prefix}*`)).toStrictEqual([]);
   });
 
   it('refuses to run without --password-stdin, and refuses a password on the command line', async () => {
@@ -149,7 +149,7 @@ describe('tessera users add', () => {
       'invalid username "bad name": 1-150 letters, digits or @.+-_',
       1,
     );
-    expect(await redis.keys(`${prefix}*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${prefix}*`)).toStrictEqual([]);
   });
 });
 
@@ -264,7 +264,7 @@ describe('tessera users show / disable / passwd', () => {
     expectError(await tessera(['users', 'show', 'ghost']), 'no user ghost', 1);
     expectError(await tessera(['users', 'disable', 'ghost']), 'no user ghost', 1);
     expectError(await tessera(['users', 'passwd', 'ghost', '--password-stdin'], 'pw'), 'no user ghost', 1);
-    expect(await redis.keys(`${prefix}*`)).toStrictEqual([]);
+    expect(await keysMatching(redis, `${prefix}*`)).toStrictEqual([]);
   });
 });
 
