@@ -550,6 +550,20 @@ describe('UserRepository across slots (keys.ts: the account, its email and its i
     expect((await users.find({ by: 'email', value: 'alices-old@example.com' }))?.id).toBe(carol.id);
   });
 
+  it('a crash between an account step and its settle step: the write that finds the account again settles its entries', async () => {
+    const alice = await users.create({ username: 'alice', email: 'alice@example.com', passwordHash: 'h' });
+    // as a killed import leaves them: the account written, its id entry still pending, its email entry gone by expiry
+    await redis.pexpire(keys.userId(alice.id), 60_000);
+    await redis.del(keys.email('alice@example.com'));
+    // another account's entry is never touched
+    await redis.set(keys.email('bob@example.com'), 'bob');
+    const [again] = await users.putMany([{ username: 'alice', email: 'alice@example.com', passwordHash: 'h' }], { mode: 'create' });
+    expect(again?.status).toBe('exists');
+    expect([await redis.pttl(keys.userId(alice.id)), await redis.get(keys.email('alice@example.com'))]).toStrictEqual([-1, 'alice']);
+    expect((await users.find({ by: 'email', value: 'alice@example.com' }))?.id).toBe(alice.id);
+    expect(await redis.get(keys.email('bob@example.com'))).toBe('bob');
+  });
+
   it('changing an email: the new one claimed, the record updated, the old one released', async () => {
     await users.create({ username: 'alice', email: 'old@example.com', passwordHash: 'h' });
     await users.create({ username: 'bob', email: 'bob@example.com', passwordHash: 'h' });

@@ -197,7 +197,9 @@ const CLAIM_PENDING_MS = 60_000;
  * never taken over. An index entry is believed only when the account it names has the email or id
  * in its record. What a crash between steps leaves: a claim whose account was never written
  * expires (CLAIM_PENDING_MS) and meanwhile reads as absent; a settled entry its account no longer
- * holds (an old email not yet released) reads as absent and the next claim of it takes it over.
+ * holds (an old email not yet released) reads as absent and the next claim of it takes it over; a
+ * crash after an account's step but before its settle step leaves its claims pending, to expire,
+ * and the next write that finds the account (an import run again) settles them (`repair`).
  */
 export class UserRepository {
   private readonly ids: IdBlocks;
@@ -325,6 +327,7 @@ export class UserRepository {
         out[p.at] = { status: 'id_mismatch', id: existing.id };
       else claiming.push(p);
     });
+    if (!dry) await this.repair(turn.filter((p) => out[p.at]?.status === 'exists').map((p) => p.existing as UserRecord));
     const going = await this.claim(claiming, dry, out);
     const byShard = new Map<number, Pending[]>();
     for (const p of going) {
@@ -373,6 +376,22 @@ export class UserRepository {
           if (p.existing === null && p.user.id !== undefined && !this.dense) await this.ids.keep(p.user.id);
         }),
       ),
+    );
+  }
+
+  /**
+   * Settles the index entries of accounts a write found and skipped: a crash between an account's
+   * step and its settle step leaves them pending, to expire (repairIndex-n.lua); the write that
+   * finds the account again (an import run again) makes them whole.
+   */
+  private async repair(accounts: readonly UserRecord[]): Promise<void> {
+    const entries = accounts.flatMap((u) => [
+      { key: this.keys.userId(u.id), username: u.username },
+      ...(u.email ? [{ key: this.keys.email(u.email), username: u.username }] : []),
+    ]);
+    await this.bySlot(
+      entries.map((e) => e.key),
+      (keys, at) => this.redis.repairIndex(keys.length, ...keys, ...at.map((i) => (entries[i] as { username: string }).username)),
     );
   }
 
