@@ -23,7 +23,8 @@ export const PYTHON_DIST_PACKAGES = '/usr/lib/python3/dist-packages';
  */
 export const TEST_PACKAGES = [
   { pkg: 'chromium', path: CHROMIUM_PATH },
-  { pkg: 'redis-server', command: 'redis-server', unlessEnv: 'REDIS_URL' },
+  // needed even with REDIS_URL: `npm run test:cluster` forms a cluster of it, and some tests start a private one
+  { pkg: 'redis-server', command: 'redis-server' },
   { pkg: 'python3-djangorestframework', file: `${PYTHON_DIST_PACKAGES}/rest_framework/__init__.py` },
   { pkg: 'python3-djangorestframework-simplejwt', file: `${PYTHON_DIST_PACKAGES}/rest_framework_simplejwt/__init__.py` },
   // PyJWT with its RSA/EC/EdDSA backend: a library Tessera does not use checks Tessera's tokens from the JWKS alone

@@ -29,9 +29,9 @@ describe('the Debian packages npm test needs', () => {
     expect(missingPackages(host([CHROMIUM_PATH], { PATH: '' }))).toEqual(['redis-server']);
   });
 
-  it('needs no redis-server when REDIS_URL names a Redis', () => {
-    expect(missingPackages(host([], { REDIS_URL: 'redis://127.0.0.1:6379' }))).toEqual(['chromium']);
-    expect(missingPackages(host([CHROMIUM_PATH], { REDIS_URL: 'redis://127.0.0.1:6379' }))).toEqual([]);
+  it('needs redis-server even when REDIS_URL names a Redis: the cluster run and the tests of a private Redis start their own', () => {
+    expect(missingPackages(host([], { REDIS_URL: 'redis://127.0.0.1:6379' }))).toEqual(['chromium', 'redis-server']);
+    expect(missingPackages(host([CHROMIUM_PATH, '/usr/bin/redis-server'], { REDIS_URL: 'redis://127.0.0.1:6379' }))).toEqual([]);
   });
 
   it("needs Debian's Django REST framework and SimpleJWT, found by their modules where python3 imports them", () => {
