@@ -3,7 +3,7 @@ import { guarded } from './errors.ts';
 import type { KeyLayout } from './keys.ts';
 import { BeginLogin, ClearLock, EscalateLock, FinishLogin } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
-import { decodeUser } from './users.ts';
+import { decodeUser } from './user-record.ts';
 
 export interface LockoutSettings {
   /** Failures inside the window that engage a lockout. */

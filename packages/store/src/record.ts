@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { DialectName, TokenFormat, TokenKind, TokenRecord } from '@tessera/core';
-import { DEFAULT_SCOPES } from './users.ts';
+import { DEFAULT_SCOPES } from './user-record.ts';
 
 /*
  * A token record as Redis keeps it: one short string, not JSON. A Redis string of at most 44 bytes

@@ -7,7 +7,7 @@ import { FamilyLive, TokenScript } from './lua-codes.ts';
 import { decodeFamily, decodeRecord, encodeFamily, encodeRecord } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
 import { entryHash, FAMILY_SCORES, familyEnd, splitHashes } from './token-index.ts';
-import { decodeUser, pairsToObject } from './users.ts';
+import { decodeUser, pairsToObject } from './user-record.ts';
 
 /** How long after a PEB token's expiry Tessera still says "expired" (error 10) rather than "invalid". */
 const EXPIRED_MEMORY_MS = 30 * 86_400_000;

@@ -2,157 +2,37 @@ import {
   type Identifier,
   InvalidStateError,
   looksLikeEmail,
-  MAX_PROFILE_JSON_BYTES,
   MAX_USER_ID,
   normaliseEmail,
-  PROFILE_JSON_FIELDS,
-  PROFILE_TEXT_FIELDS,
-  profileJson,
-  TesseraError,
   USERNAME_RULE,
-  type UserProfile,
   type UserRecord,
   userIdOf,
   validUsername,
 } from '@tessera/core';
-import keySlot from 'cluster-key-slot';
 import { guarded } from './errors.ts';
 import { ID_BLOCK, IdBlocks } from './ids.ts';
+import { type Claimant, type Entry, IndexEntries } from './index-entries.ts';
 import type { KeyLayout } from './keys.ts';
-import { ClaimIndex, PatchUser, PutUser, PutUserFlag, SetPassword } from './lua-codes.ts';
+import { PatchUser, PutUserFlag, SetPassword } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
-
-/** Scopes a user gets when none are given (document 000's example). */
-export const DEFAULT_SCOPES: readonly string[] = Object.freeze(['', 'read', 'write']);
-
-export class UserExistsError extends TesseraError {
-  override readonly code = 'ERR_USER_EXISTS';
-}
-export class EmailTakenError extends TesseraError {
-  override readonly code = 'ERR_EMAIL_TAKEN';
-}
-export class UnknownUserError extends TesseraError {
-  override readonly code = 'ERR_UNKNOWN_USER';
-}
-export class UserIdTakenError extends TesseraError {
-  override readonly code = 'ERR_USER_ID_TAKEN';
-}
-
-export interface NewUser {
-  /** Kept when given (an import, a migrated SimpleJWT user_id); else the next id of the sequence. */
-  readonly id?: number;
-  readonly username: string;
-  readonly email?: string | null;
-  readonly passwordHash: string;
-  readonly scopes?: readonly string[];
-  readonly disabled?: boolean;
-  readonly profile?: Partial<UserProfile>;
-  /** Imported without a password of its own: the dialect's upstream decides the first login. */
-  readonly pendingUpstream?: boolean;
-  /** Django's `last_login`, ms since the epoch; an update keeps a later one already stored. */
-  readonly lastLogin?: number;
-}
-
-/** How `put` ended (a dry run: how it would end). `id` is 0 for an id a dry run would allocate. */
-export type PutResult =
-  | { readonly status: 'created' | 'unchanged' | 'exists' | 'id_mismatch'; readonly id: number }
-  /** `revoke`: the update changed the password hash or disabled the user, so their tokens must go. */
-  | { readonly status: 'updated'; readonly id: number; readonly revoke?: 'password_changed' | 'user_disabled' }
-  | { readonly status: 'email_taken' | 'id_taken' | 'ids_exhausted' };
-
-const PUT_STATUS = {
-  [PutUser.Created]: 'created',
-  [PutUser.Updated]: 'updated',
-  [PutUser.Unchanged]: 'unchanged',
-  [PutUser.UsernameTaken]: 'exists',
-  [PutUser.EmailTaken]: 'email_taken',
-  [PutUser.IdTaken]: 'id_taken',
-  [PutUser.IdMismatch]: 'id_mismatch',
-  [PutUser.IdsExhausted]: 'ids_exhausted',
-} as const;
-
-export interface PutOptions {
-  /** 'create' refuses an existing username; 'update' replaces the existing user's record. */
-  readonly mode: 'create' | 'update';
-  /** Decide without writing. */
-  readonly dryRun?: boolean;
-  /**
-   * The event recording the change (JSON): appended once for the users created and once for those
-   * updated, with their count (and, for a single user, its userId and outcome).
-   */
-  readonly event?: string;
-  /** Most users one script writes (putUsers-2.lua holds Redis for all of them); 50 unless said. */
-  readonly scriptUsers?: number;
-}
+import {
+  decodeUser,
+  EmailTakenError,
+  encodeUser,
+  type NewUser,
+  PUT_STATUS,
+  type PutOptions,
+  type PutResult,
+  UnknownUserError,
+  UserExistsError,
+  UserIdTakenError,
+} from './user-record.ts';
 
 export { validUsername } from '@tessera/core';
+export * from './user-record.ts';
 
-/** The user hash's fields but `id` (the script sets it). */
-function encode(u: NewUser): string[] {
-  const out = [
-    'username',
-    u.username,
-    'hash',
-    u.passwordHash,
-    'scopes',
-    JSON.stringify(u.scopes ?? DEFAULT_SCOPES),
-    'disabled',
-    u.disabled === true ? '1' : '0',
-  ];
-  if (u.email) out.push('email', normaliseEmail(u.email));
-  if (u.pendingUpstream === true) out.push('pending', '1');
-  if (u.lastLogin !== undefined) out.push('lastLogin', String(u.lastLogin));
-  for (const f of PROFILE_TEXT_FIELDS) {
-    const v = u.profile?.[f];
-    if (v !== undefined && v !== null) out.push(f, v);
-  }
-  for (const f of PROFILE_JSON_FIELDS) {
-    const v = u.profile?.[f];
-    if (v === undefined || v === null) continue;
-    const text = profileJson(v);
-    if (text === null) throw new TypeError(`profile field ${f} is not JSON of at most ${MAX_PROFILE_JSON_BYTES} bytes`);
-    out.push(f, text);
-  }
-  return out;
-}
-
-function parseJson(raw: string | undefined, fallback: unknown): unknown {
-  return raw === undefined ? fallback : JSON.parse(raw);
-}
-
-/** Turns a user hash into a record; an empty hash is "no such user". */
-export function decodeUser(h: Record<string, string>): UserRecord | null {
-  if (h.id === undefined || h.username === undefined) return null;
-  if (h.hash === undefined) throw new InvalidStateError(`user ${h.username} has no password hash`);
-  return {
-    id: Number(h.id),
-    username: h.username,
-    email: h.email ?? null,
-    passwordHash: h.hash,
-    scopes: parseJson(h.scopes, DEFAULT_SCOPES) as string[],
-    disabled: h.disabled === '1',
-    ...(h.pending === '1' ? { pendingUpstream: true as const } : {}),
-    ...(h.lastLogin === undefined ? {} : { lastLogin: Number(h.lastLogin) }),
-    profile: {
-      persCode: h.persCode ?? null,
-      civilId: h.civilId ?? null,
-      userMobile: h.userMobile ?? null,
-      userIntitutes: parseJson(h.userIntitutes, []) as unknown[],
-      firstLogin: parseJson(h.firstLogin, null),
-      loggedInUser: parseJson(h.loggedInUser, null),
-      userDetails: parseJson(h.userDetails, null),
-    },
-  };
-}
-
-export function pairsToObject(flat: readonly string[]): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i] as string] = flat[i + 1] as string;
-  return o;
-}
-
-/** A user of a `putMany` call on its way through the steps. */
-interface Pending {
+/** A user of a `putMany` call on its way through the steps (its index entries: Claimant). */
+interface Pending extends Claimant {
   readonly at: number;
   readonly user: NewUser;
   readonly email: string;
@@ -164,25 +44,9 @@ interface Pending {
   /** The id the sequence gave this new user in the call's order (one id at a time; -1: none left). */
   offered?: number;
   id?: number;
-  /** Index entries this call claimed (released if the account's step refuses). */
-  claimed: string[];
-  /** Index entries pending for this call, claimed or its own already (settled once the account is written). */
-  settle: string[];
+  readonly claimed: string[];
+  readonly settle: string[];
 }
-
-/** An index entry a user's write claims; `holds`: whether the account named holds it still (read anew). */
-interface Entry {
-  readonly p: Pending;
-  readonly key: string;
-  readonly holds: (holder: string) => Promise<boolean>;
-}
-
-/** Most index entries one script call claims or settles (claimIndex-n.lua, settleIndex-n.lua). */
-const SLOT_BATCH = 100;
-/** Most tries at taking over a stale index entry that keeps changing under us. */
-const CLAIM_TRIES = 3;
-/** How long a claimed index entry waits for its account's step (a crash's claim goes after it), ms. */
-const CLAIM_PENDING_MS = 60_000;
 
 /**
  * Users in Redis (keys.ts): each account's record in its username's shard; its email's and its
@@ -196,13 +60,14 @@ const CLAIM_PENDING_MS = 60_000;
  * script call, the ids and emails in two rounds, the accounts of a shard 50 a script. Unique: an entry names one account, only a claim makes it, and a pending claim is
  * never taken over. An index entry is believed only when the account it names has the email or id
  * in its record. What a crash between steps leaves: a claim whose account was never written
- * expires (CLAIM_PENDING_MS) and meanwhile reads as absent; a settled entry its account no longer
+ * expires (CLAIM_PENDING_MS, index-entries.ts) and meanwhile reads as absent; a settled entry its account no longer
  * holds (an old email not yet released) reads as absent and the next claim of it takes it over; a
  * crash after an account's step but before its settle step leaves its claims pending, to expire,
  * and the next write that finds the account (an import run again) settles them (`repair`).
  */
 export class UserRepository {
   private readonly ids: IdBlocks;
+  private readonly index: IndexEntries;
   /** Ids one at a time, in each call's order (idBlock 1). */
   private readonly dense: boolean;
 
@@ -216,6 +81,7 @@ export class UserRepository {
     idBlock: number = ID_BLOCK,
   ) {
     this.ids = new IdBlocks(redis, keys.userSeq, idBlock);
+    this.index = new IndexEntries(redis, keys);
     this.dense = idBlock === 1;
   }
 
@@ -267,7 +133,7 @@ export class UserRepository {
         throw new TypeError(`invalid id ${user.id}: a positive integer up to ${MAX_USER_ID}`);
       if (user.lastLogin !== undefined && !(Number.isSafeInteger(user.lastLogin) && user.lastLogin >= 0))
         throw new TypeError(`invalid lastLogin ${user.lastLogin}: ms since the epoch`);
-      return { at, user, email, fields: encode(user), claimed: [], settle: [] };
+      return { at, user, email, fields: encodeUser(user), claimed: [], settle: [] };
     });
     if (this.dense && options.dryRun !== true) await this.offerIds(pending);
     // turns: a user goes after every earlier one it shares a username, email or id with
@@ -327,7 +193,7 @@ export class UserRepository {
         out[p.at] = { status: 'id_mismatch', id: existing.id };
       else claiming.push(p);
     });
-    if (!dry) await this.repair(turn.filter((p) => out[p.at]?.status === 'exists').map((p) => p.existing as UserRecord));
+    if (!dry) await this.index.repair(turn.filter((p) => out[p.at]?.status === 'exists').map((p) => p.existing as UserRecord));
     const going = await this.claim(claiming, dry, out);
     const byShard = new Map<number, Pending[]>();
     for (const p of going) {
@@ -363,10 +229,7 @@ export class UserRepository {
     );
     if (dry) return;
     // the claims are settled: the accounts hold them now; then the emails they no longer have go
-    await this.bySlot(
-      written.flatMap((p) => p.settle),
-      (keys) => this.redis.settleIndex(keys.length, ...keys),
-    );
+    await this.index.settle(written.flatMap((p) => p.settle));
     await guarded(() =>
       Promise.all(
         written.map(async (p) => {
@@ -376,22 +239,6 @@ export class UserRepository {
           if (p.existing === null && p.user.id !== undefined && !this.dense) await this.ids.keep(p.user.id);
         }),
       ),
-    );
-  }
-
-  /**
-   * Settles the index entries of accounts a write found and skipped: a crash between an account's
-   * step and its settle step leaves them pending, to expire (repairIndex-n.lua); the write that
-   * finds the account again (an import run again) makes them whole.
-   */
-  private async repair(accounts: readonly UserRecord[]): Promise<void> {
-    const entries = accounts.flatMap((u) => [
-      { key: this.keys.userId(u.id), username: u.username },
-      ...(u.email ? [{ key: this.keys.email(u.email), username: u.username }] : []),
-    ]);
-    await this.bySlot(
-      entries.map((e) => e.key),
-      (keys, at) => this.redis.repairIndex(keys.length, ...keys, ...at.map((i) => (entries[i] as { username: string }).username)),
     );
   }
 
@@ -406,7 +253,11 @@ export class UserRepository {
       const u = decodeUser(await guarded(() => this.redis.hgetall(this.keys.user(holder))));
       return u !== null && test(u);
     };
-    const idEntry = (p: Pending, id: number): Entry => ({ p, key: this.keys.userId(id), holds: (h) => owner(h, (u) => u.id === id) });
+    const idEntry = (p: Pending, id: number): Entry<Pending> => ({
+      p,
+      key: this.keys.userId(id),
+      holds: (h) => owner(h, (u) => u.id === id),
+    });
     const ids: { p: Pending; id: number }[] = [];
     for (const p of ps) {
       if (p.existing) p.id = p.existing.id;
@@ -415,7 +266,7 @@ export class UserRepository {
       else if (p.offered === -1) out[p.at] = { status: 'ids_exhausted' };
       else if (p.offered !== undefined) ids.push({ p, id: p.offered });
     }
-    const taken = await this.entries(
+    const taken = await this.index.claim(
       ids.map(({ p, id }) => idEntry(p, id)),
       dry,
     );
@@ -436,7 +287,7 @@ export class UserRepository {
               out[p.at] = { status: 'ids_exhausted' };
               break;
             }
-            if (!(await this.entries([idEntry(p, id)], false))[0]) {
+            if (!(await this.index.claim([idEntry(p, id)], false))[0]) {
               p.id = id;
               break;
             }
@@ -446,7 +297,7 @@ export class UserRepository {
       }),
     );
     const mailed = ps.filter((p) => !refused.has(p) && p.email !== '');
-    const emailTaken = await this.entries(
+    const emailTaken = await this.index.claim(
       mailed.map((p) => ({ p, key: this.keys.email(p.email), holds: (h) => owner(h, (u) => u.email === p.email) })),
       dry,
     );
@@ -454,103 +305,11 @@ export class UserRepository {
       mailed.map(async (p, i) => {
         if (!emailTaken[i]) return;
         refused.add(p);
-        if (!dry) await this.release(p);
+        if (!dry) await this.index.release(p, await this.get(p.user.username));
         out[p.at] = { status: 'email_taken' };
       }),
     );
     return ps.filter((p) => !refused.has(p));
-  }
-
-  /**
-   * Claims index entries, one per user at most (a dry run only reads them): per entry, true when
-   * another account holds it (`holds` says whether the account named holds it still). The entries
-   * of one slot are claimed in one script call (claimIndex-n.lua, in turn as if one by one); a
-   * settled entry whose holder no longer holds it is tried again, taken over as stale.
-   */
-  private async entries(entries: readonly Entry[], dry: boolean): Promise<boolean[]> {
-    if (dry)
-      return Promise.all(
-        entries.map(async ({ p, key, holds }) => {
-          const holder = await guarded(() => this.redis.get(key));
-          return holder !== null && holder !== p.user.username && (await holds(holder));
-        }),
-      );
-    const taken = entries.map(() => true);
-    let round = entries.map((e, i) => ({ ...e, i, stale: '' }));
-    for (let t = 0; t < CLAIM_TRIES && round.length > 0; t++) {
-      const next: typeof round = [];
-      const answers: (string | number)[][] = [];
-      await this.bySlot(
-        round.map((e) => e.key),
-        async (keys, at) => {
-          const argv = at.flatMap((j) => {
-            const e = round[j] as (typeof round)[number];
-            return [e.p.user.username, e.stale];
-          });
-          const flat = await this.redis.claimIndex(keys.length, ...keys, CLAIM_PENDING_MS, ...argv);
-          at.forEach((j, n) => {
-            answers[j] = flat.slice(3 * n, 3 * n + 3);
-          });
-        },
-      );
-      await Promise.all(
-        round.map(async (e, j) => {
-          const [code, holder, settled] = answers[j] as [number, string, number];
-          if (code === ClaimIndex.Claimed) e.p.claimed.push(e.key);
-          if (code !== ClaimIndex.Held) {
-            e.p.settle.push(e.key);
-            taken[e.i] = false;
-          } else if (settled === 1 && !(await e.holds(holder))) next.push({ ...e, stale: holder });
-          // else: a pending claim is another account's in the making; a settled one, its record's
-        }),
-      );
-      round = next;
-    }
-    return taken;
-  }
-
-  /**
-   * Runs `step` on the keys grouped by slot (keys of one account shard share its hash tag), at
-   * most SLOT_BATCH keys a call, all calls at once (one round trip); `at`: the keys' positions.
-   */
-  private async bySlot(keys: readonly string[], step: (keys: string[], at: number[]) => Promise<unknown>): Promise<void> {
-    const slots = new Map<number, number[]>();
-    keys.forEach((k, i) => {
-      const slot = keySlot(k);
-      const at = slots.get(slot);
-      if (at === undefined) slots.set(slot, [i]);
-      else at.push(i);
-    });
-    const calls = [...slots.values()].flatMap((at) =>
-      Array.from({ length: Math.ceil(at.length / SLOT_BATCH) }, (_, n) => at.slice(n * SLOT_BATCH, (n + 1) * SLOT_BATCH)),
-    );
-    await guarded(() =>
-      Promise.all(
-        calls.map((at) =>
-          step(
-            at.map((i) => keys[i] as string),
-            at,
-          ),
-        ),
-      ),
-    );
-  }
-
-  /**
-   * Undoes a user's claims, unless its record (a concurrent write of the same user) has them;
-   * entries that were its own already are settled again.
-   */
-  private async release(p: Pending): Promise<void> {
-    if (p.settle.length === 0) return;
-    const now = await this.get(p.user.username);
-    const kept = new Set(now === null ? [] : [this.keys.userId(now.id), ...(now.email ? [this.keys.email(now.email)] : [])]);
-    const drop = p.claimed.filter((k) => !kept.has(k));
-    await guarded(() =>
-      Promise.all([
-        ...drop.map((k) => this.redis.releaseIndex(k, p.user.username)),
-        ...p.settle.filter((k) => !drop.includes(k)).map((k) => this.redis.persist(k)),
-      ]),
-    );
   }
 
   /**
@@ -563,7 +322,7 @@ export class UserRepository {
     if (status === undefined) throw new InvalidStateError(`putUsers answered ${code}`);
     if (status === 'exists' || status === 'id_mismatch') {
       // a concurrent write of the same username came between the read and this step
-      if (!dry) await this.release(p);
+      if (!dry) await this.index.release(p, await this.get(p.user.username));
       out[p.at] = { status, id };
       return false;
     }
