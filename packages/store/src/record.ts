@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
-import type { DialectName, TokenFormat, TokenKind, TokenRecord } from '@tessera/core';
+import type { DialectName, TokenFormat, TokenKind, TokenRecord, TokenState } from '@tessera/core';
+import { TokenScript } from './lua-codes.ts';
 import { DEFAULT_SCOPES } from './user-record.ts';
 
 /*
@@ -90,4 +91,19 @@ export function decodeRecord(stored: string): TokenRecord {
     family: decodeFamily(family),
   };
   return jti === '' ? base : { ...base, jti };
+}
+
+/** A token key's value as a state: 'U' .. record once a refresh token was used (useRefresh-1.lua). */
+export function recordState(raw: string): TokenState {
+  return raw.startsWith('U') ? { state: 'used', record: decodeRecord(raw.slice(1)) } : { state: 'live', record: decodeRecord(raw) };
+}
+
+/** A token script's answer (TokenScript in lua-codes.ts) as a state. */
+export function scriptState([code, raw]: [number, string?]): TokenState {
+  if (code === TokenScript.Unknown || raw === undefined) return { state: 'unknown' };
+  // consumeAccess answers a used refresh token as 'wrong kind', mark included
+  const record = decodeRecord(raw.startsWith('U') ? raw.slice(1) : raw);
+  if (code === TokenScript.Used) return { state: 'used', record };
+  if (code === TokenScript.WrongKind) return { state: 'wrong_kind', record };
+  return { state: 'live', record };
 }

@@ -1,7 +1,7 @@
 import { heartbeat } from '@tessera/client';
 import type { KeyLayout } from './keys.ts';
 import { newRedisClient } from './redis.ts';
-import type { RevocationMessage } from './tokens.ts';
+import type { RevocationMessage } from './token-types.ts';
 
 /** Told what the revocations channel says. */
 export interface RevocationListener {

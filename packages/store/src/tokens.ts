@@ -3,8 +3,8 @@ import { type Dialect, tokenRevokedEvent } from '@tessera/events';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
 import { type KeyLayout, packedShardTags } from './keys.ts';
-import { FamilyLive, TokenScript } from './lua-codes.ts';
-import { decodeFamily, decodeRecord, encodeFamily, encodeRecord } from './record.ts';
+import { FamilyLive } from './lua-codes.ts';
+import { decodeFamily, encodeFamily, encodeRecord, recordState, scriptState } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
 import { entryHash, FAMILY_SCORES, familyEnd, splitHashes } from './token-index.ts';
 import { decodeUser, pairsToObject } from './user-record.ts';
@@ -12,32 +12,9 @@ import { decodeUser, pairsToObject } from './user-record.ts';
 /** How long after a PEB token's expiry Tessera still says "expired" (error 10) rather than "invalid". */
 const EXPIRED_MEMORY_MS = 30 * 86_400_000;
 
-/** A revocation announcement on the revocations channel. */
-export interface RevocationMessage {
-  readonly hashes: readonly string[];
-  readonly reason: RevokeReason | 'blacklist' | 'renewed' | 'evicted';
-}
+import type { Eviction, RevocationMessage, TokenLimits } from './token-types.ts';
 
-/** The bounds of the token index (settings.tokenLimits): live tokens per login family, families per user. */
-export interface TokenLimits {
-  readonly perFamily: number;
-  readonly familiesPerUser: number;
-  /**
-   * How long a JWT's record outlives its `exp`, ms: SimpleJWT's LEEWAY, during which the token
-   * still verifies (absent: 0).
-   */
-  readonly jwtLeewayMs?: number;
-}
-
-/** Tokens a save took out of a family past the bounds, and revoked (reason `evicted`, one token.revoked event each). */
-export interface Eviction {
-  readonly userId: number;
-  readonly family: string;
-  /** How many of them were still live. */
-  readonly count: number;
-  /** The whole family went (past the families per user), not only its oldest tokens. */
-  readonly whole: boolean;
-}
+export type { Eviction, RevocationMessage, TokenLimits } from './token-types.ts';
 
 /** How many index entries one revocation step reads and deletes. */
 const BATCH = 128;
@@ -46,19 +23,6 @@ const sum = (ns: readonly number[]) => ns.reduce((a, b) => a + b, 0);
 
 /** A revoked family's mark lasts at least this long. */
 const MARK_MIN_MS = 60_000;
-
-function decode(raw: string): TokenState {
-  return raw.startsWith('U') ? { state: 'used', record: decodeRecord(raw.slice(1)) } : { state: 'live', record: decodeRecord(raw) };
-}
-
-function scriptState([code, raw]: [number, string?]): TokenState {
-  if (code === TokenScript.Unknown || raw === undefined) return { state: 'unknown' };
-  // consumeAccess answers a used refresh token as 'wrong kind', mark included
-  const record = decodeRecord(raw.startsWith('U') ? raw.slice(1) : raw);
-  if (code === TokenScript.Used) return { state: 'used', record };
-  if (code === TokenScript.WrongKind) return { state: 'wrong_kind', record };
-  return { state: 'live', record };
-}
 
 /**
  * Tokens in Redis, laid out for memory (every byte is paid per live token):
@@ -186,7 +150,7 @@ export class TokenRepository {
   /** What Redis knows of a token; `hash` is its tokenHash when the caller has it already. */
   async lookup(token: string, hash: string = tokenHash(token)): Promise<TokenState> {
     const raw = await guarded(() => this.redis.get(this.keys.token(hash)));
-    if (raw !== null) return decode(raw);
+    if (raw !== null) return recordState(raw);
     // only PEB tokens (128 hex) leave an "expired" memory: other unknown tokens cost no second trip
     return HEX128.test(token) ? this.gone(hash) : { state: 'unknown' };
   }
