@@ -65,7 +65,11 @@ export class TokenRepository {
    * by token stay in order).
    */
   private outboxOf(event: string): string {
-    const { userId, family, dialect } = JSON.parse(event) as { userId?: unknown; family?: unknown; dialect?: unknown };
+    return this.outboxFor(JSON.parse(event) as { userId?: unknown; family?: unknown; dialect?: unknown });
+  }
+
+  /** The same, from the event's fields (a caller that has them need not read its JSON again). */
+  private outboxFor({ userId, family, dialect }: { userId?: unknown; family?: unknown; dialect?: unknown }): string {
     const by = typeof userId === 'number' ? String(userId) : typeof family === 'string' ? family : String(dialect ?? '');
     return this.keys.outbox(this.keys.shardOf(by));
   }
@@ -198,7 +202,7 @@ export class TokenRepository {
     const message: RevocationMessage = { hashes: [hash], reason };
     const k = this.keys;
     const revoked = event([1])[0] as string;
-    const outbox = this.outboxOf(revoked);
+    const outbox = this.outboxFor({ dialect });
     const [live] = await guarded(() =>
       Promise.all([
         this.redis.revokeToken(k.token(hash), k.expired(hash), outbox, revoked),
