@@ -113,7 +113,7 @@ export class LoginGate {
       const email = normaliseEmail(identifier.value);
       const own = `u:${username}`;
       answer = { shard, r: await this.open(shard, own, this.keys.user(username), 'u', '', email, reservation, refusalEvent) };
-      // the email's index entry names an account that does not hold the email (users.ts: a step
+      // the email's index entry names an account that does not hold the email (user-batch.ts: a step
       // that never completed): the email is unknown
       if (Number(answer.r[0]) === BeginLogin.Stale)
         answer = { shard: home, r: await this.open(home, name, lookup, 'e', name, '1', reservation, refusalEvent) };

@@ -9,7 +9,7 @@ export const ID_BLOCK = 100;
  * User ids without a shared hot counter: a process takes a block of ids from the sequence at once
  * (one INCRBY) and hands them out locally, so blocks of two processes never overlap. An id kept by
  * an import moves the sequence past it (raiseSeq-1.lua); a block taken before such an import may
- * still hold it, so the caller claims each id's index entry (users.ts) and takes the next id when
+ * still hold it, so the caller claims each id's index entry (user-batch.ts) and takes the next id when
  * the entry is another account's. Ids are not dense: a block a process did not use up is lost.
  */
 export class IdBlocks {

@@ -7,7 +7,7 @@ import type { TesseraRedis } from './redis.ts';
 
 /**
  * The email and id index entries of accounts (keys.ts: each in its own shard), claimed, settled,
- * released and repaired across slots for UserRepository (users.ts says the steps and what a crash
+ * released and repaired across slots for UserRepository (user-batch.ts says the steps and what a crash
  * between them leaves). The entries of one slot go in one script call.
  */
 
@@ -72,15 +72,20 @@ export class IndexEntries {
           });
         },
       );
+      const held: { e: (typeof round)[number]; holder: string }[] = [];
+      round.forEach((e, j) => {
+        const [code, holder, settled] = answers[j] as [number, string, number];
+        if (code === ClaimIndex.Claimed) e.p.claimed.push(e.key);
+        if (code !== ClaimIndex.Held) {
+          e.p.settle.push(e.key);
+          taken[e.i] = false;
+        } else if (settled === 1) held.push({ e, holder });
+        // else: a pending claim is another account's in the making
+      });
+      // a settled one is its record's, unless the record no longer holds it: stale, tried again
       await Promise.all(
-        round.map(async (e, j) => {
-          const [code, holder, settled] = answers[j] as [number, string, number];
-          if (code === ClaimIndex.Claimed) e.p.claimed.push(e.key);
-          if (code !== ClaimIndex.Held) {
-            e.p.settle.push(e.key);
-            taken[e.i] = false;
-          } else if (settled === 1 && !(await e.holds(holder))) next.push({ ...e, stale: holder });
-          // else: a pending claim is another account's in the making; a settled one, its record's
+        held.map(async ({ e, holder }) => {
+          if (!(await e.holds(holder))) next.push({ ...e, stale: holder });
         }),
       );
       round = next;
@@ -89,17 +94,24 @@ export class IndexEntries {
   }
 
   /**
-   * Runs `step` on the keys grouped by slot (keys of one account shard share its hash tag), at
-   * most SLOT_BATCH keys a call, all calls at once (one round trip); `at`: the keys' positions.
+   * Runs `step` on the keys grouped by slot (keys of one account shard share its hash tag; one
+   * Redis has no slots to keep apart), at most SLOT_BATCH keys a call, all calls at once (one
+   * round trip); `at`: the keys' positions.
    */
   async bySlot(keys: readonly string[], step: (keys: string[], at: number[]) => Promise<unknown>): Promise<void> {
     const slots = new Map<number, number[]>();
-    keys.forEach((k, i) => {
-      const slot = keySlot(k);
-      const at = slots.get(slot);
-      if (at === undefined) slots.set(slot, [i]);
-      else at.push(i);
-    });
+    if (!this.redis.isCluster)
+      slots.set(
+        0,
+        Array.from(keys, (_, i) => i),
+      );
+    else
+      keys.forEach((k, i) => {
+        const slot = keySlot(k);
+        const at = slots.get(slot);
+        if (at === undefined) slots.set(slot, [i]);
+        else at.push(i);
+      });
     const calls = [...slots.values()].flatMap((at) =>
       Array.from({ length: Math.ceil(at.length / SLOT_BATCH) }, (_, n) => at.slice(n * SLOT_BATCH, (n + 1) * SLOT_BATCH)),
     );

@@ -54,7 +54,7 @@ export enum ClearLock {
 
 /**
  * putUsers-2.lua: per user, the first of `code, id, flags`; EmailTaken, IdTaken and IdsExhausted
- * are decided before the script, by the claims of the index entries (users.ts), in the same names.
+ * are decided before the script, by the claims of the index entries (user-batch.ts), in the same names.
  */
 export enum PutUser {
   Unchanged = 0,
@@ -70,6 +70,8 @@ export enum PutUser {
   IdMismatch = -4,
   /** No id left under 10^14 (nothing written). */
   IdsExhausted = -5,
+  /** Index entries given (one Redis), but the account exists or an entry is there: nothing written, the caller goes the steps. */
+  Unclaimed = -6,
 }
 
 /** putUsers-2.lua: the `flags` of an update, a bit set. */

@@ -7,6 +7,7 @@ const TYPED: Readonly<Record<keyof ScriptCommands, true>> = {
   setPassword: true,
   claimIndex: true,
   settleIndex: true,
+  readUsers: true,
   repairIndex: true,
   releaseIndex: true,
   raiseSeq: true,

@@ -20,6 +20,7 @@ export interface ScriptCommands {
   /** `argv`: per entry, the claiming username and the holder found stale. */
   claimIndex(entries: number, ...keysThenArgv: (string | number)[]): Promise<(string | number)[]>;
   settleIndex(entries: number, ...keys: string[]): Promise<number>;
+  readUsers(accounts: number, ...keys: string[]): Promise<string[][]>;
   repairIndex(entries: number, ...keysThenUsernames: string[]): Promise<number>;
   releaseIndex(entry: string, username: string): Promise<number>;
   /** `ids`: each an id to move past, or '' for the next id. */

@@ -263,7 +263,7 @@ describe('Lua scripts on real Redis', () => {
   const shard = () => keys.shardOf('alice');
   /** putUsers-2 of one user of alice's shard: [code, id] (its flags: putUsers below). */
   const put = async (mode: string, dry: string, username: string, id: string, event: string, ...fields: string[]) =>
-    (await putIn(shard(), mode, dry, event, '1', username, id, String(fields.length), ...fields)).slice(0, 2);
+    (await putIn(shard(), mode, dry, event, '1', username, id, '', '', String(fields.length), ...fields)).slice(0, 2);
   const putIn = (k: number, mode: string, dry: string, event: string, single: string, ...argv: string[]) =>
     redis.putUsers(keys.outbox(k), keys.revocationsDue(k), mode, dry, keys.shardPrefix(k), event, single, ...argv);
   const outbox = async () => (await redis.xrange(keys.outbox(shard()), '-', '+')).map(([, f]) => JSON.parse(f[1] as string));
@@ -289,16 +289,16 @@ describe('Lua scripts on real Redis', () => {
     const [a, b, c] = mates() as [string, string, string];
     await put('create', '0', 'alice', '1', '', 'username', 'alice', 'hash', 'h');
     const batch = [
-      [a, '2', '2', 'username', a],
-      [a, '3', '2', 'username', a], // a again: exists now
-      [b, '9', '4', 'username', b, 'hash', 'h'],
+      [a, '2', '', '', '2', 'username', a],
+      [a, '3', '', '', '2', 'username', a], // a again: exists now
+      [b, '9', '', '', '4', 'username', b, 'hash', 'h'],
     ].flat();
     expect(await putIn(shard(), 'create', '0', '{"reason":"import"}', '0', ...batch)).toStrictEqual([1, 2, 0, -1, 2, 0, 1, 9, 0]);
     expect(await outbox()).toStrictEqual([{ reason: 'import', outcome: 'created', count: 2 }]);
     const update = [
-      [a, '2', '4', 'username', a, 'hash', 'x'],
-      ['alice', '1', '4', 'username', 'alice', 'hash', 'h'],
-      [c, '10', '0'],
+      [a, '2', '', '', '4', 'username', a, 'hash', 'x'],
+      ['alice', '1', '', '', '4', 'username', 'alice', 'hash', 'h'],
+      [c, '10', '', '', '0'],
     ].flat();
     expect(await putIn(shard(), 'update', '0', '{"reason":"import"}', '0', ...update)).toStrictEqual([2, 2, 1, 0, 1, 0, 1, 10, 0]);
     expect((await outbox()).slice(1)).toStrictEqual([
@@ -310,7 +310,7 @@ describe('Lua scripts on real Redis', () => {
   it('putUsers update: flags a changed password hash (1) and a user newly disabled (2), whose tokens must go', async () => {
     await users.put({ username: 'u', passwordHash: 'h', disabled: false }, { mode: 'create' });
     const k = keys.shardOf('u');
-    const update = async (...fields: string[]) => putIn(k, 'update', '0', '', '1', 'u', '1', String(fields.length), ...fields);
+    const update = async (...fields: string[]) => putIn(k, 'update', '0', '', '1', 'u', '1', '', '', String(fields.length), ...fields);
     expect(await update('username', 'u', 'hash', 'h', 'disabled', '0', 'persCode', 'p')).toStrictEqual([2, 1, 0]);
     expect(await update('username', 'u', 'hash', 'h2', 'disabled', '0')).toStrictEqual([2, 1, 1]);
     expect(await update('username', 'u', 'hash', 'h2', 'disabled', '1')).toStrictEqual([2, 1, 2]);
@@ -514,11 +514,11 @@ describe('UserRepository across slots (keys.ts: the account, its email and its i
     // write (written here straight into its slot, as a concurrent writer of another layout would)
     const racer = new UserRepository(redis, keys);
     const bob = keys.user('bob');
-    const original = redis.hgetall.bind(redis);
+    const original = redis.readUsers.bind(redis);
     let raced = false;
-    (redis as unknown as { hgetall: (k: string) => Promise<Record<string, string>> }).hgetall = async (k: string) => {
-      const r = await original(k);
-      if (k === bob && !raced) {
+    redis.readUsers = async (n: number, ...ks: string[]) => {
+      const r = await original(n, ...ks);
+      if (ks.includes(bob) && !raced) {
         raced = true;
         await redis.hset(bob, { id: '42', username: 'bob', hash: 'theirs' });
       }
@@ -530,7 +530,7 @@ describe('UserRepository across slots (keys.ts: the account, its email and its i
         id: 42,
       });
     } finally {
-      (redis as unknown as { hgetall: unknown }).hgetall = original;
+      redis.readUsers = original;
     }
     // bob's record is the one that won; the email and id this attempt claimed are released
     expect(await redis.hget(bob, 'hash')).toBe('theirs');
@@ -596,6 +596,77 @@ describe('UserRepository across slots (keys.ts: the account, its email and its i
       { status: 'exists', id: 1 },
       { status: 'created', id: 9 },
     ]);
+  });
+
+  it('one Redis: new accounts whose ids are known are written with their entries in one step, no claims (a cluster claims them)', async () => {
+    const dense = new UserRepository(redis, keys, 1);
+    const original = redis.claimIndex.bind(redis);
+    let claims = 0;
+    redis.claimIndex = (...args: Parameters<typeof original>) => {
+      claims++;
+      return original(...args);
+    };
+    try {
+      const r = await dense.putMany(
+        Array.from({ length: 20 }, (_, i) => ({
+          username: `user${i}`,
+          email: `user${i}@example.com`,
+          passwordHash: 'h',
+          ...(i % 2 ? { id: 100 + i } : {}),
+        })),
+        { mode: 'create', event: '{"reason":"import"}' },
+      );
+      expect(r.every((x) => x.status === 'created')).toBe(true);
+    } finally {
+      redis.claimIndex = original;
+    }
+    // a cluster claims each entry in its own slot first (ids, then emails: at least two calls)
+    expect(redis.isCluster ? claims >= 2 : claims === 0).toBe(true);
+    for (let i = 0; i < 20; i++) {
+      const u = await dense.find({ by: 'email', value: `user${i}@example.com` });
+      expect(u?.username).toBe(`user${i}`);
+      expect(await dense.findById(u?.id ?? 0)).toStrictEqual(u);
+      // settled: the entries never expire
+      expect(await redis.pttl(keys.email(`user${i}@example.com`))).toBe(-1);
+      expect(await redis.pttl(keys.userId(u?.id ?? 0))).toBe(-1);
+    }
+  });
+
+  it('an entry found in the way (stale, pending, held) sends the account through the steps, with the answers of one by one', async () => {
+    const dense = new UserRepository(redis, keys, 1);
+    await dense.put({ id: 7, username: 'holder', email: 'held@example.com', passwordHash: 'h' }, { mode: 'create' });
+    await redis.set(keys.email('stale@example.com'), 'ghost'); // settled, naming no account: stale
+    await redis.set(keys.email('pending@example.com'), 'maker', 'PX', 60_000); // another account in the making
+    await redis.set(keys.userId(8), 'ghost'); // a stale id entry
+    const r = await dense.putMany(
+      [
+        { username: 'a', email: 'stale@example.com', passwordHash: 'h' },
+        { username: 'b', email: 'pending@example.com', passwordHash: 'h' },
+        { username: 'c', email: 'held@example.com', passwordHash: 'h' },
+        { id: 7, username: 'd', passwordHash: 'h' },
+        { id: 8, username: 'e', email: 'e@example.com', passwordHash: 'h' },
+        { username: 'f', email: 'f@example.com', passwordHash: 'h' },
+      ],
+      { mode: 'create' },
+    );
+    // offered in order: a 8, b 9, c 10, f 11; e goes after a (both want id 8)
+    expect(r).toStrictEqual([
+      { status: 'created', id: 8 },
+      { status: 'email_taken' },
+      { status: 'email_taken' },
+      { status: 'id_taken' },
+      { status: 'id_taken' },
+      { status: 'created', id: 11 },
+    ]);
+    expect((await dense.find({ by: 'email', value: 'stale@example.com' }))?.username).toBe('a');
+    expect((await dense.findById(8))?.username).toBe('a');
+    // the other account in the making keeps its claim; the refused users' claims are gone
+    expect([await redis.get(keys.email('pending@example.com')), (await redis.pttl(keys.email('pending@example.com'))) > 0]).toStrictEqual([
+      'maker',
+      true,
+    ]);
+    expect([await redis.exists(keys.userId(9)), await redis.exists(keys.userId(10))]).toStrictEqual([0, 0]);
+    expect((await allKeys()).filter((k) => k.includes(':u:')).length).toBe(3);
   });
 
   it('dry run: says what it would do and writes nothing', async () => {

@@ -1,7 +1,7 @@
 --[[
   Claims an email or id index entry for an account (the first step of creating a user or changing
   its email: the entry is claimed in its own slot, then the account written in its own; see
-  users.ts). A claim is pending until the account's step has been written: it lives ARGV[3] ms, so
+  user-batch.ts). A claim is pending until the account's step has been written: it lives ARGV[3] ms, so
   a claim whose account step never ran (a crash) goes by itself, and while it is pending no one
   takes it over. A settled entry (no expiry) that names an account whose record does not hold it
   was left by a step that never completed (an old email not yet released): the caller, having read

@@ -4,7 +4,10 @@
   --on-conflict update). A dry run decides the same way and writes nothing. Users are taken in
   order, so a later one sees an earlier one. The users' email and id index entries are in other
   slots: the caller claims them before (claimIndex-n.lua) and releases a claim this script refuses
-  (users.ts says the order and what a crash between the steps leaves). A batch is kept small.
+  (user-batch.ts says the order and what a crash between the steps leaves). A batch is kept small.
+  On one Redis a new account's entries can be written in this same step instead (given per user):
+  when both are free it is written with them, and no claim is needed; else nothing is written for
+  it and the caller goes the steps.
 
   KEYS[1] outbox stream    <shard>outbox   (<shard>: the account shard's prefix, keys.ts)
   KEYS[2] revocations due  <shard>revoke   field user id, value reason: an update that changed a
@@ -20,7 +23,9 @@
           refused.
   ARGV[5] '1': the call is of one user
   ARGV[6..] per user: username, id (the existing user's for an update; for a creation the id
-          claimed, '0' in a dry run), the number n of field/value items, then those n items (the
+          claimed, '0' in a dry run), its id's and its email's index entry to write with a new
+          account ('' '' when the caller claimed them; '' for no email; one Redis only, never in a
+          dry run), the number n of field/value items, then those n items (the
           record without id; it is replaced whole, but for a `lastLogin` (ms) stored later than
           the one given, or stored where none is given: a login recorded here is newer than the
           data imported)
@@ -29,6 +34,8 @@
           1 Created   2 Updated   0 Unchanged (same data)
           -1 UsernameTaken ('create'; id: the existing user's)
           -4 IdMismatch: 'update' of a user whose id is another than the one given (id: the existing one)
+          -6 Unclaimed: entries given, but the account exists ('update') or an entry is there
+             (anyone's, claimed or settled): nothing written (id 0); the caller goes the steps
   flags (updates only; PutUserFlag): 1 PasswordChanged, 2 Disabled (the user became so): their tokens
   must go, as with `users passwd` and `users disable`.
 ]]
@@ -57,11 +64,20 @@ local function setField(fields, name, value)
   fields[#fields + 1] = value
 end
 
-local function put(username, id, fields)
+local function put(username, id, idEntry, emailEntry, fields)
   local key = prefix .. 'u:' .. username
   local existing = redis.call('HGET', key, 'id')
   if existing and mode == 'create' then
     return -1, tonumber(existing), 0
+  end
+  if idEntry ~= '' then
+    if existing or redis.call('EXISTS', idEntry) == 1 or (emailEntry ~= '' and redis.call('EXISTS', emailEntry) == 1) then
+      return -6, 0, 0
+    end
+    redis.call('SET', idEntry, username)
+    if emailEntry ~= '' then
+      redis.call('SET', emailEntry, username)
+    end
   end
   if existing and id ~= existing then
     return -4, tonumber(existing), 0
@@ -111,12 +127,12 @@ end
 
 local i = 6
 while i <= #ARGV do
-  local n = tonumber(ARGV[i + 2])
+  local n = tonumber(ARGV[i + 4])
   local fields = {}
   for j = 1, n do
-    fields[j] = ARGV[i + 2 + j]
+    fields[j] = ARGV[i + 4 + j]
   end
-  local code, id, flags = put(ARGV[i], ARGV[i + 1], fields)
+  local code, id, flags = put(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], fields)
   out[#out + 1] = code
   out[#out + 1] = id
   out[#out + 1] = flags
@@ -128,7 +144,7 @@ while i <= #ARGV do
       redis.call('HSET', KEYS[2], id, flags >= 2 and 'user_disabled' or 'password_changed')
     end
   end
-  i = i + 3 + n
+  i = i + 5 + n
 end
 
 if ARGV[4] ~= '' then
