@@ -143,6 +143,7 @@ describe('tessera users import --format ndjson', () => {
         `^imported 16 rows: 3 created, 0 updated, 0 unchanged, 0 skipped, 13 failed \\(reasons in ${report.replaceAll('.', '\\.')}\\); `,
       ),
     );
+    // in the file's order, whether the row was refused when read or when written
     expect(reportOf(report)).toStrictEqual([
       { line: 2, code: 'missing_username', reason: 'no username' },
       { line: 3, username: 'bad name', code: 'bad_username', reason: 'username "bad name": 1-150 letters, digits or @.+-_' },
@@ -150,6 +151,9 @@ describe('tessera users import --format ndjson', () => {
       { line: 5, code: 'bad_json', reason: expect.stringMatching(/^not JSON: /) },
       { line: 7, username: 'scrypt', code: 'bad_hash', reason: 'unknown password hash format "scrypt$"' },
       { line: 8, username: 'nopass', code: 'missing_password', reason: 'no password_hash, password or pendingUpstream' },
+      { line: 10, username: 'dup2', code: 'email_taken', reason: "email DUP@example.com is already another user's" },
+      { line: 11, username: 'storedup', code: 'email_taken', reason: "email taken@example.com is already another user's" },
+      { line: 12, username: 'idtaken', code: 'id_taken', reason: "id 77 is already another user's" },
       { line: 13, username: 'badid', code: 'bad_id', reason: 'id -3 is not a whole number from 1 to 99999999999999' },
       {
         line: 14,
@@ -159,9 +163,6 @@ describe('tessera users import --format ndjson', () => {
       },
       { line: 15, code: 'bad_json', reason: 'not a JSON object' },
       { line: 16, username: 'both', code: 'bad_field', reason: 'give password_hash or password, not both' },
-      { line: 10, username: 'dup2', code: 'email_taken', reason: "email DUP@example.com is already another user's" },
-      { line: 11, username: 'storedup', code: 'email_taken', reason: "email taken@example.com is already another user's" },
-      { line: 12, username: 'idtaken', code: 'id_taken', reason: "id 77 is already another user's" },
     ]);
     for (const name of ['good1', 'dup1', 'good2']) expect(await users.get(name)).not.toBeNull();
     for (const name of ['dup2', 'storedup', 'idtaken', 'scrypt', 'both', 'badid']) expect(await users.get(name)).toBeNull();
@@ -461,8 +462,8 @@ describe('conflicts, re-runs, interruptions and dry runs', () => {
       /^dry run, nothing written: would import 7 rows: 3 created, 0 updated, 0 unchanged, 2 skipped, 2 failed \(reasons in .*\); /,
     );
     expect(reportOf(report).map((e) => [e.line, e.code])).toStrictEqual([
-      [7, 'bad_hash'],
       [5, 'email_taken'],
+      [7, 'bad_hash'],
     ]);
     expect(await storeSnapshot(redis, prefix)).toStrictEqual(before);
     expect(await outboxEvents(redis, prefix)).toHaveLength(0);

@@ -2,6 +2,7 @@ import { closeSync, createReadStream, createWriteStream, openSync, realpathSync,
 import { type Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import type { PutResult } from '@tessera/store';
 import { keyLayout } from '@tessera/store';
 import { type CliContext, CliError } from '../context.ts';
 import { type ImportCounts, showProgress } from '../import/progress.ts';
@@ -12,7 +13,7 @@ import { DryRunLedger, revokeDue, writeBatch } from '../import/write.ts';
 export const IMPORT_HELP = `tessera users import FILE|- [--format ndjson|csv|django] [--on-conflict skip|update|fail]
                     [--dry-run] [--report FILE]`;
 
-/** Rows read before a write: ten putUsers scripts, sent together (ioredis pipelines them). */
+/** Rows read before a write (bad rows included): read while the batch before is written. */
 const BATCH = 500;
 
 const FORMATS: readonly ImportFormat[] = ['ndjson', 'csv', 'django'];
@@ -155,6 +156,8 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
   };
   const progress = showProgress(io.stdout, counts);
   const started = Date.now();
+  // the batch being written (the next is read meanwhile)
+  let writing: Promise<void> = Promise.resolve();
   try {
     const source = o.file === '-' ? io.stdin : createReadStream(o.file);
     const input = source.pipe(byteCounter(counts));
@@ -166,16 +169,19 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
     // what an earlier run that was killed left to revoke
     if (!o.dryRun) await revokeDue(c);
     const ignored = new Set<string>();
-    let batch: { line: number; row: ImportUser }[] = [];
-    const flush = async () => {
-      const results = await writeBatch(
-        c,
-        batch.map((b) => b.row),
-        mode,
-        ledger,
-      );
-      for (const [i, r] of results.entries()) {
-        const { line, row } = batch[i] as { line: number; row: ImportUser };
+    // a batch's rows and bad rows in file order: each told (counted, reported) in that order once
+    // the batch is written; the next batch is read meanwhile
+    type Item = { line: number; row: ImportUser } | { line: number; problem: RowProblem; username: string | undefined };
+    let batch: Item[] = [];
+    const tell = (items: readonly Item[], results: readonly PutResult[]) => {
+      let at = 0;
+      for (const item of items) {
+        if ('problem' in item) {
+          report(item.line, item.problem, item.username);
+          continue;
+        }
+        const { line, row } = item;
+        const r = results[at++] as PutResult;
         const name = row.user.username;
         switch (r.status) {
           case 'created':
@@ -201,28 +207,41 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
             break;
         }
       }
+    };
+    const flush = async () => {
+      await writing;
+      const items = batch;
       batch = [];
+      const users = items.flatMap((item) => ('row' in item ? [item.row] : []));
+      writing = (users.length === 0 ? Promise.resolve([]) : writeBatch(c, users, mode, ledger)).then((results) => tell(items, results));
+      // a failure is met by the next await of `writing`, not as an unhandled rejection meanwhile
+      writing.catch(() => {});
     };
     for await (const src of readRows(input, o.format)) {
       summary.rows++;
       counts.rows++;
       if ('problem' in src) {
-        report(src.line, src.problem);
+        batch.push({ line: src.line, problem: src.problem, username: undefined });
+        if (batch.length >= BATCH) await flush();
         continue;
       }
       if (o.format !== 'django')
         for (const k of Object.keys(src.fields)) if (!(ROW_COLUMNS as readonly string[]).includes(k)) ignored.add(k);
       const r = toImportUser(src.fields, o.format);
       if (!r.ok) {
-        report(src.line, r.problem, usernameOf(src.fields, o.format));
+        batch.push({ line: src.line, problem: r.problem, username: usernameOf(src.fields, o.format) });
+        if (batch.length >= BATCH) await flush();
         continue;
       }
       batch.push({ line: src.line, row: r.row });
       if (batch.length >= BATCH) await flush();
     }
-    if (batch.length > 0) await flush();
+    await flush();
+    await writing;
     if (ignored.size > 0) io.stderr.write(`tessera: ignored unknown columns: ${[...ignored].sort().join(', ')}\n`);
   } finally {
+    // a run that fails while reading lets the batch being written finish (or fail) first
+    await writing.catch(() => {});
     progress.stop();
     if (reportFile !== null) {
       reportFile.end();

@@ -101,14 +101,14 @@ export async function writeBatch(
   const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
   const answers = await c.users.putMany(users, { mode, dryRun, event, scriptUsers: SCRIPT_USERS });
   if (ledger !== null) return answers.map((a, i) => ledger.decide(users[i] as NewUser, mode, a));
-  await revokeDue(c);
+  if (answers.some((a) => a.status === 'updated' && a.revoke !== undefined)) await revokeDue(c);
   return answers;
 }
 
 /**
  * Revokes the tokens of every user an update left due (putUsers-2.lua records them in the same
- * step as the update): after each batch, and at the start of a run, so a run that was killed in
- * between is finished by the next one.
+ * step as the update): after a batch that left some, and at the start of a run, so a run that was
+ * killed in between is finished by the next one.
  */
 export async function revokeDue(c: CliContext): Promise<void> {
   for (const { id, reason } of await c.users.revocationsDue()) {
