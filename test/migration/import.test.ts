@@ -475,6 +475,44 @@ describe('conflicts, re-runs, interruptions and dry runs', () => {
   });
 });
 
+describe('batches written while the one before is still written', () => {
+  /** Every account under a prefix: username → id and email. */
+  const accounts = async (p: string) => {
+    const out: Record<string, string> = {};
+    for (const key of await keysMatching(redis, `${p}*u:*`)) {
+      const u = await redis.hgetall(key);
+      out[u.username as string] = `${u.id} ${u.email ?? ''}`;
+    }
+    return out;
+  };
+  /** Stale email entries (settled, naming an account that does not hold them) for rows 0..299. */
+  const seed = async (p: string) => {
+    const keys = testKeys(p);
+    for (let i = 0; i < 300; i++) await redis.set(keys.email(`user${i}@example.com`), 'ghost');
+    return new UserRepository(redis, keys, 1);
+  };
+
+  it('rows that share a username, an email or an id with the batch before end as written one by one', async () => {
+    // 1,300 rows: three batches of 500. The first batch's first 300 rows find a stale entry for
+    // their email, so they go the steps (claims, a stale one taken over) while the next is read.
+    const file1 = Array.from({ length: 1300 }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, password_hash: h() }));
+    file1[600] = { username: 'user10', email: 'again600@example.com', password_hash: h() }; // row 10's username
+    file1[700] = { username: 'user700', email: 'user20@example.com', password_hash: h() }; // row 20's email
+    const path = file('across.ndjson', ndjson(file1));
+    await seed(prefix);
+    const report = join(dir, 'across.report.ndjson');
+    const run = await tessera(['users', 'import', path, '--report', report], prefix);
+    expect(summaryLine(run.stdout)).toMatch(/^imported 1300 rows: 1298 created, 0 updated, 0 unchanged, 1 skipped, 1 failed/);
+    expect(reportOf(report).map((e) => [e.line, e.code])).toStrictEqual([[701, 'email_taken']]);
+    // the same rows one by one, on the same store
+    const one = testPrefix();
+    prefixes.push(one);
+    const repo = await seed(one);
+    for (const r of file1) await repo.put({ username: r.username, email: r.email, passwordHash: r.password_hash }, { mode: 'create' });
+    expect(await accounts(prefix)).toStrictEqual(await accounts(one));
+  });
+});
+
 describe('usage errors: one line, exit 2, nothing written', () => {
   it.each([
     [

@@ -20,7 +20,7 @@ import { decodeUser, encodeUser, type NewUser, PUT_STATUS, type PutOptions, type
 const REFUSED: ReadonlySet<string | undefined> = new Set(['exists', 'id_mismatch']);
 
 /** A user of a `putMany` call on its way through the steps (its index entries: Claimant). */
-interface Pending extends Claimant {
+export interface Pending extends Claimant {
   readonly at: number;
   readonly user: NewUser;
   readonly email: string;
@@ -34,6 +34,44 @@ interface Pending extends Claimant {
   id?: number;
   readonly claimed: string[];
   readonly settle: string[];
+}
+
+/**
+ * What users' writes take: their usernames, their (normalised) emails, and their ids, given or
+ * offered; for each, the last turn of a call that takes it. Two writes that share none are
+ * independent: they may go in any order, or at once.
+ */
+export class Taken {
+  private readonly usernames = new Map<string, number>();
+  private readonly emails = new Map<string, number>();
+  private readonly ids = new Map<number, number>();
+
+  /** The turn of a write that goes after every earlier write it shares a name with; -1: none. */
+  turnOf(username: string, email: string, id: number | undefined): number {
+    const turn = Math.max(
+      this.usernames.get(username) ?? -1,
+      email === '' ? -1 : (this.emails.get(email) ?? -1),
+      id === undefined ? -1 : (this.ids.get(id) ?? -1),
+    );
+    return turn;
+  }
+
+  take(username: string, email: string, id: number | undefined, turn: number): void {
+    this.usernames.set(username, turn);
+    if (email !== '') this.emails.set(email, turn);
+    if (id !== undefined) this.ids.set(id, turn);
+  }
+}
+
+/** A putMany call whose first step is done (UserBatches.prepare), to commit. */
+export class PreparedBatch {
+  constructor(
+    /** What its users' writes take, ids offered included. */
+    readonly taken: Taken,
+    readonly turns: readonly (readonly Pending[])[],
+    readonly options: PutOptions,
+    readonly count: number,
+  ) {}
 }
 
 /**
@@ -83,6 +121,15 @@ export class UserBatches {
    * small (50). Throws `TypeError` for an invalid username, email or id, writing nothing.
    */
   async putMany(users: readonly NewUser[], options: PutOptions): Promise<PutResult[]> {
+    return this.commit(await this.prepare(users, options));
+  }
+
+  /**
+   * putMany's first step: the users checked, their accounts read and, one at a time (idBlock 1),
+   * their ids offered in the call's order, then put in turns (users that share a username, email
+   * or id go one after another). Nothing is written but the id sequence.
+   */
+  async prepare(users: readonly NewUser[], options: PutOptions): Promise<PreparedBatch> {
     const pending: Pending[] = users.map((user, at) => {
       if (!validUsername(user.username)) throw new TypeError(`invalid username ${JSON.stringify(user.username)}: ${USERNAME_RULE}`);
       const email = user.email ? normaliseEmail(user.email) : '';
@@ -96,18 +143,22 @@ export class UserBatches {
     if (this.dense && options.dryRun !== true) await this.offerIds(pending);
     // turns: a user goes after every earlier one it shares a username, email or id with
     const turns: Pending[][] = [];
-    const turnOf = new Map<string, number>();
+    const taken = new Taken();
     for (const p of pending) {
       const id = p.user.id ?? p.offered;
-      const names = [`u:${p.user.username}`, ...(p.email ? [`e:${p.email}`] : []), ...(id === undefined ? [] : [`i:${id}`])];
-      const turn = Math.max(-1, ...names.map((n) => turnOf.get(n) ?? -1)) + 1;
-      for (const n of names) turnOf.set(n, turn);
+      const turn = taken.turnOf(p.user.username, p.email, id) + 1;
+      taken.take(p.user.username, p.email, id, turn);
       const group = turns[turn] ?? [];
       turns[turn] = group;
       group.push(p);
     }
-    const out: PutResult[] = new Array(users.length);
-    for (const [n, turn] of turns.entries()) await this.putTurn(turn, options, users.length === 1, out, n === 0);
+    return new PreparedBatch(taken, turns, options, users.length);
+  }
+
+  /** putMany's writes, turn after turn, of a batch prepared; the results in the call's order. */
+  async commit(batch: PreparedBatch): Promise<PutResult[]> {
+    const out: PutResult[] = new Array(batch.count);
+    for (const [n, turn] of batch.turns.entries()) await this.putTurn(turn, batch.options, batch.count === 1, out, n === 0);
     return out;
   }
 

@@ -4,7 +4,7 @@ import { ID_BLOCK } from './ids.ts';
 import type { KeyLayout } from './keys.ts';
 import { PatchUser, SetPassword } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
-import { UserBatches } from './user-batch.ts';
+import { type PreparedBatch, UserBatches } from './user-batch.ts';
 import {
   decodeUser,
   EmailTakenError,
@@ -78,6 +78,20 @@ export class UserRepository {
    */
   putMany(users: readonly NewUser[], options: PutOptions): Promise<PutResult[]> {
     return this.batches.putMany(users, options);
+  }
+
+  /**
+   * putMany in its two steps, for a caller that writes batches one after another and starts the
+   * next one's first step while one is written (the importer): `prepare` reads the accounts and
+   * offers the ids (in the order of the calls), `commit` writes. A batch may be committed while
+   * the one before is only when they share no username, email or id (PreparedBatch.taken).
+   */
+  prepare(users: readonly NewUser[], options: PutOptions): Promise<PreparedBatch> {
+    return this.batches.prepare(users, options);
+  }
+
+  commit(batch: PreparedBatch): Promise<PutResult[]> {
+    return this.batches.commit(batch);
   }
 
   async get(username: string): Promise<UserRecord | null> {

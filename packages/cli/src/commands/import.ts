@@ -8,12 +8,12 @@ import { type CliContext, CliError } from '../context.ts';
 import { type ImportCounts, showProgress } from '../import/progress.ts';
 import { type ImportFormat, type RowProblem, readRows } from '../import/read.ts';
 import { type ImportUser, ROW_COLUMNS, toImportUser } from '../import/row.ts';
-import { DryRunLedger, revokeDue, writeBatch } from '../import/write.ts';
+import { BatchWriter, DryRunLedger, revokeDue } from '../import/write.ts';
 
 export const IMPORT_HELP = `tessera users import FILE|- [--format ndjson|csv|django] [--on-conflict skip|update|fail]
                     [--dry-run] [--report FILE]`;
 
-/** Rows read before a write (bad rows included): read while the batch before is written. */
+/** Rows read before a write (bad rows included): read while the batches before are written (BatchWriter). */
 const BATCH = 500;
 
 const FORMATS: readonly ImportFormat[] = ['ndjson', 'csv', 'django'];
@@ -208,14 +208,20 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
         }
       }
     };
+    const writer = new BatchWriter(c, mode, ledger);
+    let failure: { readonly error: unknown } | null = null;
     const flush = async () => {
-      await writing;
+      // a batch that failed ends the run (the one after it may have been started meanwhile)
+      if (failure !== null) throw failure.error;
       const items = batch;
       batch = [];
       const users = items.flatMap((item) => ('row' in item ? [item.row] : []));
-      writing = (users.length === 0 ? Promise.resolve([]) : writeBatch(c, users, mode, ledger)).then((results) => tell(items, results));
-      // a failure is met by the next await of `writing`, not as an unhandled rejection meanwhile
-      writing.catch(() => {});
+      const { results } = users.length === 0 ? { results: Promise.resolve([]) } : await writer.start(users);
+      const told = writing.then(() => results).then((r) => tell(items, r));
+      told.catch((error: unknown) => {
+        failure ??= { error };
+      });
+      writing = told;
     };
     for await (const src of readRows(input, o.format)) {
       summary.rows++;

@@ -1,5 +1,6 @@
+import { normaliseEmail } from '@tessera/core';
 import { newEvent } from '@tessera/events';
-import type { NewUser, PutResult } from '@tessera/store';
+import type { NewUser, PreparedBatch, PutResult } from '@tessera/store';
 import { type CliContext, revokeUserTokens } from '../context.ts';
 import type { ImportUser } from './row.ts';
 
@@ -84,25 +85,50 @@ async function passwordHash(c: CliContext, row: ImportUser, mode: 'create' | 'up
 }
 
 /**
- * Writes one batch in file order: plain passwords hashed first (all at once, on the thread pool),
- * then the batch in one `putMany`, which keeps the file's order where rows depend on each other
- * and writes each account shard's users in scripts of at most SCRIPT_USERS. Each script records
- * what it created and updated as one event each, with their count. An update that changed a
- * user's password or disabled them revokes their tokens, as `users passwd` and `users disable` do.
+ * Writes an import's batches in the file's order. Each batch: plain passwords hashed first (all at
+ * once, on the thread pool), then the batch in one `putMany` in its two steps (UserRepository
+ * prepare, commit), which keeps the file's order where rows depend on each other and writes each
+ * account shard's users in scripts of at most SCRIPT_USERS. Each script records what it created
+ * and updated as one event each, with their count. An update that changed a user's password or
+ * disabled them revokes their tokens, as `users passwd` and `users disable` do.
+ *
+ * A batch's first step (its accounts read, its ids offered) goes after the one before's, so ids
+ * follow the file; its writes may go while the batch before is still being written (Redis and
+ * the importer then work at once) when the two share no username, email or id, else it waits for
+ * them; never more than two batches are being written. A dry run writes one batch at a time.
  */
-export async function writeBatch(
-  c: CliContext,
-  rows: readonly ImportUser[],
-  mode: 'create' | 'update',
-  ledger: DryRunLedger | null,
-): Promise<PutResult[]> {
-  const dryRun = ledger !== null;
-  const users = await Promise.all(rows.map((row) => passwordHash(c, row, mode, dryRun)));
-  const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
-  const answers = await c.users.putMany(users, { mode, dryRun, event, scriptUsers: SCRIPT_USERS });
-  if (ledger !== null) return answers.map((a, i) => ledger.decide(users[i] as NewUser, mode, a));
-  if (answers.some((a) => a.status === 'updated' && a.revoke !== undefined)) await revokeDue(c);
-  return answers;
+export class BatchWriter {
+  /** The batch being written last, and the one before it. */
+  private last: { readonly batch: PreparedBatch; readonly done: Promise<unknown> } | null = null;
+  private older: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly c: CliContext,
+    private readonly mode: 'create' | 'update',
+    private readonly ledger: DryRunLedger | null,
+  ) {}
+
+  /** Starts a batch; resolves once its first step is done, with its results to come (in order). */
+  async start(rows: readonly ImportUser[]): Promise<{ readonly results: Promise<PutResult[]> }> {
+    const { c, mode, ledger } = this;
+    const dryRun = ledger !== null;
+    const last = this.last;
+    await this.older.catch(() => {});
+    const shares = ({ taken }: PreparedBatch) =>
+      rows.some((r) => taken.turnOf(r.user.username, r.user.email ? normaliseEmail(r.user.email) : '', r.user.id) !== -1);
+    if (last !== null && (dryRun || shares(last.batch))) await last.done.catch(() => {});
+    const users = await Promise.all(rows.map((row) => passwordHash(c, row, mode, dryRun)));
+    const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
+    const batch = await c.users.prepare(users, { mode, dryRun, event, scriptUsers: SCRIPT_USERS });
+    const results = c.users.commit(batch).then(async (answers) => {
+      if (ledger !== null) return answers.map((a, i) => ledger.decide(users[i] as NewUser, mode, a));
+      if (answers.some((a) => a.status === 'updated' && a.revoke !== undefined)) await revokeDue(c);
+      return answers;
+    });
+    this.older = last?.done ?? Promise.resolve();
+    this.last = { batch, done: results };
+    return { results };
+  }
 }
 
 /**
