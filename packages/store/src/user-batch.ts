@@ -256,17 +256,17 @@ export class UserBatches {
     );
     const written: Pending[] = [];
     const unclaimed: Pending[] = [];
-    const entries = (p: Pending) => {
-      if (!direct) return ['', ''];
-      p.id = p.user.id ?? p.offered;
-      return [this.keys.userId(p.id as number), p.email === '' ? '' : this.keys.email(p.email)];
-    };
     await Promise.all(
       scripts.map(async ([shard, ps]) => {
-        const args = ps.flatMap((p) => {
-          const e = entries(p);
-          return [p.user.username, String(p.id ?? 0), ...e, String(p.fields.length), ...p.fields];
-        });
+        const args: string[] = [];
+        for (const p of ps) {
+          // direct: the id's and the email's entries, written in the same step if free
+          if (direct) p.id = p.user.id ?? p.offered;
+          const idEntry = direct ? this.keys.userId(p.id as number) : '';
+          const emailEntry = direct && p.email !== '' ? this.keys.email(p.email) : '';
+          args.push(p.user.username, String(p.id ?? 0), idEntry, emailEntry, String(p.fields.length));
+          for (const f of p.fields) args.push(f);
+        }
         const flat = await guarded(() =>
           this.redis.putUsers(
             this.keys.outbox(shard),
