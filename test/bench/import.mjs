@@ -169,7 +169,7 @@ async function keyTableSettled(redis, probe) {
   return false;
 }
 
-/** The importer's Redis writes: 50 users a Lua call (putUsers-3.lua), ten calls a pipeline. */
+/** The importer's Redis writes: 50 users a Lua call (putUsers-2.lua, one account shard), calls pipelined. */
 const SCRIPT_USERS = 50;
 /** The same writes with no checks: per user HSET of the record and the SETs of its two index keys. */
 const BARE_LUA = `
