@@ -1,3 +1,4 @@
+import { decodeRecord, encodeRecord } from '@tessera/store';
 import { aroundAll, describe, expect, it } from 'vitest';
 import { UUID_V4 } from '../support/demo.ts';
 import { outboxEntries, type Stack, startStack, testKeys } from '../support/stack.ts';
@@ -106,6 +107,35 @@ describe('moh and nehr refresh: single-use refresh tokens with reuse detection',
     await stack.users.setDisabled('to-disable', true);
     const r = await call(stack, '/refreshUserToken', { refresh_token: pair.refresh_token });
     expect(r.body.code).toBe(9);
+    expect(await stack.tokens.get(pair.access_token)).toBeNull();
+  });
+
+  it("a refresh token stored by an earlier release (its record without the owner's shard tag) still refreshes, its owner read, and a disabled owner's is still refused", async () => {
+    /** Writes a token's record again as an earlier release wrote it, until the same expiry. */
+    const asEarlierRelease = async (token: string) => {
+      const key = stack.tokens.keyOf(token);
+      const stored = (await stack.redis.get(key)) as string;
+      const old = encodeRecord(decodeRecord(stored));
+      expect(stored).toMatch(/^rum[0-9a-z]+\.\d+\.\d+\|/);
+      expect(old).toBe(stored.replace(/^([^.|]*)\.[^|]*/, '$1'));
+      await stack.redis.set(key, old, 'KEEPTTL');
+    };
+    const first = await ministryLogin(stack);
+    await asEarlierRelease(first.refresh);
+    const r = await call(stack, '/refreshUserToken', { refresh_token: first.refresh });
+    expect(r.body).toMatchObject({ code: 0, result: { persCode: '-90008' } });
+    // the new refresh token's record carries the tag again
+    const renewed = (r.body.result as { refresh_token: string }).refresh_token;
+    expect(await stack.redis.get(stack.tokens.keyOf(renewed))).toMatch(/^rum[0-9a-z]+\.\d+\.\d+\|/);
+    expect((await call(stack, '/refreshUserToken', { refresh_token: renewed })).body.code).toBe(0);
+
+    const hash = await stack.hasher.hash('Pw-earlier-1');
+    await stack.users.create({ username: 'earlier-release', passwordHash: hash });
+    const login = await call(stack, '/getUserToken', { username: 'earlier-release', password: 'Pw-earlier-1' });
+    const pair = login.body.result as { access_token: string; refresh_token: string };
+    await asEarlierRelease(pair.refresh_token);
+    await stack.users.setDisabled('earlier-release', true);
+    expect((await call(stack, '/refreshUserToken', { refresh_token: pair.refresh_token })).body.code).toBe(9);
     expect(await stack.tokens.get(pair.access_token)).toBeNull();
   });
 

@@ -28,23 +28,6 @@ export function shardTags(shards: number): readonly string[] {
 const TAGS = new Map<number, readonly string[]>();
 
 /**
- * The shard tags as one argument for a script (useRefresh-1.lua): each padded with spaces to the
- * longest one's width, so the script takes tag k at k * width. One argument instead of one per
- * shard: 48 arguments cost the ingress and Redis more than the rest of the script.
- */
-export function packedShardTags(shards: number): { readonly text: string; readonly width: number } {
-  let packed = PACKED.get(shards);
-  if (packed === undefined) {
-    const tags = shardTags(shards);
-    const width = Math.max(...tags.map((t) => t.length));
-    packed = { text: tags.map((t) => t.padEnd(width)).join(''), width };
-    PACKED.set(shards, packed);
-  }
-  return packed;
-}
-const PACKED = new Map<number, { readonly text: string; readonly width: number }>();
-
-/**
  * Redis key layout (docs/operations.md, "Key layout", says what lives in which slot and why).
  *
  * Accounts are spread over N shards (TESSERA_ACCOUNT_SHARDS), each one hash tag (shardTags). An

@@ -7,13 +7,19 @@ import { DEFAULT_SCOPES } from './user-record.ts';
  * A token record as Redis keeps it: one short string, not JSON. A Redis string of at most 44 bytes
  * is a single allocation; every byte of a record is paid for by every live token.
  *
- *   <kind><format><dialect><userId>|<iat>|<exp - iat>|<family>|<username>|<jti>|<scopes>
+ *   <kind><format><dialect><userId>[.<shard>]|<iat>|<exp - iat>|<family>|<username>|<jti>|<scopes>
  *
  * kind      `a` access, `r` refresh, `s` SimpleJWT sliding: the first character, which the Lua
  *           scripts check; a refresh token once used is stored as `U` .. record
  * format    `u` uuid, `h` hex128, `j` jwt
  * dialect   `m` moh, `n` nehr, `s` simplejwt, `p` peb
  * userId, iat, exp - iat   integers in base 36 (times in seconds)
+ * shard     only in the records useRefresh-1.lua trades in (tokens.ts says which): the hash tag of
+ *           the owner's account shard, `s<k>.<n>` (keys.ts shardTags), without its `s`
+ *           (`rum7ps.47.15`: user 7ps, shard s47.15), 4-7 bytes; the script reads its owner's
+ *           account by it as is (in base 26 it would be 2 bytes shorter, but decoding it cost
+ *           the script 0.5 µs). Records written before it was added have none (the script then
+ *           leaves their owner to the caller)
  * family    a (lowercase) UUID as its 16 bytes in base64url (22 characters); any other family
  *           as `~` .. family
  * username  as is (usernames hold no `|`); useRefresh-1.lua reads it as the fifth field
@@ -47,12 +53,19 @@ function sameScopes(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((s, i) => s === b[i]);
 }
 
-export function encodeRecord(r: TokenRecord): string {
+const SHARD_TAG = /^s\d+\.\d+$/;
+
+/**
+ * `shardTag`: the hash tag of the owner's account shard (keys.ts shardTags), which the record
+ * carries when given.
+ */
+export function encodeRecord(r: TokenRecord, shardTag?: string): string {
   if (r.username.includes('|')) throw new TypeError(`a username holds no '|': ${JSON.stringify(r.username)}`);
   if (r.jti?.includes('|')) throw new TypeError(`a jti holds no '|': ${JSON.stringify(r.jti)}`);
+  if (shardTag !== undefined && !SHARD_TAG.test(shardTag)) throw new TypeError(`not an account shard's tag: ${JSON.stringify(shardTag)}`);
   const scopes = sameScopes(r.scopes, DEFAULT_SCOPES) ? '' : JSON.stringify(r.scopes);
   return [
-    `${KINDS[r.kind]}${FORMATS[r.format]}${DIALECTS[r.dialect]}${r.userId.toString(36)}`,
+    `${KINDS[r.kind]}${FORMATS[r.format]}${DIALECTS[r.dialect]}${r.userId.toString(36)}${shardTag === undefined ? '' : `.${shardTag.slice(1)}`}`,
     r.iat.toString(36),
     (r.exp - r.iat).toString(36),
     encodeFamily(r.family),
@@ -60,6 +73,12 @@ export function encodeRecord(r: TokenRecord): string {
     r.jti ?? '',
     scopes,
   ].join('|');
+}
+
+/** Where a record's user id ends: at its shard, if it has one. */
+function headEnd(head: string): number {
+  const dot = head.indexOf('.');
+  return dot < 0 ? head.length : dot;
 }
 
 /** The record of a stored value (without the used mark). */
@@ -83,7 +102,7 @@ export function decodeRecord(stored: string): TokenRecord {
     kind,
     format,
     dialect,
-    userId: Number.parseInt(head.slice(3), 36),
+    userId: Number.parseInt(head.slice(3, headEnd(head)), 36),
     username,
     scopes: scopes === '' ? [...DEFAULT_SCOPES] : (JSON.parse(scopes) as string[]),
     iat,
@@ -91,6 +110,16 @@ export function decodeRecord(stored: string): TokenRecord {
     family: decodeFamily(family),
   };
   return jti === '' ? base : { ...base, jti };
+}
+
+/**
+ * The hash tag of its owner's account shard that a stored value (with or without the used mark)
+ * carries, or undefined.
+ */
+export function recordShardTag(stored: string): string | undefined {
+  const head = stored.slice(0, stored.indexOf('|'));
+  const end = headEnd(head);
+  return end === head.length ? undefined : `s${head.slice(end + 1)}`;
 }
 
 /** A token key's value as a state: 'U' .. record once a refresh token was used (useRefresh-1.lua). */

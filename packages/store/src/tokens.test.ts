@@ -3,8 +3,8 @@ import { type TokenGrant, type TokenRecord, UnavailableError } from '@tessera/co
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { countRoundTrips, dropPrefix, keysMatching, outboxEntries, testKeys, testPrefix } from '../../../test/support/stack.ts';
 import { tokenHash } from './hash.ts';
-import type { KeyLayout } from './keys.ts';
-import { decodeRecord, encodeRecord } from './record.ts';
+import { type KeyLayout, keyLayout, shardTags } from './keys.ts';
+import { decodeRecord, encodeRecord, recordShardTag } from './record.ts';
 import { connectRedis, isClusterUrl, newRedisClient, type TesseraRedis } from './redis.ts';
 import { entryHash } from './token-index.ts';
 import { type TokenLimits, TokenRepository } from './tokens.ts';
@@ -124,6 +124,20 @@ describe('token records', () => {
     expect(encodeRecord(sliding)).toMatch(/^sjs1xg8\|/);
     expect(decodeRecord(encodeRecord(sliding))).toStrictEqual(sliding);
   });
+
+  it("carry their owner's account shard tag when given, after the user id without its 's'; a record of an earlier release, without one, reads as before", () => {
+    const refresh: TokenRecord = { ...record, kind: 'refresh' };
+    const stored = encodeRecord(refresh, 's47.15');
+    expect(stored).toBe('rum1xg8.47.15|t3uwow|1uo0|0IFqd69nQ_y60S7bKq49xQ|MOH-90008||');
+    expect(decodeRecord(stored)).toStrictEqual(refresh);
+    expect(decodeRecord('rum1xg8|t3uwow|1uo0|0IFqd69nQ_y60S7bKq49xQ|MOH-90008||')).toStrictEqual(refresh);
+    expect([recordShardTag(stored), recordShardTag(`U${stored}`), recordShardTag(encodeRecord(refresh))]).toStrictEqual([
+      's47.15',
+      's47.15',
+      undefined,
+    ]);
+    expect(() => encodeRecord(refresh, '{s47.15}')).toThrow(TypeError);
+  });
 });
 
 describe('TokenRepository', () => {
@@ -223,7 +237,20 @@ describe('TokenRepository', () => {
     expect(await tokens.lookup(ACCESS)).toStrictEqual({ state: 'unknown' });
   });
 
-  it("useRefresh reads the owner in the same step, from its account's shard (the script's CRC16 is keys.ts's slot); on a cluster it does not (another slot)", async () => {
+  it("saves the owner's account shard tag in opaque refresh records only: useRefresh reads the owner by it", async () => {
+    const jwt: TokenGrant = { ...grant('h.p.s', 'refresh', 600), format: 'jwt' };
+    await tokens.save([grant(ACCESS, 'access', 300), grant(REFRESH, 'refresh', 600), jwt], (g) =>
+      g.format === 'jwt' ? { ...recordOf(g), dialect: 'simplejwt', jti: 'j1' } : recordOf(g),
+    );
+    const tagOf = async (value: string) => recordShardTag((await redis.get(tokens.keyOf(value))) as string);
+    expect([await tagOf(ACCESS), await tagOf(REFRESH), await tagOf('h.p.s')]).toStrictEqual([
+      undefined,
+      shardTags(keys.shards)[keys.shardOf('MOH-90008')],
+      undefined,
+    ]);
+  });
+
+  it('useRefresh reads the owner in the same step, from the account shard its record names; on a cluster it does not (another slot)', async () => {
     const users = new UserRepository(redis, keys);
     // names of many shards, and names whose UTF-8 bytes are more than one per character
     const names = [...Array.from({ length: 60 }, (_, i) => `owner.${i}`), 'Ünïcødé', 'пользователь', '用户名', 'MOH-90008'];
@@ -242,6 +269,62 @@ describe('TokenRepository', () => {
     const gone = await tokens.useRefresh(value);
     if (ON_CLUSTER) expect([gone.state, 'owner' in gone]).toStrictEqual(['live', false]);
     else expect(gone).toMatchObject({ state: 'live', owner: null });
+  });
+
+  it('useRefresh trades in a record written before records carried the shard tag (an earlier release): live, marked used, its owner left to the caller', async () => {
+    const user = await new UserRepository(redis, keys).create({ username: 'MOH-90008', passwordHash: 'h' });
+    const old = `rum${user.id.toString(36)}|t3uwow|1jk00|0IFqd69nQ_y60S7bKq49xQ|MOH-90008||`;
+    await redis.set(tokens.keyOf(REFRESH), old, 'PX', 60_000);
+    expect(await tokens.useRefresh(REFRESH)).toStrictEqual({
+      state: 'live',
+      record: {
+        ...recordOf(grant(REFRESH, 'refresh', 2_592_000, 1_760_000_000_000)),
+        userId: user.id,
+        family: 'd0816a77-af67-43fc-bad1-2edb2aae3dc5',
+      },
+    });
+    expect(await redis.get(tokens.keyOf(REFRESH))).toBe(`U${old}`);
+    expect((await tokens.useRefresh(REFRESH)).state).toBe('used');
+  });
+
+  it("useRefresh believes the owner its record's tag names only where the username's account is now: after TESSERA_ACCOUNT_SHARDS changed, it leaves the owner to the caller, never an account stranded under the old tag", async () => {
+    // 48 shards then 96: shard 0's tag of 48 (s0.112) is shard 0's of 96 too, the others differ
+    const [before, now] = [keyLayout(prefix, 48), keyLayout(prefix, 96)];
+    const tagIn = (k: KeyLayout, u: string) => shardTags(k.shards)[k.shardOf(u)];
+    const names = Array.from({ length: 2000 }, (_, i) => `moved.${i}`);
+    const pick = (test: (u: string) => boolean) => names.find(test) as string;
+    const cases = [
+      // was in shard 0, is in shard 1 of 96: the old tag is now shard 0's, where a stale copy was left
+      { username: pick((u) => before.shardOf(u) === 0 && now.shardOf(u) === 1), stale: true, believed: false },
+      // shard 0 in both layouts: the tag is still its account's
+      { username: pick((u) => before.shardOf(u) === 0 && now.shardOf(u) === 0), stale: false, believed: true },
+      // another tag now, with and without a stale copy under the old one
+      { username: pick((u) => before.shardOf(u) === 5), stale: true, believed: false },
+      { username: pick((u) => before.shardOf(u) === 6), stale: false, believed: false },
+    ];
+    expect(tagIn(before, cases[0]?.username as string)).toBe(tagIn(now, cases[1]?.username as string));
+    const written = new TokenRepository(redis, before, LIMITS);
+    const read = new TokenRepository(redis, now, LIMITS);
+    for (const [i, { username, stale, believed }] of cases.entries()) {
+      const id = 5000 + i;
+      await new UserRepository(redis, now).create({ id, username, passwordHash: 'live' });
+      if (stale) await new UserRepository(redis, before).create({ id, username, passwordHash: 'stale' });
+      const value = `${REFRESH.slice(0, -4)}${String(i).padStart(4, '0')}`;
+      await written.save([grant(value, 'refresh', 600)], (g) => ({ ...recordOf(g), userId: id, username }));
+      const st = await read.useRefresh(value);
+      expect(st.state).toBe('live');
+      if (believed && !ON_CLUSTER) expect(st).toMatchObject({ owner: { id, username, passwordHash: 'live' } });
+      else expect('owner' in st, username).toBe(false);
+      // what the caller then reads: the account where it is now
+      expect(await new UserRepository(redis, now).findById(id, username)).toMatchObject({ passwordHash: 'live' });
+    }
+  });
+
+  it("useRefresh leaves the owner to the caller when the account of the record's username has another id than the record", async () => {
+    const user = await new UserRepository(redis, keys).create({ username: 'MOH-90008', passwordHash: 'h' });
+    await tokens.save([grant(REFRESH, 'refresh', 600)], (g) => ({ ...recordOf(g), userId: user.id + 1 }));
+    const st = await tokens.useRefresh(REFRESH);
+    expect([st.state, 'owner' in st]).toStrictEqual(['live', false]);
   });
 
   it('revokes a family and a user at once, announcing the hashes', async () => {

@@ -2,9 +2,9 @@ import { HEX128, type RevokeReason, type TokenGrant, type TokenRecord, type Toke
 import { type Dialect, tokenRevokedEvent } from '@tessera/events';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
-import { type KeyLayout, packedShardTags } from './keys.ts';
+import { type KeyLayout, shardTags } from './keys.ts';
 import { FamilyLive } from './lua-codes.ts';
-import { decodeFamily, encodeFamily, encodeRecord, recordState, scriptState } from './record.ts';
+import { decodeFamily, encodeFamily, encodeRecord, recordShardTag, recordState, scriptState } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
 import { entryHash, FAMILY_SCORES, familyEnd, splitHashes } from './token-index.ts';
 import { decodeUser, pairsToObject } from './user-record.ts';
@@ -74,6 +74,20 @@ export class TokenRepository {
     return this.keys.outbox(this.keys.shardOf(by));
   }
 
+  /** The hash tag of an account shard in this layout (keys.ts shardTags). */
+  private tagOf(username: string): string {
+    return shardTags(this.keys.shards)[this.keys.shardOf(username)] as string;
+  }
+
+  /**
+   * The hash tag of the owner's account shard, for the records useRefresh trades in (opaque
+   * refresh tokens), which carry it (record.ts); none for the others (every byte of a record is
+   * paid per live token).
+   */
+  private ownerShardTag(rec: TokenRecord): string | undefined {
+    return rec.kind === 'refresh' && rec.format !== 'jwt' ? this.tagOf(rec.username) : undefined;
+  }
+
   keyOf(token: string): string {
     return this.keys.token(tokenHash(token));
   }
@@ -90,7 +104,7 @@ export class TokenRepository {
     for (const g of grants) {
       const rec = record(g);
       const hash = tokenHash(g.value);
-      tokens.push({ hash, value: encodeRecord(rec), grant: g });
+      tokens.push({ hash, value: encodeRecord(rec, this.ownerShardTag(rec)), grant: g });
       const family = encodeFamily(rec.family);
       const id = `${rec.userId} ${family}`;
       const entry = families.get(id) ?? { userId: rec.userId, family, argv: [] };
@@ -167,8 +181,12 @@ export class TokenRepository {
 
   /**
    * Trades in a refresh token (useRefresh-1.lua). On one Redis its owner is read in the same step
-   * (`owner` of a live state; null when the user is gone): the script finds the owner's account
-   * shard as keys.ts does. On a cluster it is not (another slot).
+   * (`owner` of a live state; null when the user is gone) by the hash tag of its account shard
+   * that the record carries, and believed if that is still its username's shard in this layout
+   * (TESSERA_ACCOUNT_SHARDS may have changed since: the account is elsewhere, or one stranded
+   * there is an old copy) and the account's id is the record's. Otherwise, for a record written
+   * before records carried the tag, and on a cluster (another slot), the state has no `owner`: the
+   * caller reads it.
    */
   useRefresh(token: string): Promise<TokenState> {
     return guarded(async () => {
@@ -176,10 +194,11 @@ export class TokenRepository {
         const [code, raw] = await this.redis.useRefresh(this.keyOf(token));
         return scriptState([code, raw]);
       }
-      const tags = packedShardTags(this.keys.shards);
-      const [code, raw, user] = await this.redis.useRefresh(this.keyOf(token), this.keys.prefix, tags.text, String(tags.width));
+      const [code, raw, user] = await this.redis.useRefresh(this.keyOf(token), this.keys.prefix);
       const st = scriptState([code, raw]);
-      return st.state === 'live' && user !== undefined ? { ...st, owner: decodeUser(pairsToObject(user)) } : st;
+      if (st.state !== 'live' || user === undefined || recordShardTag(raw as string) !== this.tagOf(st.record.username)) return st;
+      const owner = decodeUser(pairsToObject(user));
+      return owner === null || owner.id === st.record.userId ? { ...st, owner } : st;
     });
   }
 
