@@ -412,7 +412,8 @@ describe('conflicts, re-runs, interruptions and dry runs', () => {
   });
 
   it('can be killed midway and run again: the store is the one a single run makes', async () => {
-    const n = 3000;
+    // half the file is more than a batch (2,400 rows), so part of it is written before the kill
+    const n = 6000;
     const text = `${rows(n)}\n`;
     const path = file('big.ndjson', text);
     const clean = testPrefix();
@@ -476,40 +477,28 @@ describe('conflicts, re-runs, interruptions and dry runs', () => {
 });
 
 describe('batches written while the one before is still written', () => {
-  /** Every account under a prefix: username → id and email. */
-  const accounts = async (p: string) => {
-    const out: Record<string, string> = {};
-    for (const key of await keysMatching(redis, `${p}*u:*`)) {
-      const u = await redis.hgetall(key);
-      out[u.username as string] = `${u.id} ${u.email ?? ''}`;
-    }
-    return out;
-  };
-  /** Stale email entries (settled, naming an account that does not hold them) for rows 0..299. */
-  const seed = async (p: string) => {
-    const keys = testKeys(p);
-    for (let i = 0; i < 300; i++) await redis.set(keys.email(`user${i}@example.com`), 'ghost');
-    return new UserRepository(redis, keys, 1);
-  };
-
-  it('rows that share a username, an email or an id with the batch before end as written one by one', async () => {
-    // 1,300 rows: three batches of 500. The first batch's first 300 rows find a stale entry for
-    // their email, so they go the steps (claims, a stale one taken over) while the next is read.
-    const file1 = Array.from({ length: 1300 }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, password_hash: h() }));
-    file1[600] = { username: 'user10', email: 'again600@example.com', password_hash: h() }; // row 10's username
-    file1[700] = { username: 'user700', email: 'user20@example.com', password_hash: h() }; // row 20's email
-    const path = file('across.ndjson', ndjson(file1));
-    await seed(prefix);
+  it('a row that shares a username or an email with the batch before waits for it, as if written one by one', async () => {
+    // 3,000 rows: a batch of 2,400, then one of 600. The id sequence is behind ids 1..2000, which
+    // accounts hold: the first batch's rows 0..1999 are offered held ids and take the next free
+    // one by one (2,000 round trips), long after the second batch has been read.
+    const keys = testKeys(prefix);
+    await new UserRepository(redis, keys, 1).putMany(
+      Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, username: `held${i}`, passwordHash: 'h' })),
+      { mode: 'create' },
+    );
+    await redis.set(keys.userSeq, '0');
+    const rows = Array.from({ length: 3000 }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, password_hash: h() }));
+    rows[2500] = { username: 'user10', email: 'again@example.com', password_hash: h() }; // row 10's username
+    rows[2600] = { username: 'user2600', email: 'user20@example.com', password_hash: h() }; // row 20's email
     const report = join(dir, 'across.report.ndjson');
-    const run = await tessera(['users', 'import', path, '--report', report], prefix);
-    expect(summaryLine(run.stdout)).toMatch(/^imported 1300 rows: 1298 created, 0 updated, 0 unchanged, 1 skipped, 1 failed/);
-    expect(reportOf(report).map((e) => [e.line, e.code])).toStrictEqual([[701, 'email_taken']]);
-    // the same rows one by one, on the same store
-    const one = testPrefix();
-    prefixes.push(one);
-    const repo = await seed(one);
-    for (const r of file1) await repo.put({ username: r.username, email: r.email, passwordHash: r.password_hash }, { mode: 'create' });
-    expect(await accounts(prefix)).toStrictEqual(await accounts(one));
+    const run = await tessera(['users', 'import', file('across.ndjson', ndjson(rows)), '--report', report], prefix);
+    expect(summaryLine(run.stdout)).toMatch(/^imported 3000 rows: 2998 created, 0 updated, 0 unchanged, 1 skipped, 1 failed/);
+    expect(reportOf(report).map((e) => [e.line, e.code])).toStrictEqual([[2601, 'email_taken']]);
+    // one by one, row 2500 finds user10 written and takes no id; the others each take one (row
+    // 2600's goes unused), and rows 0..1999 one more each, past the held ids: 2,000 + 2,999
+    expect(await redis.get(keys.userSeq)).toBe('4999');
+    expect((await users.get('user10'))?.email).toBe('user10@example.com');
+    expect((await users.find({ by: 'email', value: 'user20@example.com' }))?.username).toBe('user20');
   });
 });
 

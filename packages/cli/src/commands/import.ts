@@ -13,8 +13,13 @@ import { BatchWriter, DryRunLedger, revokeDue } from '../import/write.ts';
 export const IMPORT_HELP = `tessera users import FILE|- [--format ndjson|csv|django] [--on-conflict skip|update|fail]
                     [--dry-run] [--report FILE]`;
 
-/** Rows read before a write (bad rows included): read while the batches before are written (BatchWriter). */
-const BATCH = 500;
+/**
+ * A batch: rows read before a write (bad rows included), read while the batches before are
+ * written (BatchWriter). At most BATCH_ROWS (about 50 users per account shard's script), or the
+ * rows of BATCH_BYTES of input, so that long rows keep the importer's memory bounded too.
+ */
+const BATCH_ROWS = 2400;
+const BATCH_BYTES = 1 << 20;
 
 const FORMATS: readonly ImportFormat[] = ['ndjson', 'csv', 'django'];
 const CONFLICTS = ['skip', 'update', 'fail'] as const;
@@ -210,11 +215,14 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
     };
     const writer = new BatchWriter(c, mode, ledger);
     let failure: { readonly error: unknown } | null = null;
+    let batchFrom = 0;
+    const full = () => batch.length >= BATCH_ROWS || counts.bytes - batchFrom >= BATCH_BYTES;
     const flush = async () => {
       // a batch that failed ends the run (the one after it may have been started meanwhile)
       if (failure !== null) throw failure.error;
       const items = batch;
       batch = [];
+      batchFrom = counts.bytes;
       const users = items.flatMap((item) => ('row' in item ? [item.row] : []));
       const { results } = users.length === 0 ? { results: Promise.resolve([]) } : await writer.start(users);
       const told = writing.then(() => results).then((r) => tell(items, r));
@@ -228,7 +236,7 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
       counts.rows++;
       if ('problem' in src) {
         batch.push({ line: src.line, problem: src.problem, username: undefined });
-        if (batch.length >= BATCH) await flush();
+        if (full()) await flush();
         continue;
       }
       if (o.format !== 'django')
@@ -236,11 +244,11 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
       const r = toImportUser(src.fields, o.format);
       if (!r.ok) {
         batch.push({ line: src.line, problem: r.problem, username: usernameOf(src.fields, o.format) });
-        if (batch.length >= BATCH) await flush();
+        if (full()) await flush();
         continue;
       }
       batch.push({ line: src.line, row: r.row });
-      if (batch.length >= BATCH) await flush();
+      if (full()) await flush();
     }
     await flush();
     await writing;
