@@ -163,6 +163,7 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
   const started = Date.now();
   // the batch being written (the next is read meanwhile)
   let writing: Promise<void> = Promise.resolve();
+  let closing: BatchWriter | null = null;
   try {
     const source = o.file === '-' ? io.stdin : createReadStream(o.file);
     const input = source.pipe(byteCounter(counts));
@@ -214,6 +215,7 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
       }
     };
     const writer = new BatchWriter(c, mode, ledger);
+    closing = writer;
     let failure: { readonly error: unknown } | null = null;
     let batchFrom = 0;
     const full = () => batch.length >= BATCH_ROWS || counts.bytes - batchFrom >= BATCH_BYTES;
@@ -256,6 +258,7 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
   } finally {
     // a run that fails while reading lets the batch being written finish (or fail) first
     await writing.catch(() => {});
+    await closing?.close();
     progress.stop();
     if (reportFile !== null) {
       reportFile.end();

@@ -1,6 +1,6 @@
 import { normaliseEmail } from '@tessera/core';
 import { newEvent } from '@tessera/events';
-import type { NewUser, PreparedBatch, PutResult } from '@tessera/store';
+import { connectRedis, type NewUser, type PreparedBatch, type PutResult, type TesseraRedis, UserRepository } from '@tessera/store';
 import { type CliContext, revokeUserTokens } from '../context.ts';
 import type { ImportUser } from './row.ts';
 
@@ -101,6 +101,11 @@ export class BatchWriter {
   /** The batch being written last, and the one before it. */
   private last: { readonly batch: PreparedBatch; readonly done: Promise<unknown> } | null = null;
   private older: Promise<unknown> = Promise.resolve();
+  /**
+   * The first steps' own connection: Redis serves a connection's commands in order, so on the
+   * writes' connection a batch's first step would wait behind all of the writes of the one before.
+   */
+  private reader: Promise<{ readonly redis: TesseraRedis; readonly users: UserRepository }> | null = null;
 
   constructor(
     private readonly c: CliContext,
@@ -119,7 +124,10 @@ export class BatchWriter {
     if (last !== null && (dryRun || shares(last.batch))) await last.done.catch(() => {});
     const users = await Promise.all(rows.map((row) => passwordHash(c, row, mode, dryRun)));
     const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
-    const batch = await c.users.prepare(users, { mode, dryRun, event, scriptUsers: SCRIPT_USERS });
+    this.reader ??= connectRedis({ url: c.settings.redisUrl, commandTimeoutMs: 5000, connectionName: 'tessera-cli-reads' }).then(
+      (redis) => ({ redis, users: new UserRepository(redis, c.keys, 1) }),
+    );
+    const batch = await (await this.reader).users.prepare(users, { mode, dryRun, event, scriptUsers: SCRIPT_USERS });
     const results = c.users.commit(batch).then(async (answers) => {
       if (ledger !== null) return answers.map((a, i) => ledger.decide(users[i] as NewUser, mode, a));
       if (answers.some((a) => a.status === 'updated' && a.revoke !== undefined)) await revokeDue(c);
@@ -128,6 +136,12 @@ export class BatchWriter {
     this.older = last?.done ?? Promise.resolve();
     this.last = { batch, done: results };
     return { results };
+  }
+
+  /** Closes the first steps' connection. */
+  async close(): Promise<void> {
+    const reader = await this.reader?.catch(() => null);
+    await reader?.redis.quit().catch(() => reader.redis.disconnect());
   }
 }
 
