@@ -44,6 +44,8 @@ export interface KeyLayout {
   readonly shards: number;
   /** The shard of a username, email or id (as text): slot of the text, scaled to the shards. */
   shardOf(text: string): number;
+  /** The hash tag of the shard of a username, email or id (shardTags). */
+  shardTagOf(text: string): string;
   /** The key prefix of a shard: `<prefix>{<tag>}:`, for scripts that name keys of its slot. */
   shardPrefix(shard: number): string;
   /** The id sequence, from which processes take blocks of ids (ids.ts). */
@@ -99,7 +101,8 @@ export interface KeyLayout {
 }
 
 export function keyLayout(prefix: string, shards: number): KeyLayout {
-  const tags = shardTags(shards).map((t) => `${prefix}{${t}}:`);
+  const names = shardTags(shards);
+  const tags = names.map((t) => `${prefix}{${t}}:`);
   const shardOf = (text: string) => Math.floor((keySlot(text) * shards) / SLOTS);
   const at = (shard: number) => {
     const p = tags[shard];
@@ -111,6 +114,7 @@ export function keyLayout(prefix: string, shards: number): KeyLayout {
     prefix,
     shards,
     shardOf,
+    shardTagOf: (text) => names[shardOf(text)] as string,
     shardPrefix: at,
     userSeq: `${prefix}{ids}:seq`,
     user: (username) => `${at(shardOf(username))}u:${username}`,

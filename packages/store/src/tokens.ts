@@ -2,7 +2,7 @@ import { HEX128, type RevokeReason, type TokenGrant, type TokenRecord, type Toke
 import { type Dialect, tokenRevokedEvent } from '@tessera/events';
 import { guarded } from './errors.ts';
 import { tokenHash } from './hash.ts';
-import { type KeyLayout, shardTags } from './keys.ts';
+import type { KeyLayout } from './keys.ts';
 import { FamilyLive } from './lua-codes.ts';
 import { decodeFamily, encodeFamily, encodeRecord, recordShardTag, recordState, scriptState } from './record.ts';
 import type { TesseraRedis } from './redis.ts';
@@ -74,18 +74,13 @@ export class TokenRepository {
     return this.keys.outbox(this.keys.shardOf(by));
   }
 
-  /** The hash tag of an account shard in this layout (keys.ts shardTags). */
-  private tagOf(username: string): string {
-    return shardTags(this.keys.shards)[this.keys.shardOf(username)] as string;
-  }
-
   /**
    * The hash tag of the owner's account shard, for the records useRefresh trades in (opaque
    * refresh tokens), which carry it (record.ts); none for the others (every byte of a record is
    * paid per live token).
    */
   private ownerShardTag(rec: TokenRecord): string | undefined {
-    return rec.kind === 'refresh' && rec.format !== 'jwt' ? this.tagOf(rec.username) : undefined;
+    return rec.kind === 'refresh' && rec.format !== 'jwt' ? this.keys.shardTagOf(rec.username) : undefined;
   }
 
   keyOf(token: string): string {
@@ -196,7 +191,8 @@ export class TokenRepository {
       }
       const [code, raw, user] = await this.redis.useRefresh(this.keyOf(token), this.keys.prefix);
       const st = scriptState([code, raw]);
-      if (st.state !== 'live' || user === undefined || recordShardTag(raw as string) !== this.tagOf(st.record.username)) return st;
+      if (st.state !== 'live' || user === undefined || recordShardTag(raw as string) !== this.keys.shardTagOf(st.record.username))
+        return st;
       const owner = decodeUser(pairsToObject(user));
       return owner === null || owner.id === st.record.userId ? { ...st, owner } : st;
     });
