@@ -221,12 +221,34 @@ function family(pid) {
   return out;
 }
 
+/**
+ * Waits until `url` answers (any HTTP status, or only a 2xx with `ok`), for at most `ms`; throws,
+ * naming what was started, if it never does or if one of `procs` exits first. A server that has
+ * not started yet would otherwise meet wrk with "connection refused" (the machine may be busy).
+ */
+async function untilAnswers(what, url, procs, { ok = false, init, ms = 60_000 } = {}) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const gone = procs.find((p) => p.exitCode !== null);
+    if (gone !== undefined) throw new Error(`bench: ${what} exited (code ${gone.exitCode}) before it answered ${url}`);
+    const answered = await fetch(url, init).then(
+      (r) => (ok ? r.ok : true),
+      () => false,
+    );
+    if (answered) return;
+    if (Date.now() > until) throw new Error(`bench: ${what} did not answer ${url} within ${ms / 1000} s`);
+    await sleep(100);
+  }
+}
+
 async function startBare(n, code = BARE) {
   const procs = Array.from({ length: n }, () =>
     spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: 'services/ingress', stdio: 'inherit' }),
   );
   children.push(...procs);
-  await sleep(800);
+  await untilAnswers('the bare hyper-express route', bareUrl, procs, { init: { method: 'POST', body: 'token=x' } });
+  // every process listening, not only the first
+  await sleep(300 * n);
   return { pids: () => procs.map((p) => p.pid), stop: () => stopProcs(procs) };
 }
 
@@ -243,7 +265,9 @@ async function startBareNode(n, body) {
   );
   const p = spawn(process.execPath, [file], { stdio: 'inherit' });
   children.push(p);
-  await sleep(800 + 300 * n);
+  await untilAnswers('a node:http ceiling', bareUrl, [p], { init: { method: 'POST', body: 'token=x' } });
+  // every worker accepting, not only the first
+  await sleep(300 * n);
   return {
     pids: () => family(p.pid),
     stop: async () => {
@@ -260,16 +284,10 @@ async function startIngress(n, extra = {}) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(p);
-  for (let i = 0; i < 100; i++) {
+  await untilAnswers('the ingress', `http://127.0.0.1:${port}/readyz`, [p], { ok: true });
+  while (family(p.pid).length < n) {
+    if (p.exitCode !== null) throw new Error(`bench: the ingress exited (code ${p.exitCode})`);
     await sleep(100);
-    if (
-      family(p.pid).length >= n &&
-      (await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    )
-      break;
   }
   await sleep(300 * n);
   return { pids: () => family(p.pid), stop: () => stopProcs([p]) };
@@ -294,16 +312,7 @@ async function startDenoIngress() {
     once: (e, f) => p.once(e, f),
   };
   children.push(group);
-  for (let i = 0; i < 300; i++) {
-    await sleep(100);
-    if (
-      await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-  }
+  await untilAnswers('the Deno ingress', `http://127.0.0.1:${port}/readyz`, [group], { ok: true });
   await sleep(300);
   return { pids: () => family(p.pid), stop: () => stopProcs([group]) };
 }
