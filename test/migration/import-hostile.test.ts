@@ -5,6 +5,7 @@ import { passwordScheme } from '@tessera/passwords';
 import { connectRedis, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { storeSnapshot, tessera } from '../support/cli.ts';
+import { reportOf, summaryLine } from '../support/import-files.ts';
 import { dropPrefix, startStack, testKeys, testPrefix } from '../support/stack.ts';
 
 /*
@@ -41,12 +42,6 @@ function file(name: string, content: string | Buffer): string {
   writeFileSync(path, content);
   return path;
 }
-const reportOf = (path: string) =>
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-const summaryLine = (stdout: string) => stdout.trimEnd().split('\n').at(-1) ?? '';
 const counts = (line: string) => /(\d+) created, (\d+) updated, (\d+) unchanged, (\d+) skipped, (\d+) failed/.exec(line)?.slice(1);
 
 describe('encodings', () => {

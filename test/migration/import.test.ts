@@ -7,6 +7,7 @@ import { PasswordHasher, passwordScheme } from '@tessera/passwords';
 import { connectRedis, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { BIN, FIXTURES, LEGACY_HASHES as LEGACY, outcome, startTessera, storeSnapshot, tessera } from '../support/cli.ts';
+import { ndjson, reportOf, summaryLine } from '../support/import-files.ts';
 import { dropPrefix, keysMatching, outboxEvents, testKeys, testPrefix } from '../support/stack.ts';
 
 type LegacyFixture = (typeof LEGACY)[number];
@@ -43,17 +44,10 @@ function file(name: string, text: string): string {
   writeFileSync(path, text);
   return path;
 }
-const ndjson = (rows: unknown[]) => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n');
-const reportOf = (path: string) =>
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 const h = () => (LEGACY[0] as LegacyFixture).hash;
 /** n users of one legacy hash, user0..user<n-1>. */
 const rows = (n: number, extra: (i: number) => Record<string, unknown> = () => ({})) =>
   ndjson(Array.from({ length: n }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, password_hash: h(), ...extra(i) })));
-const summaryLine = (stdout: string) => stdout.trimEnd().split('\n').at(-1) ?? '';
 
 describe('tessera users import --format ndjson', () => {
   it('imports every legacy hash format, plain passwords, profiles, scopes, kept ids and pending users', async () => {
@@ -473,32 +467,6 @@ describe('conflicts, re-runs, interruptions and dry runs', () => {
       /^dry run, nothing written: would import 7 rows: 3 created, 2 updated, 0 unchanged, 0 skipped, 2 failed; /,
     );
     expect(await storeSnapshot(redis, prefix)).toStrictEqual(before);
-  });
-});
-
-describe('batches written while the one before is still written', () => {
-  it('a row that shares a username or an email with the batch before waits for it, as if written one by one', async () => {
-    // 3,000 rows: a batch of 2,400, then one of 600. The id sequence is behind ids 1..2000, which
-    // accounts hold: the first batch's rows 0..1999 are offered held ids and take the next free
-    // one by one (2,000 round trips), long after the second batch has been read.
-    const keys = testKeys(prefix);
-    await new UserRepository(redis, keys, 1).putMany(
-      Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, username: `held${i}`, passwordHash: 'h' })),
-      { mode: 'create' },
-    );
-    await redis.set(keys.userSeq, '0');
-    const rows = Array.from({ length: 3000 }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, password_hash: h() }));
-    rows[2500] = { username: 'user10', email: 'again@example.com', password_hash: h() }; // row 10's username
-    rows[2600] = { username: 'user2600', email: 'user20@example.com', password_hash: h() }; // row 20's email
-    const report = join(dir, 'across.report.ndjson');
-    const run = await tessera(['users', 'import', file('across.ndjson', ndjson(rows)), '--report', report], prefix);
-    expect(summaryLine(run.stdout)).toMatch(/^imported 3000 rows: 2998 created, 0 updated, 0 unchanged, 1 skipped, 1 failed/);
-    expect(reportOf(report).map((e) => [e.line, e.code])).toStrictEqual([[2601, 'email_taken']]);
-    // one by one, row 2500 finds user10 written and takes no id; the others each take one (row
-    // 2600's goes unused), and rows 0..1999 one more each, past the held ids: 2,000 + 2,999
-    expect(await redis.get(keys.userSeq)).toBe('4999');
-    expect((await users.get('user10'))?.email).toBe('user10@example.com');
-    expect((await users.find({ by: 'email', value: 'user20@example.com' }))?.username).toBe('user20');
   });
 });
 

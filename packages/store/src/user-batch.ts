@@ -27,7 +27,7 @@ export interface Pending extends Claimant {
   readonly fields: string[];
   /** The stored record, when there is one. */
   existing?: UserRecord | null;
-  /** The stored hash as offerIds read it (for the call's first turn). */
+  /** The stored hash as prepare read it (for the call's first turn). */
   read?: Record<string, string>;
   /** The id the sequence gave this new user in the call's order (one id at a time; -1: none left). */
   offered?: number;
@@ -37,9 +37,10 @@ export interface Pending extends Claimant {
 }
 
 /**
- * What users' writes take: their usernames, their (normalised) emails, and their ids, given or
- * offered; for each, the last turn of a call that takes it. Two writes that share none are
- * independent: they may go in any order, or at once.
+ * What users' writes take: their usernames, their (normalised) emails, the emails their accounts
+ * hold now (an update frees it), and their ids, given or offered; for each, the last turn of a
+ * call that takes it. Two writes that share none are independent: they may go in any order, or at
+ * once.
  */
 export class Taken {
   private readonly usernames = new Map<string, number>();
@@ -47,19 +48,24 @@ export class Taken {
   private readonly ids = new Map<number, number>();
 
   /** The turn of a write that goes after every earlier write it shares a name with; -1: none. */
-  turnOf(username: string, email: string, id: number | undefined): number {
-    const turn = Math.max(
-      this.usernames.get(username) ?? -1,
-      email === '' ? -1 : (this.emails.get(email) ?? -1),
-      id === undefined ? -1 : (this.ids.get(id) ?? -1),
-    );
+  turnOf(username: string, emails: readonly string[], id: number | undefined): number {
+    let turn = Math.max(this.usernames.get(username) ?? -1, id === undefined ? -1 : (this.ids.get(id) ?? -1));
+    for (const email of emails) turn = Math.max(turn, this.emails.get(email) ?? -1);
     return turn;
   }
 
-  take(username: string, email: string, id: number | undefined, turn: number): void {
+  take(username: string, emails: readonly string[], id: number | undefined, turn: number): void {
     this.usernames.set(username, turn);
-    if (email !== '') this.emails.set(email, turn);
+    for (const email of emails) this.emails.set(email, turn);
     if (id !== undefined) this.ids.set(id, turn);
+  }
+
+  /** Whether a write taking anything of `other` could meet one taking something of this. */
+  meets(other: Taken): boolean {
+    for (const u of this.usernames.keys()) if (other.usernames.has(u)) return true;
+    for (const e of this.emails.keys()) if (other.emails.has(e)) return true;
+    for (const i of this.ids.keys()) if (other.ids.has(i)) return true;
+    return false;
   }
 }
 
@@ -127,7 +133,9 @@ export class UserBatches {
   /**
    * putMany's first step: the users checked, their accounts read and, one at a time (idBlock 1),
    * their ids offered in the call's order, then put in turns (users that share a username, email
-   * or id go one after another). Nothing is written but the id sequence.
+   * or id go one after another). Nothing is written but the id sequence. The records read are
+   * the ones the commit goes by: a batch whose usernames another batch writes must be prepared
+   * after that batch is committed.
    */
   async prepare(users: readonly NewUser[], options: PutOptions): Promise<PreparedBatch> {
     const pending: Pending[] = users.map((user, at) => {
@@ -140,14 +148,21 @@ export class UserBatches {
         throw new TypeError(`invalid lastLogin ${user.lastLogin}: ms since the epoch`);
       return { at, user, email, fields: encodeUser(user), claimed: [], settle: [] };
     });
+    const records = await this.records(pending.map((p) => p.user.username));
+    pending.forEach((p, i) => {
+      p.read = records[i];
+    });
     if (this.dense && options.dryRun !== true) await this.offerIds(pending);
-    // turns: a user goes after every earlier one it shares a username, email or id with
+    // turns: a user goes after every earlier one it shares a username, email or id with, the
+    // email its account holds now included (an earlier update may free it, a later one take it)
     const turns: Pending[][] = [];
     const taken = new Taken();
     for (const p of pending) {
       const id = p.user.id ?? p.offered;
-      const turn = taken.turnOf(p.user.username, p.email, id) + 1;
-      taken.take(p.user.username, p.email, id, turn);
+      const held = p.read?.email;
+      const emails = held && held !== p.email ? [p.email, held] : [p.email];
+      const turn = taken.turnOf(p.user.username, emails, id) + 1;
+      taken.take(p.user.username, emails, id, turn);
       const group = turns[turn] ?? [];
       turns[turn] = group;
       group.push(p);
@@ -166,17 +181,15 @@ export class UserBatches {
    * Ids one at a time, as the call's order gives them: for each new user (no record yet, and not
    * an earlier user of the call), in order, the sequence moves past an id given or gives the next,
    * in one script call (raiseSeq-1.lua). So a row without an id takes the next id after the ids
-   * the rows before it kept, as an import of a file expects. Keeps the records read (`read`).
+   * the rows before it kept, as an import of a file expects. `read`: the records prepare read.
    */
   private async offerIds(pending: readonly Pending[]): Promise<void> {
-    const records = await this.records(pending.map((p) => p.user.username));
     const seen = new Set<string>();
     const fresh: Pending[] = [];
-    pending.forEach((p, i) => {
-      p.read = records[i];
-      if (records[i]?.id === undefined && !seen.has(p.user.username)) fresh.push(p);
+    for (const p of pending) {
+      if (p.read?.id === undefined && !seen.has(p.user.username)) fresh.push(p);
       seen.add(p.user.username);
-    });
+    }
     if (fresh.length === 0) return;
     const seq = await guarded(() =>
       this.redis.raiseSeq(this.keys.userSeq, ...fresh.map((p) => (p.user.id === undefined ? '' : String(p.user.id)))),
@@ -187,7 +200,7 @@ export class UserBatches {
     });
   }
 
-  /** One turn of users; `first`: the call's first turn, whose records offerIds read (if it ran). */
+  /** One turn of users; `first`: the call's first turn, whose records prepare read. */
   private async putTurn(turn: readonly Pending[], options: PutOptions, single: boolean, out: PutResult[], first: boolean): Promise<void> {
     const dry = options.dryRun === true;
     const unread = turn.filter((p) => !first || p.read === undefined);

@@ -216,21 +216,27 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
     };
     const writer = new BatchWriter(c, mode, ledger);
     closing = writer;
+    // a batch that failed ends the run at once: reading stops (the input is destroyed with the
+    // error, which the loop then throws), the batches before it are still told
     let failure: { readonly error: unknown } | null = null;
+    const fail = (error: unknown) => {
+      failure ??= { error };
+      source.destroy();
+      input.destroy(error instanceof Error ? error : new Error(String(error)));
+    };
     let batchFrom = 0;
     const full = () => batch.length >= BATCH_ROWS || counts.bytes - batchFrom >= BATCH_BYTES;
     const flush = async () => {
-      // a batch that failed ends the run (the one after it may have been started meanwhile)
       if (failure !== null) throw failure.error;
       const items = batch;
       batch = [];
       batchFrom = counts.bytes;
-      const users = items.flatMap((item) => ('row' in item ? [item.row] : []));
-      const { results } = users.length === 0 ? { results: Promise.resolve([]) } : await writer.start(users);
+      // (a batch of bad rows only goes through the writer too: it waits as a batch does)
+      const { results } = await writer.start(items.flatMap((item) => ('row' in item ? [item.row] : [])));
+      results.catch(fail);
       const told = writing.then(() => results).then((r) => tell(items, r));
-      told.catch((error: unknown) => {
-        failure ??= { error };
-      });
+      // (its failure is the batch's, handled above)
+      told.catch(() => {});
       writing = told;
     };
     for await (const src of readRows(input, o.format)) {

@@ -1,4 +1,3 @@
-import { normaliseEmail } from '@tessera/core';
 import { newEvent } from '@tessera/events';
 import { connectRedis, type NewUser, type PreparedBatch, type PutResult, type TesseraRedis, UserRepository } from '@tessera/store';
 import { type CliContext, revokeUserTokens } from '../context.ts';
@@ -74,14 +73,30 @@ export class DryRunLedger {
 /**
  * The hash a row's plain password gets: the user's own when it already verifies (so a re-run
  * changes nothing; with 'create' the row will be skipped anyway), else a fresh argon2id hash (a
- * dry run only marks it new).
+ * dry run only marks it new). `earlier`: the hashes of the batch's rows before it, by username,
+ * so a user named twice with the same password gets the first row's hash, as one by one.
  */
-async function passwordHash(c: CliContext, row: ImportUser, mode: 'create' | 'update', dryRun: boolean): Promise<NewUser> {
-  if (row.password === undefined) return row.user;
-  const existing = await c.users.get(row.user.username);
-  if (existing !== null && (mode === 'create' || (await c.hasher.verify(existing.passwordHash, row.password))))
-    return { ...row.user, passwordHash: existing.passwordHash };
-  return { ...row.user, passwordHash: dryRun ? '!new' : await c.hasher.hash(row.password) };
+function passwordHash(
+  c: CliContext,
+  row: ImportUser,
+  mode: 'create' | 'update',
+  dryRun: boolean,
+  earlier: Map<string, { readonly password: string; readonly user: Promise<NewUser> }>,
+): Promise<NewUser> {
+  const { password, user } = row;
+  if (password === undefined) return Promise.resolve(user);
+  const before = earlier.get(user.username);
+  const hashed =
+    before !== undefined && before.password === password
+      ? before.user.then((b) => ({ ...user, passwordHash: b.passwordHash }))
+      : (async () => {
+          const existing = await c.users.get(user.username);
+          if (existing !== null && (mode === 'create' || (await c.hasher.verify(existing.passwordHash, password))))
+            return { ...user, passwordHash: existing.passwordHash };
+          return { ...user, passwordHash: dryRun ? '!new' : await c.hasher.hash(password) };
+        })();
+  earlier.set(user.username, { password, user: hashed });
+  return hashed;
 }
 
 /**
@@ -94,13 +109,19 @@ async function passwordHash(c: CliContext, row: ImportUser, mode: 'create' | 'up
  *
  * A batch's first step (its accounts read, its ids offered) goes after the one before's, so ids
  * follow the file; its writes may go while the batch before is still being written (Redis and
- * the importer then work at once) when the two share no username, email or id, else it waits for
- * them; never more than two batches are being written. A dry run writes one batch at a time.
+ * the importer then work at once) when the two share no username, email (a row's, or its
+ * account's now) or id, else it waits for them: a batch that names a username of the one before
+ * is prepared only once that one is written. Never more than two batches are being written, a
+ * batch of no rows (bad rows only) counting too, so reading waits when writing does. Once a batch
+ * has failed, no batch starts writing. A dry run writes one batch at a time.
  */
 export class BatchWriter {
-  /** The batch being written last, and the one before it. */
-  private last: { readonly batch: PreparedBatch; readonly done: Promise<unknown> } | null = null;
+  /** The batch being written last (null: one of no rows), and the one before it. */
+  private last: { readonly batch: PreparedBatch | null; readonly done: Promise<unknown> } | null = null;
   private older: Promise<unknown> = Promise.resolve();
+  private failure: { readonly error: unknown } | null = null;
+  /** The revocations after batches, one after another (two at once would revoke a user's tokens twice). */
+  private revoking: Promise<void> = Promise.resolve();
   /**
    * The first steps' own connection: Redis serves a connection's commands in order, so on the
    * writes' connection a batch's first step would wait behind all of the writes of the one before.
@@ -113,29 +134,60 @@ export class BatchWriter {
     private readonly ledger: DryRunLedger | null,
   ) {}
 
-  /** Starts a batch; resolves once its first step is done, with its results to come (in order). */
+  /**
+   * Starts a batch; resolves once its first step is done, with its results to come (in order).
+   * Throws the error of a batch that failed before this one started writing.
+   */
   async start(rows: readonly ImportUser[]): Promise<{ readonly results: Promise<PutResult[]> }> {
     const { c, mode, ledger } = this;
     const dryRun = ledger !== null;
     const last = this.last;
     await this.older.catch(() => {});
-    const shares = ({ taken }: PreparedBatch) =>
-      rows.some((r) => taken.turnOf(r.user.username, r.user.email ? normaliseEmail(r.user.email) : '', r.user.id) !== -1);
-    if (last !== null && (dryRun || shares(last.batch))) await last.done.catch(() => {});
-    const users = await Promise.all(rows.map((row) => passwordHash(c, row, mode, dryRun)));
-    const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
-    this.reader ??= connectRedis({ url: c.settings.redisUrl, commandTimeoutMs: 5000, connectionName: 'tessera-cli-reads' }).then(
-      (redis) => ({ redis, users: new UserRepository(redis, c.keys, 1) }),
-    );
-    const batch = await (await this.reader).users.prepare(users, { mode, dryRun, event, scriptUsers: SCRIPT_USERS });
-    const results = c.users.commit(batch).then(async (answers) => {
-      if (ledger !== null) return answers.map((a, i) => ledger.decide(users[i] as NewUser, mode, a));
-      if (answers.some((a) => a.status === 'updated' && a.revoke !== undefined)) await revokeDue(c);
-      return answers;
-    });
+    this.throwIfFailed();
+    let waited = last === null;
+    const wait = async () => {
+      if (!waited) await last?.done.catch(() => {});
+      waited = true;
+      this.throwIfFailed();
+    };
+    if (dryRun || (last?.batch != null && rows.some((r) => last.batch?.taken.turnOf(r.user.username, [], undefined) !== -1)))
+      await wait();
+    let batch: PreparedBatch | null = null;
+    let results: Promise<PutResult[]> = Promise.resolve([]);
+    if (rows.length > 0) {
+      const earlier = new Map<string, { readonly password: string; readonly user: Promise<NewUser> }>();
+      // (each row's hash is looked up, or started, in order before the first is awaited)
+      const users = await Promise.all(rows.map((row) => passwordHash(c, row, mode, dryRun, earlier)));
+      const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
+      this.reader ??= connectRedis({ url: c.settings.redisUrl, commandTimeoutMs: 5000, connectionName: 'tessera-cli-reads' }).then(
+        (redis) => ({ redis, users: new UserRepository(redis, c.keys, 1) }),
+      );
+      batch = await (await this.reader).users.prepare(users, { mode, dryRun, event, scriptUsers: SCRIPT_USERS });
+      if (last?.batch != null && batch.taken.meets(last.batch.taken)) await wait();
+      this.throwIfFailed();
+      results = c.users.commit(batch).then(async (answers) => {
+        if (ledger !== null) return answers.map((a, i) => ledger.decide(users[i] as NewUser, mode, a));
+        if (answers.some((a) => a.status === 'updated' && a.revoke !== undefined)) await this.revokeDue();
+        return answers;
+      });
+      results.catch((error: unknown) => {
+        this.failure ??= { error };
+      });
+    }
     this.older = last?.done ?? Promise.resolve();
     this.last = { batch, done: results };
     return { results };
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== null) throw this.failure.error;
+  }
+
+  /** revokeDue after the revocations before it. */
+  private revokeDue(): Promise<void> {
+    const next = this.revoking.catch(() => {}).then(() => revokeDue(this.c));
+    this.revoking = next;
+    return next;
   }
 
   /** Closes the first steps' connection. */

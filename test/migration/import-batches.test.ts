@@ -1,0 +1,215 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { type CliContext, importCommand, openContext } from '@tessera/cli';
+import { connectRedis, type KeyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { LEGACY_HASHES, outcome, startTessera, tessera } from '../support/cli.ts';
+import { ndjson, reportOf, summaryLine } from '../support/import-files.ts';
+import { dropPrefix, outboxEvents, testKeys, testPrefix } from '../support/stack.ts';
+
+/*
+ * The importer writes a batch (2,400 rows) while the one before is still being written, where the
+ * two cannot meet (BatchWriter, packages/cli/src/import/write.ts). Whatever the overlap, the
+ * outcome must be that of the rows written one by one, and a failure must end the run cleanly.
+ * Most tests here make the first batch slow: the id sequence is put behind 2,000 ids that accounts
+ * hold, so its rows 0..1999 take the next free id one round trip at a time, and write their
+ * accounts last, long after the next batch has been read.
+ */
+
+const [A, B] = LEGACY_HASHES.map((l) => l.hash) as [string, string];
+let redis: TesseraRedis;
+let prefix: string;
+let keys: KeyLayout;
+let users: UserRepository;
+let dir: string;
+
+beforeAll(async () => {
+  redis = await connectRedis({ url: inject('redisUrl') });
+  dir = mkdtempSync(join(tmpdir(), 'tessera-import-batches-'));
+});
+afterAll(async () => {
+  await redis.quit();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  prefix = testPrefix();
+  keys = testKeys(prefix);
+  users = new UserRepository(redis, keys, 1);
+});
+afterEach(async () => {
+  await dropPrefix(redis, prefix);
+});
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+type Row = Record<string, unknown>;
+/** n rows user0..user<n-1>, each with its own email. */
+const rows = (n: number): Row[] =>
+  Array.from({ length: n }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, password_hash: A }));
+/** Makes the first batch slow (above). */
+async function slowFirstBatch(): Promise<void> {
+  await users.putMany(
+    Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, username: `held${i}`, passwordHash: 'h' })),
+    { mode: 'create' },
+  );
+  await redis.set(keys.userSeq, '0');
+}
+/** Makes an email's index entry a list: a claim of it fails (WRONGTYPE), so its batch's write does. */
+const trap = (email: string) => redis.rpush(keys.email(email), 'not an entry');
+
+describe('batches written while the one before is still written', () => {
+  it('a row that shares a username or an email with the batch before waits for it, as if written one by one', async () => {
+    await slowFirstBatch();
+    const r = rows(3000);
+    r[2500] = { username: 'user10', email: 'again@example.com', password_hash: A }; // row 10's username
+    r[2600] = { username: 'user2600', email: 'user20@example.com', password_hash: A }; // row 20's email
+    const report = join(dir, 'across.report.ndjson');
+    const run = await tessera(['users', 'import', file('across.ndjson', ndjson(r)), '--report', report], prefix);
+    expect(summaryLine(run.stdout)).toMatch(/^imported 3000 rows: 2998 created, 0 updated, 0 unchanged, 1 skipped, 1 failed/);
+    expect(reportOf(report).map((e) => [e.line, e.code])).toStrictEqual([[2601, 'email_taken']]);
+    // one by one, row 2500 finds user10 written and takes no id; the others each take one (row
+    // 2600's goes unused), and rows 0..1999 one more each, past the held ids: 2,000 + 2,999
+    expect(await redis.get(keys.userSeq)).toBe('4999');
+    expect((await users.get('user10'))?.email).toBe('user10@example.com');
+    expect((await users.find({ by: 'email', value: 'user20@example.com' }))?.username).toBe('user20');
+  });
+
+  it('an email an update frees is free for the rows after it, not for the rows before it', async () => {
+    await slowFirstBatch();
+    await users.putMany(
+      [
+        { id: 90001, username: 'mover', email: 'old@example.com', passwordHash: A },
+        { id: 90002, username: 'holder', email: 'kept@example.com', passwordHash: A },
+      ],
+      { mode: 'create' },
+    );
+    const r = rows(3000);
+    r[5] = { username: 'mover', email: 'new@example.com', password_hash: A }; // frees old@ in the first batch...
+    r[2500] = { username: 'newbie', email: 'old@example.com', password_hash: A }; // ...for a row of the second
+    r[6] = { username: 'newcomer', email: 'kept@example.com', password_hash: A }; // still holder's here...
+    r[2550] = { username: 'holder', email: 'moved@example.com', password_hash: A }; // ...freed only later
+    const report = join(dir, 'freed.report.ndjson');
+    const run = await tessera(['users', 'import', file('freed.ndjson', ndjson(r)), '--on-conflict', 'update', '--report', report], prefix);
+    expect(summaryLine(run.stdout)).toMatch(/^imported 3000 rows: 2997 created, 2 updated, 0 unchanged, 0 skipped, 1 failed/);
+    expect(reportOf(report).map((e) => [e.line, e.code])).toStrictEqual([[7, 'email_taken']]);
+    expect((await users.find({ by: 'email', value: 'old@example.com' }))?.username).toBe('newbie');
+    expect((await users.find({ by: 'email', value: 'moved@example.com' }))?.username).toBe('holder');
+    expect(await users.get('newcomer')).toBeNull();
+  });
+
+  it('in one batch too: an update frees its email for a later row, and the same plain password twice is hashed once', async () => {
+    await users.putMany([{ id: 90001, username: 'mover', email: 'old@example.com', passwordHash: A }], { mode: 'create' });
+    const r: Row[] = [
+      { username: 'mover', email: 'new@example.com', password_hash: A },
+      { username: 'newbie', email: 'old@example.com', password_hash: A },
+      { username: 'mover', email: 'new@example.com', password: 'the same twice' },
+      { username: 'mover', email: 'new@example.com', password: 'the same twice' },
+    ];
+    const run = await tessera(['users', 'import', file('one.ndjson', ndjson(r)), '--on-conflict', 'update'], prefix);
+    expect(run.stderr).toBe('');
+    expect(summaryLine(run.stdout)).toMatch(/^imported 4 rows: 1 created, 2 updated, 1 unchanged, 0 skipped, 0 failed/);
+    expect((await users.find({ by: 'email', value: 'old@example.com' }))?.username).toBe('newbie');
+  });
+
+  it("an update import revokes each user's tokens once, however its batches overlap", async () => {
+    const n = 3000;
+    await users.putMany(
+      Array.from({ length: n }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, passwordHash: A })),
+      { mode: 'create' },
+    );
+    await dropOutbox();
+    const r = rows(n).map((row) => ({ ...row, password_hash: B }));
+    const run = await tessera(['users', 'import', file('update.ndjson', ndjson(r)), '--on-conflict', 'update'], prefix);
+    expect(summaryLine(run.stdout)).toMatch(/^imported 3000 rows: 0 created, 3000 updated/);
+    const revoked = (await outboxEvents(redis, prefix)).filter((e) => e.type === 'token.revoked').map((e) => e.userId);
+    expect(revoked.length).toBe(n);
+    expect(new Set(revoked).size).toBe(n);
+  });
+});
+
+/** Empties the outboxes (the events of a test's setup). */
+async function dropOutbox(): Promise<void> {
+  await Promise.all(keys.outboxes.map((o) => redis.del(o)));
+}
+
+describe('a batch that fails', () => {
+  it('ends the run with one line and exit 1, once the batch before it is written whole', async () => {
+    await slowFirstBatch();
+    await trap('trap@example.com');
+    const r = rows(3000);
+    r[2500] = { username: 'trapped', email: 'trap@example.com', password_hash: A };
+    const run = await tessera(['users', 'import', file('fails.ndjson', ndjson(r))], prefix);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^tessera: .*WRONGTYPE.*\n$/);
+    for (let i = 0; i < 2400; i++) expect(await users.get(`user${i}`), `user${i}`).not.toBeNull();
+  });
+
+  it('is the last: a batch waiting on it is not written', async () => {
+    await slowFirstBatch();
+    await trap('trap@example.com');
+    const r = rows(3000);
+    r[100] = { username: 'trapped', email: 'trap@example.com', password_hash: A }; // fails after the slow part
+    r[2401] = { username: 'user10', email: 'user10@example.com', password_hash: A }; // so the second batch waits
+    const run = await tessera(['users', 'import', file('last.ndjson', ndjson(r))], prefix);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^tessera: .*WRONGTYPE.*\n$/);
+    for (const i of [2400, 2402, 2999]) expect(await users.get(`user${i}`), `user${i}`).toBeNull();
+  });
+
+  it('ends a run reading a pipe that stays open', async () => {
+    await trap('trap@example.com');
+    const r = rows(2400);
+    r[7] = { username: 'trapped', email: 'trap@example.com', password_hash: A };
+    const child = startTessera(['users', 'import', '-'], prefix);
+    const done = outcome(child, 20_000);
+    // a full batch, then nothing more: the pipe is not closed
+    child.stdin.write(`${ndjson(r)}\n${ndjson(rows(10).map((row, i) => ({ ...row, username: `later${i}` })))}\n`);
+    const run = await done;
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^tessera: .*WRONGTYPE.*\n$/);
+  });
+});
+
+describe('reading', () => {
+  it('waits while a batch is written: behind it, at most two more batches are read, bad rows only or not', async () => {
+    let c: CliContext | undefined;
+    let stalled = false;
+    let readWhileStalled = 0;
+    async function* input() {
+      for (let i = 0; i < 2400; i++) yield `${JSON.stringify({ username: `user${i}`, password_hash: A })}\n`;
+      // the first batch is full: its writes' connection now waits 3 s behind a BLPOP
+      stalled = true;
+      void c?.redis.blpop(`${prefix}stall`, 3).finally(() => {
+        stalled = false;
+      });
+      for (let i = 0; i < 100_000; i++) {
+        if (stalled) readWhileStalled++;
+        yield 'not json\n';
+      }
+    }
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+    });
+    const stderr = new PassThrough().resume();
+    const summary = await importCommand(
+      ['-'],
+      async () => {
+        c = await openContext({ REDIS_URL: inject('redisUrl'), TESSERA_REDIS_PREFIX: prefix });
+        return c;
+      },
+      { stdin: Readable.from(input()), stdout, stderr },
+    );
+    expect(summary).toMatchObject({ rows: 102_400, created: 2400, failed: 100_000 });
+    expect(summaryLine(out)).toMatch(/^imported 102400 rows: 2400 created/);
+    // two batches of 2,400 and what the streams hold ahead of the parser
+    expect(readWhileStalled).toBeGreaterThan(0);
+    expect(readWhileStalled).toBeLessThan(12_000);
+  });
+});
