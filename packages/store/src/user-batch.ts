@@ -160,7 +160,8 @@ export class UserBatches {
     for (const p of pending) {
       const id = p.user.id ?? p.offered;
       const held = p.read?.email;
-      const emails = held && held !== p.email ? [p.email, held] : [p.email];
+      // (no email is no name: users without one share nothing by it)
+      const emails = [p.email, ...(held && held !== p.email ? [held] : [])].filter((e) => e !== '');
       const turn = taken.turnOf(p.user.username, emails, id) + 1;
       taken.take(p.user.username, emails, id, turn);
       const group = turns[turn] ?? [];
