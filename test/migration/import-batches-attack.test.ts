@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connectRedis, type KeyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { LEGACY_HASHES } from '../support/cli.ts';
+import { LEGACY_HASHES, tessera } from '../support/cli.ts';
+import { ndjson, reportOf, summaryLine } from '../support/import-files.ts';
 import { dropPrefix, testKeys, testPrefix } from '../support/stack.ts';
 
 /*
@@ -14,12 +18,15 @@ let redis: TesseraRedis;
 let prefix: string;
 let keys: KeyLayout;
 let users: UserRepository;
+let dir: string;
 
 beforeAll(async () => {
   redis = await connectRedis({ url: inject('redisUrl') });
+  dir = mkdtempSync(join(tmpdir(), 'tessera-import-attack-'));
 });
 afterAll(async () => {
   await redis.quit();
+  rmSync(dir, { recursive: true, force: true });
 });
 beforeEach(() => {
   prefix = testPrefix();
@@ -30,6 +37,24 @@ afterEach(async () => {
   await dropPrefix(redis, prefix);
 });
 
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+type Row = Record<string, unknown>;
+/** n rows user0..user<n-1>, each with its own email. */
+const rows = (n: number): Row[] =>
+  Array.from({ length: n }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, password_hash: A }));
+/** Makes the first batch slow (above). */
+async function slowFirstBatch(): Promise<void> {
+  await users.putMany(
+    Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, username: `held${i}`, passwordHash: 'h' })),
+    { mode: 'create' },
+  );
+  await redis.set(keys.userSeq, '0');
+}
+
 describe('users without an email', () => {
   it('share nothing by it: a batch of them goes in one turn, and two such batches may be written at once', async () => {
     const noEmail = (from: number) => Array.from({ length: 5 }, (_, i) => ({ username: `plain${from + i}`, passwordHash: A }));
@@ -37,5 +62,25 @@ describe('users without an email', () => {
     const second = await users.prepare(noEmail(5), { mode: 'create' });
     expect(first.turns.length).toBe(1);
     expect(second.taken.meets(first.taken)).toBe(false);
+  });
+});
+
+describe('an account found again (its index entries repaired) in one batch, its id given in the next', () => {
+  it('the id is the account’s for the later row, as one by one', async () => {
+    await slowFirstBatch();
+    await users.putMany([{ id: 90001, username: 'crashed', email: 'crashed@example.com', passwordHash: A }], { mode: 'create' });
+    // a run killed between the account's step and its settle step: its id's claim has expired
+    await redis.del(keys.userId(90001));
+    const r = rows(3000);
+    r[3] = { username: 'first', email: 'shared@example.com', password_hash: A };
+    // found again (skipped, its entries repaired) in the first batch's second turn, after the slow part
+    r[4] = { username: 'crashed', email: 'shared@example.com', password_hash: A };
+    r[2999] = { username: 'late', id: 90001, email: 'late@example.com', password_hash: A };
+    const report = join(dir, 'repair.report.ndjson');
+    const run = await tessera(['users', 'import', file('repair.ndjson', ndjson(r)), '--report', report], prefix);
+    expect(summaryLine(run.stdout)).toMatch(/^imported 3000 rows: 2998 created, 0 updated, 0 unchanged, 1 skipped, 1 failed/);
+    expect(reportOf(report).map((e) => [e.line, e.code])).toStrictEqual([[3000, 'id_taken']]);
+    expect(await users.get('late')).toBeNull();
+    expect(await redis.get(keys.userId(90001))).toBe('crashed');
   });
 });

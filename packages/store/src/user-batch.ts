@@ -38,9 +38,9 @@ export interface Pending extends Claimant {
 
 /**
  * What users' writes take: their usernames, their (normalised) emails, the emails their accounts
- * hold now (an update frees it), and their ids, given or offered; for each, the last turn of a
- * call that takes it. Two writes that share none are independent: they may go in any order, or at
- * once.
+ * hold now (an update frees it), and their ids, given, offered or their accounts' own (a write
+ * that finds an account repairs its entries); for each, the last turn of a call that takes it.
+ * Two writes that share none are independent: they may go in any order, or at once.
  */
 export class Taken {
   private readonly usernames = new Map<string, number>();
@@ -158,7 +158,8 @@ export class UserBatches {
     const turns: Pending[][] = [];
     const taken = new Taken();
     for (const p of pending) {
-      const id = p.user.id ?? p.offered;
+      // (an account's own id too: a write that finds it repairs its entry)
+      const id = p.user.id ?? p.offered ?? (p.read?.id === undefined ? undefined : Number(p.read.id));
       const held = p.read?.email;
       // (no email is no name: users without one share nothing by it)
       const emails = [p.email, ...(held && held !== p.email ? [held] : [])].filter((e) => e !== '');
