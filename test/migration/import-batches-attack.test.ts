@@ -84,3 +84,12 @@ describe('an account found again (its index entries repaired) in one batch, its 
     expect(await redis.get(keys.userId(90001))).toBe('crashed');
   });
 });
+
+describe('unknown columns', () => {
+  it('are named once, the first 20 of them, however many names the file holds (memory bounded)', async () => {
+    const r = Array.from({ length: 3000 }, (_, i) => ({ username: `user${i}`, password_hash: A, [`extra${i}`]: 1 }));
+    const run = await tessera(['users', 'import', file('extra.ndjson', ndjson(r))], prefix);
+    expect(summaryLine(run.stdout)).toMatch(/^imported 3000 rows: 3000 created/);
+    expect(run.stderr).toMatch(/^tessera: ignored unknown columns: (extra\d{1,2}, ){19}extra\d{1,2} and more\n$/);
+  });
+});

@@ -21,6 +21,9 @@ export const IMPORT_HELP = `tessera users import FILE|- [--format ndjson|csv|dja
 const BATCH_ROWS = 2400;
 const BATCH_BYTES = 1 << 20;
 
+/** Unknown column names kept to tell (the first ones met): a file may name any number of them. */
+const IGNORED_NAMES = 20;
+
 const FORMATS: readonly ImportFormat[] = ['ndjson', 'csv', 'django'];
 const CONFLICTS = ['skip', 'update', 'fail'] as const;
 type OnConflict = (typeof CONFLICTS)[number];
@@ -175,6 +178,7 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
     // what an earlier run that was killed left to revoke
     if (!o.dryRun) await revokeDue(c);
     const ignored = new Set<string>();
+    let ignoredMore = false;
     // a batch's rows and bad rows in file order: each told (counted, reported) in that order once
     // the batch is written; the next batch is read meanwhile
     type Item = { line: number; row: ImportUser } | { line: number; problem: RowProblem; username: string | undefined };
@@ -248,7 +252,11 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
         continue;
       }
       if (o.format !== 'django')
-        for (const k of Object.keys(src.fields)) if (!(ROW_COLUMNS as readonly string[]).includes(k)) ignored.add(k);
+        for (const k of Object.keys(src.fields))
+          if (!(ROW_COLUMNS as readonly string[]).includes(k) && !ignored.has(k)) {
+            if (ignored.size < IGNORED_NAMES) ignored.add(k);
+            else ignoredMore = true;
+          }
       const r = toImportUser(src.fields, o.format);
       if (!r.ok) {
         batch.push({ line: src.line, problem: r.problem, username: usernameOf(src.fields, o.format) });
@@ -260,7 +268,8 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
     }
     await flush();
     await writing;
-    if (ignored.size > 0) io.stderr.write(`tessera: ignored unknown columns: ${[...ignored].sort().join(', ')}\n`);
+    if (ignored.size > 0)
+      io.stderr.write(`tessera: ignored unknown columns: ${[...ignored].sort().join(', ')}${ignoredMore ? ' and more' : ''}\n`);
   } finally {
     // a run that fails while reading lets the batch being written finish (or fail) first
     await writing.catch(() => {});
