@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connectRedis, type KeyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { LEGACY_HASHES, tessera } from '../support/cli.ts';
-import { ndjson, reportOf, summaryLine } from '../support/import-files.ts';
+import { ndjson, type Row, reportOf, slowFirstBatch as slowFirstBatchOf, summaryLine, userRows } from '../support/import-files.ts';
 import { dropPrefix, testKeys, testPrefix } from '../support/stack.ts';
 
 /*
@@ -42,18 +42,9 @@ function file(name: string, text: string): string {
   writeFileSync(path, text);
   return path;
 }
-type Row = Record<string, unknown>;
 /** n rows user0..user<n-1>, each with its own email. */
-const rows = (n: number): Row[] =>
-  Array.from({ length: n }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, password_hash: A }));
-/** Makes the first batch slow (above). */
-async function slowFirstBatch(): Promise<void> {
-  await users.putMany(
-    Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, username: `held${i}`, passwordHash: 'h' })),
-    { mode: 'create' },
-  );
-  await redis.set(keys.userSeq, '0');
-}
+const rows = (n: number): Row[] => userRows(n, A);
+const slowFirstBatch = () => slowFirstBatchOf(users, redis, keys);
 
 describe('users without an email', () => {
   it('share nothing by it: a batch of them goes in one turn, and two such batches may be written at once', async () => {

@@ -6,7 +6,7 @@ import { type CliContext, importCommand, openContext } from '@tessera/cli';
 import { connectRedis, type KeyLayout, type TesseraRedis, UserRepository } from '@tessera/store';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { LEGACY_HASHES, outcome, startTessera, tessera } from '../support/cli.ts';
-import { ndjson, reportOf, summaryLine } from '../support/import-files.ts';
+import { ndjson, type Row, reportOf, slowFirstBatch as slowFirstBatchOf, summaryLine, userRows } from '../support/import-files.ts';
 import { dropPrefix, outboxEvents, testKeys, testPrefix } from '../support/stack.ts';
 
 /*
@@ -47,18 +47,9 @@ function file(name: string, text: string): string {
   writeFileSync(path, text);
   return path;
 }
-type Row = Record<string, unknown>;
 /** n rows user0..user<n-1>, each with its own email. */
-const rows = (n: number): Row[] =>
-  Array.from({ length: n }, (_, i) => ({ username: `user${i}`, email: `user${i}@example.com`, password_hash: A }));
-/** Makes the first batch slow (above). */
-async function slowFirstBatch(): Promise<void> {
-  await users.putMany(
-    Array.from({ length: 2000 }, (_, i) => ({ id: i + 1, username: `held${i}`, passwordHash: 'h' })),
-    { mode: 'create' },
-  );
-  await redis.set(keys.userSeq, '0');
-}
+const rows = (n: number): Row[] => userRows(n, A);
+const slowFirstBatch = () => slowFirstBatchOf(users, redis, keys);
 /** Makes an email's index entry a list: a claim of it fails (WRONGTYPE), so its batch's write does. */
 const trap = (email: string) => redis.rpush(keys.email(email), 'not an entry');
 
