@@ -84,3 +84,22 @@ describe('unknown columns', () => {
     expect(run.stderr).toMatch(/^tessera: ignored unknown columns: (extra\d{1,2}, ){19}extra\d{1,2} and more\n$/);
   });
 });
+
+describe('an account an update finds, whose index entries a killed run left to expire', () => {
+  it('has them again: a later row giving its id is id_taken', async () => {
+    await users.putMany([{ id: 90001, username: 'crashed', email: 'crashed@example.com', passwordHash: A }], { mode: 'create' });
+    await redis.del(keys.userId(90001));
+    const r: Row[] = [
+      { username: 'crashed', email: 'moved@example.com', password_hash: A },
+      { username: 'late', id: 90001, email: 'late@example.com', password_hash: A },
+    ];
+    const report = join(dir, 'update-repair.report.ndjson');
+    const run = await tessera(
+      ['users', 'import', file('update-repair.ndjson', ndjson(r)), '--on-conflict', 'update', '--report', report],
+      prefix,
+    );
+    expect(summaryLine(run.stdout)).toMatch(/^imported 2 rows: 0 created, 1 updated, 0 unchanged, 0 skipped, 1 failed/);
+    expect(reportOf(report).map((e) => [e.line, e.code])).toStrictEqual([[2, 'id_taken']]);
+    expect(await redis.get(keys.userId(90001))).toBe('crashed');
+  });
+});

@@ -133,9 +133,9 @@ export class IndexEntries {
   }
 
   /**
-   * Settles the index entries of accounts a write found and skipped: a crash between an account's
-   * step and its settle step leaves them pending, to expire (repairIndex-n.lua); the write that
-   * finds the account again (an import run again) makes them whole.
+   * Settles the index entries of accounts a write found (skipped or updated): a crash between an
+   * account's step and its settle step leaves them pending, to expire (repairIndex-n.lua); the
+   * write that finds the account again (an import run again) makes them whole.
    */
   async repair(accounts: readonly UserRecord[]): Promise<void> {
     const entries = accounts.flatMap((u) => [

@@ -219,7 +219,8 @@ export class UserBatches {
         out[p.at] = { status: 'id_mismatch', id: existing.id };
       else claiming.push(p);
     });
-    if (!dry) await this.index.repair(turn.filter((p) => out[p.at]?.status === 'exists').map((p) => p.existing as UserRecord));
+    // (every account found, updated too: its entries, left to expire by a crash, are its own again)
+    if (!dry) await this.index.repair(turn.flatMap((p) => (p.existing ? [p.existing] : [])));
     // one Redis: a new account whose id is known is written with its index entries in one step
     const direct = this.redis.isCluster || dry ? [] : claiming.filter((p) => p.existing === null && (p.user.id ?? p.offered ?? -1) > 0);
     const once = await this.writeAccounts(direct, options, single, out, true);
