@@ -53,6 +53,12 @@ describe('users without an email', () => {
     const second = await users.prepare(noEmail(5), { mode: 'create' });
     expect(first.turns.length).toBe(1);
     expect(second.taken.meets(first.taken)).toBe(false);
+    // an update that removes an email still takes the one its account holds (it frees it)
+    await users.putMany([{ username: 'mover', email: 'old@example.com', passwordHash: A }], { mode: 'create' });
+    const removes = await users.prepare([{ username: 'mover', passwordHash: A }], { mode: 'update' });
+    const takes = await users.prepare([{ username: 'newbie', email: 'old@example.com', passwordHash: A }], { mode: 'create' });
+    expect(takes.taken.meets(removes.taken)).toBe(true);
+    expect(removes.taken.meets(first.taken)).toBe(false);
   });
 });
 
