@@ -30,6 +30,7 @@ export {
   type NewUser,
   type PutOptions,
   type PutResult,
+  type RevocationDue,
   UnknownUserError,
   UserExistsError,
   UserIdTakenError,

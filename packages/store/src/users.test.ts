@@ -318,8 +318,8 @@ describe('Lua scripts on real Redis', () => {
     await update('username', 'u', 'hash', 'h3', 'disabled', '0');
     expect(await update('username', 'u', 'hash', 'h4', 'disabled', '1')).toStrictEqual([2, 1, 3]);
     // each flagged update left the user's revocation due, in the same step
-    expect(await users.revocationsDue()).toStrictEqual([{ id: 1, reason: 'user_disabled' }]);
-    await users.revocationDone(1);
+    expect(await users.revocationsDue()).toStrictEqual([{ id: 1, reason: 'user_disabled', shard: k }]);
+    await users.revocationDone({ id: 1, shard: k });
     expect(await users.revocationsDue()).toStrictEqual([]);
     expect(await users.put({ username: 'u', passwordHash: 'h5', disabled: true }, { mode: 'update' })).toStrictEqual({
       status: 'updated',

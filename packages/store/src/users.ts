@@ -19,6 +19,13 @@ import {
 export { validUsername } from '@tessera/core';
 export * from './user-record.ts';
 
+/** A user whose tokens an update left to revoke, and the account shard that recorded it. */
+export interface RevocationDue {
+  readonly id: number;
+  readonly reason: 'password_changed' | 'user_disabled';
+  readonly shard: number;
+}
+
 /**
  * Users in Redis (keys.ts): each account's record in its username's shard; its email's and its
  * id's index entries (→ username) in their own shards. Writes go in batches (user-batch.ts says
@@ -52,18 +59,17 @@ export class UserRepository {
   }
 
   /** Users whose tokens an update left to revoke (password changed, disabled), oldest first in each shard. */
-  async revocationsDue(): Promise<{ readonly id: number; readonly reason: 'password_changed' | 'user_disabled' }[]> {
+  async revocationsDue(): Promise<RevocationDue[]> {
     const shards = Array.from({ length: this.keys.shards }, (_, k) => this.keys.revocationsDue(k));
     const due = await guarded(() => Promise.all(shards.map((key) => this.redis.hgetall(key))));
-    return due.flatMap((d) =>
-      Object.entries(d).map(([id, reason]) => ({ id: Number(id), reason: reason as 'password_changed' | 'user_disabled' })),
+    return due.flatMap((d, shard) =>
+      Object.entries(d).map(([id, reason]) => ({ id: Number(id), reason: reason as RevocationDue['reason'], shard })),
     );
   }
 
-  /** Done: the user's tokens were revoked. */
-  async revocationDone(id: number): Promise<void> {
-    const shards = Array.from({ length: this.keys.shards }, (_, k) => this.keys.revocationsDue(k));
-    await guarded(() => Promise.all(shards.map((key) => this.redis.hdel(key, String(id)))));
+  /** Done: the user's tokens were revoked (one HDEL, in the shard the due entry was read from). */
+  async revocationDone(due: Pick<RevocationDue, 'id' | 'shard'>): Promise<void> {
+    await guarded(() => this.redis.hdel(this.keys.revocationsDue(due.shard), String(due.id)));
   }
 
   /** Writes one user with its indexes and its event: `putMany` of one. */

@@ -3,6 +3,9 @@ import { connectRedis, type NewUser, type PreparedBatch, type PutResult, type Te
 import { type CliContext, revokeUserTokens } from '../context.ts';
 import type { ImportUser } from './row.ts';
 
+/** Users whose tokens revokeDue revokes at once. */
+const REVOKE_AT_ONCE = 32;
+
 /** Users per putUsers call: one call holds Redis for all of them (50: about half a millisecond). */
 export const SCRIPT_USERS = 50;
 
@@ -202,8 +205,15 @@ export class BatchWriter {
  * killed in between is finished by the next one.
  */
 export async function revokeDue(c: CliContext): Promise<void> {
-  for (const { id, reason } of await c.users.revocationsDue()) {
-    await revokeUserTokens(c, id, reason);
-    await c.users.revocationDone(id);
-  }
+  const due = await c.users.revocationsDue();
+  let next = 0;
+  // REVOKE_AT_ONCE users at a time: each is a few round trips (its families, its event)
+  await Promise.all(
+    Array.from({ length: Math.min(REVOKE_AT_ONCE, due.length) }, async () => {
+      for (let d = due[next++]; d !== undefined; d = due[next++]) {
+        await revokeUserTokens(c, d.id, d.reason);
+        await c.users.revocationDone(d);
+      }
+    }),
+  );
 }
