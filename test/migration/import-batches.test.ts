@@ -152,6 +152,16 @@ describe('a batch that fails', () => {
     for (const i of [2400, 2402, 2999]) expect(await users.get(`user${i}`), `user${i}`).toBeNull();
   });
 
+  it('a report that cannot be written ends the run as soon as it fails, with one line', async () => {
+    // 20,000 bad rows to report, then 50,000 good rows the run must not get to
+    const bad = Array.from({ length: 20_000 }, () => 'not json');
+    const path = file('full.ndjson', ndjson([...bad, ...userRows(50_000, A)]));
+    const run = await tessera(['users', 'import', path, '--report', '/dev/full'], prefix);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^tessera: .*ENOSPC.*\n$/);
+    expect(await users.get('user49999')).toBeNull();
+  });
+
   it('ends a run reading a pipe that stays open', async () => {
     await trap('trap@example.com');
     const r = rows(2400);

@@ -228,6 +228,8 @@ export async function importCommand(argv: string[], ctx: () => Promise<CliContex
       source.destroy();
       input.destroy(error instanceof Error ? error : new Error(String(error)));
     };
+    // so does a report that cannot be written (a full disk): the rest would go unreported
+    reportFile?.on('error', fail);
     let batchFrom = 0;
     const full = () => batch.length >= BATCH_ROWS || counts.bytes - batchFrom >= BATCH_BYTES;
     const flush = async () => {
