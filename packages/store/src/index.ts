@@ -22,7 +22,7 @@ export { type ChannelListener, type RevocationFeed, type RevocationListener, rev
 export { KeyStateError, SigningKeyRepository, type StoredSigningKey, signingKeyAt, UnknownKeyError } from './signing-keys.ts';
 export { entryHash } from './token-index.ts';
 export { type Eviction, type RevocationMessage, type TokenLimits, TokenRepository } from './tokens.ts';
-export type { PreparedBatch } from './user-batch.ts';
+export type { PreparedBatch } from './user-turns.ts';
 export {
   DEFAULT_SCOPES,
   decodeUser,

@@ -4,7 +4,7 @@ import { ID_BLOCK } from './ids.ts';
 import type { KeyLayout } from './keys.ts';
 import { PatchUser, SetPassword } from './lua-codes.ts';
 import type { TesseraRedis } from './redis.ts';
-import { type PreparedBatch, UserBatches } from './user-batch.ts';
+import { UserBatches } from './user-batch.ts';
 import {
   decodeUser,
   EmailTakenError,
@@ -15,6 +15,7 @@ import {
   UserExistsError,
   UserIdTakenError,
 } from './user-record.ts';
+import type { PreparedBatch } from './user-turns.ts';
 
 export { validUsername } from '@tessera/core';
 export * from './user-record.ts';

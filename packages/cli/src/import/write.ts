@@ -153,7 +153,7 @@ export class BatchWriter {
       waited = true;
       this.throwIfFailed();
     };
-    if (dryRun || (last?.batch != null && rows.some((r) => last.batch?.taken.turnOf(r.user.username, [], undefined) !== -1))) await wait();
+    if (dryRun || (last?.batch != null && rows.some((r) => last.batch?.taken.hasUsername(r.user.username)))) await wait();
     let batch: PreparedBatch | null = null;
     let results: Promise<PutResult[]> = Promise.resolve([]);
     if (rows.length > 0) {
