@@ -73,6 +73,9 @@ export class DryRunLedger {
   }
 }
 
+/** A batch's plain passwords so far, by username, with the user each became (passwordHash). */
+type EarlierHashes = Map<string, { readonly password: string; readonly user: Promise<NewUser> }>;
+
 /**
  * The hash a row's plain password gets: the user's own when it already verifies (so a re-run
  * changes nothing; with 'create' the row will be skipped anyway), else a fresh argon2id hash (a
@@ -84,7 +87,7 @@ function passwordHash(
   row: ImportUser,
   mode: 'create' | 'update',
   dryRun: boolean,
-  earlier: Map<string, { readonly password: string; readonly user: Promise<NewUser> }>,
+  earlier: EarlierHashes,
 ): Promise<NewUser> {
   const { password, user } = row;
   if (password === undefined) return Promise.resolve(user);
@@ -157,7 +160,7 @@ export class BatchWriter {
     let batch: PreparedBatch | null = null;
     let results: Promise<PutResult[]> = Promise.resolve([]);
     if (rows.length > 0) {
-      const earlier = new Map<string, { readonly password: string; readonly user: Promise<NewUser> }>();
+      const earlier: EarlierHashes = new Map();
       // (each row's hash is looked up, or started, in order before the first is awaited)
       const users = await Promise.all(rows.map((row) => passwordHash(c, row, mode, dryRun, earlier)));
       const event = JSON.stringify(newEvent('user.changed', { dialect: 'cli', reason: 'import' }));
